@@ -1,0 +1,27 @@
+# Reproduction pipeline: Roth et al. 2018 (SGR) and Farnia et al. 2019 (spectral normalization).
+# `snakemake --cores all` runs the full paper reproduction (config.yaml);
+# `snakemake --cores 2 --configfile presets/quick.yaml` the quick preset. See README.md.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+configfile: "config.yaml"
+
+
+# Validate before any job is planned: the schema (types, ranges, known datasets), then the
+# cross-references the schema cannot express (method names/kinds/parameters, architectures).
+validate(config, "schemas/config.schema.yaml")
+
+include: "rules/common.smk"
+
+report: "report/workflow.rst"
+
+include: "rules/data.smk"
+include: "rules/train.smk"
+include: "rules/evaluate.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets(),

@@ -1,0 +1,53 @@
+"""Clean-accuracy evaluation and table writing (CSV, Markdown, LaTeX with one code path)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from advreg.data import load_dataset
+from advreg.models import load_model
+from advreg.train import accuracy, pick_device
+
+
+def test_split(dataset_path, device, max_test: int | None = None):
+    data = load_dataset(dataset_path, device)
+    x, y = data["x_test"], data["y_test"]
+    if max_test:
+        x, y = x[:max_test], y[:max_test]
+    return x, y, data["meta"]
+
+
+def clean_accuracy_table(dataset_path, models: dict[tuple[str, int], str], batch_size: int,
+                         device: str = "auto", max_test: int | None = None) -> tuple[pd.DataFrame, dict]:
+    """Test accuracy (%) of every (method, seed) model, re-measured from the saved weights.
+
+    Rows: methods in the given order; columns: one per seed plus ``mean``.
+    """
+    dev = pick_device(device)
+    x, y, meta = test_split(dataset_path, dev, max_test)
+    rows = {}
+    for (method, seed), path in models.items():
+        model, _ = load_model(path, dev)
+        rows.setdefault(method, {})[f"seed{seed}"] = 100.0 * accuracy(model, x, y, batch_size)
+    df = pd.DataFrame.from_dict(rows, orient="index")
+    df["mean"] = df.mean(axis=1)
+    df.index.name = "method"
+    return df.round(2), meta
+
+
+def write_table(df: pd.DataFrame, csv_path, md_path=None, tex_path=None, caption: str = "") -> None:
+    """Write one table in every format asked for (atomically, file by file)."""
+    def atomic(path, text):
+        tmp = f"{path}.part"
+        Path(tmp).write_text(text)
+        os.replace(tmp, path)
+
+    Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
+    atomic(csv_path, df.to_csv())
+    if md_path:
+        atomic(md_path, (f"{caption}\n\n" if caption else "") + df.to_markdown() + "\n")
+    if tex_path:
+        atomic(tex_path, df.to_latex(float_format="%.1f", caption=caption or None))

@@ -1,0 +1,107 @@
+"""Classifiers used by both papers.
+
+Every model takes images in pixel space, ``x`` in [0, 1] with shape (B, C, H, W), and returns
+logits. Standardization happens *inside* the model (SGR paper, Sec. 4.1: "images standardized to
+zero mean, unit variance when passed to the classifier"), so attacks, ε and the SGR covariance all
+live in pixel units.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+from torch import nn
+
+
+class PerImageStandardize(nn.Module):
+    """(x − mean) / max(std, 1/√N) per image, as TensorFlow's per_image_standardization.
+
+    The 1/√N floor keeps uniform images finite; it is what the SGR authors' TF/CleverHans
+    setup applies.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        flat = x.flatten(1)
+        mean = flat.mean(1)
+        std = flat.std(1, unbiased=False)
+        floor = 1.0 / math.sqrt(flat.shape[1])
+        std = torch.maximum(std, torch.full_like(std, floor))
+        return (x - mean.view(-1, 1, 1, 1)) / std.view(-1, 1, 1, 1)
+
+
+def cw_cnn(in_channels: int, image_size: int, widths: list[int], num_classes: int = 10) -> nn.Sequential:
+    """Carlini–Wagner / Papernot CNN (SGR paper App. 7.4).
+
+    Conv3×3(p0)–ReLU–Conv3×3(p1)–ReLU–MaxPool2–Conv3×3(p2)–ReLU–Conv3×3(p3)–ReLU–MaxPool2–
+    Dense(p4)–ReLU–Dense(p5)–ReLU–Dense(num_classes); stride 1, no padding.
+    """
+    if len(widths) != 6:
+        raise ValueError(f"cw_cnn needs 6 widths [conv×4, dense×2], got {widths!r}")
+    c1, c2, c3, c4, d1, d2 = widths
+    side = image_size
+    side = (side - 4) // 2  # two valid 3×3 convs, then pool
+    side = (side - 4) // 2
+    if side < 1:
+        raise ValueError(f"image_size={image_size} is too small for the CW CNN (needs ≥ 16)")
+    return nn.Sequential(
+        PerImageStandardize(),
+        nn.Conv2d(in_channels, c1, 3), nn.ReLU(),
+        nn.Conv2d(c1, c2, 3), nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(c2, c3, 3), nn.ReLU(),
+        nn.Conv2d(c3, c4, 3), nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(c4 * side * side, d1), nn.ReLU(),
+        nn.Linear(d1, d2), nn.ReLU(),
+        nn.Linear(d2, num_classes),
+    )
+
+
+# name -> builder(in_channels, image_size, widths, num_classes). One entry per architecture;
+# the SN paper's architectures register here too.
+ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
+    "cw": cw_cnn,
+}
+
+
+def build_model(arch: str, in_channels: int, image_size: int, widths: list[int],
+                num_classes: int = 10) -> nn.Module:
+    try:
+        builder = ARCHITECTURES[arch]
+    except KeyError:
+        raise ValueError(f"unknown architecture {arch!r}; expected one of {sorted(ARCHITECTURES)}") from None
+    return builder(in_channels, image_size, widths, num_classes)
+
+
+def build_from_spec(spec: dict) -> nn.Module:
+    """Build a model from its saved description (architecture + optional spectral norm).
+
+    ``spec``: arch, in_channels, image_size, widths, num_classes, and optionally
+    ``spectral_norm: {beta, mode}`` (Farnia et al. 2019), applied on the model's real input shape.
+    """
+    model = build_model(spec["arch"], spec["in_channels"], spec["image_size"], spec["widths"],
+                        spec.get("num_classes", 10))
+    sn = spec.get("spectral_norm")
+    if sn:
+        from advreg.spectral import apply_spectral_norm  # only SN models pay the import
+        shape = (spec["in_channels"], spec["image_size"], spec["image_size"])
+        apply_spectral_norm(model, shape, beta=float(sn["beta"]), mode=sn.get("mode", "operator"))
+    return model
+
+
+def save_model(path, model: nn.Module, spec: dict, info: dict) -> None:
+    """Write a model file atomically: weights + the spec to rebuild it + provenance."""
+    import os
+    tmp = f"{path}.part"
+    torch.save({"state_dict": model.state_dict(), "spec": spec, "info": info}, tmp)
+    os.replace(tmp, path)
+
+
+def load_model(path, device="cpu") -> tuple[nn.Module, dict]:
+    blob = torch.load(path, map_location=device, weights_only=True)
+    model = build_from_spec(blob["spec"]).to(device)
+    model.load_state_dict(blob["state_dict"])
+    model.eval()
+    return model, blob

@@ -1,0 +1,32 @@
+"""Figures. Every function takes data, writes one file, and uses the Agg backend (no display)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+
+def _save(fig, path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+def training_curves(histories: dict[str, pd.DataFrame], path, title: str = "") -> None:
+    """Loss and train/test accuracy per epoch, one line per model."""
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
+    for label, h in histories.items():
+        ax_loss.plot(h["epoch"], h["loss"], marker="o", label=label)
+        line, = ax_acc.plot(h["epoch"], 100 * h["test_acc"], marker="o", label=f"{label} test")
+        ax_acc.plot(h["epoch"], 100 * h["train_acc"], ls="--", color=line.get_color())
+    ax_loss.set(xlabel="epoch", ylabel="training loss (objective)", yscale="log")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)  — solid: test, dashed: train")
+    ax_loss.legend(fontsize=7)
+    ax_acc.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    _save(fig, path)

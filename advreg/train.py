@@ -1,0 +1,178 @@
+"""The one training loop every method shares (Adam, SGR paper App. 7.4).
+
+The whole dataset lives on the device as one uint8 tensor; batches are sliced from a per-epoch
+permutation and augmented on the device. A checkpoint is written after every epoch (atomically) and
+a re-run resumes from it; the final model is written only when training finished with finite
+losses.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from advreg import augment as aug
+from advreg.data import load_dataset, to_float
+from advreg.methods import MethodContext, build_method
+from advreg.models import build_from_spec, save_model
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced a NaN/inf loss; no model is written."""
+
+
+@dataclass
+class TrainSettings:
+    epochs: int
+    batch_size: int
+    lr: float
+    seed: int
+    crop_pad: int = 0
+    flip: bool = False
+    fill: float = 0.0
+    eval_batch_size: int = 1000
+    max_train: int | None = None  # train on the first N training images only (presets)
+
+
+HISTORY_FIELDS = ["epoch", "loss", "ce", "reg", "train_acc", "test_acc", "seconds"]
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(requested)
+
+
+@torch.no_grad()
+def accuracy(model, x_uint8: torch.Tensor, y: torch.Tensor, batch_size: int) -> float:
+    was_training = model.training
+    model.eval()
+    correct = 0
+    for i in range(0, len(x_uint8), batch_size):
+        logits = model(to_float(x_uint8[i:i + batch_size]))
+        correct += (logits.argmax(1) == y[i:i + batch_size]).sum().item()
+    model.train(was_training)
+    return correct / len(x_uint8)
+
+
+def data_mean_diag(x_uint8: torch.Tensor) -> float:
+    """Mean diagonal of the data covariance in pixel units: the average per-pixel variance.
+    SGR standardizes Σ to this value so λ reads as a noise-to-signal ratio (Sec. 3)."""
+    x = to_float(x_uint8).flatten(1)
+    return x.var(0, unbiased=False).mean().item()
+
+
+def _signature(model_spec: dict, method_name: str, method_cfg: dict, settings: TrainSettings) -> str:
+    blob = json.dumps([model_spec, method_name, method_cfg, asdict(settings)], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _write_history(path: Path, history: list[dict]) -> None:
+    tmp = path.with_suffix(path.suffix + ".part")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
+        w.writeheader()
+        w.writerows(history)
+    os.replace(tmp, path)
+
+
+def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_cfg: dict,
+          settings: TrainSettings, model_out: str | Path, history_out: str | Path,
+          checkpoint_path: str | Path, device: str = "auto", log=print,
+          stop_after_epoch: int | None = None) -> list[dict]:
+    """Train one (dataset, method, seed) model.
+
+    ``stop_after_epoch`` ends the run early (checkpoint written, no model) — for tests that
+    simulate an interrupted job.
+    """
+    dev = pick_device(device)
+    torch.manual_seed(settings.seed)
+    data = load_dataset(dataset_path, dev)
+    x_train, y_train = data["x_train"], data["y_train"]
+    if settings.max_train:
+        x_train, y_train = x_train[:settings.max_train], y_train[:settings.max_train]
+    x_test, y_test = data["x_test"], data["y_test"]
+
+    model = build_from_spec(model_spec).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    gen = torch.Generator(device=dev)
+    gen.manual_seed(settings.seed)
+    ctx = MethodContext(device=dev, generator=gen, image_shape=tuple(x_train.shape[1:]),
+                        data_mean_diag=data_mean_diag(x_train))
+    method = build_method(method_name, method_cfg, ctx)
+
+    checkpoint_path = Path(checkpoint_path)
+    sig = _signature(model_spec, method_name, method_cfg, settings)
+    history: list[dict] = []
+    start_epoch = 0
+    if checkpoint_path.exists():
+        ck = torch.load(checkpoint_path, map_location=dev, weights_only=False)
+        if ck.get("signature") == sig:
+            model.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["optimizer"])
+            method.load_state_dict(ck["method"])
+            gen.set_state(ck["generator"].to(gen.get_state().device))
+            history, start_epoch = ck["history"], ck["epoch"]
+            log(f"resuming {method_name} from epoch {start_epoch} ({checkpoint_path})")
+        else:  # a checkpoint of another configuration: keep it aside, never overwrite silently
+            stale = checkpoint_path.with_name(checkpoint_path.name + f".stale-{ck.get('signature')}")
+            os.replace(checkpoint_path, stale)
+            log(f"checkpoint {checkpoint_path} belongs to another configuration; moved to {stale}")
+
+    n = len(x_train)
+    for epoch in range(start_epoch, settings.epochs):
+        model.train()
+        t0 = time.perf_counter()
+        perm = torch.randperm(n, device=dev, generator=gen)
+        sums = {"loss": 0.0, "ce": 0.0, "reg": 0.0, "correct": 0}
+        for step, i in enumerate(range(0, n, settings.batch_size)):
+            idx = perm[i:i + settings.batch_size]
+            xb = aug.augment(to_float(x_train[idx]), settings.crop_pad, settings.flip,
+                             settings.fill, gen)
+            loss, logs = method.loss(model, xb, y_train[idx])
+            if not torch.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"{method_name}: loss is {loss.item()} at epoch {epoch + 1}, step {step}; "
+                    f"no model written (last good checkpoint: epoch {start_epoch if epoch == start_epoch else epoch})")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            k = len(idx)
+            sums["loss"] += loss.item() * k
+            sums["ce"] += logs["ce"] * k
+            sums["reg"] += logs["reg"] * k
+            sums["correct"] += logs["correct"]
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - t0
+        row = {"epoch": epoch + 1, "loss": sums["loss"] / n, "ce": sums["ce"] / n,
+               "reg": sums["reg"] / n, "train_acc": sums["correct"] / n,
+               "test_acc": accuracy(model, x_test, y_test, settings.eval_batch_size),
+               "seconds": round(seconds, 3)}
+        history.append(row)
+        log(f"{method_name} epoch {row['epoch']}/{settings.epochs}: loss {row['loss']:.4f} "
+            f"reg {row['reg']:.4g} train {row['train_acc']:.4f} test {row['test_acc']:.4f} ({seconds:.1f}s)")
+        checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = checkpoint_path.with_name(checkpoint_path.name + ".part")
+        torch.save({"signature": sig, "epoch": epoch + 1, "model": model.state_dict(),
+                    "optimizer": opt.state_dict(), "method": method.state_dict(),
+                    "generator": gen.get_state(), "history": history}, tmp)
+        os.replace(tmp, checkpoint_path)
+        if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch and epoch + 1 < settings.epochs:
+            return history
+
+    model.eval()
+    info = {"method": method_name, "method_cfg": method_cfg, "settings": asdict(settings),
+            "dataset": data["meta"], "device": str(dev), "final": history[-1] if history else {}}
+    Path(model_out).parent.mkdir(parents=True, exist_ok=True)
+    _write_history(Path(history_out), history)
+    save_model(model_out, model, model_spec, info)
+    checkpoint_path.unlink(missing_ok=True)  # the model file now holds the finished state
+    return history

@@ -1,0 +1,20 @@
+# Data: fetch the original files (official URLs or config data.mirror), verify MD5s, pack one
+# artifact per dataset. `cache: True` lets several checkouts share it (--cache with
+# SNAKEMAKE_OUTPUT_CACHE set, see README).
+
+
+rule prepare_dataset:
+    output:
+        f"{R}/data/{{dataset}}.pt",
+    input:
+        code=code("data"),
+    params:
+        mirror=config["data"]["mirror"],
+        split=config["data"]["split"],
+        test_file_train=config["data"]["test_file_train"],
+        raw_dir=lambda w: f"{R}/data/raw/{w.dataset}",
+    log:
+        f"{R}/logs/prepare_dataset/{{dataset}}.log",
+    cache: True
+    script:
+        "../scripts/prepare_dataset.py"

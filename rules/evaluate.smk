@@ -1,0 +1,41 @@
+# Evaluation: clean-accuracy tables and training curves per dataset.
+
+
+rule clean_accuracy:
+    input:
+        data=f"{R}/data/{{dataset}}.pt",
+        models=dataset_models,
+        code=code("evaluate"),
+    output:
+        csv=report(f"{R}/tables/clean_accuracy_{{dataset}}.csv",
+                   caption="../report/clean_accuracy.rst", category="Tables",
+                   labels={"dataset": "{dataset}", "table": "clean accuracy"}),
+        md=f"{R}/tables/clean_accuracy_{{dataset}}.md",
+    params:
+        methods=METHODS,
+        seeds=SEEDS,
+        batch_size=config["evaluation"]["batch_size"],
+        max_test=config["evaluation"]["max_test"],
+        device=config["device"],
+    threads: config["threads"]
+    log:
+        f"{R}/logs/clean_accuracy/{{dataset}}.log",
+    script:
+        "../scripts/clean_accuracy.py"
+
+
+rule training_curves:
+    input:
+        histories=lambda w: [model_path(w.dataset, m, s).replace("model.pt", "history.csv")
+                             for m in METHODS for s in SEEDS],
+        code=code("plots"),
+    output:
+        report(f"{R}/figures/training_curves_{{dataset}}.png",
+               caption="../report/training_curves.rst", category="Figures",
+               labels={"dataset": "{dataset}", "figure": "training curves"}),
+    params:
+        labels=[f"{m} (seed {s})" for m in METHODS for s in SEEDS],
+    log:
+        f"{R}/logs/training_curves/{{dataset}}.log",
+    script:
+        "../scripts/plot_training_curves.py"

@@ -1,0 +1,23 @@
+# Training: one job per (dataset, method, seed). Hyperparameters reach the job through params,
+# so changing one method's settings re-runs only that method's jobs and what depends on them.
+
+
+rule train:
+    input:
+        data=f"{R}/data/{{dataset}}.pt",
+        code=code("train", "methods", "models", "augment"),
+    output:
+        model=f"{R}/models/{{dataset}}/{{method}}/seed{{seed}}/model.pt",
+        history=f"{R}/models/{{dataset}}/{{method}}/seed{{seed}}/history.csv",
+    params:
+        model_spec=lambda w: advcfg.model_spec(config, w.dataset, w.method),
+        method_cfg=lambda w: advcfg.method_cfg(config, w.dataset, w.method),
+        settings=lambda w: advcfg.train_settings(config, w.dataset, w.seed),
+        device=config["device"],
+        # not an output: survives a failed or killed job, so a re-run resumes from it
+        checkpoint=lambda w: f"{R}/checkpoints/{w.dataset}/{w.method}/seed{w.seed}.pt",
+    threads: config["threads"]
+    log:
+        f"{R}/logs/train/{{dataset}}/{{method}}/seed{{seed}}.log",
+    script:
+        "../scripts/train.py"

@@ -1,0 +1,8 @@
+import pandas as pd
+from _log import logged
+
+from advreg.plots import training_curves
+
+with logged(snakemake):
+    hist = {lab: pd.read_csv(f) for lab, f in zip(snakemake.params.labels, snakemake.input.histories)}
+    training_curves(hist, snakemake.output[0], title=f"{snakemake.wildcards.dataset}: training curves")

@@ -1,0 +1,9 @@
+from _log import logged
+
+from advreg.data import prepare_dataset
+
+with logged(snakemake) as log:
+    p = snakemake.params
+    meta = prepare_dataset(snakemake.wildcards.dataset, snakemake.output[0], p.raw_dir, p.mirror,
+                           p.split, p.test_file_train)
+    log(meta)

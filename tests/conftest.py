@@ -1,0 +1,34 @@
+"""Shared fixtures: small real-MNIST subsets from the offline mirror (skipped where absent)."""
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+# The data mirror: ADVREG_DATA_MIRROR, else ../shared/data beside the checkout.
+MIRROR = Path(os.environ.get("ADVREG_DATA_MIRROR", REPO.parent / "shared" / "data"))
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    ndim = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+@pytest.fixture(scope="session")
+def mnist_test_digits():
+    """The 10,000 official MNIST test digits as (x float32 in [0,1] of shape (N,1,28,28), y int64)."""
+    img = MIRROR / "mnist" / "t10k-images-idx3-ubyte.gz"
+    lab = MIRROR / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    if not (img.exists() and lab.exists()):
+        pytest.skip(f"MNIST test files not in the data mirror {MIRROR}")
+    x = torch.from_numpy(_read_idx(img).copy()).float().div_(255).unsqueeze(1)
+    y = torch.from_numpy(_read_idx(lab).copy()).long()
+    return x, y

@@ -1,0 +1,42 @@
+"""Bad configuration is rejected before any job runs, with an error naming the bad value."""
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from advreg import config as advcfg
+from workflow_utils import REPO, copy_workflow, snakemake_cli, write_config
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return copy_workflow(tmp_path_factory.mktemp("wf"))
+
+
+@pytest.mark.parametrize("overrides,expected", [
+    ({"methods": ["clean", "magic"]}, "unknown method 'magic'"),
+    ({"dataset_settings": {"mnist": {"epochs": -3}}}, "-3 is less than the minimum of 1"),
+    ({"datasets": ["mnist", "imagenet"]}, "'imagenet' is not one of"),
+    ({"method_settings": {"wdecay": {"weight_decay": 1e-4, "momentum": 0.9}}}, "unknown parameter(s) ['momentum']"),
+    ({"method_settings": {"clean": {"kind": "dropout"}}}, "unknown kind 'dropout'"),
+])
+def test_bad_config_rejected_before_any_job(workdir, overrides, expected):
+    cfg = write_config(workdir, overrides, "bad.yaml")
+    proc = snakemake_cli(workdir, "--cores", "1", "--configfile", "presets/tiny.yaml", str(cfg), check=False)
+    assert proc.returncode != 0
+    assert expected in proc.stdout + proc.stderr
+    assert not (workdir / "results").exists()  # nothing ran, nothing was written
+
+
+def test_default_config_is_valid():
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    advcfg.check_config(config)
+    assert config["datasets"] == ["mnist", "cifar10"]
+    assert config["data"]["split"] == "official"
+
+
+def test_method_overrides_apply_per_dataset():
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["method_overrides"] = {"cifar10": {"wdecay": {"weight_decay": 0.1}}}
+    assert advcfg.method_cfg(config, "cifar10", "wdecay")["weight_decay"] == 0.1
+    assert advcfg.method_cfg(config, "mnist", "wdecay")["weight_decay"] == 0.0005

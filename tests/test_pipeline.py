@@ -1,0 +1,62 @@
+"""The tiny preset end to end through Snakemake's API, the report, and incremental planning."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import MIRROR
+from workflow_utils import (REPO, configfile_args, copy_workflow, planned_jobs, run_api,
+                            snakemake_cli, write_config)
+
+pytestmark = pytest.mark.pipeline
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, mnist_test_digits):
+    """One completed tiny run, shared by the tests of this module (they only read it or dry-run)."""
+    wd = copy_workflow(tmp_path_factory.mktemp("tiny"))
+    over = write_config(wd, {"data": {"mirror": str(MIRROR)}})
+    configs = [wd / "presets" / "tiny.yaml", over]
+    run_api(wd, configs, cores=2)
+    return wd, configs
+
+
+def test_tiny_run_produces_every_target(tiny_run):
+    wd, configs = tiny_run
+    res = wd / "results" / "tiny"
+    table = pd.read_csv(res / "tables" / "clean_accuracy_mnist.csv", index_col=0)
+    assert list(table.index) == ["clean", "wdecay"]
+    assert ((table["mean"] > 10) & (table["mean"] <= 100)).all()
+    md = (res / "tables" / "clean_accuracy_mnist.md").read_text()
+    assert "offline split of the official test file" in md
+    assert (res / "figures" / "training_curves_mnist.png").stat().st_size > 1000
+    # nothing left to do after a complete run
+    assert planned_jobs(wd, configs) == []
+
+
+def test_report_builds(tiny_run):
+    wd, configs = tiny_run
+    snakemake_cli(wd, "--report", "report.html", *configfile_args(configs))
+    html = (wd / "report.html").read_text(errors="ignore")
+    assert "clean_accuracy_mnist.csv" in html and "training_curves_mnist.png" in html
+
+
+def test_changing_one_method_replans_only_that_method(tiny_run, tmp_path):
+    wd, configs = tiny_run
+    change = write_config(wd, {"method_settings": {"wdecay": {"weight_decay": 0.01}}}, "change.yaml")
+    jobs = planned_jobs(wd, configs + [change])
+    trained = [w for rule, w in jobs if rule == "train"]
+    assert trained == [{"dataset": "mnist", "method": "wdecay", "seed": "0"}]
+    assert {rule for rule, _ in jobs} == {"train", "clean_accuracy", "training_curves", "all"}
+    assert "prepare_dataset" not in {rule for rule, _ in jobs}
+
+
+def test_full_config_plans_the_paper_grid(tmp_path):
+    """`snakemake -n` with the default config.yaml plans every dataset x method x seed."""
+    wd = copy_workflow(tmp_path / "wf")
+    jobs = planned_jobs(wd, [])
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    expected = {(d, m, str(s)) for d in config["datasets"] for m in config["methods"] for s in config["seeds"]}
+    assert {(w["dataset"], w["method"], w["seed"]) for r, w in jobs if r == "train"} == expected
+    assert {w["dataset"] for r, w in jobs if r == "prepare_dataset"} == {"mnist", "cifar10"}

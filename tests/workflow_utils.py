@@ -1,0 +1,80 @@
+"""Run the workflow in a throwaway copy: through Snakemake's Python API (real runs) and the CLI
+(dry runs, whose plan we parse). Shared by the pipeline, incremental and SLURM tests."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOW_FILES = ["Snakefile", "config.yaml", "rules", "scripts", "schemas", "presets", "report",
+                  "profiles", "advreg"]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def copy_workflow(dest: Path) -> Path:
+    """Copy the workflow (not results or caches) into ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def write_config(workdir: Path, overrides: dict, name: str = "test-overrides.yaml") -> Path:
+    path = workdir / name
+    path.write_text(yaml.safe_dump(overrides))
+    return path
+
+
+def run_api(workdir: Path, configfiles: list[Path], cores: int = 2, targets=()) -> None:
+    """A real run through Snakemake's API (raises on failure)."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import (ConfigSettings, DAGSettings, OutputSettings,
+                                          ResourceSettings)
+
+    with SnakemakeApi(OutputSettings(quiet=None, printshellcmds=False)) as api:
+        wf = api.workflow(resource_settings=ResourceSettings(cores=cores),
+                          config_settings=ConfigSettings(configfiles=list(configfiles)),
+                          snakefile=workdir / "Snakefile", workdir=workdir)
+        dag = wf.dag(dag_settings=DAGSettings(targets=frozenset(targets)))
+        dag.execute_workflow(executor="local")
+
+
+def snakemake_cli(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n"
+                             f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def configfile_args(configfiles: list[Path]) -> list[str]:
+    """One --configfile flag with every file (a repeated flag would keep only the last)."""
+    return ["--configfile", *map(str, configfiles)] if configfiles else []
+
+
+_RULE = re.compile(r"^(?:local)?rule (\w+):")
+_WILD = re.compile(r"^\s+wildcards: (.*)$")
+
+
+def planned_jobs(workdir: Path, configfiles: list[Path], *extra: str) -> list[tuple[str, dict]]:
+    """(rule, wildcards) of every job a dry run would execute."""
+    out = snakemake_cli(workdir, "-n", "--cores", "1", *configfile_args(configfiles), *extra).stdout
+    jobs: list[tuple[str, dict]] = []
+    for line in out.splitlines():
+        m = _RULE.match(line)
+        if m:
+            jobs.append((m.group(1), {}))
+            continue
+        w = _WILD.match(line)
+        if w and jobs:
+            jobs[-1] = (jobs[-1][0], dict(kv.split("=", 1) for kv in w.group(1).split(", ")))
+    return jobs

@@ -6,12 +6,18 @@ method is a config entry and a new kind of method is one class here.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from advreg import attacks
+from advreg.covariance import RunningCovariance
+from advreg.lrc import LRCSampler, perturb
+from advreg.regularizers import loss_and_input_grad, sgr_penalty, uncentered_term
 
 
 @dataclass
@@ -27,8 +33,9 @@ class MethodContext:
 class Method:
     """Base class: plain empirical risk (cross-entropy on the clean batch)."""
 
-    #: hyperparameter names this kind accepts (besides ``kind`` and model options)
+    #: hyperparameter names this kind requires / may take (besides ``kind`` and model options)
     params: tuple[str, ...] = ()
+    optional_params: tuple[str, ...] = ()
 
     def __init__(self, cfg: dict, ctx: MethodContext):
         self.cfg = cfg
@@ -45,6 +52,10 @@ class Method:
 
     def load_state_dict(self, state: dict) -> None:
         pass
+
+    @classmethod
+    def check(cls, name: str, cfg: dict) -> None:
+        """Kind-specific validation of hyperparameter values (raise ValueError naming the value)."""
 
 
 METHODS: dict[str, type[Method]] = {}
@@ -87,15 +98,188 @@ def check_method(name: str, cfg: dict) -> None:
     if kind not in METHODS:
         raise ValueError(f"method {name!r}: unknown kind {kind!r}; expected one of {sorted(METHODS)}")
     cls = METHODS[kind]
-    unknown = set(cfg) - set(cls.params) - set(COMMON_KEYS)
+    unknown = set(cfg) - set(cls.params) - set(cls.optional_params) - set(COMMON_KEYS)
     if unknown:
         raise ValueError(f"method {name!r} (kind {kind!r}): unknown parameter(s) {sorted(unknown)}; "
-                         f"expected {sorted(cls.params)}")
+                         f"expected {sorted(cls.params + cls.optional_params)}")
     missing = set(cls.params) - set(cfg)
     if missing:
         raise ValueError(f"method {name!r} (kind {kind!r}): missing parameter(s) {sorted(missing)}")
+    cls.check(name, cfg)
 
 
 def build_method(name: str, cfg: dict, ctx: MethodContext) -> Method:
     check_method(name, cfg)
     return METHODS[method_kind(name, cfg)](cfg, ctx)
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module):
+    """Generate perturbations with the model in eval mode: identical outputs for our models (no
+    dropout/batch-norm), and spectral-norm power iterations stay frozen inside attack loops, as in
+    the SN authors' code."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+def _check_in(name: str, key: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ValueError(f"method {name!r}: {key}={value!r}; expected one of {list(allowed)}")
+
+
+class _Mixture(Method):
+    """Augmented training (SGR paper Eq. 3): (1 − mix)·ℓ(clean) + mix·ℓ(perturbed), both halves in
+    one forward pass. ``reg`` logs the loss on the perturbed half."""
+    params = ("mix",)
+
+    def perturb(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def loss(self, model, x, y):
+        x_t = self.perturb(model, x, y).detach()
+        logits = model(torch.cat([x, x_t]))
+        b = len(x)
+        ce_clean = F.cross_entropy(logits[:b], y)
+        ce_pert = F.cross_entropy(logits[b:], y)
+        mix = self.cfg["mix"]
+        loss = (1 - mix) * ce_clean + mix * ce_pert
+        return loss, {"ce": ce_clean.item(), "reg": ce_pert.item(),
+                      "correct": (logits[:b].argmax(1) == y).sum().item()}
+
+    @classmethod
+    def check(cls, name, cfg):
+        if not 0 <= cfg["mix"] <= 1:
+            raise ValueError(f"method {name!r}: mix={cfg['mix']!r}; expected a weight in [0, 1]")
+
+
+@register("fgsm")
+class FGSMAugment(_Mixture):
+    """Adversarial augmentation with FGSM examples of the model's *predicted* labels (no label
+    leaking); ε in units of 1/255 as the paper reports it."""
+    params = ("mix", "eps_255")
+
+    def perturb(self, model, x, y):
+        with eval_mode(model):
+            return attacks.fgsm(model, x, self.cfg["eps_255"] / 255)
+
+
+@register("pgd")
+class PGDAugment(_Mixture):
+    """Adversarial augmentation with L∞ PGD examples (predicted labels)."""
+    params = ("mix", "eps_255", "steps", "step_size_255", "random_start")
+
+    def perturb(self, model, x, y):
+        c = self.cfg
+        with eval_mode(model):
+            return attacks.pgd(model, x, c["eps_255"] / 255, c["steps"], c["step_size_255"] / 255,
+                               norm="linf", random_start=c["random_start"],
+                               generator=self.ctx.generator)
+
+
+@register("lrc")
+class LRCAugment(_Mixture):
+    """Clean training on inputs perturbed with long-range-correlated Gaussian noise (Sec. 4.3):
+    x̃ = clip(x + ε·ξ), ξ ~ N(0, Σ_ζ) with unit marginal variance."""
+    params = ("mix", "zeta", "eps", "inter_channel")
+
+    def __init__(self, cfg, ctx):
+        super().__init__(cfg, ctx)
+        c, h, w = ctx.image_shape
+        self.sampler = LRCSampler(c, h, w, cfg["zeta"], inter_channel=cfg["inter_channel"],
+                                  device=ctx.device)
+
+    def perturb(self, model, x, y):
+        return perturb(x, self.sampler.sample(len(x), generator=self.ctx.generator), self.cfg["eps"])
+
+
+SGR_SOURCES = ("identity", "grad", "sign", "fgsm", "pgd")
+
+
+@register("sgr")
+class SGR(Method):
+    """Structured gradient regularization (Sec. 3, Eq. 11): ℓ + λ·½ gᵀΣ̂g with g = ∇ₓℓ, by double
+    backprop. Σ̂ is the running raw second moment (Eq. 14, weight ``decay`` on the new batch) of
+    perturbations from ``source``: loss gradients (``grad``), their sign (``sign``), FGSM or PGD
+    perturbations (``fgsm``/``pgd``, predicted labels), standardized to the data covariance's mean
+    diagonal (λ = noise-to-signal ratio). ``representation``: ``full`` matrix (Eq. 15) or the
+    covariance ``function`` of pixel displacement (Eq. 16). Σ̂ is re-estimated every
+    ``update_every`` steps. ``uncentered`` adds Eq. 12's first-order term λ·gᵀμ̂."""
+    params = ("lam", "source", "representation", "decay", "update_every")
+    optional_params = ("eps_255", "steps", "step_size_255", "random_start", "uncentered")
+
+    def __init__(self, cfg, ctx):
+        super().__init__(cfg, ctx)
+        c, h, w = ctx.image_shape
+        kind = "identity" if cfg["source"] == "identity" else cfg["representation"]
+        self.cov = RunningCovariance(kind, c, h, w, target=ctx.data_mean_diag, weight=cfg["decay"],
+                                     device=ctx.device)
+        self.mu = torch.zeros(ctx.image_shape, device=ctx.device)  # running mean, for Eq. 12
+        self.steps = 0
+
+    @classmethod
+    def check(cls, name, cfg):
+        _check_in(name, "source", cfg["source"], SGR_SOURCES)
+        _check_in(name, "representation", cfg["representation"], ("full", "function"))
+        if not 0 < cfg["decay"] <= 1:
+            raise ValueError(f"method {name!r}: decay={cfg['decay']!r}; expected a weight in (0, 1]")
+        need = {"fgsm": ("eps_255",), "pgd": ("eps_255", "steps", "step_size_255", "random_start")}
+        missing = [k for k in need.get(cfg["source"], ()) if k not in cfg]
+        if missing:
+            raise ValueError(f"method {name!r}: source {cfg['source']!r} needs {missing}")
+
+    def perturbations(self, model, x, g):
+        """ξ for the covariance estimate; its scale is irrelevant after standardization."""
+        c, src = self.cfg, self.cfg["source"]
+        if src == "grad":
+            return g
+        if src == "sign":
+            return g.sign()
+        with eval_mode(model):
+            if src == "fgsm":
+                return attacks.fgsm(model, x, c["eps_255"] / 255) - x
+            return attacks.pgd(model, x, c["eps_255"] / 255, c["steps"], c["step_size_255"] / 255,
+                               norm="linf", random_start=c["random_start"],
+                               generator=self.ctx.generator) - x
+
+    def loss(self, model, x, y):
+        ce, g, logits = loss_and_input_grad(model, x, y, create_graph=True, return_logits=True)
+        if self.cfg["source"] != "identity" and self.steps % self.cfg["update_every"] == 0:
+            xi = self.perturbations(model, x, g.detach())
+            self.cov.update(xi)
+            w = self.cfg["decay"] if self.steps else 1.0
+            self.mu = (1 - w) * self.mu + w * xi.mean(0)
+        self.steps += 1
+        pen = sgr_penalty(g, self.cov.apply)
+        if self.cfg.get("uncentered") and self.cov.kind != "identity":
+            pen = pen + uncentered_term(g, self.mu * self.cov.scale() ** 0.5)
+        reg = self.cfg["lam"] * pen.mean()
+        return ce.mean() + reg, {"ce": ce.mean().item(), "reg": reg.item(),
+                                 "correct": (logits.argmax(1) == y).sum().item()}
+
+    def state_dict(self):
+        return {"cov": self.cov.state_dict(), "mu": self.mu, "steps": self.steps}
+
+    def load_state_dict(self, state):
+        self.cov.load_state_dict(state["cov"])
+        self.mu = state["mu"].to(self.ctx.device)
+        self.steps = state["steps"]
+
+
+@register("gn")
+class GN(SGR):
+    """Gradient-norm regularization: SGR with Σ = I (scaled to the data's mean diagonal, like every
+    Σ̂), i.e. the same code path with the identity source."""
+    params = ("lam",)
+    optional_params = ()
+
+    def __init__(self, cfg, ctx):
+        super().__init__({**cfg, "source": "identity", "representation": "full", "decay": 1.0,
+                          "update_every": 1}, ctx)
+
+    @classmethod
+    def check(cls, name, cfg):
+        pass

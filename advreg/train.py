@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 from advreg import augment as aug
+from advreg.covariance import data_mean_diagonal
 from advreg.data import load_dataset, to_float
 from advreg.methods import MethodContext, build_method
 from advreg.models import build_from_spec, save_model
@@ -62,13 +63,6 @@ def accuracy(model, x_uint8: torch.Tensor, y: torch.Tensor, batch_size: int) -> 
     return correct / len(x_uint8)
 
 
-def data_mean_diag(x_uint8: torch.Tensor) -> float:
-    """Mean diagonal of the data covariance in pixel units: the average per-pixel variance.
-    SGR standardizes Σ to this value so λ reads as a noise-to-signal ratio (Sec. 3)."""
-    x = to_float(x_uint8).flatten(1)
-    return x.var(0, unbiased=False).mean().item()
-
-
 def _signature(model_spec: dict, method_name: str, method_cfg: dict, settings: TrainSettings) -> str:
     blob = json.dumps([model_spec, method_name, method_cfg, asdict(settings)], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -105,7 +99,7 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
     gen = torch.Generator(device=dev)
     gen.manual_seed(settings.seed)
     ctx = MethodContext(device=dev, generator=gen, image_shape=tuple(x_train.shape[1:]),
-                        data_mean_diag=data_mean_diag(x_train))
+                        data_mean_diag=data_mean_diagonal(to_float(x_train)))
     method = build_method(method_name, method_cfg, ctx)
 
     checkpoint_path = Path(checkpoint_path)

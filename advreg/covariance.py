@@ -77,16 +77,52 @@ def data_mean_diagonal(x: torch.Tensor, centered: bool = True) -> float:
 # ----------------------------------------------------------------------------- products Σ·g
 
 
-def apply_covariance_function(kernel: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
-    """Σ·g for the stationary Σ of a covariance function, as one conv2d.
+def _fft_size(n: int) -> int:
+    """Smallest length ≥ n whose only prime factors are 2, 3 and 5 (fast FFT sizes)."""
+    while True:
+        m = n
+        for p in (2, 3, 5):
+            while m % p == 0:
+                m //= p
+        if m == 1:
+            return n
+        n += 1
 
-    kernel: (C, C, 2H−1, 2W−1); g: (B,C,H,W). (Σg)_{c,i} = Σ_{c',j} K[c,c',j−i] g_{c',j}, which is
-    torch's cross-correlation with padding (H−1, W−1). Memory O(C²HW); differentiable in g.
+
+def kernel_spectrum(kernel: torch.Tensor, H: int, W: int) -> torch.Tensor:
+    """rFFT of the covariance function laid out as a circular filter h(m) = K(−m) of size
+    (LH, LW) ≥ (2H−1, 2W−1), so that Σ·g is one circular convolution with no wrap-around:
+    all displacements j−i of an H×W image are distinct modulo LH×LW."""
+    LH, LW = _fft_size(2 * H - 1), _fft_size(2 * W - 1)
+    h = torch.flip(kernel, dims=(-2, -1))  # index a ↔ displacement −(a − (H−1))
+    h = F.pad(h, (0, LW - (2 * W - 1), 0, LH - (2 * H - 1)))
+    h = torch.roll(h, shifts=(-(H - 1), -(W - 1)), dims=(-2, -1))  # displacement 0 at index 0
+    return torch.fft.rfft2(h)
+
+
+def apply_covariance_function(kernel: torch.Tensor, g: torch.Tensor, method: str = "fft",
+                              spectrum: torch.Tensor | None = None) -> torch.Tensor:
+    """Σ·g for the stationary Σ of a covariance function (Eq. 16), never forming the matrix.
+
+    kernel: (C, C, 2H−1, 2W−1); g: (B,C,H,W). (Σg)_{c,i} = Σ_{c',j} K[c,c',j−i] g_{c',j}.
+    ``fft`` (default): a zero-padded circular convolution in the Fourier domain, O(B·C·HW·log HW +
+    B·C²·HW) — the cheap path for training. ``conv``: the same product as one conv2d
+    (cross-correlation with padding (H−1, W−1)), O(B·C²·H²W²), kept as the reference.
+    Memory O(C²HW) either way; differentiable in g. ``spectrum``: a cached ``kernel_spectrum``.
     """
     _, C, H, W = g.shape
     if kernel.shape != (C, C, 2 * H - 1, 2 * W - 1):
         raise ValueError(f"kernel shape {tuple(kernel.shape)} does not fit gradients {tuple(g.shape)}")
-    return F.conv2d(g, kernel.to(dtype=g.dtype, device=g.device), padding=(H - 1, W - 1))
+    kernel = kernel.to(dtype=g.dtype, device=g.device)
+    if method == "conv":
+        return F.conv2d(g, kernel, padding=(H - 1, W - 1))
+    if method != "fft":
+        raise ValueError(f"method={method!r}; expected 'fft' or 'conv'")
+    spec = kernel_spectrum(kernel, H, W) if spectrum is None else spectrum
+    LH, LW = _fft_size(2 * H - 1), _fft_size(2 * W - 1)
+    gf = torch.fft.rfft2(g, s=(LH, LW))                       # (B, C', LH, LW//2+1)
+    out = torch.einsum("bdxy,cdxy->bcxy", gf, spec)            # sum over source channels c'
+    return torch.fft.irfft2(out, s=(LH, LW))[..., :H, :W]
 
 
 def apply_matrix(matrix: torch.Tensor, g: torch.Tensor) -> torch.Tensor:

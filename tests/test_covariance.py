@@ -45,8 +45,9 @@ def test_covariance_function_equals_pair_averaged_full_matrix():
     torch.testing.assert_close(kern, kern.transpose(0, 1).flip(-1, -2))
 
 
-@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32)], ids=["mnist", "cifar"])
-def test_covariance_function_product_equals_full_matrix_product(shape):
+@pytest.mark.parametrize("method", ["fft", "conv"])
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32), (2, 5, 7)], ids=["mnist", "cifar", "odd"])
+def test_covariance_function_product_equals_full_matrix_product(shape, method):
     C, H, W = shape
     torch.manual_seed(2)
     kern = covariance_function(torch.rand(8, C, H, W, dtype=DT) - 0.5)
@@ -54,10 +55,10 @@ def test_covariance_function_product_equals_full_matrix_product(shape):
     assert full.shape == (C * H * W, C * H * W)
     torch.testing.assert_close(full, full.T)
     g = torch.randn(2, C, H, W, dtype=DT)
-    torch.testing.assert_close(apply_covariance_function(kern, g), apply_matrix(full, g),
+    torch.testing.assert_close(apply_covariance_function(kern, g, method), apply_matrix(full, g),
                                rtol=1e-10, atol=1e-11)
     # float32 gradients with a float64 kernel: cast, float tolerance
-    out32 = apply_covariance_function(kern, g.float())
+    out32 = apply_covariance_function(kern, g.float(), method)
     assert out32.dtype == torch.float32
     torch.testing.assert_close(out32.double(), apply_matrix(full, g), rtol=1e-4, atol=1e-4)
 

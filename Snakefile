@@ -19,6 +19,8 @@ report: "report/workflow.rst"
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
+include: "rules/attack.smk"
+include: "rules/transfer.smk"
 
 
 rule all:

@@ -7,7 +7,9 @@ every name used refers to something that exists, with an error naming the bad va
 from __future__ import annotations
 
 import copy
+from importlib import resources
 
+from advreg.attacks import ATTACKS
 from advreg.data import DATASETS
 from advreg.methods import check_method
 from advreg.models import ARCHITECTURES
@@ -41,6 +43,85 @@ def check_config(config: dict) -> None:
         for m in over:
             if m not in config["method_settings"]:
                 raise ConfigError(f"method_overrides.{ds}: unknown method {m!r}")
+    _check_attacks(config)
+
+
+def _check_attacks(config: dict) -> None:
+    for name in config["attacks"]:
+        if name not in config["attack_settings"]:
+            raise ConfigError(f"attacks: unknown attack {name!r}; expected one of "
+                              f"{sorted(config['attack_settings'])} (the keys of attack_settings)")
+        cfg = config["attack_settings"][name]
+        kind = cfg.get("kind", name)
+        if kind not in ATTACKS:
+            raise ConfigError(f"attacks.{name}: unknown attack kind {kind!r}; expected one of {sorted(ATTACKS)}")
+        for ds in config["datasets"]:
+            if cfg["eps_255"] is not None and ds not in cfg["eps_255"]:
+                raise ConfigError(f"attack_settings.{name}.eps_255 has no strengths for dataset {ds!r}")
+    for ds, over in config.get("attack_overrides", {}).items():
+        for a in over:
+            if a not in config["attack_settings"]:
+                raise ConfigError(f"attack_overrides.{ds}: unknown attack {a!r}")
+    tr = config["transfer"]
+    for a in tr["attacks"]:
+        if a not in config["attacks"]:
+            raise ConfigError(f"transfer.attacks: {a!r} is not among the attacks run ({config['attacks']})")
+        if config["attack_settings"][a]["eps_255"] is None:
+            raise ConfigError(f"transfer.attacks: {a!r} has no strength ε to build matrices for")
+    for ds, by_eps in tr.get("retrained", {}).items():
+        for eps, mapping in by_eps.items():
+            for label, method in mapping.items():
+                if method not in config["method_settings"]:
+                    raise ConfigError(f"transfer.retrained.{ds}.{eps}: unknown method {method!r} for row {label!r}")
+    for ds, by_attack in tr.get("reference", {}).items():
+        for a, by_eps in by_attack.items():
+            for eps, fname in by_eps.items():
+                if not (resources.files("advreg") / "reference" / fname).is_file():
+                    raise ConfigError(f"transfer.reference.{ds}.{a}.{eps}: no file {fname!r} in advreg/reference/")
+
+
+def fmt_eps(eps) -> str:
+    """ε as it appears in paths and labels: 32, 76.5, or none."""
+    if eps is None or eps == "none":
+        return "none"
+    f = float(eps)
+    return str(int(f)) if f.is_integer() else f"{f:g}"
+
+
+def attack_cfg(config: dict, dataset: str, attack: str) -> dict:
+    cfg = copy.deepcopy(config["attack_settings"][attack])
+    cfg.update(config.get("attack_overrides", {}).get(dataset, {}).get(attack, {}))
+    return cfg
+
+
+def attack_eps(config: dict, dataset: str, attack: str) -> list[str]:
+    eps = config["attack_settings"][attack]["eps_255"]
+    return ["none"] if eps is None else [fmt_eps(e) for e in eps[dataset]]
+
+
+def _by_eps(mapping: dict, eps: str):
+    return next((v for k, v in mapping.items() if fmt_eps(k) == eps), None)
+
+
+def matrix_models(config: dict, dataset: str, eps: str) -> dict[str, str]:
+    """Row/column label -> trained method for the matrices at strength ``eps`` (the paper's
+    adversarially trained rows are retrained at each matrix's ε)."""
+    swap = _by_eps(config["transfer"].get("retrained", {}).get(dataset, {}), eps) or {}
+    return {m: swap.get(m, m) for m in config["methods"]}
+
+
+def reference_file(config: dict, dataset: str, attack: str, eps: str) -> str | None:
+    by_eps = config["transfer"].get("reference", {}).get(dataset, {}).get(attack, {})
+    return _by_eps(by_eps, eps)
+
+
+def trained_methods(config: dict, dataset: str) -> list[str]:
+    """Every method a run trains for ``dataset``: the listed ones plus retrained matrix variants."""
+    out = list(config["methods"])
+    for a in config["transfer"]["attacks"]:
+        for eps in attack_eps(config, dataset, a):
+            out += [m for m in matrix_models(config, dataset, eps).values() if m not in out]
+    return out
 
 
 def method_cfg(config: dict, dataset: str, method: str) -> dict:

@@ -30,3 +30,24 @@ def training_curves(histories: dict[str, pd.DataFrame], path, title: str = "") -
     if title:
         fig.suptitle(title)
     _save(fig, path)
+
+
+def matrix_heatmap(df: pd.DataFrame, path, title: str = "") -> None:
+    """Accuracy matrix (rows: model attacked; columns: test, then source of the examples)."""
+    values = df.to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * values.shape[1], 0.9 + 0.5 * values.shape[0]))
+    im = ax.imshow(values, cmap="viridis", vmin=0, vmax=100)
+    ax.set_xticks(range(values.shape[1]), df.columns, rotation=45, ha="right")
+    ax.set_yticks(range(values.shape[0]), df.index)
+    ax.set_xlabel("source of the adversarial examples (diagonal: white-box)")
+    ax.set_ylabel("model attacked")
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            v = values[i, j]
+            ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=7,
+                    color="white" if v < 60 else "black",
+                    fontweight="bold" if j >= 1 and df.columns[j] == df.index[i] else "normal")
+    fig.colorbar(im, ax=ax, label="accuracy (%)")
+    if title:
+        ax.set_title(title)
+    _save(fig, path)

@@ -13,6 +13,9 @@ SEEDS = config["seeds"]
 wildcard_constraints:
     dataset="|".join(DATASETS),
     method="[a-z0-9_]+",
+    source="[a-z0-9_]+",
+    attack="[a-z0-9_]+",
+    eps=r"[0-9.]+|none",
     seed=r"\d+",
 
 def code(*modules):
@@ -26,6 +29,21 @@ def model_path(dataset, method, seed):
 def dataset_models(wildcards):
     return [model_path(wildcards.dataset, m, s) for m in METHODS for s in SEEDS]
 
+
+def adv_path(dataset, seed, attack, eps, source, ext):
+    return f"{R}/adversarial/{dataset}/seed{seed}/{attack}/eps{eps}/{source}.{ext}"
+
+
+def matrix_targets(ds, seed):
+    out = []
+    for a in config["transfer"]["attacks"]:
+        for e in advcfg.attack_eps(config, ds, a):
+            stem = f"{ds}_seed{seed}_{a}_eps{e}"
+            out += [f"{R}/matrices/{stem}.csv", f"{R}/matrices/{stem}.png"]
+            if advcfg.reference_file(config, ds, a, e):
+                out.append(f"{R}/comparison/{stem}.csv")
+    return out
+
 def all_targets():
     targets = []
     for ds in DATASETS:
@@ -33,4 +51,7 @@ def all_targets():
             f"{R}/tables/clean_accuracy_{ds}.csv",
             f"{R}/figures/training_curves_{ds}.png",
         ]
+        for seed in SEEDS:
+            targets.append(f"{R}/tables/whitebox_{ds}_seed{seed}.csv")
+            targets += matrix_targets(ds, seed)
     return targets

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from advreg import config as advcfg
 from conftest import MIRROR
 from workflow_utils import (REPO, configfile_args, copy_workflow, planned_jobs, run_api,
                             snakemake_cli, write_config)
@@ -26,11 +27,19 @@ def test_tiny_run_produces_every_target(tiny_run):
     wd, configs = tiny_run
     res = wd / "results" / "tiny"
     table = pd.read_csv(res / "tables" / "clean_accuracy_mnist.csv", index_col=0)
-    assert list(table.index) == ["clean", "wdecay"]
+    assert list(table.index) == ["clean", "wdecay", "pgd", "sgr_sign"]
     assert ((table["mean"] > 10) & (table["mean"] <= 100)).all()
     md = (res / "tables" / "clean_accuracy_mnist.md").read_text()
     assert "offline split of the official test file" in md
     assert (res / "figures" / "training_curves_mnist.png").stat().st_size > 1000
+    for attack in ("fgsm", "pgd"):
+        m = pd.read_csv(res / "matrices" / f"mnist_seed0_{attack}_eps32.csv", index_col=0)
+        assert list(m.columns) == ["test", "clean", "wdecay", "pgd", "sgr_sign"]
+        assert (res / "matrices" / f"mnist_seed0_{attack}_eps32.png").stat().st_size > 1000
+    comparison = (res / "comparison" / "mnist_seed0_pgd_eps32.md").read_text()
+    assert "mean |ours − paper|" in comparison
+    wb = pd.read_csv(res / "tables" / "whitebox_mnist_seed0.csv", index_col=0)
+    assert list(wb.columns) == ["test", "fgsm eps=32", "pgd eps=32", "deepfool rho"]
     # nothing left to do after a complete run
     assert planned_jobs(wd, configs) == []
 
@@ -48,8 +57,9 @@ def test_changing_one_method_replans_only_that_method(tiny_run, tmp_path):
     jobs = planned_jobs(wd, configs + [change])
     trained = [w for rule, w in jobs if rule == "train"]
     assert trained == [{"dataset": "mnist", "method": "wdecay", "seed": "0"}]
-    assert {rule for rule, _ in jobs} == {"train", "clean_accuracy", "training_curves", "all"}
-    assert "prepare_dataset" not in {rule for rule, _ in jobs}
+    assert {w["source"] for rule, w in jobs if rule == "adversarial_set"} == {"wdecay"}
+    assert {rule for rule, _ in jobs} == {"train", "adversarial_set", "clean_accuracy", "training_curves",
+                                         "whitebox_table", "transfer_matrix", "paper_comparison", "all"}
 
 
 def test_full_config_plans_the_paper_grid(tmp_path):
@@ -57,6 +67,10 @@ def test_full_config_plans_the_paper_grid(tmp_path):
     wd = copy_workflow(tmp_path / "wf")
     jobs = planned_jobs(wd, [])
     config = yaml.safe_load((REPO / "config.yaml").read_text())
-    expected = {(d, m, str(s)) for d in config["datasets"] for m in config["methods"] for s in config["seeds"]}
+    expected = {(d, m, str(s)) for d in config["datasets"] for m in advcfg.trained_methods(config, d)
+                for s in config["seeds"]}
     assert {(w["dataset"], w["method"], w["seed"]) for r, w in jobs if r == "train"} == expected
+    assert len(config["methods"]) == 10 and {"pgd_large", "fgsm_large"} < {m for _, m, _ in expected}
+    # every published matrix is compared
+    assert sum(r == "paper_comparison" for r, _ in jobs) == 4
     assert {w["dataset"] for r, w in jobs if r == "prepare_dataset"} == {"mnist", "cifar10"}

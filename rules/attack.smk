@@ -1,0 +1,42 @@
+# Adversarial sets: one job per (dataset, seed, attack, ε, source model): the source model's
+# white-box accuracy and its adversarial test set, which the transfer matrices reuse.
+
+
+rule adversarial_set:
+    input:
+        model=lambda w: model_path(w.dataset, w.source, w.seed),
+        data=f"{R}/data/{{dataset}}.pt",
+        code=code("adversarial", "attacks"),
+    output:
+        adv=f"{R}/adversarial/{{dataset}}/seed{{seed}}/{{attack}}/eps{{eps}}/{{source}}.pt",
+        metrics=f"{R}/adversarial/{{dataset}}/seed{{seed}}/{{attack}}/eps{{eps}}/{{source}}.json",
+    params:
+        cfg=lambda w: advcfg.attack_cfg(config, w.dataset, w.attack),
+        batch_size=config["evaluation"]["batch_size"],
+        max_test=config["evaluation"]["max_test"],
+        device=config["device"],
+    threads: config["threads"]
+    log:
+        f"{R}/logs/adversarial_set/{{dataset}}/seed{{seed}}/{{attack}}/eps{{eps}}/{{source}}.log",
+    script:
+        "../scripts/adversarial_set.py"
+
+
+rule whitebox_table:
+    input:
+        metrics=lambda w: [adv_path(w.dataset, w.seed, a, e, m, "json")
+                           for a in config["attacks"] for e in advcfg.attack_eps(config, w.dataset, a)
+                           for m in METHODS],
+        code=code("transfer"),
+    output:
+        csv=report(f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.csv",
+                   caption="../report/whitebox.rst", category="Tables",
+                   labels={"dataset": "{dataset}", "table": "white-box accuracy, seed {seed}"}),
+        md=f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.md",
+        tex=f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.tex",
+    params:
+        methods=METHODS,
+    log:
+        f"{R}/logs/whitebox_table/{{dataset}}_seed{{seed}}.log",
+    script:
+        "../scripts/whitebox_table.py"

@@ -1,0 +1,57 @@
+# White-box / transfer matrices per (dataset, seed, attack, ε) in the paper's layout, their
+# heat maps, and the cell-by-cell comparison with the published matrices.
+
+
+def matrix_inputs(w):
+    models = advcfg.matrix_models(config, w.dataset, w.eps)
+    return {
+        "data": f"{R}/data/{w.dataset}.pt",
+        "models": [model_path(w.dataset, m, w.seed) for m in models.values()],
+        "sets": [adv_path(w.dataset, w.seed, w.attack, w.eps, m, "pt") for m in models.values()],
+        "metrics": [adv_path(w.dataset, w.seed, w.attack, w.eps, m, "json") for m in models.values()],
+        "code": code("transfer"),
+    }
+
+
+rule transfer_matrix:
+    input:
+        unpack(matrix_inputs),
+    output:
+        csv=report(f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.csv",
+                   caption="../report/transfer_matrix.rst", category="Transfer matrices",
+                   labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}",
+                           "file": "table (csv)"}),
+        md=f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.md",
+        tex=f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.tex",
+        png=report(f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.png",
+                   caption="../report/transfer_matrix.rst", category="Transfer matrices",
+                   labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}",
+                           "file": "heat map"}),
+    params:
+        labels=lambda w: list(advcfg.matrix_models(config, w.dataset, w.eps)),
+        batch_size=config["evaluation"]["batch_size"],
+        max_test=config["evaluation"]["max_test"],
+        device=config["device"],
+    threads: config["threads"]
+    log:
+        f"{R}/logs/transfer_matrix/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.log",
+    script:
+        "../scripts/transfer_matrix.py"
+
+
+rule paper_comparison:
+    input:
+        ours=f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.csv",
+        code=code("transfer"),
+    output:
+        csv=report(f"{R}/comparison/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.csv",
+                   caption="../report/paper_comparison.rst", category="Paper comparison",
+                   labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}"}),
+        md=f"{R}/comparison/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.md",
+    params:
+        reference=lambda w: advcfg.reference_file(config, w.dataset, w.attack, w.eps),
+        tolerance=config["transfer"]["tolerance"],
+    log:
+        f"{R}/logs/paper_comparison/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.log",
+    script:
+        "../scripts/paper_comparison.py"

@@ -1,0 +1,18 @@
+import torch
+from _log import logged
+
+from advreg.evaluate import write_table
+from advreg.plots import matrix_heatmap
+from advreg.transfer import measure_matrix
+
+with logged(snakemake) as log:
+    torch.set_num_threads(snakemake.threads)
+    w, p, i = snakemake.wildcards, snakemake.params, snakemake.input
+    df = measure_matrix(i.data, dict(zip(p.labels, i.models)), dict(zip(p.labels, i.sets)),
+                        dict(zip(p.labels, i.metrics)), p.batch_size, p.max_test, p.device).round(1)
+    title = f"{w.dataset}: {w.attack} ε={w.eps}/255 (seed {w.seed})"
+    caption = (f"{title}. Rows: model attacked; test: clean accuracy; columns: source of the "
+               f"adversarial examples; diagonal: white-box, off-diagonal: transfer. Accuracy in %.")
+    write_table(df, snakemake.output.csv, snakemake.output.md, snakemake.output.tex, caption=caption)
+    matrix_heatmap(df, snakemake.output.png, title)
+    log(df.to_string())

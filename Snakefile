@@ -23,6 +23,16 @@ include: "rules/attack.smk"
 include: "rules/transfer.smk"
 
 
+# Light jobs run where Snakemake runs, never as cluster jobs: downloads (compute nodes are often
+# offline), tables and figures from small files.
+localrules:
+    all,
+    prepare_dataset,
+    training_curves,
+    whitebox_table,
+    paper_comparison,
+
+
 rule all:
     default_target: True
     input:

@@ -12,7 +12,7 @@ from importlib import resources
 from advreg.attacks import ATTACKS
 from advreg.data import DATASETS
 from advreg.methods import check_method
-from advreg.models import ARCHITECTURES
+from advreg.models import available_architectures
 from advreg.train import TrainSettings
 
 
@@ -27,9 +27,9 @@ def check_config(config: dict) -> None:
         if ds not in config["dataset_settings"]:
             raise ConfigError(f"datasets: {ds!r} has no entry under dataset_settings")
         arch = config["dataset_settings"][ds]["arch"]
-        if arch not in ARCHITECTURES:
+        if arch not in available_architectures():
             raise ConfigError(f"dataset_settings.{ds}.arch: unknown architecture {arch!r}; "
-                              f"expected one of {sorted(ARCHITECTURES)}")
+                              f"expected one of {available_architectures()}")
     for m in config["methods"]:
         if m not in config["method_settings"]:
             raise ConfigError(f"methods: unknown method {m!r}; expected one of "
@@ -133,12 +133,12 @@ def method_cfg(config: dict, dataset: str, method: str) -> dict:
 
 def model_spec(config: dict, dataset: str, method: str) -> dict:
     ds = config["dataset_settings"][dataset]
+    mcfg = method_cfg(config, dataset, method)
     c, h, _ = DATASETS[dataset].shape
-    spec = {"arch": ds["arch"], "in_channels": c, "image_size": h, "widths": list(ds["widths"]),
-            "num_classes": 10}
-    sn = method_cfg(config, dataset, method).get("spectral_norm")
-    if sn:
-        spec["spectral_norm"] = sn
+    spec = {"arch": mcfg.get("arch", ds["arch"]), "in_channels": c, "image_size": h,
+            "widths": list(mcfg.get("widths", ds["widths"])), "num_classes": 10}
+    if mcfg.get("spectral_norm"):
+        spec["spectral_norm"] = mcfg["spectral_norm"]
     return spec
 
 

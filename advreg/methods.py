@@ -27,6 +27,7 @@ class MethodContext:
     generator: torch.Generator
     image_shape: tuple[int, int, int]  # (C, H, W)
     data_mean_diag: float  # mean per-pixel variance of the training images (pixel units)
+    data_mean_norm: float = 1.0  # E‖X‖₂ of the training images (pixel units), the SN paper's C2
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -60,8 +61,9 @@ class Method:
 
 METHODS: dict[str, type[Method]] = {}
 
-# Keys any method entry may carry that configure the model or the registry, not the objective.
-COMMON_KEYS = ("kind", "spectral_norm")
+# Keys any method entry may carry that configure the model or the registry, not the objective:
+# `spectral_norm: {beta, mode}` (Farnia et al. 2019) and an architecture other than the dataset's.
+COMMON_KEYS = ("kind", "spectral_norm", "arch", "widths")
 
 
 def register(name: str) -> Callable[[type[Method]], type[Method]]:
@@ -283,3 +285,52 @@ class GN(SGR):
     @classmethod
     def check(cls, name, cfg):
         pass
+
+
+class _AdversarialOnly(Method):
+    """Adversarial training of the SN paper (Farnia et al. 2019, authors' code): the loss is the
+    cross-entropy on the adversarial examples only (no clean/adversarial mix); examples use the
+    model's predicted labels and are not clipped to the data range. ε = ``eps_rel``·E‖X‖₂ (the
+    paper's ℓ2 ε = 0.05·E‖X‖₂). ``ce``/``correct`` log the adversarial batch: the SN paper's
+    accuracy under the training attack."""
+
+    def adversarial(self, model, x):
+        raise NotImplementedError
+
+    def loss(self, model, x, y):
+        with eval_mode(model):  # spectral-norm iterates stay frozen inside the attack loop
+            x_adv = self.adversarial(model, x).detach()
+        logits = model(x_adv)
+        ce = F.cross_entropy(logits, y)
+        return ce, {"ce": ce.item(), "reg": 0.0, "correct": (logits.argmax(1) == y).sum().item()}
+
+
+@register("fgm")
+class FGMTraining(_AdversarialOnly):
+    """FGM: x + ε·g/‖g‖₂ (one step, ℓ2)."""
+    params = ("eps_rel",)
+
+    def adversarial(self, model, x):
+        return attacks.fgm(model, x, self.cfg["eps_rel"] * self.ctx.data_mean_norm, clip=None)
+
+
+@register("pgm")
+class PGMTraining(_AdversarialOnly):
+    """PGM: ℓ2 projected gradient, ``steps`` steps of 2ε/steps, no random start (SN paper: 15)."""
+    params = ("eps_rel", "steps")
+
+    def adversarial(self, model, x):
+        eps = self.cfg["eps_rel"] * self.ctx.data_mean_norm
+        return attacks.pgd(model, x, eps, self.cfg["steps"], 2 * eps / self.cfg["steps"], norm="l2",
+                           random_start=False, clip=None)
+
+
+@register("wrm")
+class WRMTraining(_AdversarialOnly):
+    """WRM (Sinha et al. 2018): gradient ascent on ℓ(x') − γ‖x' − x‖², γ = ``gamma_rel``·E‖X‖₂
+    (SN paper: 0.002·C2 for CIFAR-10, 0.04·C2 for MNIST)."""
+    params = ("gamma_rel", "steps")
+
+    def adversarial(self, model, x):
+        return attacks.wrm(model, x, self.cfg["gamma_rel"] * self.ctx.data_mean_norm,
+                           steps=self.cfg["steps"], clip=None)

@@ -66,8 +66,20 @@ ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
 }
 
 
+def _register_sn_architectures() -> None:
+    from advreg.sn_architectures import SN_ARCHITECTURES  # the SN paper's networks
+    ARCHITECTURES.update(SN_ARCHITECTURES)
+
+
+def available_architectures() -> list[str]:
+    _register_sn_architectures()
+    return sorted(ARCHITECTURES)
+
+
 def build_model(arch: str, in_channels: int, image_size: int, widths: list[int],
                 num_classes: int = 10) -> nn.Module:
+    if arch not in ARCHITECTURES:
+        _register_sn_architectures()
     try:
         builder = ARCHITECTURES[arch]
     except KeyError:

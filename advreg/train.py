@@ -99,7 +99,8 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
     gen = torch.Generator(device=dev)
     gen.manual_seed(settings.seed)
     ctx = MethodContext(device=dev, generator=gen, image_shape=tuple(x_train.shape[1:]),
-                        data_mean_diag=data_mean_diagonal(to_float(x_train)))
+                        data_mean_diag=data_mean_diagonal(to_float(x_train)),
+                        data_mean_norm=to_float(x_train).flatten(1).norm(dim=1).mean().item())
     method = build_method(method_name, method_cfg, ctx)
 
     checkpoint_path = Path(checkpoint_path)

@@ -11,7 +11,9 @@ rule adversarial_set:
         adv=f"{R}/adversarial/{{dataset}}/seed{{seed}}/{{attack}}/eps{{eps}}/{{source}}.pt",
         metrics=f"{R}/adversarial/{{dataset}}/seed{{seed}}/{{attack}}/eps{{eps}}/{{source}}.json",
     params:
-        cfg=lambda w: advcfg.attack_cfg(config, w.dataset, w.attack),
+        # the job's ε is its wildcard: leave the ε table out so adding an ε re-runs nothing else
+        cfg=lambda w: {k: v for k, v in advcfg.attack_cfg(config, w.dataset, w.attack).items()
+                       if k != "eps_255"},
         batch_size=config["evaluation"]["batch_size"],
         max_test=config["evaluation"]["max_test"],
         device=config["device"],

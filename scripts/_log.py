@@ -1,6 +1,7 @@
 """Send a script's output to its Snakemake log file (shared by every entry point)."""
 import contextlib
 import sys
+import traceback
 
 
 @contextlib.contextmanager
@@ -10,5 +11,9 @@ def logged(snakemake):
         yield print
         return
     with open(path, "w", buffering=1) as f, contextlib.redirect_stdout(f), contextlib.redirect_stderr(f):
-        yield lambda *a: print(*a, flush=True)
+        try:
+            yield lambda *a: print(*a, flush=True)
+        except BaseException:
+            traceback.print_exc()  # into the rule's log, not only the console
+            raise
         sys.stdout.flush()

@@ -21,6 +21,8 @@ include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/attack.smk"
 include: "rules/transfer.smk"
+include: "rules/figures.smk"
+include: "rules/summary.smk"
 
 
 # Light jobs run where Snakemake runs, never as cluster jobs: downloads (compute nodes are often
@@ -31,6 +33,10 @@ localrules:
     training_curves,
     whitebox_table,
     paper_comparison,
+    lrc_figures,
+    trajectories,
+    adversarial_samples,
+    summary,
 
 
 rule all:

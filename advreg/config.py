@@ -44,6 +44,17 @@ def check_config(config: dict) -> None:
             if m not in config["method_settings"]:
                 raise ConfigError(f"method_overrides.{ds}: unknown method {m!r}")
     _check_attacks(config)
+    for key, models in (("structure.model", [config["structure"]["model"]]),
+                        ("lrc.models", config["lrc"]["models"]),
+                        ("smoothness.models", config["smoothness"]["models"])):
+        for m in models:
+            if m not in config["methods"]:
+                raise ConfigError(f"{key}: {m!r} is not among the trained methods {config['methods']}")
+    for key, attacks in (("structure.attacks", config["structure"]["attacks"]),
+                         ("smoothness.attack", [config["smoothness"]["attack"]])):
+        for a in attacks:
+            if a not in config["attacks"] or config["attack_settings"][a]["eps_255"] is None:
+                raise ConfigError(f"{key}: {a!r} is not an attack with a strength among {config['attacks']}")
 
 
 def _check_attacks(config: dict) -> None:

@@ -42,10 +42,11 @@ def matrix_targets(ds, seed):
             out += [f"{R}/matrices/{stem}.csv", f"{R}/matrices/{stem}.png"]
             if advcfg.reference_file(config, ds, a, e):
                 out.append(f"{R}/comparison/{stem}.csv")
+                out.append(f"{R}/comparison/{stem}.md")
     return out
 
-def all_targets():
-    targets = []
+def all_targets(summary=True):
+    targets = [f"{R}/summary.md"] if summary else []
     for ds in DATASETS:
         targets += [
             f"{R}/tables/clean_accuracy_{ds}.csv",
@@ -54,4 +55,11 @@ def all_targets():
         for seed in SEEDS:
             targets.append(f"{R}/tables/whitebox_{ds}_seed{seed}.csv")
             targets += matrix_targets(ds, seed)
+            targets += [
+                f"{R}/figures/fig2_covariance_{ds}_seed{seed}.png",
+                f"{R}/figures/fig3_lrc_accuracy_vs_zeta_{ds}_seed{seed}.png",
+                f"{R}/figures/fig6_trajectories_{ds}_seed{seed}.png",
+            ]
+            targets += [f"{R}/figures/fig78_samples_{ds}_seed{seed}_{m}.png"
+                        for m in config["smoothness"]["models"]]
     return targets

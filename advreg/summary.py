@@ -1,0 +1,50 @@
+"""results/<run>/summary.md: every table of the run in the paper's order, the figure list, and
+the run's provenance, for reading without a browser (the HTML report carries the same)."""
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+import torch
+
+PACKAGES = ("torch", "torchvision", "numpy", "pandas", "matplotlib", "snakemake",
+            "snakemake-executor-plugin-slurm")
+
+
+def provenance(repo_dir) -> dict:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo_dir, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain"], cwd=repo_dir, capture_output=True,
+                                    text=True).stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        commit, dirty = "unknown (not a git checkout)", False
+    versions = {}
+    for p in PACKAGES:
+        try:
+            versions[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            versions[p] = "not installed"
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+    return {"git commit": commit + (" (with uncommitted changes)" if dirty else ""),
+            "python": platform.python_version(), **versions, "device of this job": device}
+
+
+def write_summary(path, run_name: str, sections: list[tuple[str, list[str]]], figures: list[str],
+                  repo_dir, notes: list[str]) -> None:
+    """``sections``: (heading, [Markdown table files]) in the paper's order."""
+    lines = [f"# Reproduction summary: run `{run_name}`", ""]
+    lines += [f"- {n}" for n in notes] + [""]
+    for heading, files in sections:
+        lines += [f"## {heading}", ""]
+        for f in files:
+            lines += [Path(f).read_text().rstrip(), ""]
+    lines += ["## Figures", ""] + [f"- `{f}`" for f in figures] + [""]
+    lines += ["## Provenance", "", "| item | value |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in provenance(repo_dir).items()]
+    tmp = f"{path}.part"
+    Path(tmp).write_text("\n".join(lines) + "\n")
+    os.replace(tmp, path)

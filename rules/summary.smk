@@ -1,0 +1,31 @@
+# summary.md: every table in the paper's order plus provenance (also in the HTML report).
+
+
+def summary_inputs(w):
+    tables, structure = [], []
+    for ds in DATASETS:
+        tables.append(f"{R}/tables/clean_accuracy_{ds}.md")
+        for seed in SEEDS:
+            tables.append(f"{R}/tables/whitebox_{ds}_seed{seed}.md")
+            structure.append(f"{R}/structure/decay_lengths_{ds}_seed{seed}.csv")
+    matrices = [t.replace(".csv", ".md") for ds in DATASETS for seed in SEEDS
+                for t in matrix_targets(ds, seed) if t.endswith(".csv")]
+    figures = [t for t in all_targets(summary=False) if t.endswith(".png")]
+    return {"tables": tables, "matrices": matrices, "structure": structure, "figures": figures,
+            "code": code("summary")}
+
+
+rule summary:
+    input:
+        unpack(summary_inputs),
+    output:
+        report(f"{R}/summary.md", caption="../report/summary.rst", category="Summary and provenance"),
+    params:
+        run_name=config["run_name"],
+        datasets=DATASETS,
+        split=config["data"]["split"],
+        repo=workflow.basedir,
+    log:
+        f"{R}/logs/summary.log",
+    script:
+        "../scripts/summary.py"

@@ -1,0 +1,21 @@
+import pandas as pd
+from _log import logged
+
+from advreg.summary import write_summary
+
+with logged(snakemake):
+    i, p = snakemake.input, snakemake.params
+    structure = []
+    for f in i.structure:  # decay lengths as Markdown, beside the other tables
+        md = f.replace(".csv", ".md")
+        pd.read_csv(f).to_markdown(open(md, "w"), index=False)
+        structure.append(md)
+    comparisons = [m for m in i.matrices if "/comparison/" in m]
+    matrices = [m for m in i.matrices if "/comparison/" not in m]
+    sections = [("Clean and white-box accuracy (Table 1)", list(i.tables)),
+                ("White-box / transfer matrices (Tables 3, 4)", matrices),
+                ("Comparison with the published matrices", comparisons),
+                ("Covariance structure: decay lengths (Sec. 4.2)", structure)]
+    notes = [f"datasets: {', '.join(p.datasets)}; data split setting: `{p.split}` (each table's "
+             f"caption states the split actually used)"]
+    write_summary(snakemake.output[0], p.run_name, sections, list(i.figures), p.repo, notes)

@@ -79,7 +79,7 @@ def test_method_hyperparameter_replans_only_that_method(tiny_run):
     matrices = sorted((w["attack"], w["eps"]) for w in _jobs(jobs, "transfer_matrix"))
     assert matrices == sorted((a, e) for a in config["transfer"]["attacks"] for e in advcfg.attack_eps(config, "mnist", a))
     assert sorted(r for r, _ in jobs if r not in ("train", "adversarial_set", "transfer_matrix")) == sorted(
-        ["clean_accuracy", "training_curves", "whitebox_table", "paper_comparison", "all"])
+        ["clean_accuracy", "training_curves", "whitebox_table", "paper_comparison", "summary", "all"])
     assert not _jobs(jobs, "prepare_dataset")
 
 
@@ -120,4 +120,4 @@ def test_adding_an_attack_eps_replans_nothing_of_the_old_eps(tiny_run):
     jobs = planned_jobs(wd, configs + [change])
     assert [(r, w) for r, w in jobs if w.get("eps") == "32"] == []
     assert sorted(r for r, _ in jobs) == sorted(
-        ["adversarial_set"] * len(METHODS) + ["transfer_matrix", "whitebox_table", "all"])
+        ["adversarial_set"] * len(METHODS) + ["transfer_matrix", "whitebox_table", "summary", "all"])

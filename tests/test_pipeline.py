@@ -38,6 +38,15 @@ def test_tiny_run_produces_every_target(tiny_run):
         assert (res / "matrices" / f"mnist_seed0_{attack}_eps32.png").stat().st_size > 1000
     comparison = (res / "comparison" / "mnist_seed0_pgd_eps32.md").read_text()
     assert "mean |ours − paper|" in comparison
+    for fig in ("fig2_covariance", "fig3_lrc_accuracy_vs_zeta", "fig3_lrc_samples", "fig4_lrc_accuracy_vs_eps",
+                "fig5_lrc_matrices", "fig6_trajectories", "fig78_samples"):
+        pngs = list((res / "figures").glob(f"{fig}_mnist_seed0*.png"))
+        assert pngs and all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs), fig
+    lrc = pd.read_csv(res / "lrc" / "lrc_sweep_mnist_seed0.csv")
+    assert set(lrc["model"]) == {"clean", "sgr_sign"} and set(lrc["noise"]) == {"lrc", "data"}
+    assert (lrc["worst_of_k_acc"] <= lrc["mean_single_acc"] + 1e-9).all()
+    summary = (res / "summary.md").read_text()
+    assert "## Provenance" in summary and "| torch | 2.14.1 |" in summary and "Tables 3, 4" in summary
     wb = pd.read_csv(res / "tables" / "whitebox_mnist_seed0.csv", index_col=0)
     assert list(wb.columns) == ["test", "fgsm eps=32", "pgd eps=32", "deepfool rho"]
     # nothing left to do after a complete run
@@ -48,7 +57,9 @@ def test_report_builds(tiny_run):
     wd, configs = tiny_run
     snakemake_cli(wd, "--report", "report.html", *configfile_args(configs))
     html = (wd / "report.html").read_text(errors="ignore")
-    assert "clean_accuracy_mnist.csv" in html and "training_curves_mnist.png" in html
+    for item in ("clean_accuracy_mnist.csv", "training_curves_mnist.png", "summary.md",
+                 "fig2_covariance_mnist_seed0.png", "mnist_seed0_pgd_eps32.png"):
+        assert item in html, item
 
 
 def test_changing_one_method_replans_only_that_method(tiny_run, tmp_path):
@@ -59,7 +70,8 @@ def test_changing_one_method_replans_only_that_method(tiny_run, tmp_path):
     assert trained == [{"dataset": "mnist", "method": "wdecay", "seed": "0"}]
     assert {w["source"] for rule, w in jobs if rule == "adversarial_set"} == {"wdecay"}
     assert {rule for rule, _ in jobs} == {"train", "adversarial_set", "clean_accuracy", "training_curves",
-                                         "whitebox_table", "transfer_matrix", "paper_comparison", "all"}
+                                         "whitebox_table", "transfer_matrix", "paper_comparison",
+                                         "summary", "all"}
 
 
 def test_full_config_plans_the_paper_grid(tmp_path):

@@ -32,3 +32,18 @@ def mnist_test_digits():
     x = torch.from_numpy(_read_idx(img).copy()).float().div_(255).unsqueeze(1)
     y = torch.from_numpy(_read_idx(lab).copy()).long()
     return x, y
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, mnist_test_digits):
+    """One completed run of the tiny preset in a temporary copy of the workflow, through
+    Snakemake's API. Tests only read it or dry-run against it (a test that edits a file there
+    restores it)."""
+    from workflow_utils import copy_workflow, planned_jobs, run_api, write_config
+
+    wd = copy_workflow(tmp_path_factory.mktemp("tiny"))
+    over = write_config(wd, {"data": {"mirror": str(MIRROR)}})
+    configs = [wd / "presets" / "tiny.yaml", over]
+    run_api(wd, configs, cores=2)
+    assert planned_jobs(wd, configs) == []
+    return wd, configs

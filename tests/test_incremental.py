@@ -9,24 +9,12 @@ import pytest
 import yaml
 
 from advreg import config as advcfg
-from conftest import MIRROR
-from workflow_utils import REPO, copy_workflow, planned_jobs, run_api, snakemake_cli, write_config
+from workflow_utils import REPO, planned_jobs, snakemake_cli, write_config
 
 pytestmark = pytest.mark.pipeline
 
 TINY = yaml.safe_load((REPO / "presets" / "tiny.yaml").read_text())
 METHODS = TINY["methods"]  # clean, wdecay, pgd, sgr_sign
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory, mnist_test_digits):
-    """One completed tiny run; every test of this module only dry-runs against it."""
-    wd = copy_workflow(tmp_path_factory.mktemp("incremental"))
-    over = write_config(wd, {"data": {"mirror": str(MIRROR)}})
-    configs = [wd / "presets" / "tiny.yaml", over]
-    run_api(wd, configs, cores=2)
-    assert planned_jobs(wd, configs) == []
-    return wd, configs
 
 
 def _jobs(jobs, rule):

@@ -6,21 +6,10 @@ import pytest
 import yaml
 
 from advreg import config as advcfg
-from conftest import MIRROR
-from workflow_utils import (REPO, configfile_args, copy_workflow, planned_jobs, run_api,
+from workflow_utils import (REPO, configfile_args, copy_workflow, planned_jobs,
                             snakemake_cli, write_config)
 
 pytestmark = pytest.mark.pipeline
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory, mnist_test_digits):
-    """One completed tiny run, shared by the tests of this module (they only read it or dry-run)."""
-    wd = copy_workflow(tmp_path_factory.mktemp("tiny"))
-    over = write_config(wd, {"data": {"mirror": str(MIRROR)}})
-    configs = [wd / "presets" / "tiny.yaml", over]
-    run_api(wd, configs, cores=2)
-    return wd, configs
 
 
 def test_tiny_run_produces_every_target(tiny_run):

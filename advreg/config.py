@@ -49,7 +49,8 @@ def check_config(config: dict) -> None:
                         ("smoothness.models", config["smoothness"]["models"])):
         for m in models:
             if m not in config["methods"]:
-                raise ConfigError(f"{key}: {m!r} is not among the trained methods {config['methods']}")
+                raise ConfigError(f"{key}: {m!r} is not among the trained methods {config['methods']}; "
+                                  f"add it to methods or remove it from {key}")
     for key, attacks in (("structure.attacks", config["structure"]["attacks"]),
                          ("smoothness.attack", [config["smoothness"]["attack"]])):
         for a in attacks:

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from conftest import MIRROR
-from workflow_utils import SNAKEMAKE, configfile_args, copy_workflow, snakemake_cli, write_config
+from workflow_utils import CLEAN_ONLY, SNAKEMAKE, configfile_args, copy_workflow, snakemake_cli, write_config
 
 pytestmark = pytest.mark.pipeline
 
@@ -21,10 +21,8 @@ EPOCHS = 4
 # One clean MNIST model and nothing else; 8,000 training digits (all of the test_file split) so an
 # epoch lasts long enough (seconds) to kill the job between two checkpoints.
 OVERRIDES = {
+    **CLEAN_ONLY,
     "data": {"mirror": str(MIRROR)},
-    "methods": ["clean"],
-    "attacks": [],
-    "transfer": {"attacks": []},
     "dataset_settings": {"mnist": {"epochs": EPOCHS, "max_train": 8000}},
 }
 TARGET = "results/tiny/models/mnist/clean/seed0/model.pt"

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from conftest import MIRROR
-from workflow_utils import SNAKEMAKE, REPO, configfile_args, copy_workflow, run_api, write_config
+from workflow_utils import CLEAN_ONLY, SNAKEMAKE, REPO, configfile_args, copy_workflow, run_api, write_config
 
 pytestmark = [pytest.mark.slurm, pytest.mark.pipeline]
 
@@ -154,8 +154,7 @@ def test_failing_slurm_job_fails_the_run_and_a_fixed_rerun_completes(slurm_run):
     and name the failed job; after fixing the config the re-run completes."""
     wd, configs, _ = slurm_run
     missing_gpu = f"cuda:{torch.cuda.device_count()}" if torch.cuda.is_available() else "cuda"
-    small = {"run_name": "slurmfail", "methods": ["clean"], "attacks": [], "transfer": {"attacks": []},
-             "dataset_settings": {"mnist": {"epochs": 1}}}
+    small = {**CLEAN_ONLY, "run_name": "slurmfail", "dataset_settings": {"mnist": {"epochs": 1}}}
     target = "results/slurmfail/models/mnist/clean/seed0/model.pt"
 
     bad = write_config(wd, {**small, "device": missing_gpu}, "fail.yaml")

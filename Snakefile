@@ -22,6 +22,7 @@ include: "rules/evaluate.smk"
 include: "rules/attack.smk"
 include: "rules/transfer.smk"
 include: "rules/figures.smk"
+include: "rules/sn.smk"
 include: "rules/summary.smk"
 
 
@@ -36,6 +37,7 @@ localrules:
     lrc_figures,
     trajectories,
     adversarial_samples,
+    sn_results,
     summary,
 
 

@@ -44,6 +44,7 @@ def check_config(config: dict) -> None:
             if m not in config["method_settings"]:
                 raise ConfigError(f"method_overrides.{ds}: unknown method {m!r}")
     _check_attacks(config)
+    _check_sn_experiments(config)
     for key, models in (("structure.model", [config["structure"]["model"]]),
                         ("lrc.models", config["lrc"]["models"]),
                         ("smoothness.models", config["smoothness"]["models"])):
@@ -90,6 +91,65 @@ def _check_attacks(config: dict) -> None:
             for eps, fname in by_eps.items():
                 if not (resources.files("advreg") / "reference" / fname).is_file():
                     raise ConfigError(f"transfer.reference.{ds}.{a}.{eps}: no file {fname!r} in advreg/reference/")
+
+
+SN_SCHEME_KINDS = ("clean", "fgm", "pgm", "wrm")
+
+
+def _check_sn_experiments(config: dict) -> None:
+    sn = config["sn_experiments"]
+    for ds in sn["datasets"]:
+        if ds not in config["datasets"]:
+            raise ConfigError(f"sn_experiments.datasets: {ds!r} is not among the run's datasets {config['datasets']}")
+        if ds not in sn["settings"]:
+            raise ConfigError(f"sn_experiments.datasets: {ds!r} has no entry under sn_experiments.settings")
+        arch = sn["settings"][ds]["arch"]
+        if arch not in available_architectures():
+            raise ConfigError(f"sn_experiments.settings.{ds}.arch: unknown architecture {arch!r}; "
+                              f"expected one of {available_architectures()}")
+    for m in sn["schemes"]:
+        if m not in config["method_settings"]:
+            raise ConfigError(f"sn_experiments.schemes: unknown method {m!r}; expected one of "
+                              f"{sorted(config['method_settings'])}")
+        kind = config["method_settings"][m].get("kind", m)
+        if kind not in SN_SCHEME_KINDS:
+            raise ConfigError(f"sn_experiments.schemes: {m!r} is a {kind!r} method; the SN experiments "
+                              f"take the paper's schemes, kinds {list(SN_SCHEME_KINDS)}")
+        if config["method_settings"][m].get("spectral_norm"):
+            raise ConfigError(f"sn_experiments.schemes: {m!r} already has spectral_norm; list the "
+                              f"method without SN (the sweep adds it at each β)")
+        for ds in sn["datasets"]:
+            try:
+                check_method(m, method_cfg(config, ds, m))
+            except ValueError as e:
+                raise ConfigError(f"method_settings.{m} (dataset {ds}, sn_experiments): {e}") from None
+
+
+def sn_method_cfg(config: dict, dataset: str, method: str, beta: str) -> dict:
+    """A scheme of the SN experiments at one β ('inf': no SN), on the experiment's architecture."""
+    from advreg.sn_experiment import parse_beta, with_beta
+    sn = config["sn_experiments"]
+    st = sn["settings"][dataset]
+    cfg = with_beta(method_cfg(config, dataset, method), parse_beta(beta), sn["mode"])
+    cfg["arch"], cfg["widths"] = st["arch"], list(st["widths"])
+    return cfg
+
+
+def sn_model_spec(config: dict, dataset: str, method: str, beta: str) -> dict:
+    return _spec(config, dataset, sn_method_cfg(config, dataset, method, beta))
+
+
+def sn_train_settings(config: dict, dataset: str, seed) -> dict:
+    st = config["sn_experiments"]["settings"][dataset]
+    s = TrainSettings(epochs=st["epochs"], batch_size=st["batch_size"], lr=st["lr"], seed=int(seed),
+                      optimizer=st["optimizer"], early_stop_acc=st["early_stop_acc"],
+                      eval_batch_size=config["evaluation"]["batch_size"], max_train=st["max_train"])
+    return s.__dict__.copy()  # no augmentation: the SN experiments train on the raw images
+
+
+def sn_betas(config: dict, dataset: str) -> list[str]:
+    from advreg.sn_experiment import beta_label
+    return [beta_label(b) for b in config["sn_experiments"]["settings"][dataset]["betas"]]
 
 
 def fmt_eps(eps) -> str:
@@ -144,8 +204,11 @@ def method_cfg(config: dict, dataset: str, method: str) -> dict:
 
 
 def model_spec(config: dict, dataset: str, method: str) -> dict:
+    return _spec(config, dataset, method_cfg(config, dataset, method))
+
+
+def _spec(config: dict, dataset: str, mcfg: dict) -> dict:
     ds = config["dataset_settings"][dataset]
-    mcfg = method_cfg(config, dataset, method)
     c, h, _ = DATASETS[dataset].shape
     spec = {"arch": mcfg.get("arch", ds["arch"]), "in_channels": c, "image_size": h,
             "widths": list(mcfg.get("widths", ds["widths"])), "num_classes": 10}

@@ -1,4 +1,5 @@
-"""The one training loop every method shares (Adam, SGR paper App. 7.4).
+"""The one training loop every method shares (Adam, SGR paper App. 7.4; SGD with momentum and
+early stopping for the SN paper's CIFAR-10 nets, Farnia et al. 2019, sn-details §3.3).
 
 The whole dataset lives on the device as one uint8 tensor; batches are sliced from a per-epoch
 permutation and augmented on the device. A checkpoint is written after every epoch (atomically) and
@@ -40,6 +41,16 @@ class TrainSettings:
     fill: float = 0.0
     eval_batch_size: int = 1000
     max_train: int | None = None  # train on the first N training images only (presets)
+    optimizer: str = "adam"       # "adam" or "sgd" (SGD with `momentum`)
+    momentum: float = 0.9
+    # Stop once the mean training accuracy of the last `early_stop_epochs` epochs reaches this
+    # (the SN authors' early stopping at 0.999 over 5 epochs); None trains all epochs.
+    early_stop_acc: float | None = None
+    early_stop_epochs: int = 5
+
+    def __post_init__(self):
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
 
 
 HISTORY_FIELDS = ["epoch", "loss", "ce", "reg", "train_acc", "test_acc", "seconds"]
@@ -66,6 +77,13 @@ def accuracy(model, x_uint8: torch.Tensor, y: torch.Tensor, batch_size: int) -> 
 def _signature(model_spec: dict, method_name: str, method_cfg: dict, settings: TrainSettings) -> str:
     blob = json.dumps([model_spec, method_name, method_cfg, asdict(settings)], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _early_stop(history: list[dict], settings: TrainSettings) -> bool:
+    k = settings.early_stop_epochs
+    if settings.early_stop_acc is None or len(history) < k:
+        return False
+    return sum(r["train_acc"] for r in history[-k:]) / k >= settings.early_stop_acc
 
 
 def _write_history(path: Path, history: list[dict]) -> None:
@@ -95,7 +113,10 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
     x_test, y_test = data["x_test"], data["y_test"]
 
     model = build_from_spec(model_spec).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    if settings.optimizer == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum)
     gen = torch.Generator(device=dev)
     gen.manual_seed(settings.seed)
     ctx = MethodContext(device=dev, generator=gen, image_shape=tuple(x_train.shape[1:]),
@@ -123,6 +144,8 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
 
     n = len(x_train)
     for epoch in range(start_epoch, settings.epochs):
+        if _early_stop(history, settings):  # resumed from a checkpoint written at the stopping epoch
+            break
         model.train()
         t0 = time.perf_counter()
         perm = torch.randperm(n, device=dev, generator=gen)
@@ -162,10 +185,15 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
         os.replace(tmp, checkpoint_path)
         if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch and epoch + 1 < settings.epochs:
             return history
+        if _early_stop(history, settings):
+            log(f"{method_name}: early stop at epoch {epoch + 1} (mean train accuracy of the last "
+                f"{settings.early_stop_epochs} epochs ≥ {settings.early_stop_acc})")
+            break
 
     model.eval()
     info = {"method": method_name, "method_cfg": method_cfg, "settings": asdict(settings),
-            "dataset": data["meta"], "device": str(dev), "final": history[-1] if history else {}}
+            "dataset": data["meta"], "device": str(dev), "final": history[-1] if history else {},
+            "data_mean_norm": ctx.data_mean_norm}  # E‖X‖₂: the SN schemes' ε and γ scale
     Path(model_out).parent.mkdir(parents=True, exist_ok=True)
     _write_history(Path(history_out), history)
     save_model(model_out, model, model_spec, info)

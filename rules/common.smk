@@ -17,6 +17,7 @@ wildcard_constraints:
     attack="[a-z0-9_]+",
     eps=r"[0-9.]+|none",
     seed=r"\d+",
+    beta=r"inf|[0-9.]+",
 
 def code(*modules):
     """advreg modules a rule depends on, declared as inputs so that editing one re-runs the
@@ -62,4 +63,4 @@ def all_targets(summary=True):
             ]
             targets += [f"{R}/figures/fig78_samples_{ds}_seed{seed}_{m}.png"
                         for m in config["smoothness"]["models"]]
-    return targets
+    return targets + sn_targets()

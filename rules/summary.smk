@@ -11,7 +11,8 @@ def summary_inputs(w):
     matrices = [t.replace(".csv", ".md") for ds in DATASETS for seed in SEEDS
                 for t in matrix_targets(ds, seed) if t.endswith(".csv")]
     figures = [t for t in all_targets(summary=False) if t.endswith(".png")]
-    return {"tables": tables, "matrices": matrices, "structure": structure, "figures": figures,
+    sn = [f"{R}/tables/sn_generalization_{ds}.md" for ds in config["sn_experiments"]["datasets"]]
+    return {"tables": tables, "matrices": matrices, "structure": structure, "sn": sn, "figures": figures,
             "code": code("summary")}
 
 

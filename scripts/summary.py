@@ -15,7 +15,8 @@ with logged(snakemake):
     sections = [("Clean and white-box accuracy (Table 1)", list(i.tables)),
                 ("White-box / transfer matrices (Tables 3, 4)", matrices),
                 ("Comparison with the published matrices", comparisons),
-                ("Covariance structure: decay lengths (Sec. 4.2)", structure)]
+                ("Covariance structure: decay lengths (Sec. 4.2)", structure),
+                ("Spectral normalization: adversarial generalization gap (Farnia et al. 2019)", list(i.sn))]
     notes = [f"datasets: {', '.join(p.datasets)}; data split setting: `{p.split}` (each table's "
              f"caption states the split actually used)"]
     write_summary(snakemake.output[0], p.run_name, sections, list(i.figures), p.repo, notes)

@@ -19,6 +19,12 @@ def workdir(tmp_path_factory):
     ({"datasets": ["mnist", "imagenet"]}, "'imagenet' is not one of"),
     ({"method_settings": {"wdecay": {"weight_decay": 1e-4, "momentum": 0.9}}}, "unknown parameter(s) ['momentum']"),
     ({"method_settings": {"clean": {"kind": "dropout"}}}, "unknown kind 'dropout'"),
+    ({"sn_experiments": {"schemes": ["clean", "sgr_sign"]}}, "'sgr_sign' is a 'sgr' method"),
+    ({"sn_experiments": {"schemes": ["fgm_l2_sn"]}}, "'fgm_l2_sn' already has spectral_norm"),
+    ({"sn_experiments": {"settings": {"mnist": {"arch": "vgg"}}}}, "unknown architecture 'vgg'"),
+    ({"sn_experiments": {"settings": {"mnist": {"betas": [2.0, -1]}}}}, "-1 is less than or equal to the minimum of 0"),
+    ({"sn_experiments": {"datasets": ["cifar10"]}}, "'cifar10' is not among the run's datasets"),
+    ({"lrc": {"models": ["clean", "gn"]}}, "lrc.models: 'gn' is not among the trained methods"),
 ])
 def test_bad_config_rejected_before_any_job(workdir, overrides, expected):
     cfg = write_config(workdir, overrides, "bad.yaml")

@@ -38,6 +38,22 @@ def test_tiny_run_produces_every_target(tiny_run):
     assert "## Provenance" in summary and "| torch | 2.14.1 |" in summary and "Tables 3, 4" in summary
     wb = pd.read_csv(res / "tables" / "whitebox_mnist_seed0.csv", index_col=0)
     assert list(wb.columns) == ["test", "fgsm eps=32", "pgd eps=32", "deepfool rho"]
+    # SN experiments: every (scheme, β) measured; the gap is train − test under the training attack
+    sweep = pd.read_csv(res / "tables" / "sn_sweep_mnist.csv", dtype={"beta": str})
+    assert set(zip(sweep["scheme"], sweep["beta"].astype(str))) == {(s, b) for s in ("ERM", "FGM")
+                                                                      for b in ("2", "inf")}
+    assert ((sweep["gap"] - (sweep["train_adv_acc"] - sweep["test_adv_acc"])).abs() < 1e-9).all()
+    assert (sweep.loc[sweep["scheme"] == "ERM", "train_adv_acc"] == sweep.loc[sweep["scheme"] == "ERM", "train_clean_acc"]).all()
+    assert (sweep["spectral_product"] > 0).all() and sweep["layer_norms"].str.split().str.len().eq(4).all()
+    # β = 2 caps every layer's operator norm (power-iteration estimate, 5 iterations: ≤ β + slack)
+    capped = sweep.loc[sweep["beta"].astype(str) == "2", "layer_norms"].str.split()
+    assert all(float(s) <= 2.0 * 1.01 for norms in capped for s in norms)
+    gen = pd.read_csv(res / "tables" / "sn_generalization_mnist.csv", dtype={"beta_star": str})
+    assert list(gen["scheme"]) == ["ERM", "FGM"] and set(gen["beta_star"].astype(str)) <= {"2", "inf"}
+    assert gen["paper_test_sn"].notna().all()  # the paper's MNIST ELU-Net rows sit beside ours
+    for fig in ("sn_gap", "sn_beta_sweep", "sn_margins"):
+        assert (res / "figures" / f"{fig}_mnist.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", fig
+    assert "Spectral normalization: adversarial generalization gap" in summary
     # nothing left to do after a complete run
     assert planned_jobs(wd, configs) == []
 
@@ -47,7 +63,8 @@ def test_report_builds(tiny_run):
     snakemake_cli(wd, "--report", "report.html", *configfile_args(configs))
     html = (wd / "report.html").read_text(errors="ignore")
     for item in ("clean_accuracy_mnist.csv", "training_curves_mnist.png", "summary.md",
-                 "fig2_covariance_mnist_seed0.png", "mnist_seed0_pgd_eps32.png"):
+                 "fig2_covariance_mnist_seed0.png", "mnist_seed0_pgd_eps32.png", "sn_gap_mnist.png",
+                 "sn_beta_sweep_mnist.png", "sn_margins_mnist.png"):
         assert item in html, item
 
 
@@ -71,7 +88,14 @@ def test_full_config_plans_the_paper_grid(tmp_path):
     expected = {(d, m, str(s)) for d in config["datasets"] for m in advcfg.trained_methods(config, d)
                 for s in config["seeds"]}
     assert {(w["dataset"], w["method"], w["seed"]) for r, w in jobs if r == "train"} == expected
-    assert len(config["methods"]) == 10 and {"pgd_large", "fgsm_large"} < {m for _, m, _ in expected}
+    assert len(config["methods"]) == 12 and {"pgd_large", "fgsm_large"} < {m for _, m, _ in expected}
+    assert {"gn_sn", "sgr_sign_sn"} <= set(config["methods"]) & set(config["lrc"]["models"])  # SN × SGR
+    # the SN experiments: dataset × scheme × β × seed
+    sn = config["sn_experiments"]
+    expected_sn = {(d, m, advcfg.sn_betas(config, d)[i], str(s)) for d in sn["datasets"] for m in sn["schemes"]
+                   for i in range(len(sn["settings"][d]["betas"])) for s in sn["seeds"]}
+    assert {(w["dataset"], w["method"], w["beta"], w["seed"]) for r, w in jobs if r == "train_sn"} == expected_sn
+    assert len(expected_sn) == 2 * 4 * 6
     # every published matrix is compared
     assert sum(r == "paper_comparison" for r, _ in jobs) == 4
     assert {w["dataset"] for r, w in jobs if r == "prepare_dataset"} == {"mnist", "cifar10"}

@@ -18,7 +18,7 @@ def small_mnist(tmp_path_factory, mnist_test_digits):
     x, y = mnist_test_digits
     x8 = (x[:600] * 255).round().to(torch.uint8)
     path = tmp_path_factory.mktemp("data") / "mnist.pt"
-    torch.save({"x_train": x8[:400], "y_train": y[:400], "x_test": x8[400:], "y_test": y[400:],
+    torch.save({"x_train": x8[:400], "y_train": y[:400], "x_test": x8[400:], "y_test": y[400:len(x8)],
                 "meta": {"dataset": "mnist", "split": "test_file", "split_description": "test"}}, path)
     return path
 
@@ -84,3 +84,16 @@ def test_device_augmentation_crops_and_flips():
     flips = augment.random_flip(x.repeat(50, 1, 1, 1), g)
     n_flipped = sum(torch.equal(f, s.flip(2)) for f, s in zip(flips, x.repeat(50, 1, 1, 1)))
     assert 25 < n_flipped < 75
+
+
+def test_early_stopping_and_sgd(small_mnist, tmp_path):
+    """The SN paper's schedule: SGD with momentum, stop once the mean train accuracy of the last
+    `early_stop_epochs` epochs reaches the threshold (here reached after 2 epochs)."""
+    hist = train(small_mnist, SPEC, "clean", {}, _settings(epochs=6, optimizer="sgd", lr=0.05, crop_pad=0,
+                                                           early_stop_acc=0.01, early_stop_epochs=2),
+                 tmp_path / "m.pt", tmp_path / "h.csv", tmp_path / "ck.pt", device="cpu", log=lambda *a: None)
+    assert len(hist) == 2
+    _, blob = load_model(tmp_path / "m.pt")
+    assert blob["info"]["settings"]["optimizer"] == "sgd" and blob["info"]["data_mean_norm"] > 1
+    with pytest.raises(ValueError, match="optimizer must be 'adam' or 'sgd', got 'rmsprop'"):
+        _settings(optimizer="rmsprop")

@@ -1,0 +1,93 @@
+# The SN paper's generalization-gap experiments (Farnia et al. 2019): one training job per
+# (dataset, scheme, β, seed) on the paper's architecture, one measurement job per model, then the
+# tables and figures per dataset. β = inf is the same network without SN.
+
+SN = config["sn_experiments"]
+
+
+def sn_model_path(dataset, method, beta, seed):
+    return f"{R}/sn/models/{dataset}/{method}/beta{beta}/seed{seed}/model.pt"
+
+
+def sn_dataset_rows(dataset):
+    return [f"{R}/sn/eval/{dataset}/{m}/beta{b}/seed{s}.json"
+            for m in SN["schemes"] for b in advcfg.sn_betas(config, dataset) for s in SN["seeds"]]
+
+
+def sn_targets():
+    out = []
+    for ds in SN["datasets"]:
+        out += [f"{R}/tables/sn_sweep_{ds}.csv", f"{R}/tables/sn_generalization_{ds}.md",
+                f"{R}/figures/sn_gap_{ds}.png", f"{R}/figures/sn_beta_sweep_{ds}.png",
+                f"{R}/figures/sn_margins_{ds}.png"]
+    return out
+
+
+rule train_sn:
+    input:
+        data=f"{R}/data/{{dataset}}.pt",
+        code=code("train", "methods", "models", "sn_architectures", "spectral", "attacks"),
+    output:
+        model=sn_model_path("{dataset}", "{method}", "{beta}", "{seed}"),
+        history=f"{R}/sn/models/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}/history.csv",
+    params:
+        model_spec=lambda w: advcfg.sn_model_spec(config, w.dataset, w.method, w.beta),
+        method_cfg=lambda w: advcfg.sn_method_cfg(config, w.dataset, w.method, w.beta),
+        settings=lambda w: advcfg.sn_train_settings(config, w.dataset, w.seed),
+        device=config["device"],
+        checkpoint=lambda w: f"{R}/checkpoints/sn/{w.dataset}/{w.method}/beta{w.beta}/seed{w.seed}.pt",
+    threads: config["threads"]
+    log:
+        f"{R}/logs/train_sn/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}.log",
+    script:
+        "../scripts/train.py"
+
+
+rule evaluate_sn:
+    input:
+        model=sn_model_path("{dataset}", "{method}", "{beta}", "{seed}"),
+        data=f"{R}/data/{{dataset}}.pt",
+        code=code("sn_experiment", "spectral", "attacks", "methods"),
+    output:
+        row=f"{R}/sn/eval/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}.json",
+        margins=f"{R}/sn/eval/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}_margins.npy",
+    params:
+        val=SN["val"],
+        train_eval=SN["train_eval"],
+        margin_iters=SN["margin_iters"],
+        max_test=config["evaluation"]["max_test"],
+        batch_size=config["evaluation"]["batch_size"],
+        device=config["device"],
+    threads: config["threads"]
+    log:
+        f"{R}/logs/evaluate_sn/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}.log",
+    script:
+        "../scripts/evaluate_sn.py"
+
+
+rule sn_results:
+    input:
+        rows=lambda w: sn_dataset_rows(w.dataset),
+        margins=lambda w: [r.replace(".json", "_margins.npy") for r in sn_dataset_rows(w.dataset)],
+        code=code("sn_experiment", "sn_figures"),
+    output:
+        sweep=report(f"{R}/tables/sn_sweep_{{dataset}}.csv", caption="../report/sn_sweep_table.rst",
+                     category="Spectral normalization", labels={"dataset": "{dataset}", "file": "every (scheme, β)"}),
+        csv=f"{R}/tables/sn_generalization_{{dataset}}.csv",
+        md=report(f"{R}/tables/sn_generalization_{{dataset}}.md", caption="../report/sn_table.rst",
+                  category="Spectral normalization", labels={"dataset": "{dataset}", "file": "gap table"}),
+        gap=report(f"{R}/figures/sn_gap_{{dataset}}.png", caption="../report/sn_gap.rst",
+                   category="Spectral normalization", labels={"dataset": "{dataset}", "file": "generalization gap"}),
+        sweep_fig=report(f"{R}/figures/sn_beta_sweep_{{dataset}}.png", caption="../report/sn_beta_sweep.rst",
+                         category="Spectral normalization", labels={"dataset": "{dataset}", "file": "β sweep"}),
+        margins_fig=report(f"{R}/figures/sn_margins_{{dataset}}.png", caption="../report/sn_margins.rst",
+                           category="Spectral normalization", labels={"dataset": "{dataset}", "file": "margins"}),
+    params:
+        dataset=lambda w: w.dataset,
+        arch=lambda w: SN["settings"][w.dataset]["arch"],
+        schemes=SN["schemes"],
+        betas=lambda w: advcfg.sn_betas(config, w.dataset),
+    log:
+        f"{R}/logs/sn_results/{{dataset}}.log",
+    script:
+        "../scripts/sn_results.py"

@@ -1,0 +1,27 @@
+import json
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+from _log import logged
+
+from advreg.evaluate import write_table
+from advreg.sn_experiment import best_beta, sweep_table, with_published
+from advreg.sn_figures import beta_sweep_figure, gap_figure, margins_figure
+
+with logged(snakemake) as log:
+    i, o, p = snakemake.input, snakemake.output, snakemake.params
+    rows = [json.load(open(f)) for f in i.rows]
+    margins = [np.load(f) for f in i.margins]
+    df = sweep_table(rows, p.schemes, p.betas)
+    write_table(df.set_index(["scheme", "beta", "seed"]).round(6), o.sweep)
+    reference = pd.read_csv(resources.files("advreg") / "reference" / "sn_table.csv", dtype={"beta_star": str})
+    best = with_published(best_beta(df), reference, p.dataset, p.arch)
+    caption = (f"SN generalization gap, {p.dataset} / {p.arch}: accuracy under each scheme's training attack "
+               f"(ERM: clean), β = ∞ (no SN) vs the validation-selected β*; paper_*: Farnia et al. 2019 for "
+               f"the same dataset/architecture where published")
+    write_table(best.set_index("scheme").round(4), o.csv, o.md, caption=caption)
+    log(best.to_string())
+    gap_figure(best, o.gap, title=f"{p.dataset} / {p.arch}")
+    beta_sweep_figure(df, o.sweep_fig, title=f"{p.dataset} / {p.arch}")
+    margins_figure(rows, margins, best, o.margins_fig, title=f"{p.dataset} / {p.arch}: training-set margins")

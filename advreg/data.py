@@ -17,10 +17,17 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import functools
+
 import numpy as np
 import torch
-import torchvision.datasets as tvd
-from torchvision.datasets.utils import calculate_md5, download_url
+
+
+def _tvd():
+    """torchvision.datasets, imported on first use: it pulls in torchvision.models and
+    torch._dynamo (≈1.3 s), which every job that only reads a prepared artifact would pay."""
+    import torchvision.datasets as tvd
+    return tvd
 
 
 class DataError(RuntimeError):
@@ -42,22 +49,31 @@ def _idx_spec(name: str, cls) -> DatasetSpec:
                        tuple(cls.mirrors), "idx")
 
 
-DATASETS: dict[str, DatasetSpec] = {
-    "mnist": _idx_spec("mnist", tvd.MNIST),
-    "fashion_mnist": _idx_spec("fashion_mnist", tvd.FashionMNIST),
-    "cifar10": DatasetSpec(
-        "cifar10", (3, 32, 32), {"archive": (tvd.CIFAR10.filename, tvd.CIFAR10.tgz_md5)},
-        (tvd.CIFAR10.url.rsplit("/", 1)[0] + "/",), "cifar"),
-}
+@functools.cache
+def _datasets() -> dict[str, DatasetSpec]:
+    tvd = _tvd()
+    return {
+        "mnist": _idx_spec("mnist", tvd.MNIST),
+        "fashion_mnist": _idx_spec("fashion_mnist", tvd.FashionMNIST),
+        "cifar10": DatasetSpec(
+            "cifar10", (3, 32, 32), {"archive": (tvd.CIFAR10.filename, tvd.CIFAR10.tgz_md5)},
+            (tvd.CIFAR10.url.rsplit("/", 1)[0] + "/",), "cifar"),
+    }
+
+
+def __getattr__(name: str):
+    if name == "DATASETS":  # `from advreg.data import DATASETS` builds the specs on first use
+        return _datasets()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 SPLITS = ("official", "test_file", "auto")
 
 
 def get_spec(name: str) -> DatasetSpec:
     try:
-        return DATASETS[name]
+        return _datasets()[name]
     except KeyError:
-        raise DataError(f"unknown dataset {name!r}; expected one of {sorted(DATASETS)}") from None
+        raise DataError(f"unknown dataset {name!r}; expected one of {sorted(_datasets())}") from None
 
 
 def _is_url(mirror: str | None) -> bool:
@@ -89,6 +105,7 @@ def resolve_split(spec: DatasetSpec, split: str, mirror: str | None) -> str:
 
 
 def _check_md5(path: Path, md5: str) -> None:
+    from torchvision.datasets.utils import calculate_md5
     got = calculate_md5(str(path))
     if got != md5:
         raise DataError(f"checksum mismatch for {path}: MD5 is {got}, expected {md5} "
@@ -124,6 +141,7 @@ def fetch_file(spec: DatasetSpec, role: str, raw_dir: Path, mirror: str | None) 
     errors = []
     for base in bases:
         try:
+            from torchvision.datasets.utils import download_url
             download_url(base + fname, str(raw_dir), filename=fname, md5=None)
         except Exception as e:  # network errors: try the next official mirror
             errors.append(f"{base}{fname}: {e}")
@@ -143,7 +161,7 @@ def _read_idx_gz(path: Path) -> torch.Tensor:
         raw = Path(tmp) / path.stem
         with gzip.open(path, "rb") as fin, open(raw, "wb") as fout:
             shutil.copyfileobj(fin, fout)
-        return tvd.mnist.read_sn3_pascalvincent_tensor(str(raw), strict=False)
+        return _tvd().mnist.read_sn3_pascalvincent_tensor(str(raw), strict=False)
 
 
 def _read_cifar(archive: Path, raw_dir: Path) -> dict[str, torch.Tensor]:
@@ -152,7 +170,7 @@ def _read_cifar(archive: Path, raw_dir: Path) -> dict[str, torch.Tensor]:
     out = {}
     for part, train in (("train", True), ("test", False)):
         # CIFAR10(download=False) verifies every batch file's MD5 before reading.
-        ds = tvd.CIFAR10(str(raw_dir), train=train, download=False)
+        ds = _tvd().CIFAR10(str(raw_dir), train=train, download=False)
         out[f"x_{part}"] = torch.from_numpy(np.ascontiguousarray(ds.data.transpose(0, 3, 1, 2)))
         out[f"y_{part}"] = torch.tensor(ds.targets, dtype=torch.int64)
     return out

@@ -142,7 +142,10 @@ def best_beta(df: pd.DataFrame) -> pd.DataFrame:
     out = []
     for scheme, g in mean.groupby("scheme", observed=True):
         base = g[g["beta"] == "inf"]
-        star = g.loc[g["val_adv_acc"].idxmax()]
+        # ties go to the weakest normalization: β = ∞ first, then larger β (the authors' grids
+        # list ∞ first and take the first maximum)
+        order = g.assign(_b=[parse_beta(b) for b in g["beta"]]).sort_values("_b", ascending=False)
+        star = order.loc[order["val_adv_acc"].idxmax()]
         r = {"scheme": scheme, "beta_star": star["beta"]}
         for tag, src in (("no_sn", base.iloc[0] if len(base) else None), ("sn", star)):
             for k in ("train_adv_acc", "test_adv_acc", "gap"):

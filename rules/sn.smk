@@ -55,7 +55,7 @@ rule evaluate_sn:
         val=SN["val"],
         train_eval=SN["train_eval"],
         margin_iters=SN["margin_iters"],
-        max_test=config["evaluation"]["max_test"],
+        max_test=SN["max_test"],
         batch_size=config["evaluation"]["batch_size"],
         device=config["device"],
     threads: config["threads"]

@@ -11,7 +11,7 @@ from importlib import resources
 
 from advreg.attacks import ATTACKS
 from advreg.data import DATASETS
-from advreg.methods import check_method
+from advreg.methods import check_method, method_kind
 from advreg.models import available_architectures
 from advreg.train import TrainSettings
 
@@ -26,19 +26,9 @@ def check_config(config: dict) -> None:
             raise ConfigError(f"datasets: unknown dataset {ds!r}; expected one of {sorted(DATASETS)}")
         if ds not in config["dataset_settings"]:
             raise ConfigError(f"datasets: {ds!r} has no entry under dataset_settings")
-        arch = config["dataset_settings"][ds]["arch"]
-        if arch not in available_architectures():
-            raise ConfigError(f"dataset_settings.{ds}.arch: unknown architecture {arch!r}; "
-                              f"expected one of {available_architectures()}")
+        _check_arch(f"dataset_settings.{ds}.arch", config["dataset_settings"][ds]["arch"])
     for m in config["methods"]:
-        if m not in config["method_settings"]:
-            raise ConfigError(f"methods: unknown method {m!r}; expected one of "
-                              f"{sorted(config['method_settings'])} (the keys of method_settings)")
-        for ds in config["datasets"]:
-            try:
-                check_method(m, method_cfg(config, ds, m))
-            except ValueError as e:
-                raise ConfigError(f"method_settings.{m} (dataset {ds}): {e}") from None
+        _check_method_entry(config, "methods", m, config["datasets"])
     for ds, over in config.get("method_overrides", {}).items():
         for m in over:
             if m not in config["method_settings"]:
@@ -57,6 +47,23 @@ def check_config(config: dict) -> None:
         for a in attacks:
             if a not in config["attacks"] or config["attack_settings"][a]["eps_255"] is None:
                 raise ConfigError(f"{key}: {a!r} is not an attack with a strength among {config['attacks']}")
+
+
+def _check_arch(key: str, arch: str) -> None:
+    if arch not in available_architectures():
+        raise ConfigError(f"{key}: unknown architecture {arch!r}; expected one of {available_architectures()}")
+
+
+def _check_method_entry(config: dict, key: str, m: str, datasets: list[str]) -> None:
+    """``m`` names a method_settings entry whose hyperparameters are valid for every dataset."""
+    if m not in config["method_settings"]:
+        raise ConfigError(f"{key}: unknown method {m!r}; expected one of "
+                          f"{sorted(config['method_settings'])} (the keys of method_settings)")
+    for ds in datasets:
+        try:
+            check_method(m, method_cfg(config, ds, m))
+        except ValueError as e:
+            raise ConfigError(f"method_settings.{m} (dataset {ds}): {e}") from None
 
 
 def _check_attacks(config: dict) -> None:
@@ -103,26 +110,16 @@ def _check_sn_experiments(config: dict) -> None:
             raise ConfigError(f"sn_experiments.datasets: {ds!r} is not among the run's datasets {config['datasets']}")
         if ds not in sn["settings"]:
             raise ConfigError(f"sn_experiments.datasets: {ds!r} has no entry under sn_experiments.settings")
-        arch = sn["settings"][ds]["arch"]
-        if arch not in available_architectures():
-            raise ConfigError(f"sn_experiments.settings.{ds}.arch: unknown architecture {arch!r}; "
-                              f"expected one of {available_architectures()}")
+        _check_arch(f"sn_experiments.settings.{ds}.arch", sn["settings"][ds]["arch"])
     for m in sn["schemes"]:
-        if m not in config["method_settings"]:
-            raise ConfigError(f"sn_experiments.schemes: unknown method {m!r}; expected one of "
-                              f"{sorted(config['method_settings'])}")
-        kind = config["method_settings"][m].get("kind", m)
+        _check_method_entry(config, "sn_experiments.schemes", m, sn["datasets"])
+        kind = method_kind(m, config["method_settings"][m])
         if kind not in SN_SCHEME_KINDS:
             raise ConfigError(f"sn_experiments.schemes: {m!r} is a {kind!r} method; the SN experiments "
                               f"take the paper's schemes, kinds {list(SN_SCHEME_KINDS)}")
         if config["method_settings"][m].get("spectral_norm"):
             raise ConfigError(f"sn_experiments.schemes: {m!r} already has spectral_norm; list the "
                               f"method without SN (the sweep adds it at each β)")
-        for ds in sn["datasets"]:
-            try:
-                check_method(m, method_cfg(config, ds, m))
-            except ValueError as e:
-                raise ConfigError(f"method_settings.{m} (dataset {ds}, sn_experiments): {e}") from None
 
 
 def sn_method_cfg(config: dict, dataset: str, method: str, beta: str) -> dict:

@@ -14,6 +14,15 @@ REPO = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("ADVREG_DATA_MIRROR", REPO.parent / "shared" / "data"))
 
 
+def write_digits_artifact(path: Path, digits, n_train: int, n_total: int) -> Path:
+    """The first ``n_total`` real digits as a dataset artifact: ``n_train`` train, the rest test."""
+    x, y = digits
+    x8 = (x[:n_total] * 255).round().to(torch.uint8)
+    torch.save({"x_train": x8[:n_train], "y_train": y[:n_train], "x_test": x8[n_train:], "y_test": y[n_train:n_total],
+                "meta": {"dataset": "mnist", "split": "test_file", "split_description": "test"}}, path)
+    return path
+
+
 def _read_idx(path: Path) -> np.ndarray:
     with gzip.open(path, "rb") as f:
         raw = f.read()

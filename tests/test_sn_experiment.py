@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import write_digits_artifact
 
 from advreg import attacks
 from advreg.data import to_float
@@ -21,12 +22,7 @@ from advreg.train import TrainSettings, train
 
 @pytest.fixture(scope="module")
 def digits_artifact(tmp_path_factory, mnist_test_digits):
-    x, y = mnist_test_digits
-    x8 = (x[:700] * 255).round().to(torch.uint8)
-    path = tmp_path_factory.mktemp("sn") / "mnist.pt"
-    torch.save({"x_train": x8[:400], "y_train": y[:400], "x_test": x8[400:], "y_test": y[400:len(x8)],
-                "meta": {"dataset": "mnist", "split": "test_file", "split_description": "test"}}, path)
-    return path
+    return write_digits_artifact(tmp_path_factory.mktemp("sn") / "mnist.pt", mnist_test_digits, 400, 700)
 
 
 def test_beta_labels_round_trip():

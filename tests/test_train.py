@@ -8,6 +8,7 @@ from advreg.data import load_dataset
 from advreg.models import load_model
 from advreg.train import NonFiniteLossError, TrainSettings, train
 import pytest
+from conftest import write_digits_artifact
 
 SPEC = dict(arch="cw", in_channels=1, image_size=28, widths=[8, 8, 16, 16, 32, 32], num_classes=10)
 
@@ -15,12 +16,7 @@ SPEC = dict(arch="cw", in_channels=1, image_size=28, widths=[8, 8, 16, 16, 32, 3
 @pytest.fixture(scope="module")
 def small_mnist(tmp_path_factory, mnist_test_digits):
     """600 real digits as a dataset artifact (400 train / 200 test)."""
-    x, y = mnist_test_digits
-    x8 = (x[:600] * 255).round().to(torch.uint8)
-    path = tmp_path_factory.mktemp("data") / "mnist.pt"
-    torch.save({"x_train": x8[:400], "y_train": y[:400], "x_test": x8[400:], "y_test": y[400:len(x8)],
-                "meta": {"dataset": "mnist", "split": "test_file", "split_description": "test"}}, path)
-    return path
+    return write_digits_artifact(tmp_path_factory.mktemp("data") / "mnist.pt", mnist_test_digits, 400, 600)
 
 
 def _settings(**kw):

@@ -23,7 +23,7 @@ from advreg import augment as aug
 from advreg.covariance import data_mean_diagonal
 from advreg.data import load_dataset, to_float
 from advreg.methods import MethodContext, build_method
-from advreg.models import build_from_spec, save_model
+from advreg.models import build_from_spec, place, save_model
 
 
 class NonFiniteLossError(RuntimeError):
@@ -112,7 +112,7 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
         x_train, y_train = x_train[:settings.max_train], y_train[:settings.max_train]
     x_test, y_test = data["x_test"], data["y_test"]
 
-    model = build_from_spec(model_spec).to(dev)
+    model = place(build_from_spec(model_spec), dev)
     if settings.optimizer == "adam":
         opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
     else:

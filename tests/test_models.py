@@ -2,7 +2,9 @@
 import pytest
 import torch
 
-from advreg.models import PerImageStandardize, build_model
+import copy
+
+from advreg.models import PerImageStandardize, build_from_spec, build_model, load_model, place, save_model
 
 
 @pytest.mark.parametrize("c,size,widths,flat", [
@@ -31,3 +33,29 @@ def test_standardization_is_per_image():
 def test_unknown_architecture():
     with pytest.raises(ValueError, match="unknown architecture 'resnet'"):
         build_model("resnet", 1, 28, [1] * 6)
+
+
+@pytest.mark.parametrize("spec", [
+    {"arch": "cw", "in_channels": 3, "image_size": 32, "widths": [8, 8, 16, 16, 32, 32]},
+    {"arch": "elunet", "in_channels": 1, "image_size": 28, "widths": [8, 16, 16],
+     "spectral_norm": {"beta": 1.0, "mode": "operator"}},
+])
+def test_place_changes_layout_not_values(spec, tmp_path):
+    """On the CPU ``place`` makes conv weights channels-last; logits, input gradients and a saved
+    and reloaded model are the same as with the NCHW model (up to float round-off)."""
+    torch.manual_seed(0)
+    plain = build_from_spec(spec).eval()
+    placed = place(copy.deepcopy(plain), "cpu")
+    conv = next(m for m in placed.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    x = torch.rand(6, spec["in_channels"], spec["image_size"], spec["image_size"])
+    grads = []
+    for m in (plain, placed):
+        xr = x.clone().requires_grad_(True)
+        m(xr).logsumexp(1).sum().backward()
+        grads.append(xr.grad)
+    torch.testing.assert_close(placed(x), plain(x), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(grads[1], grads[0], rtol=1e-4, atol=1e-6)
+    save_model(tmp_path / "m.pt", placed, spec, {})
+    loaded, _ = load_model(tmp_path / "m.pt")
+    torch.testing.assert_close(loaded(x), plain(x), rtol=1e-5, atol=1e-6)

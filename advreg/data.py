@@ -9,6 +9,7 @@ A *mirror* is a local folder or an http(s) URL laid out as ``<mirror>/<dataset>/
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import os
 import shutil
@@ -16,8 +17,6 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
-import functools
 
 import numpy as np
 import torch
@@ -139,9 +138,9 @@ def fetch_file(spec: DatasetSpec, role: str, raw_dir: Path, mirror: str | None) 
         return dest
     bases = [f"{str(mirror).rstrip('/')}/{spec.name}/"] if mirror else list(spec.urls)
     errors = []
+    from torchvision.datasets.utils import download_url
     for base in bases:
         try:
-            from torchvision.datasets.utils import download_url
             download_url(base + fname, str(raw_dir), filename=fname, md5=None)
         except Exception as e:  # network errors: try the next official mirror
             errors.append(f"{base}{fname}: {e}")

@@ -64,6 +64,7 @@ def scheme_attack(method_name: str, method_cfg: dict, image_shape, data_mean_nor
 
 
 def _adversarial_logits(model, x_uint8: torch.Tensor, attack, batch_size: int) -> torch.Tensor:
+    """Logits on ``attack(model, x)`` batch by batch; ``attack=None``: on the clean images."""
     out = []
     for i in range(0, len(x_uint8), batch_size):
         x = to_float(x_uint8[i:i + batch_size])
@@ -103,13 +104,9 @@ def evaluate_sn_model(model_path, dataset_path, val: int, train_eval: int, max_t
     train_logits = None
     for split, (x, y) in splits.items():
         logits = _adversarial_logits(model, x, attack, batch_size)
+        clean = logits if attack is None else _adversarial_logits(model, x, None, batch_size)
         row[f"{split}_adv_acc"] = (logits.argmax(1) == y).float().mean().item()
-        if attack is not None:
-            with torch.no_grad():
-                clean = torch.cat([model(to_float(x[i:i + batch_size])) for i in range(0, len(x), batch_size)])
-            row[f"{split}_clean_acc"] = (clean.argmax(1) == y).float().mean().item()
-        else:
-            row[f"{split}_clean_acc"] = row[f"{split}_adv_acc"]
+        row[f"{split}_clean_acc"] = (clean.argmax(1) == y).float().mean().item()
         if split == "train":
             train_logits = logits
     row["gap"] = row["train_adv_acc"] - row["test_adv_acc"]

@@ -119,9 +119,11 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
         opt = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum)
     gen = torch.Generator(device=dev)
     gen.manual_seed(settings.seed)
+    x_float = to_float(x_train)  # one float copy of the training set for both statistics
     ctx = MethodContext(device=dev, generator=gen, image_shape=tuple(x_train.shape[1:]),
-                        data_mean_diag=data_mean_diagonal(to_float(x_train)),
-                        data_mean_norm=to_float(x_train).flatten(1).norm(dim=1).mean().item())
+                        data_mean_diag=data_mean_diagonal(x_float),
+                        data_mean_norm=x_float.flatten(1).norm(dim=1).mean().item())
+    del x_float
     method = build_method(method_name, method_cfg, ctx)
 
     checkpoint_path = Path(checkpoint_path)

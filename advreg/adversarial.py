@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from advreg import attacks
-from advreg.data import load_dataset, to_float
+from advreg.data import evaluated_on, load_dataset, to_float
 from advreg.models import load_model
 from advreg.train import pick_device
 
@@ -57,11 +57,11 @@ def make_adversarial_set(model_path, dataset_path, attack: str, cfg: dict, eps_2
     diagonal of the transfer matrices.
     """
     dev = pick_device(device)
-    data = load_dataset(dataset_path, dev)
+    data = load_dataset(dataset_path, dev, parts=("test",))
     x, y = to_float(data["x_test"]), data["y_test"]
     if max_test:
         x, y = x[:max_test], y[:max_test]
-    model, _ = load_model(model_path, dev)
+    model, blob = load_model(model_path, dev)
     kind = cfg.get("kind", attack)
     eps = eps_pixels(eps_255)
     gen = torch.Generator(device=dev).manual_seed(seed)
@@ -71,7 +71,8 @@ def make_adversarial_set(model_path, dataset_path, attack: str, cfg: dict, eps_2
     metrics = {"source": source, "attack": attack, "kind": kind, "eps_255": eps_255, "n": len(x),
                "clean_acc": 100 * attacks.accuracy(model, x, y, batch_size),
                "whitebox_acc": 100 * attacks.accuracy(model, x_adv, y, batch_size),
-               "seconds": round(seconds, 3), "device": str(dev)}
+               "seconds": round(seconds, 3), "device": str(dev),
+               "data": evaluated_on(data["meta"], len(x), blob["info"].get("n_train"))}
     if kind == "deepfool":
         metrics["deepfool_rho"] = attacks.deepfool_rho(x, x_adv)
     adv = {"whitebox": x_adv.half().cpu()}

@@ -105,6 +105,9 @@ SN_SCHEME_KINDS = ("clean", "fgm", "pgm", "wrm")
 
 def _check_sn_experiments(config: dict) -> None:
     sn = config["sn_experiments"]
+    if sn["datasets"] and sn["val"] > config["data"]["val"]:
+        raise ConfigError(f"sn_experiments.val: {sn['val']} validation images asked for, but the datasets "
+                          f"hold only data.val = {config['data']['val']}; raise data.val or lower sn_experiments.val")
     for ds in sn["datasets"]:
         if ds not in config["datasets"]:
             raise ConfigError(f"sn_experiments.datasets: {ds!r} is not among the run's datasets {config['datasets']}")
@@ -219,5 +222,5 @@ def train_settings(config: dict, dataset: str, seed: int) -> dict:
     s = TrainSettings(epochs=ds["epochs"], batch_size=ds["batch_size"], lr=ds["lr"], seed=int(seed),
                       crop_pad=ds["crop_pad"], flip=ds["flip"], fill=ds["fill"],
                       eval_batch_size=config["evaluation"]["batch_size"],
-                      max_train=ds.get("max_train"))
+                      max_train=ds.get("max_train"), lr_schedule=ds["lr_schedule"])
     return s.__dict__.copy()

@@ -1,11 +1,17 @@
-"""Datasets: fetch the original files (official URLs or a mirror), verify MD5s, and write one
-compact artifact per dataset (uint8 images + int64 labels, train/test).
+"""Datasets: fetch the original files from an ordered list of sources, verify every file's MD5,
+and write one compact artifact per dataset (uint8 images + int64 labels: train / validation / test).
 
 File names, MD5s and official URLs are torchvision's own (``torchvision.datasets.MNIST.resources``
 etc.), so a file that passes here is the file torchvision would have downloaded.
 
-A *mirror* is a local folder or an http(s) URL laid out as ``<mirror>/<dataset>/<original file>``
-(e.g. ``shared/data/mnist/t10k-images-idx3-ubyte.gz``).
+A *source* is a local folder or an http(s)/file URL laid out as ``<source>/<dataset>/<original
+file>`` (e.g. ``shared/data/mnist/t10k-images-idx3-ubyte.gz``), or ``official`` (torchvision's
+download URLs). ``sources(mirror, offline)`` orders them: the configured mirrors first, the
+official URLs last unless the run is offline. A file is taken from the first source that has it
+with the right MD5; every source tried, and why it was passed over, is logged.
+
+The validation split is carved from the *training* file (its last ``val`` images), so every
+selection — λ, β*, the training curves — can be made without looking at a test image.
 """
 from __future__ import annotations
 
@@ -66,6 +72,8 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 SPLITS = ("official", "test_file", "auto")
+OFFICIAL = "official"  # the source name of torchvision's download URLs
+PARTS = ("train", "val", "test")
 
 
 def get_spec(name: str) -> DatasetSpec:
@@ -75,8 +83,25 @@ def get_spec(name: str) -> DatasetSpec:
         raise DataError(f"unknown dataset {name!r}; expected one of {sorted(_datasets())}") from None
 
 
-def _is_url(mirror: str | None) -> bool:
-    return bool(mirror) and str(mirror).startswith(("http://", "https://", "file://"))
+def _is_url(source: str) -> bool:
+    return str(source).startswith(("http://", "https://", "file://"))
+
+
+def sources(mirror: str | list[str] | None, offline: bool = False) -> list[str]:
+    """The ordered sources of a run: ``data.mirror`` (one entry or a list), then the official
+    URLs unless ``offline``."""
+    if mirror is None:
+        listed = []
+    elif isinstance(mirror, (str, os.PathLike)):
+        listed = [str(mirror)]
+    else:
+        listed = [str(m) for m in mirror]
+    if not offline and OFFICIAL not in listed:
+        listed.append(OFFICIAL)
+    if not listed:
+        raise DataError("data.mirror is empty and data.offline is true: no source to read the "
+                        "dataset files from; list a local folder or URL under data.mirror")
+    return listed
 
 
 def required_roles(spec: DatasetSpec, split: str) -> list[str]:
@@ -88,70 +113,91 @@ def required_roles(spec: DatasetSpec, split: str) -> list[str]:
     return list(spec.files)
 
 
-def resolve_split(spec: DatasetSpec, split: str, mirror: str | None) -> str:
-    """``auto`` means: the official split when its training images can be had, else the
-    test-file split. Only a local mirror can be checked without a download; a URL mirror or
-    no mirror means the official files will be downloaded."""
+def resolve_split(spec: DatasetSpec, split: str, srcs: list[str]) -> tuple[str, str]:
+    """The split to build and why. ``auto`` means: the official split when its training images
+    can be had from some source, else the test-file split. Only a local folder can be checked
+    without a download; a URL (or the official URLs) is taken to have every file."""
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; expected one of {SPLITS}")
     if split != "auto":
-        return split
-    if mirror and not _is_url(mirror):
-        have = all((Path(mirror) / spec.name / spec.files[r][0]).exists()
-                   for r in required_roles(spec, "official"))
-        return "official" if have else "test_file"
-    return "official"
+        return split, f"data.split is {split!r}"
+    for src in srcs:
+        if src == OFFICIAL or _is_url(src):
+            return "official", f"data.split is 'auto' and {src} can serve the training files"
+        if all((Path(src) / spec.name / spec.files[r][0]).exists()
+               for r in required_roles(spec, "official")):
+            return "official", f"data.split is 'auto' and {src} holds the training files"
+    return "test_file", (f"data.split is 'auto' and no source holds {spec.name}'s training files "
+                         f"(tried {srcs}): falling back to the official test file")
 
 
-def _check_md5(path: Path, md5: str) -> None:
+def _md5_error(path: Path, md5: str) -> str | None:
     from torchvision.datasets.utils import calculate_md5
     got = calculate_md5(str(path))
-    if got != md5:
-        raise DataError(f"checksum mismatch for {path}: MD5 is {got}, expected {md5} "
-                        f"(the official file's checksum); the file is corrupt or not the original")
+    return None if got == md5 else f"MD5 is {got}, expected {md5}"
 
 
-def fetch_file(spec: DatasetSpec, role: str, raw_dir: Path, mirror: str | None) -> Path:
-    """Put one verified original file into ``raw_dir`` and return its path.
+def _download(url: str, dest: Path) -> None:
+    """``url`` into ``dest`` through a ``.part`` file, so an interrupted download leaves no file
+    with the real name."""
+    from torchvision.datasets.utils import download_url
+    part = dest.with_name(dest.name + ".part")
+    try:
+        download_url(url, str(dest.parent), filename=part.name, md5=None)
+        os.replace(part, dest)
+    finally:
+        part.unlink(missing_ok=True)
 
-    A file already there is reused only if its MD5 matches. A bad download is deleted so a
-    re-run starts clean; a bad file in a local mirror is reported, never modified.
-    """
+
+def fetch_file(spec: DatasetSpec, role: str, raw_dir: Path, srcs: list[str], log=print) -> tuple[Path, str]:
+    """Put one verified original file into ``raw_dir``; return its path and the source it came
+    from. Sources are tried in order; a missing, unreachable or corrupt copy is logged and the next
+    source tried. A file in a local folder is never modified; a bad download is deleted."""
     fname, md5 = spec.files[role]
     raw_dir.mkdir(parents=True, exist_ok=True)
     dest = raw_dir / fname
     if dest.exists():
-        try:
-            _check_md5(dest, md5)
-            return dest
-        except DataError:
-            dest.unlink()
-    if mirror and not _is_url(mirror):
-        src = Path(mirror) / spec.name / fname
-        if not src.exists():
-            raise DataError(f"{src} is missing from the data mirror {mirror} "
-                            f"(needed: {fname}, MD5 {md5})")
-        _check_md5(src, md5)
-        tmp = dest.with_suffix(dest.suffix + ".part")
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
-        return dest
-    bases = [f"{str(mirror).rstrip('/')}/{spec.name}/"] if mirror else list(spec.urls)
-    errors = []
-    from torchvision.datasets.utils import download_url
-    for base in bases:
-        try:
-            download_url(base + fname, str(raw_dir), filename=fname, md5=None)
-        except Exception as e:  # network errors: try the next official mirror
-            errors.append(f"{base}{fname}: {e}")
-            continue
-        try:
-            _check_md5(dest, md5)
-        except DataError:
-            dest.unlink(missing_ok=True)
-            raise
-        return dest
-    raise DataError(f"could not download {fname} (MD5 {md5}): " + "; ".join(errors))
+        if _md5_error(dest, md5) is None:
+            log(f"{spec.name}/{fname}: already in {raw_dir} (MD5 {md5} ok)")
+            return dest, str(raw_dir)
+        dest.unlink()
+    failures = []
+
+    def passed_over(why: str) -> None:
+        failures.append(why)
+        log(f"{spec.name}/{fname}: passed over {why}")
+
+    for src in srcs:
+        if src == OFFICIAL or _is_url(src):
+            bases = list(spec.urls) if src == OFFICIAL else [f"{src.rstrip('/')}/{spec.name}/"]
+            for base in bases:
+                try:
+                    _download(base + fname, dest)
+                except Exception as e:  # unreachable, 404, …: try the next source
+                    passed_over(f"{base}{fname}: {type(e).__name__}: {e}")
+                    continue
+                bad = _md5_error(dest, md5)
+                if bad is None:
+                    log(f"{spec.name}/{fname}: downloaded from {base}{fname} (MD5 {md5} ok)")
+                    return dest, base + fname
+                dest.unlink()
+                passed_over(f"{base}{fname}: {bad}")
+        else:
+            path = Path(src) / spec.name / fname
+            if not path.exists():
+                passed_over(f"{path}: missing")
+                continue
+            bad = _md5_error(path, md5)
+            if bad:
+                passed_over(f"{path}: {bad} (corrupt or not the original file; left as it is)")
+                continue
+            tmp = dest.with_name(dest.name + ".part")
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, dest)
+            log(f"{spec.name}/{fname}: copied from {path} (MD5 {md5} ok)")
+            return dest, str(path)
+    raise DataError(f"no source has a good copy of {spec.name}/{fname} (expected MD5 {md5}); "
+                    f"tried in order: " + "; ".join(failures))
 
 
 def _read_idx_gz(path: Path) -> torch.Tensor:
@@ -186,49 +232,86 @@ def load_arrays(spec: DatasetSpec, paths: dict[str, Path], raw_dir: Path) -> dic
     return out
 
 
-def split_test_file(x: torch.Tensor, y: torch.Tensor, n_train: int) -> dict[str, torch.Tensor]:
-    """Offline split: the first ``n_train`` official test images train, the rest evaluate."""
+def carve_validation(x: torch.Tensor, y: torch.Tensor, val: int, what: str) -> dict[str, torch.Tensor]:
+    """The last ``val`` images of a training set become the validation split."""
+    if not 0 < val < len(x):
+        raise DataError(f"data.val={val} must be between 1 and {len(x) - 1} (the {len(x)} {what})")
+    return {"x_train": x[:-val], "y_train": y[:-val], "x_val": x[-val:], "y_val": y[-val:]}
+
+
+def split_test_file(x: torch.Tensor, y: torch.Tensor, n_train: int, val: int) -> dict[str, torch.Tensor]:
+    """Offline split: the first ``n_train`` official test images are the training part (its last
+    ``val`` validate), the rest evaluate."""
     if not 0 < n_train < len(x):
-        raise DataError(f"test_file_train={n_train} must be between 1 and {len(x) - 1}")
-    return {"x_train": x[:n_train], "y_train": y[:n_train],
+        raise DataError(f"data.test_file_train={n_train} must be between 1 and {len(x) - 1}")
+    return {**carve_validation(x[:n_train], y[:n_train], val, "training images of the test-file split"),
             "x_test": x[n_train:], "y_test": y[n_train:]}
 
 
-def prepare_dataset(name: str, out_path: str | Path, raw_dir: str | Path, mirror: str | None,
-                    split: str, test_file_train: int) -> dict:
-    """Fetch, verify and pack one dataset into ``out_path`` (written atomically)."""
-    spec = get_spec(name)
-    split = resolve_split(spec, split, mirror)
-    raw_dir = Path(raw_dir)
-    paths = {r: fetch_file(spec, r, raw_dir, mirror) for r in required_roles(spec, split)}
-    arrays = load_arrays(spec, paths, raw_dir)
+def _describe(split: str, n: dict[str, int]) -> str:
     if split == "test_file":
-        arrays = split_test_file(arrays["x_test"], arrays["y_test"], test_file_train)
-        n_test = len(arrays["x_test"])
-        description = (f"offline split of the official test file: first {test_file_train} test "
-                       f"images train, last {n_test} evaluate (official training images not used)")
+        return (f"offline split of the official test file (a mirror without the training file): its "
+                f"first {n['train']:,} images train, the next {n['val']:,} validate, the last "
+                f"{n['test']:,} are the test set (official training images not used)")
+    return (f"official split: {n['train']:,} training images (the training file's first), "
+            f"{n['val']:,} validation images (its last), {n['test']:,} test images (the official test file)")
+
+
+def prepare_dataset(name: str, out_path: str | Path, raw_dir: str | Path, mirror, split: str,
+                    test_file_train: int, val: int, offline: bool = False, log=print) -> dict:
+    """Fetch, verify and pack one dataset into ``out_path`` (written atomically: nothing partial
+    is left when any file is missing or corrupt)."""
+    spec = get_spec(name)
+    srcs = sources(mirror, offline)
+    split, why = resolve_split(spec, split, srcs)
+    log(f"{name}: {split} split ({why}); sources in order: {srcs}")
+    raw_dir = Path(raw_dir)
+    fetched = {r: fetch_file(spec, r, raw_dir, srcs, log) for r in required_roles(spec, split)}
+    arrays = load_arrays(spec, {r: p for r, (p, _) in fetched.items()}, raw_dir)
+    if split == "test_file":
+        arrays = split_test_file(arrays["x_test"], arrays["y_test"], test_file_train, val)
     else:
-        description = "official train/test split"
+        arrays = {**carve_validation(arrays["x_train"], arrays["y_train"], val, "official training images"),
+                  "x_test": arrays["x_test"], "y_test": arrays["y_test"]}
     for k, v in arrays.items():
         if k.startswith("x_") and tuple(v.shape[1:]) != spec.shape:
             raise DataError(f"{name}: {k} has shape {tuple(v.shape)}, expected (N, {spec.shape})")
-    meta = {"dataset": name, "split": split, "split_description": description,
-            "files": {spec.files[r][0]: spec.files[r][1] for r in paths}}
-    artifact = {**arrays, "meta": meta}
+    counts = {p: len(arrays[f"y_{p}"]) for p in PARTS}
+    meta = {"dataset": name, "split": split, "split_description": _describe(split, counts),
+            "counts": counts, "files": {spec.files[r][0]: spec.files[r][1] for r in fetched},
+            "sources": {spec.files[r][0]: src for r, (_, src) in fetched.items()}}
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_suffix(out_path.suffix + ".part")
-    torch.save(artifact, tmp)
+    torch.save({**arrays, "meta": meta}, tmp)
     os.replace(tmp, out_path)  # no partial artifact survives a failure
     return meta
 
 
-def load_dataset(path: str | Path, device: str | torch.device = "cpu") -> dict:
-    """Load an artifact; images stay uint8 (converted per batch on the device)."""
+def load_dataset(path: str | Path, device: str | torch.device = "cpu", parts=PARTS) -> dict:
+    """Load an artifact's ``parts`` (of train, val, test) and its meta; images stay uint8
+    (converted per batch on the device). Selection code asks for train and val only, so it runs
+    on an artifact that holds no test images at all."""
     art = torch.load(path, map_location="cpu", weights_only=True)
-    return {k: (v.to(device) if torch.is_tensor(v) else v) for k, v in art.items()}
+    out = {"meta": art.get("meta", {})}
+    for p in parts:
+        if f"x_{p}" not in art:
+            raise DataError(f"{path} has no {p} split (keys: {sorted(k for k in art if k != 'meta')}); "
+                            f"rebuild it with prepare_dataset")
+        out[f"x_{p}"], out[f"y_{p}"] = art[f"x_{p}"].to(device), art[f"y_{p}"].to(device)
+    return out
 
 
 def to_float(x_uint8: torch.Tensor) -> torch.Tensor:
     """uint8 pixels -> float in [0, 1], the pixel space all attacks and ε live in."""
     return x_uint8.float().div_(255.0)
+
+
+def evaluated_on(meta: dict, n_eval: int, n_train: int | None = None) -> str:
+    """A caption's data clause: the split with its counts, and how many images a table used."""
+    n = meta.get("counts", {})
+    used = (f"evaluated on the first {n_eval:,} of the {n['test']:,} test images"
+            if n and n_eval < n["test"] else f"evaluated on all {n_eval:,} test images")
+    trained = (f"; models trained on the first {n_train:,} of the {n['train']:,} training images"
+               if n and n_train and n_train < n["train"] else "")
+    return f"{meta.get('split_description', 'split not recorded')}; {used}{trained}"

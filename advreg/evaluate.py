@@ -7,13 +7,13 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from advreg.data import load_dataset
+from advreg.data import evaluated_on, load_dataset
 from advreg.models import load_model
 from advreg.train import accuracy, pick_device
 
 
 def test_split(dataset_path, device, max_test: int | None = None):
-    data = load_dataset(dataset_path, device)
+    data = load_dataset(dataset_path, device, parts=("test",))
     x, y = data["x_test"], data["y_test"]
     if max_test:
         x, y = x[:max_test], y[:max_test]
@@ -24,18 +24,20 @@ def clean_accuracy_table(dataset_path, models: dict[tuple[str, int], str], batch
                          device: str = "auto", max_test: int | None = None) -> tuple[pd.DataFrame, dict]:
     """Test accuracy (%) of every (method, seed) model, re-measured from the saved weights.
 
-    Rows: methods in the given order; columns: one per seed plus ``mean``.
+    Rows: methods in the given order; columns: one per seed plus ``mean``. Also returns the
+    caption's data clause (split, counts, how many test images were used).
     """
     dev = pick_device(device)
     x, y, meta = test_split(dataset_path, dev, max_test)
-    rows = {}
+    rows, n_train = {}, set()
     for (method, seed), path in models.items():
-        model, _ = load_model(path, dev)
+        model, blob = load_model(path, dev)
+        n_train.add(blob["info"].get("n_train"))
         rows.setdefault(method, {})[f"seed{seed}"] = 100.0 * accuracy(model, x, y, batch_size)
     df = pd.DataFrame.from_dict(rows, orient="index")
     df["mean"] = df.mean(axis=1)
     df.index.name = "method"
-    return df.round(2), meta
+    return df.round(2), evaluated_on(meta, len(x), n_train.pop() if len(n_train) == 1 else None)
 
 
 def write_table(df: pd.DataFrame, csv_path, md_path=None, tex_path=None, caption: str = "") -> None:

@@ -17,14 +17,15 @@ def _save(fig, path) -> None:
 
 
 def training_curves(histories: dict[str, pd.DataFrame], path, title: str = "") -> None:
-    """Loss and train/test accuracy per epoch, one line per model."""
+    """Loss and train/validation accuracy per epoch, one line per model (validation: the split
+    carved from the training file, never the test set)."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
     for label, h in histories.items():
         ax_loss.plot(h["epoch"], h["loss"], marker="o", label=label)
-        line, = ax_acc.plot(h["epoch"], 100 * h["test_acc"], marker="o", label=f"{label} test")
+        line, = ax_acc.plot(h["epoch"], 100 * h["val_acc"], marker="o", label=f"{label} val")
         ax_acc.plot(h["epoch"], 100 * h["train_acc"], ls="--", color=line.get_color())
     ax_loss.set(xlabel="epoch", ylabel="training loss (objective)", yscale="log")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)  — solid: test, dashed: train")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)  — solid: validation, dashed: train")
     ax_loss.legend(fontsize=7)
     ax_acc.legend(fontsize=7)
     if title:

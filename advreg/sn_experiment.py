@@ -4,9 +4,9 @@ appendix table and the margin figure; sn-details §2.3, §4, §5.3).
 Every (scheme, β) model is measured the way the authors' ``build_graph_and_get_acc`` and
 ``analysis.compute_margins`` do:
 - accuracy *under the scheme's own training attack at the training ε* (ERM: clean accuracy), with
-  the model's predicted labels, on training points and on the held-out split — the first ``val``
-  held-out images are the validation set that picks β* (argmax of validation accuracy, β = ∞
-  included), the rest are the test set;
+  the model's predicted labels, on training points, on the validation set that picks β* (the first
+  ``val`` images of the validation split carved from the training file; argmax of validation
+  accuracy, β = ∞ included) and on the official test set;
 - the adversarial generalization gap = train − test accuracy;
 - the margin-bound quantities: layer spectral norms s_k of the effective weights, ∏ s_k, and the
   margins f(x)[y] − max_{j≠y} f(x)[j] on (adversarially perturbed, as the scheme trains) training
@@ -89,10 +89,13 @@ def evaluate_sn_model(model_path, dataset_path, val: int, train_eval: int, max_t
     x_te, y_te = data["x_test"], data["y_test"]
     if max_test:
         x_te, y_te = x_te[:max_test], y_te[:max_test]
-    if val >= len(x_te):
-        raise ValueError(f"sn_experiments.val={val} leaves no test images of the {len(x_te)} held out")
+    if val > len(data["x_val"]):
+        raise ValueError(f"sn_experiments.val={val} exceeds the {len(data['x_val'])} validation images "
+                         f"of the dataset (data.val)")
     x_tr, y_tr = x_tr[:train_eval], y_tr[:train_eval]
-    splits = {"train": (x_tr, y_tr), "val": (x_te[:val], y_te[:val]), "test": (x_te[val:], y_te[val:])}
+    # validation: the first `val` images of the split carved from the training file; test: the
+    # official test images — β* never sees a test image
+    splits = {"train": (x_tr, y_tr), "val": (data["x_val"][:val], data["y_val"][:val]), "test": (x_te, y_te)}
 
     name, cfg = info["method"], info["method_cfg"]
     kind = method_kind(name, cfg)
@@ -117,7 +120,7 @@ def evaluate_sn_model(model_path, dataset_path, val: int, train_eval: int, max_t
     row.update({"spectral_product": q["spectral_product"], "layer_norms": " ".join(f"{s:.4g}" for s in q["spectral_norms"]),
                 "frob_ratio_sum": q["frob_ratio_sum_authors"], "normalizer": gamma,
                 "margin_median": float(np.median(m)), "normalized_margin_median": float(np.median(m) / gamma),
-                "n_train": len(x_tr), "n_val": val, "n_test": len(x_te) - val})
+                "n_train": len(x_tr), "n_val": val, "n_test": len(x_te)})
     return row, m
 
 

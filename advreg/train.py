@@ -43,6 +43,9 @@ class TrainSettings:
     max_train: int | None = None  # train on the first N training images only (presets)
     optimizer: str = "adam"       # "adam" or "sgd" (SGD with `momentum`)
     momentum: float = 0.9
+    # "constant" (the papers: no schedule stated) or "linear": lr decays linearly to 0 over the
+    # run, step by step (short CPU presets: most of the accuracy of a long run in a few epochs)
+    lr_schedule: str = "constant"
     # Stop once the mean training accuracy of the last `early_stop_epochs` epochs reaches this
     # (the SN authors' early stopping at 0.999 over 5 epochs); None trains all epochs.
     early_stop_acc: float | None = None
@@ -51,9 +54,13 @@ class TrainSettings:
     def __post_init__(self):
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+        if self.lr_schedule not in ("constant", "linear"):
+            raise ValueError(f"lr_schedule must be 'constant' or 'linear', got {self.lr_schedule!r}")
 
 
-HISTORY_FIELDS = ["epoch", "loss", "ce", "reg", "train_acc", "test_acc", "seconds"]
+# val_acc: clean accuracy on the validation split (carved from the training file); training never
+# loads the test split, so nothing it logs or selects can depend on a test image.
+HISTORY_FIELDS = ["epoch", "loss", "ce", "reg", "train_acc", "val_acc", "seconds"]
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -106,17 +113,22 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
     """
     dev = pick_device(device)
     torch.manual_seed(settings.seed)
-    data = load_dataset(dataset_path, dev)
+    data = load_dataset(dataset_path, dev, parts=("train", "val"))
     x_train, y_train = data["x_train"], data["y_train"]
     if settings.max_train:
         x_train, y_train = x_train[:settings.max_train], y_train[:settings.max_train]
-    x_test, y_test = data["x_test"], data["y_test"]
+    x_val, y_val = data["x_val"], data["y_val"]
 
     model = place(build_from_spec(model_spec), dev)
     if settings.optimizer == "adam":
         opt = torch.optim.Adam(model.parameters(), lr=settings.lr)
     else:
         opt = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum)
+    n = len(x_train)
+    total_steps = settings.epochs * math.ceil(n / settings.batch_size)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, (lambda step: max(0.0, 1.0 - step / total_steps)) if settings.lr_schedule == "linear"
+        else (lambda step: 1.0))
     gen = torch.Generator(device=dev)
     gen.manual_seed(settings.seed)
     x_float = to_float(x_train)  # one float copy of the training set for both statistics
@@ -135,6 +147,7 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
         if ck.get("signature") == sig:
             model.load_state_dict(ck["model"])
             opt.load_state_dict(ck["optimizer"])
+            sched.load_state_dict(ck["scheduler"])
             method.load_state_dict(ck["method"])
             gen.set_state(ck["generator"].to(gen.get_state().device))
             history, start_epoch = ck["history"], ck["epoch"]
@@ -144,7 +157,6 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
             os.replace(checkpoint_path, stale)
             log(f"checkpoint {checkpoint_path} belongs to another configuration; moved to {stale}")
 
-    n = len(x_train)
     for epoch in range(start_epoch, settings.epochs):
         if _early_stop(history, settings):  # resumed from a checkpoint written at the stopping epoch
             break
@@ -164,6 +176,7 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            sched.step()
             k = len(idx)
             sums["loss"] += loss.item() * k
             sums["ce"] += logs["ce"] * k
@@ -174,15 +187,15 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
         seconds = time.perf_counter() - t0
         row = {"epoch": epoch + 1, "loss": sums["loss"] / n, "ce": sums["ce"] / n,
                "reg": sums["reg"] / n, "train_acc": sums["correct"] / n,
-               "test_acc": accuracy(model, x_test, y_test, settings.eval_batch_size),
+               "val_acc": accuracy(model, x_val, y_val, settings.eval_batch_size),
                "seconds": round(seconds, 3)}
         history.append(row)
         log(f"{method_name} epoch {row['epoch']}/{settings.epochs}: loss {row['loss']:.4f} "
-            f"reg {row['reg']:.4g} train {row['train_acc']:.4f} test {row['test_acc']:.4f} ({seconds:.1f}s)")
+            f"reg {row['reg']:.4g} train {row['train_acc']:.4f} val {row['val_acc']:.4f} ({seconds:.1f}s)")
         checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = checkpoint_path.with_name(checkpoint_path.name + ".part")
         torch.save({"signature": sig, "epoch": epoch + 1, "model": model.state_dict(),
-                    "optimizer": opt.state_dict(), "method": method.state_dict(),
+                    "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "method": method.state_dict(),
                     "generator": gen.get_state(), "history": history}, tmp)
         os.replace(tmp, checkpoint_path)
         if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch and epoch + 1 < settings.epochs:
@@ -194,7 +207,7 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
 
     model.eval()
     info = {"method": method_name, "method_cfg": method_cfg, "settings": asdict(settings),
-            "dataset": data["meta"], "device": str(dev), "final": history[-1] if history else {},
+            "dataset": data["meta"], "n_train": n, "device": str(dev), "final": history[-1] if history else {},
             "data_mean_norm": ctx.data_mean_norm}  # E‖X‖₂: the SN schemes' ε and γ scale
     Path(model_out).parent.mkdir(parents=True, exist_ok=True)
     _write_history(Path(history_out), history)

@@ -1,5 +1,5 @@
-# Data: fetch the original files (official URLs or config data.mirror), verify MD5s, pack one
-# artifact per dataset. `cache: True` lets several checkouts share it (--cache with
+# Data: fetch the original files (data.mirror's sources in order, then the official URLs unless
+# data.offline), verify MD5s, pack one artifact per dataset (train / validation / test). `cache: True` lets several checkouts share it (--cache with
 # SNAKEMAKE_OUTPUT_CACHE set, see README).
 
 
@@ -10,8 +10,10 @@ rule prepare_dataset:
         code=code("data"),
     params:
         mirror=config["data"]["mirror"],
+        offline=config["data"]["offline"],
         split=config["data"]["split"],
         test_file_train=config["data"]["test_file_train"],
+        val=config["data"]["val"],
         raw_dir=lambda w: f"{R}/data/raw/{w.dataset}",
     log:
         f"{R}/logs/prepare_dataset/{{dataset}}.log",

@@ -7,9 +7,9 @@ with logged(snakemake) as log:
     torch.set_num_threads(snakemake.threads)
     p = snakemake.params
     models = dict(zip([(m, s) for m in p.methods for s in p.seeds], snakemake.input.models))
-    df, meta = clean_accuracy_table(snakemake.input.data, models, p.batch_size, p.device,
+    df, data = clean_accuracy_table(snakemake.input.data, models, p.batch_size, p.device,
                                      max_test=p.max_test)
     caption = (f"Clean test accuracy (%) on {snakemake.wildcards.dataset} "
-               f"({meta['split_description']}).")
+               f"({data}).")
     write_table(df, snakemake.output.csv, snakemake.output.md, caption=caption)
     log(df.to_string())

@@ -18,5 +18,6 @@ with logged(snakemake):
                 ("Covariance structure: decay lengths (Sec. 4.2)", structure),
                 ("Spectral normalization: adversarial generalization gap (Farnia et al. 2019)", list(i.sn))]
     notes = [f"datasets: {', '.join(p.datasets)}; data split setting: `{p.split}` (each table's "
-             f"caption states the split actually used)"]
+             f"caption states the split actually used and its counts); selections (λ, β*, training "
+             f"curves) read the validation split carved from the training file, never a test image"]
     write_summary(snakemake.output[0], p.run_name, sections, list(i.figures), p.repo, notes)

@@ -1,3 +1,5 @@
+import json
+
 import torch
 from _log import logged
 
@@ -12,7 +14,8 @@ with logged(snakemake) as log:
                         dict(zip(p.labels, i.metrics)), p.batch_size, p.max_test, p.device).round(1)
     title = f"{w.dataset}: {w.attack} ε={w.eps}/255 (seed {w.seed})"
     caption = (f"{title}. Rows: model attacked; test: clean accuracy; columns: source of the "
-               f"adversarial examples; diagonal: white-box, off-diagonal: transfer. Accuracy in %.")
+               f"adversarial examples; diagonal: white-box, off-diagonal: transfer. Accuracy in %. "
+               f"Data: {json.load(open(i.metrics[0]))['data']}.")
     write_table(df, snakemake.output.csv, snakemake.output.md, snakemake.output.tex, caption=caption)
     matrix_heatmap(df, snakemake.output.png, title)
     log(df.to_string())

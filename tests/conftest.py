@@ -14,12 +14,16 @@ REPO = Path(__file__).resolve().parents[1]
 MIRROR = Path(os.environ.get("ADVREG_DATA_MIRROR", REPO.parent / "shared" / "data"))
 
 
-def write_digits_artifact(path: Path, digits, n_train: int, n_total: int) -> Path:
-    """The first ``n_total`` real digits as a dataset artifact: ``n_train`` train, the rest test."""
+def write_digits_artifact(path: Path, digits, n_train: int, n_total: int, n_val: int = 100) -> Path:
+    """The first ``n_total`` real digits as a dataset artifact: ``n_train`` train, the next
+    ``n_val`` validate, the rest test."""
     x, y = digits
     x8 = (x[:n_total] * 255).round().to(torch.uint8)
-    torch.save({"x_train": x8[:n_train], "y_train": y[:n_train], "x_test": x8[n_train:], "y_test": y[n_train:n_total],
-                "meta": {"dataset": "mnist", "split": "test_file", "split_description": "test"}}, path)
+    v = n_train + n_val
+    torch.save({"x_train": x8[:n_train], "y_train": y[:n_train], "x_val": x8[n_train:v], "y_val": y[n_train:v],
+                "x_test": x8[v:], "y_test": y[v:n_total],
+                "meta": {"dataset": "mnist", "split": "test_file", "split_description": "test",
+                         "counts": {"train": n_train, "val": n_val, "test": n_total - v}}}, path)
     return path
 
 

@@ -37,7 +37,7 @@ def test_bad_config_rejected_before_any_job(workdir, overrides, expected):
 def test_default_config_is_valid():
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     advcfg.check_config(config)
-    assert config["datasets"] == ["mnist", "cifar10"]
+    assert config["datasets"] == ["mnist", "fashion_mnist", "cifar10"]
     assert config["data"]["split"] == "official"
 
 

@@ -34,7 +34,8 @@ def tiny_data(tmp_path_factory, mnist_test_digits):
     x, y = mnist_test_digits
     x8 = (x[:192] * 255).round().to(torch.uint8)
     path = tmp_path_factory.mktemp("data") / "mnist.pt"
-    torch.save({"x_train": x8[:128], "y_train": y[:128], "x_test": x8[128:], "y_test": y[128:192],
+    torch.save({"x_train": x8[:128], "y_train": y[:128], "x_val": x8[128:], "y_val": y[128:192],
+                "x_test": x8[128:], "y_test": y[128:192],
                 "meta": {"dataset": "mnist", "split": "test_file", "split_description": "test"}}, path)
     return path
 

@@ -18,8 +18,15 @@ def test_tiny_run_produces_every_target(tiny_run):
     table = pd.read_csv(res / "tables" / "clean_accuracy_mnist.csv", index_col=0)
     assert list(table.index) == ["clean", "wdecay", "pgd", "sgr_sign"]
     assert ((table["mean"] > 10) & (table["mean"] <= 100)).all()
+    assert table.loc["clean", "mean"] > 70  # the official training digits: ≈ 85 % after 15 tiny epochs
     md = (res / "tables" / "clean_accuracy_mnist.md").read_text()
-    assert "offline split of the official test file" in md
+    assert "official split: 59,500 training images" in md and "500 validation images" in md
+    assert "first 500 of the 10,000 test images" in md and "first 512 of the 59,500 training images" in md
+    wb_md = (res / "tables" / "whitebox_mnist_seed0.md").read_text()
+    assert "official split" in wb_md and "first 500 of the 10,000 test images" in wb_md
+    assert "val_acc" in (res / "models" / "mnist" / "clean" / "seed0" / "history.csv").read_text().splitlines()[0]
+    prep_log = (res / "logs" / "prepare_dataset" / "mnist.log").read_text()
+    assert "official split (data.split is 'auto'" in prep_log and "copied from" in prep_log
     assert (res / "figures" / "training_curves_mnist.png").stat().st_size > 1000
     for attack in ("fgsm", "pgd"):
         m = pd.read_csv(res / "matrices" / f"mnist_seed0_{attack}_eps32.csv", index_col=0)
@@ -95,7 +102,22 @@ def test_full_config_plans_the_paper_grid(tmp_path):
     expected_sn = {(d, m, advcfg.sn_betas(config, d)[i], str(s)) for d in sn["datasets"] for m in sn["schemes"]
                    for i in range(len(sn["settings"][d]["betas"])) for s in sn["seeds"]}
     assert {(w["dataset"], w["method"], w["beta"], w["seed"]) for r, w in jobs if r == "train_sn"} == expected_sn
-    assert len(expected_sn) == 2 * 4 * 6
+    assert len(expected_sn) == 3 * 4 * 6
     # every published matrix is compared
     assert sum(r == "paper_comparison" for r, _ in jobs) == 4
-    assert {w["dataset"] for r, w in jobs if r == "prepare_dataset"} == {"mnist", "cifar10"}
+    assert {w["dataset"] for r, w in jobs if r == "prepare_dataset"} == {"mnist", "fashion_mnist", "cifar10"}
+    assert {d for d, _, _ in expected} == {"mnist", "fashion_mnist", "cifar10"}
+
+
+def test_evidence_preset_plans_three_seeds_of_every_method_on_two_datasets(tmp_path):
+    wd = copy_workflow(tmp_path / "wf")
+    jobs = planned_jobs(wd, [wd / "presets" / "evidence.yaml"])
+    quick = yaml.safe_load((REPO / "presets" / "quick.yaml").read_text())
+    evidence = yaml.safe_load((REPO / "presets" / "evidence.yaml").read_text())
+    assert evidence["methods"] == quick["methods"] and evidence["seeds"] == [0, 1, 2]
+    assert evidence["evaluation"]["max_test"] >= 1000
+    trained = {(w["dataset"], w["method"], w["seed"]) for r, w in jobs if r == "train"}
+    assert trained == {(d, m, s) for d in ("mnist", "fashion_mnist") for m in quick["methods"] for s in "012"}
+    assert {(w["dataset"], w["seed"]) for r, w in jobs if r == "train_sn"} == \
+        {(d, s) for d in ("mnist", "fashion_mnist") for s in "012"}
+    assert {w["dataset"] for r, w in jobs if r == "lrc_attack"} == {"mnist", "fashion_mnist"}

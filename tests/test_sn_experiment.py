@@ -44,7 +44,7 @@ def test_evaluation_uses_the_training_attack_at_the_training_eps(digits_artifact
     row, m = evaluate_sn_model(tmp_path / "m.pt", digits_artifact, val=100, train_eval=200, max_test=None,
                                batch_size=64, margin_iters=10, device="cpu")
     assert (row["scheme"], row["beta"], row["arch"], row["seed"]) == ("FGM", "2", "elunet", 0)
-    assert (row["n_train"], row["n_val"], row["n_test"]) == (200, 100, 200)
+    assert (row["n_train"], row["n_val"], row["n_test"]) == (200, 100, 200)  # test: the 200 after val
     assert row["gap"] == pytest.approx(row["train_adv_acc"] - row["test_adv_acc"])
 
     # recompute independently: ε = 0.05·E‖X‖₂ over the 300 training images the model saw
@@ -52,7 +52,7 @@ def test_evaluation_uses_the_training_attack_at_the_training_eps(digits_artifact
     data = torch.load(digits_artifact, weights_only=False)
     c2 = to_float(data["x_train"][:300]).flatten(1).norm(dim=1).mean().item()
     for split, x8, y in (("train", data["x_train"][:200], data["y_train"][:200]),
-                         ("test", data["x_test"][100:], data["y_test"][100:])):
+                         ("val", data["x_val"], data["y_val"]), ("test", data["x_test"], data["y_test"])):
         x = to_float(x8)
         x_adv = attacks.fgm(model, x, 0.05 * c2, clip=None)  # predicted labels, no clipping (SN repo)
         with torch.no_grad():
@@ -65,11 +65,11 @@ def test_evaluation_uses_the_training_attack_at_the_training_eps(digits_artifact
     assert row["normalized_margin_median"] == pytest.approx(row["margin_median"] / row["normalizer"])
 
 
-def test_val_must_leave_test_images(digits_artifact, tmp_path):
+def test_val_must_fit_the_validation_split(digits_artifact, tmp_path):
     spec = {"arch": "mlp", "in_channels": 1, "image_size": 28, "widths": [16], "num_classes": 10}
     train(digits_artifact, spec, "clean", {}, TrainSettings(epochs=1, batch_size=100, lr=1e-3, seed=0),
           tmp_path / "m.pt", tmp_path / "h.csv", tmp_path / "ck.pt", device="cpu", log=lambda *a: None)
-    with pytest.raises(ValueError, match="sn_experiments.val=300 leaves no test images of the 300"):
+    with pytest.raises(ValueError, match="sn_experiments.val=300 exceeds the 100 validation images"):
         evaluate_sn_model(tmp_path / "m.pt", digits_artifact, val=300, train_eval=100, max_test=None, batch_size=64)
 
 
@@ -97,3 +97,15 @@ def test_best_beta_is_the_validation_argmax_including_inf():
     assert out.loc["FGM", "paper_gap_no_sn"] == pytest.approx(0.9831 - 0.5441)
     assert math.isnan(out.loc["ERM", "paper_gap_sn"])  # no published row: left empty, not invented
     assert with_published(best.reset_index(), ref, "mnist", "elunet")["paper_test_sn"].isna().all()
+
+
+def test_best_beta_reads_validation_only():
+    """β* must not move when only the test (or training) accuracies change: selection sees no
+    test image."""
+    rows = [_row("FGM", b, v) for b, v in (("inf", 0.50), ("1", 0.58), ("2", 0.61))]
+    picked = best_beta(sweep_table(rows, ["fgm_l2"], ["1", "2", "inf"]))["beta_star"].tolist()
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        shuffled = [{**r, "test_adv_acc": t, "train_adv_acc": tr, "gap": tr - t}
+                    for r, t, tr in zip(rows, rng.random(3), rng.random(3))]
+        assert best_beta(sweep_table(shuffled, ["fgm_l2"], ["1", "2", "inf"]))["beta_star"].tolist() == picked == ["2"]

@@ -15,7 +15,7 @@ SPEC = dict(arch="cw", in_channels=1, image_size=28, widths=[8, 8, 16, 16, 32, 3
 
 @pytest.fixture(scope="module")
 def small_mnist(tmp_path_factory, mnist_test_digits):
-    """600 real digits as a dataset artifact (400 train / 200 test)."""
+    """600 real digits as a dataset artifact (400 train / 100 validation / 100 test)."""
     return write_digits_artifact(tmp_path_factory.mktemp("data") / "mnist.pt", mnist_test_digits, 400, 600)
 
 
@@ -29,10 +29,10 @@ def test_training_lowers_the_loss(small_mnist, tmp_path):
     hist = train(small_mnist, SPEC, "clean", {}, _settings(epochs=6), tmp_path / "m.pt",
                  tmp_path / "h.csv", tmp_path / "ck.pt", device="cpu", log=lambda *a: None)
     assert hist[-1]["loss"] < 0.8 * hist[0]["loss"]
-    assert hist[-1]["test_acc"] > 0.3  # far above chance after 32 small steps
+    assert hist[-1]["val_acc"] > 0.3  # far above chance after 32 small steps
     model, blob = load_model(tmp_path / "m.pt")
     assert blob["info"]["method"] == "clean" and not (tmp_path / "ck.pt").exists()
-    assert (tmp_path / "h.csv").read_text().startswith("epoch,loss,ce,reg,train_acc,test_acc,seconds")
+    assert (tmp_path / "h.csv").read_text().startswith("epoch,loss,ce,reg,train_acc,val_acc,seconds")
 
 
 def test_resume_matches_uninterrupted_run(small_mnist, tmp_path):
@@ -93,3 +93,37 @@ def test_early_stopping_and_sgd(small_mnist, tmp_path):
     assert blob["info"]["settings"]["optimizer"] == "sgd" and blob["info"]["data_mean_norm"] > 1
     with pytest.raises(ValueError, match="optimizer must be 'adam' or 'sgd', got 'rmsprop'"):
         _settings(optimizer="rmsprop")
+
+
+def test_training_never_reads_the_test_split(small_mnist, tmp_path):
+    """Selection (the validation curve, early stopping) runs on train + validation only: training
+    works on an artifact whose test split has been removed, and the history's accuracy is the
+    validation accuracy."""
+    art = torch.load(small_mnist, weights_only=True)
+    del art["x_test"], art["y_test"]
+    torch.save(art, tmp_path / "no_test.pt")
+    hist = train(tmp_path / "no_test.pt", SPEC, "clean", {}, _settings(epochs=2), tmp_path / "m.pt",
+                 tmp_path / "h.csv", tmp_path / "ck.pt", device="cpu", log=lambda *a: None)
+    model, _ = load_model(tmp_path / "m.pt")
+    with torch.no_grad():
+        val = (model(art["x_val"].float() / 255).argmax(1) == art["y_val"]).float().mean().item()
+    assert hist[-1]["val_acc"] == pytest.approx(val)
+
+
+def test_linear_schedule_decays_to_zero_and_resumes_exactly(small_mnist, tmp_path):
+    s = _settings(epochs=2, lr_schedule="linear")
+    quiet = lambda *a: None  # noqa: E731
+    train(small_mnist, SPEC, "clean", {}, s, tmp_path / "a.pt", tmp_path / "a.csv", tmp_path / "a_ck.pt",
+          device="cpu", log=quiet)
+    train(small_mnist, SPEC, "clean", {}, s, tmp_path / "b.pt", tmp_path / "b.csv", tmp_path / "b_ck.pt",
+          device="cpu", log=quiet, stop_after_epoch=1)
+    ck = torch.load(tmp_path / "b_ck.pt", weights_only=False)
+    assert ck["scheduler"]["last_epoch"] == 8  # 400 images / 50 per batch: 8 steps in epoch 1 of 2
+    assert ck["optimizer"]["param_groups"][0]["lr"] == pytest.approx(s.lr * 0.5)
+    train(small_mnist, SPEC, "clean", {}, s, tmp_path / "b.pt", tmp_path / "b.csv", tmp_path / "b_ck.pt",
+          device="cpu", log=quiet)
+    a = torch.load(tmp_path / "a.pt", weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "b.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(ValueError, match="lr_schedule must be"):
+        _settings(lr_schedule="cosine")

@@ -49,7 +49,7 @@ def test_measure_matrix_on_real_models(tmp_path):
     torch.manual_seed(0)
     x = torch.randint(0, 256, (20, 1, 28, 28), dtype=torch.uint8)
     y = torch.randint(0, 10, (20,))
-    torch.save({"x_train": x, "y_train": y, "x_test": x, "y_test": y, "meta": {}}, tmp_path / "d.pt")
+    torch.save({"x_train": x, "y_train": y, "x_val": x, "y_val": y, "x_test": x, "y_test": y, "meta": {}}, tmp_path / "d.pt")
     spec = dict(arch="cw", in_channels=1, image_size=28, widths=[2, 2, 2, 2, 4, 4], num_classes=10)
     models, sets, jsons = {}, {}, {}
     for lab in ["a", "b"]:

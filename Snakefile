@@ -20,6 +20,7 @@ include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/attack.smk"
+include: "rules/strong.smk"
 include: "rules/transfer.smk"
 include: "rules/figures.smk"
 include: "rules/sn.smk"
@@ -33,6 +34,7 @@ localrules:
     prepare_dataset,
     training_curves,
     whitebox_table,
+    robustness_table,
     paper_comparison,
     lrc_figures,
     trajectories,

@@ -34,6 +34,7 @@ def check_config(config: dict) -> None:
             if m not in config["method_settings"]:
                 raise ConfigError(f"method_overrides.{ds}: unknown method {m!r}")
     _check_attacks(config)
+    _check_strong_eval(config)
     _check_sn_experiments(config)
     for key, models in (("structure.model", [config["structure"]["model"]]),
                         ("lrc.models", config["lrc"]["models"]),
@@ -98,6 +99,24 @@ def _check_attacks(config: dict) -> None:
             for eps, fname in by_eps.items():
                 if not (resources.files("advreg") / "reference" / fname).is_file():
                     raise ConfigError(f"transfer.reference.{ds}.{a}.{eps}: no file {fname!r} in advreg/reference/")
+
+
+def _check_strong_eval(config: dict) -> None:
+    st = config["strong_eval"]
+    a = st["paper_attack"]
+    if a not in config["attacks"] or config["attack_settings"][a]["eps_255"] is None:
+        raise ConfigError(f"strong_eval.paper_attack: {a!r} is not an attack with a strength among the "
+                          f"attacks run ({config['attacks']})")
+    n, n_paper = st["max_test"], config["evaluation"]["max_test"]
+    if n and n_paper and n > n_paper:
+        raise ConfigError(f"strong_eval.max_test: {n} images, but the paper attack runs on only "
+                          f"evaluation.max_test = {n_paper}; use at most {n_paper} (or null)")
+    for i, e in enumerate(st["attacks"]):
+        unused = {"square": {"steps", "targets"}, "apgd_ce": {"queries", "targets"},
+                  "apgd_dlr": {"queries", "targets"}}.get(e["kind"], {"queries"}) & set(e)
+        if unused:
+            raise ConfigError(f"strong_eval.attacks[{i}] ({e['kind']}): {sorted(unused)} do not apply "
+                              f"to this attack")
 
 
 SN_SCHEME_KINDS = ("clean", "fgm", "pgm", "wrm")

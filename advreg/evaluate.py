@@ -40,15 +40,18 @@ def clean_accuracy_table(dataset_path, models: dict[tuple[str, int], str], batch
     return df.round(2), evaluated_on(meta, len(x), n_train.pop() if len(n_train) == 1 else None)
 
 
-def write_table(df: pd.DataFrame, csv_path, md_path=None, tex_path=None, caption: str = "") -> None:
+def write_table(df: pd.DataFrame, csv_path=None, md_path=None, tex_path=None, caption: str = "") -> None:
     """Write one table in every format asked for (atomically, file by file)."""
     def atomic(path, text):
         tmp = f"{path}.part"
         Path(tmp).write_text(text)
         os.replace(tmp, path)
 
-    Path(csv_path).parent.mkdir(parents=True, exist_ok=True)
-    atomic(csv_path, df.to_csv())
+    for path in (csv_path, md_path, tex_path):
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if csv_path:
+        atomic(csv_path, df.to_csv())
     if md_path:
         atomic(md_path, (f"{caption}\n\n" if caption else "") + df.to_markdown() + "\n")
     if tex_path:

@@ -52,6 +52,7 @@ def all_targets(summary=True):
         targets += [
             f"{R}/tables/clean_accuracy_{ds}.csv",
             f"{R}/figures/training_curves_{ds}.png",
+            f"{R}/tables/robustness_{ds}.csv",
         ]
         for seed in SEEDS:
             targets.append(f"{R}/tables/whitebox_{ds}_seed{seed}.csv")

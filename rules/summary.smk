@@ -5,6 +5,7 @@ def summary_inputs(w):
     tables, structure = [], []
     for ds in DATASETS:
         tables.append(f"{R}/tables/clean_accuracy_{ds}.md")
+        tables.append(f"{R}/tables/robustness_{ds}.md")
         for seed in SEEDS:
             tables.append(f"{R}/tables/whitebox_{ds}_seed{seed}.md")
             structure.append(f"{R}/structure/decay_lengths_{ds}_seed{seed}.csv")

@@ -25,6 +25,10 @@ def workdir(tmp_path_factory):
     ({"sn_experiments": {"settings": {"mnist": {"betas": [2.0, -1]}}}}, "-1 is less than or equal to the minimum of 0"),
     ({"sn_experiments": {"datasets": ["cifar10"]}}, "'cifar10' is not among the run's datasets"),
     ({"lrc": {"models": ["clean", "gn"]}}, "lrc.models: 'gn' is not among the trained methods"),
+    ({"strong_eval": {"paper_attack": "fgm"}}, "strong_eval.paper_attack: 'fgm' is not an attack"),
+    ({"strong_eval": {"max_test": 600}}, "strong_eval.max_test: 600 images, but the paper attack runs on only"),
+    ({"strong_eval": {"attacks": [{"kind": "square", "steps": 10}]}}, "strong_eval.attacks[0] (square): ['steps'] do not apply"),
+    ({"strong_eval": {"attacks": [{"kind": "apgd_x"}]}}, "'apgd_x' is not one of"),
 ])
 def test_bad_config_rejected_before_any_job(workdir, overrides, expected):
     cfg = write_config(workdir, overrides, "bad.yaml")

@@ -1,0 +1,90 @@
+"""Tests of advreg.strong_attack: the ensemble loop against torchattacks.AutoAttack on a tiny
+model, validity of every example it counts as broken, and worst-case-per-image bookkeeping."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torchattacks
+from torch import nn
+
+from advreg import strong_attack as S
+
+EPS = 0.11   # APGD-CE (10 steps) leaves about half of the tiny model's test images robust
+# torchattacks.AutoAttack(version="standard")'s own settings: its attacks' default 10 steps
+TORCHATTACKS_STANDARD = [{"kind": "apgd_ce", "steps": 10}, {"kind": "apgd_t", "steps": 10, "targets": 9},
+                         {"kind": "fab_t", "steps": 10, "targets": 9}, {"kind": "square", "queries": 5000}]
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """A small MLP trained on synthetic 10-class 1×8×8 images (class templates plus noise)."""
+    g = torch.Generator().manual_seed(0)
+    templates = torch.rand(10, 1, 8, 8, generator=g)
+    y = torch.arange(400) % 10
+    x = (0.6 * templates[y] + 0.4 * torch.rand(400, 1, 8, 8, generator=g)).clamp(0, 1)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(150):
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(x[:300]), y[:300]).backward()
+        opt.step()
+    model.eval()
+    return model, x[300:], y[300:]
+
+
+def test_matches_torchattacks_autoattack(tiny):
+    model, x, y = tiny
+    ours = S.strong_attack(model, x, y, EPS, TORCHATTACKS_STANDARD, seed=3, batch_size=1000)
+    theirs = torchattacks.AutoAttack(model, norm="Linf", eps=EPS, version="standard", n_classes=10, seed=3)(x, y)
+    with torch.no_grad():
+        their_robust = model(theirs).argmax(1) == y
+    assert ours["clean_correct"].float().mean() > 0.8       # a model worth attacking
+    assert 0 < their_robust.sum() < ours["clean_correct"].sum()  # the attacks do something, not all
+    assert torch.equal(ours["robust"], their_robust)
+    broken = ~ours["robust"] & ours["clean_correct"]
+    assert torch.allclose(ours["x_adv"][broken], theirs[broken])
+
+
+def test_every_broken_image_is_a_valid_adversarial_example(tiny):
+    model, x, y = tiny
+    ens = [{"kind": "apgd_ce", "steps": 20}, {"kind": "square", "queries": 200}]
+    out = S.strong_attack(model, x, y, EPS, ens, seed=0, batch_size=37)   # batches that do not divide n
+    broken = out["clean_correct"] & ~out["robust"]
+    assert broken.any()
+    d = (out["x_adv"] - x).flatten(1).abs().amax(1)
+    assert (d[broken] <= EPS + 1e-5).all() and (d[~broken] == 0).all()
+    with torch.no_grad():
+        pred = model(out["x_adv"]).argmax(1)
+    assert (pred[broken] != y[broken]).all() and (pred[out["robust"]] == y[out["robust"]]).all()
+    # bookkeeping: each attack saw exactly the images left robust by the ones before it
+    s = out["steps"]
+    assert s[0]["attacked"] == int(out["clean_correct"].sum())
+    assert s[1]["attacked"] == s[0]["attacked"] - s[0]["broken"]
+    assert int(out["robust"].sum()) == s[1]["attacked"] - s[1]["broken"]
+
+
+def test_ensemble_is_at_least_as_strong_as_each_member(tiny):
+    model, x, y = tiny
+    ens = [{"kind": "apgd_ce", "steps": 20}, {"kind": "apgd_t", "steps": 20, "targets": 3}]
+    both = S.strong_attack(model, x, y, EPS, ens, seed=0)["robust"]
+    for member in ens:
+        alone = S.strong_attack(model, x, y, EPS, [member], seed=0)["robust"]
+        assert both.sum() <= alone.sum()
+
+
+def test_invalid_examples_are_not_counted():
+    """An 'attack' returning points outside the ε-ball or [0, 1] breaks nothing."""
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+    x = torch.full((3, 1, 2, 2), 0.5)
+    never = torch.full((3,), -1)        # a label the model never predicts: every point is 'wrong'
+    outside = x.clone()
+    outside[0, 0, 0, 0] = 1.2           # in the ball of ε = 0.7, outside [0, 1]
+    assert S.verified_wrong(model, x, x + EPS / 2, never, EPS, 10).all()
+    assert not S.verified_wrong(model, x, x + 2 * EPS, never, EPS, 10).any()
+    assert S.verified_wrong(model, x, outside, never, 0.7, 10).tolist() == [False, True, True]
+
+
+def test_unknown_kind_names_the_value():
+    with pytest.raises(ValueError, match="'apgd_x'.*apgd_ce"):
+        S.build_attack(nn.Linear(2, 2), "apgd_x", 0.1, 0)

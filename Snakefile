@@ -35,6 +35,8 @@ localrules:
     training_curves,
     whitebox_table,
     robustness_table,
+    claim_verdicts,
+    masking_table,
     paper_comparison,
     lrc_figures,
     trajectories,

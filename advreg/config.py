@@ -111,12 +111,28 @@ def _check_strong_eval(config: dict) -> None:
     if n and n_paper and n > n_paper:
         raise ConfigError(f"strong_eval.max_test: {n} images, but the paper attack runs on only "
                           f"evaluation.max_test = {n_paper}; use at most {n_paper} (or null)")
-    for i, e in enumerate(st["attacks"]):
-        unused = {"square": {"steps", "targets"}, "apgd_ce": {"queries", "targets"},
-                  "apgd_dlr": {"queries", "targets"}}.get(e["kind"], {"queries"}) & set(e)
-        if unused:
-            raise ConfigError(f"strong_eval.attacks[{i}] ({e['kind']}): {sorted(unused)} do not apply "
-                              f"to this attack")
+    dg = config["diagnostics"]
+    for s in dg["seeds"] or []:
+        if s not in config["seeds"]:
+            raise ConfigError(f"diagnostics.seeds: seed {s} is not among the run's seeds {config['seeds']}")
+    for ds in config["datasets"]:
+        sweep = dg["eps_255"].get(ds)
+        if sweep is None:
+            raise ConfigError(f"diagnostics.eps_255 has no ε sweep for dataset {ds!r}")
+        for e in attack_eps(config, ds, a):
+            if float(e) not in [float(v) for v in sweep]:
+                raise ConfigError(f"diagnostics.eps_255.{ds}: the sweep {sweep} must contain the paper "
+                                  f"attack's ε = {e} (1/255)")
+    for key, entries in (("strong_eval.attacks", st["attacks"]), ("diagnostics.sweep_attacks", dg["sweep_attacks"])):
+        for i, e in enumerate(entries):
+            _check_strong_entry(f"{key}[{i}]", e)
+
+
+def _check_strong_entry(key: str, e: dict) -> None:
+    unused = {"square": {"steps", "targets"}, "apgd_ce": {"queries", "targets"},
+              "apgd_dlr": {"queries", "targets"}}.get(e["kind"], {"queries"}) & set(e)
+    if unused:
+        raise ConfigError(f"{key} ({e['kind']}): {sorted(unused)} do not apply to this attack")
 
 
 SN_SCHEME_KINDS = ("clean", "fgm", "pgm", "wrm")

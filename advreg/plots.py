@@ -52,3 +52,35 @@ def matrix_heatmap(df: pd.DataFrame, path, title: str = "") -> None:
     if title:
         ax.set_title(title)
     _save(fig, path)
+
+
+def accuracy_vs_eps(curves: dict[str, list[dict]], path, paper_eps: float, chance: float = 10.0,
+                    title: str = "") -> None:
+    """Gradient-masking check (Carlini et al. 2019): accuracy vs ε per model under the paper's PGD
+    and the strong ensemble; ``curves``: model -> [{eps_255, paper_attack, strong}, ...] (one list
+    per seed concatenated: each seed is one faint line)."""
+    import math
+
+    n = len(curves)
+    cols = min(4, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False, sharey=True)
+    for ax, (model, pts) in zip(axes.flat, curves.items()):
+        df = pd.DataFrame(pts)
+        for col, color, label in (("paper_attack", "tab:blue", "paper PGD"), ("strong", "tab:red", "strong")):
+            for k, (_, g) in enumerate(df.groupby("seed")):
+                g = g.sort_values("eps_255")
+                ax.plot(g["eps_255"], g[col], color=color, marker="o", ms=3, alpha=0.7,
+                        label=label if k == 0 else None)
+        ax.axhline(chance, color="grey", ls=":", lw=1)
+        ax.axvline(paper_eps, color="grey", ls="--", lw=0.8)
+        ax.set(title=model, xscale="log", ylim=(-2, 102))
+        ax.set_xlabel("ε (1/255)", fontsize=8)
+    for ax in axes.flat[n:]:
+        ax.axis("off")
+    axes[0, 0].set_ylabel("accuracy (%)")
+    axes[0, 0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    _save(fig, path)

@@ -47,12 +47,13 @@ def matrix_targets(ds, seed):
     return out
 
 def all_targets(summary=True):
-    targets = [f"{R}/summary.md"] if summary else []
+    targets = [f"{R}/summary.md", f"{R}/tables/claims.csv"] if summary else []
     for ds in DATASETS:
         targets += [
             f"{R}/tables/clean_accuracy_{ds}.csv",
             f"{R}/figures/training_curves_{ds}.png",
             f"{R}/tables/robustness_{ds}.csv",
+            f"{R}/tables/masking_{ds}.csv",
         ]
         for seed in SEEDS:
             targets.append(f"{R}/tables/whitebox_{ds}_seed{seed}.csv")

@@ -52,3 +52,98 @@ rule robustness_table:
         f"{R}/logs/robustness_table/{{dataset}}.log",
     script:
         "../scripts/robustness_table.py"
+
+
+def claim_inputs(w):
+    lrc_ds = [ds for ds in DATASETS if config["lrc"]["models"]]
+    return {"robustness": [f"{R}/tables/robustness_{ds}_per_seed.csv" for ds in DATASETS],
+            "lrc": [f"{R}/lrc/lrc_sweep_{ds}_seed{s}.csv" for ds in lrc_ds for s in SEEDS],
+            "decay": [f"{R}/structure/decay_lengths_{ds}_seed{s}.csv" for ds in DATASETS for s in SEEDS],
+            "sn_sweep": [f"{R}/tables/sn_sweep_{ds}.csv" for ds in SN["datasets"]],
+            "sn_generalization": [f"{R}/tables/sn_generalization_{ds}.csv" for ds in SN["datasets"]],
+            "code": code("verdicts", "stats")}
+
+
+rule claim_verdicts:
+    input:
+        unpack(claim_inputs),
+    output:
+        csv=report(f"{R}/tables/claims.csv", caption="../report/claims.rst", category="Summary and provenance",
+                   labels={"table": "claim verdicts"}),
+        md=f"{R}/tables/claims.md",
+    params:
+        run_name=config["run_name"],
+        datasets=DATASETS,
+        seeds=SEEDS,
+        sn_datasets=config["sn_experiments"]["datasets"],
+        references={ds: advcfg.reference_file(config, ds, STRONG["paper_attack"],
+                                              max(advcfg.attack_eps(config, ds, STRONG["paper_attack"]), key=float))
+                    for ds in DATASETS},
+        pgd_gap=config["claims"]["pgd_gap"],
+    log:
+        f"{R}/logs/claim_verdicts.log",
+    script:
+        "../scripts/claim_verdicts.py"
+
+
+# Gradient-masking diagnostics per model (Carlini et al. 2019): accuracy vs ε under the paper's
+# PGD and the strong ensemble, 10× PGD steps with restarts, black-box vs white-box, strong gap.
+DIAG = config["diagnostics"]
+DIAG_SEEDS = DIAG["seeds"] if DIAG["seeds"] is not None else SEEDS
+
+
+def diag_path(dataset, seed, eps, source):
+    return f"{R}/diagnostics/{dataset}/seed{seed}/eps{eps}/{source}.json"
+
+
+def diag_rows(dataset):
+    return [diag_path(dataset, s, e, m) for e in advcfg.attack_eps(config, dataset, STRONG["paper_attack"])
+            for m in METHODS for s in DIAG_SEEDS]
+
+
+def diag_matrix(w):
+    """The transfer matrix whose row gives the best transfer source, where the run builds one."""
+    a = STRONG["paper_attack"]
+    if a in config["transfer"]["attacks"] and w.source in advcfg.matrix_models(config, w.dataset, w.eps):
+        return [f"{R}/matrices/{w.dataset}_seed{w.seed}_{a}_eps{w.eps}.csv"]
+    return []
+
+
+rule masking_diagnostics:
+    input:
+        model=lambda w: model_path(w.dataset, w.source, w.seed),
+        data=f"{R}/data/{{dataset}}.pt",
+        strong=strong_path("{dataset}", "{seed}", "{eps}", "{source}"),
+        matrix=diag_matrix,
+        code=code("masking", "strong_attack", "attacks"),
+    output:
+        diag_path("{dataset}", "{seed}", "{eps}", "{source}"),
+    params:
+        cfg=lambda w: {**{k: v for k, v in DIAG.items() if k != "seeds"},
+                       "eps_255": DIAG["eps_255"][w.dataset]},
+        pgd_cfg=lambda w: advcfg.attack_cfg(config, w.dataset, STRONG["paper_attack"]),
+        batch_size=config["evaluation"]["batch_size"],
+        device=config["device"],
+    threads: config["threads"]
+    log:
+        f"{R}/logs/masking_diagnostics/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.log",
+    script:
+        "../scripts/masking_diagnostics.py"
+
+
+rule masking_table:
+    input:
+        rows=lambda w: diag_rows(w.dataset),
+        code=code("masking", "plots"),
+    output:
+        csv=report(f"{R}/tables/masking_{{dataset}}.csv", caption="../report/masking.rst",
+                   category="Tables", labels={"dataset": "{dataset}", "table": "gradient-masking checks"}),
+        md=f"{R}/tables/masking_{{dataset}}.md",
+        png=report(f"{R}/figures/accuracy_vs_eps_{{dataset}}.png", caption="../report/masking.rst",
+                   category="Figures", labels={"dataset": "{dataset}", "figure": "accuracy vs ε (masking check)"}),
+    params:
+        methods=METHODS,
+    log:
+        f"{R}/logs/masking_table/{{dataset}}.log",
+    script:
+        "../scripts/masking_table.py"

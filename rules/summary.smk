@@ -6,6 +6,7 @@ def summary_inputs(w):
     for ds in DATASETS:
         tables.append(f"{R}/tables/clean_accuracy_{ds}.md")
         tables.append(f"{R}/tables/robustness_{ds}.md")
+        tables.append(f"{R}/tables/masking_{ds}.md")
         for seed in SEEDS:
             tables.append(f"{R}/tables/whitebox_{ds}_seed{seed}.md")
             structure.append(f"{R}/structure/decay_lengths_{ds}_seed{seed}.csv")
@@ -13,7 +14,7 @@ def summary_inputs(w):
                 for t in matrix_targets(ds, seed) if t.endswith(".csv")]
     figures = [t for t in all_targets(summary=False) if t.endswith(".png")]
     sn = [f"{R}/tables/sn_generalization_{ds}.md" for ds in config["sn_experiments"]["datasets"]]
-    return {"tables": tables, "matrices": matrices, "structure": structure, "sn": sn, "figures": figures,
+    return {"claims": f"{R}/tables/claims.md", "tables": tables, "matrices": matrices, "structure": structure, "sn": sn, "figures": figures,
             "code": code("summary")}
 
 

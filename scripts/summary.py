@@ -12,7 +12,8 @@ with logged(snakemake):
         structure.append(md)
     comparisons = [m for m in i.matrices if "/comparison/" in m]
     matrices = [m for m in i.matrices if "/comparison/" not in m]
-    sections = [("Clean and white-box accuracy (Table 1), and the paper attack checked by the strong ensemble", list(i.tables)),
+    sections = [("Verdicts on the papers' claims (from this run's tables)", [i.claims]),
+                ("Clean and white-box accuracy (Table 1), and the paper attack checked by the strong ensemble", list(i.tables)),
                 ("White-box / transfer matrices (Tables 3, 4)", matrices),
                 ("Comparison with the published matrices", comparisons),
                 ("Covariance structure: decay lengths (Sec. 4.2)", structure),

@@ -1,0 +1,22 @@
+import json
+
+from _log import logged
+
+from advreg.evaluate import write_table
+from advreg.masking import flags_table
+from advreg.plots import accuracy_vs_eps
+
+with logged(snakemake) as log:
+    recs = [json.load(open(f)) for f in snakemake.input.rows]
+    table = flags_table(recs, snakemake.params.methods)
+    n_flagged = int(table["any_flag"].sum())
+    caption = (f"Gradient-masking checks on {snakemake.wildcards.dataset} (Carlini et al. 2019), "
+               f"{recs[0]['n']} test images, ε = {recs[0]['paper_eps_255']:g}/255; FLAG = a sign of "
+               f"masking or of a too-weak paper attack; {n_flagged} of {len(table)} (model, seed) rows flagged.")
+    write_table(table, snakemake.output.csv, snakemake.output.md, caption=caption)
+    curves = {}
+    for r in recs:
+        curves.setdefault(r["source"], []).extend({**s, "seed": r["seed"]} for s in r["sweep"])
+    accuracy_vs_eps(curves, snakemake.output.png, recs[0]["paper_eps_255"],
+                    title=f"{snakemake.wildcards.dataset}: accuracy vs ε ({recs[0]['n']} test images)")
+    log(table.to_string())

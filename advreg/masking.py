@@ -103,10 +103,11 @@ def transfer_row(matrix_csv, source: str) -> dict | None:
     return row
 
 
-def diagnose(model_path, dataset_path, strong_json, matrix_csv, out_json, eps_255, cfg: dict, pgd_cfg: dict,
+def diagnose(model_path, dataset_path, strong_json, out_json, eps_255, cfg: dict, pgd_cfg: dict,
              batch_size: int, device: str = "auto", seed: int = 0, source: str = "") -> dict:
-    """The diagnostics job: ``measure`` on the first ``cfg['max_test']`` test images, ``flags``
-    against the model's strong evaluation and transfer-matrix row; written to ``out_json``."""
+    """The diagnostics job: ``measure`` on the first ``cfg['max_test']`` test images, written to
+    ``out_json`` with the model's strong-evaluation summary (the flags are set in ``flags_table``,
+    which also reads the transfer matrices, so a changed matrix never re-runs these attacks)."""
     from advreg.data import load_dataset, to_float
     from advreg.models import load_model
     from advreg.train import pick_device
@@ -119,9 +120,8 @@ def diagnose(model_path, dataset_path, strong_json, matrix_csv, out_json, eps_25
     measured = measure(model, x, y, cfg["eps_255"], eps_255, pgd_cfg, cfg["sweep_attacks"],
                        cfg["steps_factor"], cfg["restarts"], batch_size, seed)
     strong = json.loads(Path(strong_json).read_text())
-    out = {"source": source, "seed": seed, **measured,
-           "flags": flags(measured, strong, transfer_row(matrix_csv, source), tol=cfg["tol"], gap_tol=cfg["gap_tol"]),
-           "strong_acc": strong["strong_acc"], "paper_acc": strong["paper_acc"], "strong_n": strong["n"]}
+    out = {"source": source, "seed": seed, "eps": str(eps_255), **measured,
+           "strong": {k: strong[k] for k in ("n", "steps", "paper_acc", "strong_acc")}}
     write_json(out, out_json)
     return out
 
@@ -130,15 +130,18 @@ FLAG_COLUMNS = ["not_monotone_paper_attack", "not_monotone_strong", "no_chance_a
                 "no_chance_at_destroy_strong", "more_steps_help", "black_box_stronger", "strong_gap"]
 
 
-def flags_table(records: list[dict], methods: list[str]):
-    """One row per (model, seed): the measurements behind each check and its flag."""
+def flags_table(records: list[dict], methods: list[str], matrices: dict | None = None,
+                tol: float = 2.0, gap_tol: float = 5.0):
+    """One row per (model, seed): the measurements behind each check and its flag.
+    ``matrices``: (seed, ε) -> transfer-matrix CSV of the paper attack, where the run has one."""
     import pandas as pd
 
     rows = []
     for r in records:
-        f = r["flags"]
+        matrix = (matrices or {}).get((str(r["seed"]), r["eps"]))
+        f = flags(r, r["strong"], transfer_row(matrix, r["source"]), tol=tol, gap_tol=gap_tol)
         rows.append({"model": r["source"], "seed": r["seed"], "images": r["n"],
-                     "paper_attack": round(r["paper_acc"], 1), "strong": round(r["strong_acc"], 1),
+                     "paper_attack": round(r["strong"]["paper_acc"], 1), "strong": round(r["strong"]["strong_acc"], 1),
                      f"pgd{r['pgd_steps']}": round(r["pgd"], 1),
                      f"pgd{r['pgd_long_steps']}x{r['restarts']}": round(r["pgd_long"], 1),
                      "square_breaks": f["square_breaks"],

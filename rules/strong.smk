@@ -101,12 +101,13 @@ def diag_rows(dataset):
             for m in METHODS for s in DIAG_SEEDS]
 
 
-def diag_matrix(w):
-    """The transfer matrix whose row gives the best transfer source, where the run builds one."""
+def diag_matrices(dataset):
+    """(seed, ε) -> the paper attack's transfer matrix (best transfer source), where the run builds one."""
     a = STRONG["paper_attack"]
-    if a in config["transfer"]["attacks"] and w.source in advcfg.matrix_models(config, w.dataset, w.eps):
-        return [f"{R}/matrices/{w.dataset}_seed{w.seed}_{a}_eps{w.eps}.csv"]
-    return []
+    if a not in config["transfer"]["attacks"]:
+        return {}
+    return {(str(s), e): f"{R}/matrices/{dataset}_seed{s}_{a}_eps{e}.csv"
+            for s in DIAG_SEEDS for e in advcfg.attack_eps(config, dataset, a)}
 
 
 rule masking_diagnostics:
@@ -114,12 +115,11 @@ rule masking_diagnostics:
         model=lambda w: model_path(w.dataset, w.source, w.seed),
         data=f"{R}/data/{{dataset}}.pt",
         strong=strong_path("{dataset}", "{seed}", "{eps}", "{source}"),
-        matrix=diag_matrix,
         code=code("masking", "strong_attack", "attacks"),
     output:
         diag_path("{dataset}", "{seed}", "{eps}", "{source}"),
     params:
-        cfg=lambda w: {**{k: v for k, v in DIAG.items() if k != "seeds"},
+        cfg=lambda w: {**{k: v for k, v in DIAG.items() if k not in ("seeds", "tol", "gap_tol")},
                        "eps_255": DIAG["eps_255"][w.dataset]},
         pgd_cfg=lambda w: advcfg.attack_cfg(config, w.dataset, STRONG["paper_attack"]),
         batch_size=config["evaluation"]["batch_size"],
@@ -134,6 +134,7 @@ rule masking_diagnostics:
 rule masking_table:
     input:
         rows=lambda w: diag_rows(w.dataset),
+        matrices=lambda w: list(diag_matrices(w.dataset).values()),
         code=code("masking", "plots"),
     output:
         csv=report(f"{R}/tables/masking_{{dataset}}.csv", caption="../report/masking.rst",
@@ -143,6 +144,9 @@ rule masking_table:
                    category="Figures", labels={"dataset": "{dataset}", "figure": "accuracy vs ε (masking check)"}),
     params:
         methods=METHODS,
+        matrices=lambda w: {f"{s}|{e}": path for (s, e), path in diag_matrices(w.dataset).items()},
+        tol=DIAG["tol"],
+        gap_tol=DIAG["gap_tol"],
     log:
         f"{R}/logs/masking_table/{{dataset}}.log",
     script:

@@ -8,7 +8,9 @@ from advreg.plots import accuracy_vs_eps
 
 with logged(snakemake) as log:
     recs = [json.load(open(f)) for f in snakemake.input.rows]
-    table = flags_table(recs, snakemake.params.methods)
+    p = snakemake.params
+    matrices = {tuple(k.split("|")): v for k, v in p.matrices.items()}
+    table = flags_table(recs, p.methods, matrices, tol=p.tol, gap_tol=p.gap_tol)
     n_flagged = int(table["any_flag"].sum())
     caption = (f"Gradient-masking checks on {snakemake.wildcards.dataset} (Carlini et al. 2019), "
                f"{recs[0]['n']} test images, ε = {recs[0]['paper_eps_255']:g}/255; FLAG = a sign of "

@@ -61,6 +61,18 @@ def test_tiny_run_produces_every_target(tiny_run):
     for fig in ("sn_gap", "sn_beta_sweep", "sn_margins"):
         assert (res / "figures" / f"{fig}_mnist.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", fig
     assert "Spectral normalization: adversarial generalization gap" in summary
+    # strong evaluation beside Table 1: same images as the paper attack, never above it per image
+    rob = pd.read_csv(res / "tables" / "robustness_mnist_per_seed.csv")
+    assert list(rob["model"]) == ["clean", "wdecay", "pgd", "sgr_sign"] and (rob["n"] == 100).all()
+    assert (rob["strong"] <= rob["clean"] + 1e-9).all()
+    assert ((rob["difference"] - (rob["paper_attack"] - rob["strong"])).abs() < 1e-9).all()
+    masking = pd.read_csv(res / "tables" / "masking_mnist.csv", index_col=0)
+    assert list(masking.index) == ["clean", "wdecay", "pgd", "sgr_sign"]
+    assert set(masking["strong_gap"]) <= {"ok", "FLAG"}
+    assert (res / "figures" / "accuracy_vs_eps_mnist.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    claims = pd.read_csv(res / "tables" / "claims.csv")
+    assert set(claims["verdict"]) <= {"supported", "contradicted", "inconclusive"} and len(claims) >= 5
+    assert summary.index("Verdicts on the papers' claims") < summary.index("Clean and white-box accuracy")
     # nothing left to do after a complete run
     assert planned_jobs(wd, configs) == []
 
@@ -71,7 +83,8 @@ def test_report_builds(tiny_run):
     html = (wd / "report.html").read_text(errors="ignore")
     for item in ("clean_accuracy_mnist.csv", "training_curves_mnist.png", "summary.md",
                  "fig2_covariance_mnist_seed0.png", "mnist_seed0_pgd_eps32.png", "sn_gap_mnist.png",
-                 "sn_beta_sweep_mnist.png", "sn_margins_mnist.png"):
+                 "sn_beta_sweep_mnist.png", "sn_margins_mnist.png", "robustness_mnist.csv", "claims.csv",
+                 "accuracy_vs_eps_mnist.png"):
         assert item in html, item
 
 
@@ -82,9 +95,11 @@ def test_changing_one_method_replans_only_that_method(tiny_run, tmp_path):
     trained = [w for rule, w in jobs if rule == "train"]
     assert trained == [{"dataset": "mnist", "method": "wdecay", "seed": "0"}]
     assert {w["source"] for rule, w in jobs if rule == "adversarial_set"} == {"wdecay"}
+    assert {w["source"] for rule, w in jobs if rule in ("strong_eval", "masking_diagnostics")} == {"wdecay"}
     assert {rule for rule, _ in jobs} == {"train", "adversarial_set", "clean_accuracy", "training_curves",
                                          "whitebox_table", "transfer_matrix", "paper_comparison",
-                                         "summary", "all"}
+                                         "strong_eval", "robustness_table", "masking_diagnostics",
+                                         "masking_table", "claim_verdicts", "summary", "all"}
 
 
 def test_full_config_plans_the_paper_grid(tmp_path):

@@ -108,14 +108,14 @@ def diagnose(model_path, dataset_path, strong_json, out_json, eps_255, cfg: dict
     """The diagnostics job: ``measure`` on the first ``cfg['max_test']`` test images, written to
     ``out_json`` with the model's strong-evaluation summary (the flags are set in ``flags_table``,
     which also reads the transfer matrices, so a changed matrix never re-runs these attacks)."""
-    from advreg.data import load_dataset, to_float
+    from advreg.data import to_float
+    from advreg.evaluate import test_split
     from advreg.models import load_model
     from advreg.train import pick_device
 
     dev = pick_device(device)
-    data = load_dataset(dataset_path, dev, parts=("test",))
-    n = cfg["max_test"]
-    x, y = to_float(data["x_test"])[:n], data["y_test"][:n]
+    x, y, _ = test_split(dataset_path, dev, cfg["max_test"])
+    x = to_float(x)
     model, _ = load_model(model_path, dev)
     measured = measure(model, x, y, cfg["eps_255"], eps_255, pgd_cfg, cfg["sweep_attacks"],
                        cfg["steps_factor"], cfg["restarts"], batch_size, seed)

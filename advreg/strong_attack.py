@@ -23,6 +23,8 @@ import torch
 import torchattacks
 from torch import nn
 
+from advreg.attacks import predicted_labels
+
 KINDS = ("apgd_ce", "apgd_dlr", "apgd_t", "fab_t", "square")
 
 
@@ -56,18 +58,13 @@ def entry_label(entry: dict) -> str:
     return f"{kind}({entry.get('steps', 100)})"
 
 
-def _predict(model: nn.Module, x: torch.Tensor, batch_size: int) -> torch.Tensor:
-    with torch.no_grad():
-        return torch.cat([model(x[i:i + batch_size]).argmax(1) for i in range(0, len(x), batch_size)])
-
-
 def verified_wrong(model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor, y: torch.Tensor,
                    eps: float, batch_size: int, tol: float = 1e-5) -> torch.Tensor:
     """Which ``x_adv`` are valid adversarial examples: within ε (L∞) of ``x`` (``tol`` for float
     rounding), in [0, 1], and misclassified."""
     dist = (x_adv - x).flatten(1).abs().amax(1)
     in_box = (x_adv.flatten(1).amin(1) >= -tol) & (x_adv.flatten(1).amax(1) <= 1 + tol)
-    return (dist <= eps + tol) & in_box & (_predict(model, x_adv, batch_size) != y)
+    return (dist <= eps + tol) & in_box & (predicted_labels(model, x_adv, batch_size) != y)
 
 
 def strong_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float,
@@ -80,7 +77,7 @@ def strong_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float
     """
     model.eval()
     x, y = x.detach(), y.detach()
-    clean_correct = _predict(model, x, batch_size) == y
+    clean_correct = predicted_labels(model, x, batch_size) == y
     robust = clean_correct.clone()
     x_adv = x.clone()
     steps = []

@@ -18,7 +18,9 @@ import torch
 
 from advreg import strong_attack
 from advreg.adversarial import eps_pixels
-from advreg.data import evaluated_on, load_dataset, to_float
+from advreg.attacks import predicted_labels
+from advreg.data import evaluated_on, to_float
+from advreg.evaluate import test_split
 from advreg.models import load_model
 from advreg.stats import fmt_ci, mean_ci
 from advreg.train import pick_device
@@ -31,10 +33,8 @@ def evaluate_strong(model_path, dataset_path, paper_set, paper_json, eps_255, en
     the same images from the model's adversarial set ``paper_set``) and strong accuracy, the worst
     of both per image, the per-attack breakdown, seconds, the per-image robust flags (0/1)."""
     dev = pick_device(device)
-    data = load_dataset(dataset_path, dev, parts=("test",))
-    x, y = to_float(data["x_test"]), data["y_test"]
-    if max_test:
-        x, y = x[:max_test], y[:max_test]
+    x, y, meta = test_split(dataset_path, dev, max_test)
+    x = to_float(x)
     model, blob = load_model(model_path, dev)
     paper = json.loads(Path(paper_json).read_text())
     x_paper = torch.load(paper_set, map_location=dev, weights_only=True)["whitebox"].float()
@@ -43,9 +43,7 @@ def evaluate_strong(model_path, dataset_path, paper_set, paper_json, eps_255, en
                          f"evaluation needs {len(x)}: strong_eval.max_test must not exceed "
                          f"evaluation.max_test")
     x_paper = x_paper[:len(x)]
-    with torch.no_grad():
-        paper_correct = torch.cat([model(x_paper[i:i + batch_size]).argmax(1)
-                                   for i in range(0, len(x), batch_size)]) == y
+    paper_correct = predicted_labels(model, x_paper, batch_size) == y
     t0 = time.perf_counter()
     out = strong_attack.strong_attack(model, x, y, eps_pixels(eps_255), ensemble, seed=seed,
                                       batch_size=batch_size, log=log)
@@ -59,7 +57,7 @@ def evaluate_strong(model_path, dataset_path, paper_set, paper_json, eps_255, en
                # the paper attack's time on these images (its job attacked paper['n'] of them)
                "paper_seconds": round(paper["seconds"] * len(x) / paper["n"], 3),
                "robust": "".join("1" if r else "0" for r in out["robust"].tolist()),
-               "data": evaluated_on(data["meta"], len(x), blob["info"].get("n_train"))}
+               "data": evaluated_on(meta, len(x), blob["info"].get("n_train"))}
     Path(out_json).parent.mkdir(parents=True, exist_ok=True)
     tmp = f"{out_json}.part"
     Path(tmp).write_text(json.dumps(metrics, indent=1))

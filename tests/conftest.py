@@ -60,3 +60,21 @@ def tiny_run(tmp_path_factory, mnist_test_digits):
     run_api(wd, configs, cores=2)
     assert planned_jobs(wd, configs) == []
     return wd, configs
+
+
+@pytest.fixture(scope="session")
+def synthetic_mlp():
+    """A small MLP trained on synthetic 10-class 1×8×8 images (class templates plus noise), and
+    100 held-out images: a model worth attacking, no data mirror needed."""
+    g = torch.Generator().manual_seed(0)
+    templates = torch.rand(10, 1, 8, 8, generator=g)
+    y = torch.arange(400) % 10
+    x = (0.6 * templates[y] + 0.4 * torch.rand(400, 1, 8, 8, generator=g)).clamp(0, 1)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(150):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x[:300]), y[:300]).backward()
+        opt.step()
+    return model.eval(), x[300:], y[300:]

@@ -22,19 +22,9 @@ class Quantize(nn.Module):
 
 
 @pytest.fixture(scope="module")
-def data_and_net():
-    g = torch.Generator().manual_seed(0)
-    templates = torch.rand(10, 1, 8, 8, generator=g)
-    y = torch.arange(400) % 10
-    x = (0.6 * templates[y] + 0.4 * torch.rand(400, 1, 8, 8, generator=g)).clamp(0, 1)
-    torch.manual_seed(0)
-    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
-    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
-    for _ in range(150):
-        opt.zero_grad()
-        nn.functional.cross_entropy(net(x[:300]), y[:300]).backward()
-        opt.step()
-    return x[300:], y[300:], net.eval()
+def data_and_net(synthetic_mlp):
+    net, x, y = synthetic_mlp
+    return x, y, net
 
 
 def _diagnose(model, x, y):

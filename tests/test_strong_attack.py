@@ -16,21 +16,8 @@ TORCHATTACKS_STANDARD = [{"kind": "apgd_ce", "steps": 10}, {"kind": "apgd_t", "s
 
 
 @pytest.fixture(scope="module")
-def tiny():
-    """A small MLP trained on synthetic 10-class 1×8×8 images (class templates plus noise)."""
-    g = torch.Generator().manual_seed(0)
-    templates = torch.rand(10, 1, 8, 8, generator=g)
-    y = torch.arange(400) % 10
-    x = (0.6 * templates[y] + 0.4 * torch.rand(400, 1, 8, 8, generator=g)).clamp(0, 1)
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    for _ in range(150):
-        opt.zero_grad()
-        nn.functional.cross_entropy(model(x[:300]), y[:300]).backward()
-        opt.step()
-    model.eval()
-    return model, x[300:], y[300:]
+def tiny(synthetic_mlp):
+    return synthetic_mlp
 
 
 def test_matches_torchattacks_autoattack(tiny):

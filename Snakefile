@@ -22,6 +22,7 @@ include: "rules/evaluate.smk"
 include: "rules/attack.smk"
 include: "rules/strong.smk"
 include: "rules/transfer.smk"
+include: "rules/seeds.smk"
 include: "rules/figures.smk"
 include: "rules/sn.smk"
 include: "rules/summary.smk"
@@ -38,6 +39,10 @@ localrules:
     claim_verdicts,
     masking_table,
     paper_comparison,
+    whitebox_seeds,
+    transfer_seeds,
+    lrc_seeds,
+    decay_seeds,
     lrc_figures,
     trajectories,
     adversarial_samples,

@@ -9,6 +9,7 @@ import torch
 
 from advreg.data import evaluated_on, load_dataset
 from advreg.models import load_model
+from advreg.seed_tables import seed_columns_ci
 from advreg.train import accuracy, pick_device
 
 
@@ -24,7 +25,8 @@ def clean_accuracy_table(dataset_path, models: dict[tuple[str, int], str], batch
                          device: str = "auto", max_test: int | None = None) -> tuple[pd.DataFrame, dict]:
     """Test accuracy (%) of every (method, seed) model, re-measured from the saved weights.
 
-    Rows: methods in the given order; columns: one per seed plus ``mean``. Also returns the
+    Rows: methods in the given order; columns: one per seed, then ``mean``, its 95 % t-interval
+    half-width ``ci95`` and the number of ``seeds``. Also returns the
     caption's data clause (split, counts, how many test images were used).
     """
     dev = pick_device(device)
@@ -35,7 +37,7 @@ def clean_accuracy_table(dataset_path, models: dict[tuple[str, int], str], batch
         n_train.add(blob["info"].get("n_train"))
         rows.setdefault(method, {})[f"seed{seed}"] = 100.0 * accuracy(model, x, y, batch_size)
     df = pd.DataFrame.from_dict(rows, orient="index")
-    df["mean"] = df.mean(axis=1)
+    df = seed_columns_ci(df, list(df.columns))
     df.index.name = "method"
     return df.round(2), evaluated_on(meta, len(x), n_train.pop() if len(n_train) == 1 else None)
 

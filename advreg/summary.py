@@ -39,6 +39,8 @@ def write_summary(path, run_name: str, sections: list[tuple[str, list[str]]], fi
     lines = [f"# Reproduction summary: run `{run_name}`", ""]
     lines += [f"- {n}" for n in notes] + [""]
     for heading, files in sections:
+        if not files:   # e.g. no published matrix for this run's datasets
+            continue
         lines += [f"## {heading}", ""]
         for f in files:
             lines += [Path(f).read_text().rstrip(), ""]

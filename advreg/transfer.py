@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-import numpy as np
 import pandas as pd
 import torch
 
@@ -99,38 +98,3 @@ def load_reference(name: str) -> pd.DataFrame:
     if not path.is_file():
         raise MatrixError(f"no published matrix {name!r} in advreg/reference/")
     return pd.read_csv(path, index_col=0)
-
-
-def compare_to_paper(ours: pd.DataFrame, paper: pd.DataFrame, tolerance: float) -> tuple[pd.DataFrame, dict]:
-    """Cell-by-cell (ours, paper, difference, flagged) over the cells both matrices have, and a
-    summary: mean |difference|, and sign agreement of the white-box gains over ``clean``."""
-    rows = [r for r in paper.index if r in ours.index]
-    cols = [c for c in paper.columns if c in ours.columns]
-    if not rows or "test" not in cols:
-        raise MatrixError("the published matrix and ours share no rows/columns")
-    recs = []
-    for r in rows:
-        for c in cols:
-            o, p = float(ours.loc[r, c]), float(paper.loc[r, c])
-            recs.append({"target_model": r, "source": c, "ours": round(o, 2), "paper": p,
-                         "difference": round(o - p, 2), "flagged": abs(o - p) > tolerance})
-    table = pd.DataFrame(recs)
-    gains = {}
-    if "clean" in rows and "clean" in cols:
-        for r in rows:
-            if r != "clean" and r in cols:
-                g_ours = ours.loc[r, r] - ours.loc["clean", "clean"]
-                g_paper = paper.loc[r, r] - paper.loc["clean", "clean"]
-                gains[r] = bool(np.sign(g_ours) == np.sign(g_paper))
-    summary = {"cells": len(table), "mean_abs_difference": round(float(table["difference"].abs().mean()), 2),
-               "flagged": int(table["flagged"].sum()), "tolerance": tolerance,
-               "whitebox_gain_sign_agreement": (f"{sum(gains.values())}/{len(gains)}" if gains else "n/a"),
-               "disagreeing_rows": [r for r, ok in gains.items() if not ok]}
-    return table, summary
-
-
-def summary_line(name: str, s: dict) -> str:
-    return (f"{name}: {s['cells']} cells, mean |ours − paper| = {s['mean_abs_difference']} points, "
-            f"{s['flagged']} beyond ±{s['tolerance']}; white-box gain over clean has the paper's sign "
-            f"in {s['whitebox_gain_sign_agreement']} rows"
-            + (f" (not: {', '.join(s['disagreeing_rows'])})" if s["disagreeing_rows"] else ""))

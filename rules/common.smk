@@ -41,9 +41,6 @@ def matrix_targets(ds, seed):
         for e in advcfg.attack_eps(config, ds, a):
             stem = f"{ds}_seed{seed}_{a}_eps{e}"
             out += [f"{R}/matrices/{stem}.csv", f"{R}/matrices/{stem}.png"]
-            if advcfg.reference_file(config, ds, a, e):
-                out.append(f"{R}/comparison/{stem}.csv")
-                out.append(f"{R}/comparison/{stem}.md")
     return out
 
 def all_targets(summary=True):
@@ -54,6 +51,7 @@ def all_targets(summary=True):
             f"{R}/figures/training_curves_{ds}.png",
             f"{R}/tables/robustness_{ds}.csv",
             f"{R}/tables/masking_{ds}.csv",
+            *seed_tables(ds),   # rules/seeds.smk
         ]
         for seed in SEEDS:
             targets.append(f"{R}/tables/whitebox_{ds}_seed{seed}.csv")

@@ -5,7 +5,7 @@ rule clean_accuracy:
     input:
         data=f"{R}/data/{{dataset}}.pt",
         models=dataset_models,
-        code=code("evaluate"),
+        code=code("evaluate", "seed_tables", "stats"),
     output:
         csv=report(f"{R}/tables/clean_accuracy_{{dataset}}.csv",
                    caption="../report/clean_accuracy.rst", category="Tables",

@@ -69,7 +69,7 @@ rule sn_results:
     input:
         rows=lambda w: sn_dataset_rows(w.dataset),
         margins=lambda w: [r.replace(".json", "_margins.npy") for r in sn_dataset_rows(w.dataset)],
-        code=code("sn_experiment", "sn_figures"),
+        code=code("sn_experiment", "sn_figures", "seed_tables", "stats"),
     output:
         sweep=report(f"{R}/tables/sn_sweep_{{dataset}}.csv", caption="../report/sn_sweep_table.rst",
                      category="Spectral normalization", labels={"dataset": "{dataset}", "file": "every (scheme, β)"}),

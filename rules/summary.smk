@@ -2,19 +2,20 @@
 
 
 def summary_inputs(w):
-    tables, structure = [], []
+    # the seed-combined tables (mean ± interval); the per-seed ones stay in the report
+    tables, matrices, comparisons, structure, lrc = [], [], [], [], []
     for ds in DATASETS:
-        tables.append(f"{R}/tables/clean_accuracy_{ds}.md")
-        tables.append(f"{R}/tables/robustness_{ds}.md")
-        tables.append(f"{R}/tables/masking_{ds}.md")
-        for seed in SEEDS:
-            tables.append(f"{R}/tables/whitebox_{ds}_seed{seed}.md")
-            structure.append(f"{R}/structure/decay_lengths_{ds}_seed{seed}.csv")
-    matrices = [t.replace(".csv", ".md") for ds in DATASETS for seed in SEEDS
-                for t in matrix_targets(ds, seed) if t.endswith(".csv")]
+        tables += [f"{R}/tables/clean_accuracy_{ds}.md", f"{R}/tables/whitebox_{ds}.md",
+                   f"{R}/tables/robustness_{ds}.md", f"{R}/tables/masking_{ds}.md"]
+        matrices += [f"{R}/tables/transfer_{s}.md" for s in transfer_stems(ds)]
+        comparisons += [f"{R}/comparison/{s}.md" for s in comparison_stems(ds)]
+        structure.append(f"{R}/tables/decay_lengths_{ds}.md")
+        if config["lrc"]["models"]:
+            lrc.append(f"{R}/tables/lrc_sweep_{ds}.md")
     figures = [t for t in all_targets(summary=False) if t.endswith(".png")]
     sn = [f"{R}/tables/sn_generalization_{ds}.md" for ds in config["sn_experiments"]["datasets"]]
-    return {"claims": f"{R}/tables/claims.md", "tables": tables, "matrices": matrices, "structure": structure, "sn": sn, "figures": figures,
+    return {"claims": f"{R}/tables/claims.md", "tables": tables, "matrices": matrices,
+            "comparisons": comparisons, "structure": structure, "lrc": lrc, "sn": sn, "figures": figures,
             "code": code("summary")}
 
 

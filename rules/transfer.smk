@@ -1,5 +1,5 @@
 # White-box / transfer matrices per (dataset, seed, attack, ε) in the paper's layout, their
-# heat maps, and the cell-by-cell comparison with the published matrices.
+# heat maps (combined over seeds and compared with the published matrices in rules/seeds.smk).
 
 
 def matrix_inputs(w):
@@ -37,21 +37,3 @@ rule transfer_matrix:
         f"{R}/logs/transfer_matrix/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.log",
     script:
         "../scripts/transfer_matrix.py"
-
-
-rule paper_comparison:
-    input:
-        ours=f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.csv",
-        code=code("transfer"),
-    output:
-        csv=report(f"{R}/comparison/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.csv",
-                   caption="../report/paper_comparison.rst", category="Paper comparison",
-                   labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}"}),
-        md=f"{R}/comparison/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.md",
-    params:
-        reference=lambda w: advcfg.reference_file(config, w.dataset, w.attack, w.eps),
-        tolerance=config["transfer"]["tolerance"],
-    log:
-        f"{R}/logs/paper_comparison/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.log",
-    script:
-        "../scripts/paper_comparison.py"

@@ -4,13 +4,14 @@ import pandas as pd
 from _log import logged
 
 from advreg.evaluate import write_table
-from advreg.transfer import compare_to_paper, load_reference, summary_line
+from advreg.seed_tables import compare_to_paper, comparison_line, stack
+from advreg.transfer import load_reference
 
 with logged(snakemake) as log:
     w, p = snakemake.wildcards, snakemake.params
-    ours = pd.read_csv(snakemake.input.ours, index_col=0)
-    table, summary = compare_to_paper(ours, load_reference(p.reference), p.tolerance)
-    line = summary_line(f"{w.dataset} {w.attack} ε={w.eps}/255 vs {p.reference}", summary)
+    mean, half, n = stack({s: pd.read_csv(f, index_col=0) for s, f in zip(p.seeds, snakemake.input.tables)})
+    table, summary = compare_to_paper(mean, half, n, load_reference(p.reference), p.tolerance)
+    line = comparison_line(f"{w.dataset} {w.attack} ε={w.eps}/255 vs {p.reference}", summary)
     write_table(table.set_index("target_model"), snakemake.output.csv, snakemake.output.md,
                 caption=line)
     log(line)

@@ -7,6 +7,7 @@ from _log import logged
 
 from advreg.evaluate import write_table
 from advreg.sn_experiment import best_beta, sweep_table, with_published
+from advreg.seed_tables import sn_best_ci
 from advreg.sn_figures import beta_sweep_figure, gap_figure, margins_figure
 
 with logged(snakemake) as log:
@@ -16,10 +17,12 @@ with logged(snakemake) as log:
     df = sweep_table(rows, p.schemes, p.betas)
     write_table(df.set_index(["scheme", "beta", "seed"]).round(6), o.sweep)
     reference = pd.read_csv(resources.files("advreg") / "reference" / "sn_table.csv", dtype={"beta_star": str})
-    best = with_published(best_beta(df), reference, p.dataset, p.arch)
+    best = with_published(sn_best_ci(df, best_beta(df)), reference, p.dataset, p.arch)
     caption = (f"SN generalization gap, {p.dataset} / {p.arch}: accuracy under each scheme's training attack "
                f"(ERM: clean), β = ∞ (no SN) vs the validation-selected β*; paper_*: Farnia et al. 2019 for "
-               f"the same dataset/architecture where published")
+               f"the same dataset/architecture where published; *_ci95: half-width of the 95 % t-interval over the "
+               f"{int(best['seeds'].max()) if 'seeds' in best else 1} seeds (empty: one seed); "
+               f"{rows[0]['n_train']} training, {rows[0]['n_val']} validation, {rows[0]['n_test']} test images")
     write_table(best.set_index("scheme").round(4), o.csv, o.md, caption=caption)
     log(best.to_string())
     gap_figure(best, o.gap, title=f"{p.dataset} / {p.arch}")

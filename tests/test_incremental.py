@@ -67,7 +67,8 @@ def test_method_hyperparameter_replans_only_that_method(tiny_run):
     matrices = sorted((w["attack"], w["eps"]) for w in _jobs(jobs, "transfer_matrix"))
     assert matrices == sorted((a, e) for a in config["transfer"]["attacks"] for e in advcfg.attack_eps(config, "mnist", a))
     assert sorted(r for r, _ in jobs if r not in ("train", "adversarial_set", "transfer_matrix")) == sorted(
-        ["clean_accuracy", "training_curves", "whitebox_table", "paper_comparison", "strong_eval",
+        ["clean_accuracy", "training_curves", "whitebox_table", "paper_comparison", "whitebox_seeds",
+         *["transfer_seeds"] * len(matrices), "strong_eval",
          "robustness_table", "masking_diagnostics", "masking_table", "claim_verdicts", "summary", "all"])
     assert {w["source"] for r, w in jobs if r in ("strong_eval", "masking_diagnostics")} == {"wdecay"}
     assert not _jobs(jobs, "prepare_dataset")
@@ -110,4 +111,5 @@ def test_adding_an_attack_eps_replans_nothing_of_the_old_eps(tiny_run):
     jobs = planned_jobs(wd, configs + [change])
     assert [(r, w) for r, w in jobs if w.get("eps") == "32"] == []
     assert sorted(r for r, _ in jobs) == sorted(
-        ["adversarial_set"] * len(METHODS) + ["transfer_matrix", "whitebox_table", "summary", "all"])
+        ["adversarial_set"] * len(METHODS) + ["transfer_matrix", "whitebox_table", "transfer_seeds", "whitebox_seeds",
+         "summary", "all"])

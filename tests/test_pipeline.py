@@ -32,8 +32,21 @@ def test_tiny_run_produces_every_target(tiny_run):
         m = pd.read_csv(res / "matrices" / f"mnist_seed0_{attack}_eps32.csv", index_col=0)
         assert list(m.columns) == ["test", "clean", "wdecay", "pgd", "sgr_sign"]
         assert (res / "matrices" / f"mnist_seed0_{attack}_eps32.png").stat().st_size > 1000
-    comparison = (res / "comparison" / "mnist_seed0_pgd_eps32.md").read_text()
-    assert "mean |ours − paper|" in comparison
+    comparison = (res / "comparison" / "mnist_pgd_eps32.md").read_text()
+    assert "mean |ours − paper|" in comparison and "one seed: no interval" in comparison
+    # every per-seed table combined over the seeds (one seed here: means, no interval, n = 1)
+    wb_seeds = pd.read_csv(res / "tables" / "whitebox_mnist.csv", index_col=0)
+    wb0 = pd.read_csv(res / "tables" / "whitebox_mnist_seed0.csv", index_col=0)
+    assert (wb_seeds[wb0.columns] - wb0).abs().max().max() < 1e-3 and (wb_seeds["seeds"] == 1).all()
+    assert wb_seeds["test ci95"].isna().all()
+    assert "one seed (0): no interval" in (res / "tables" / "whitebox_mnist.md").read_text()
+    tr = pd.read_csv(res / "tables" / "transfer_mnist_pgd_eps32.csv", index_col=0)
+    m0 = pd.read_csv(res / "matrices" / "mnist_seed0_pgd_eps32.csv", index_col=0)
+    assert (tr[m0.columns] - m0).abs().max().max() < 1e-3
+    sweep = pd.read_csv(res / "tables" / "lrc_sweep_mnist.csv")
+    assert len(sweep) == len(pd.read_csv(res / "lrc" / "lrc_sweep_mnist_seed0.csv")) and (sweep["seeds"] == 1).all()
+    decay = pd.read_csv(res / "tables" / "decay_lengths_mnist.csv")
+    assert list(decay["source"]) == list(pd.read_csv(res / "structure" / "decay_lengths_mnist_seed0.csv")["source"])
     for fig in ("fig2_covariance", "fig3_lrc_accuracy_vs_zeta", "fig3_lrc_samples", "fig4_lrc_accuracy_vs_eps",
                 "fig5_lrc_matrices", "fig6_trajectories", "fig78_samples"):
         pngs = list((res / "figures").glob(f"{fig}_mnist_seed0*.png"))
@@ -98,6 +111,7 @@ def test_changing_one_method_replans_only_that_method(tiny_run, tmp_path):
     assert {w["source"] for rule, w in jobs if rule in ("strong_eval", "masking_diagnostics")} == {"wdecay"}
     assert {rule for rule, _ in jobs} == {"train", "adversarial_set", "clean_accuracy", "training_curves",
                                          "whitebox_table", "transfer_matrix", "paper_comparison",
+                                         "whitebox_seeds", "transfer_seeds",
                                          "strong_eval", "robustness_table", "masking_diagnostics",
                                          "masking_table", "claim_verdicts", "summary", "all"}
 
@@ -117,7 +131,7 @@ def test_full_config_plans_the_paper_grid(tmp_path):
     expected_sn = {(d, m, advcfg.sn_betas(config, d)[i], str(s)) for d in sn["datasets"] for m in sn["schemes"]
                    for i in range(len(sn["settings"][d]["betas"])) for s in sn["seeds"]}
     assert {(w["dataset"], w["method"], w["beta"], w["seed"]) for r, w in jobs if r == "train_sn"} == expected_sn
-    assert len(expected_sn) == 3 * 4 * 6
+    assert len(expected_sn) == 3 * 4 * 6 * 3   # datasets × schemes × β × seeds
     # every published matrix is compared
     assert sum(r == "paper_comparison" for r, _ in jobs) == 4
     assert {w["dataset"] for r, w in jobs if r == "prepare_dataset"} == {"mnist", "fashion_mnist", "cifar10"}

@@ -1,0 +1,126 @@
+# Tables over training seeds: each per-seed table (white-box Table 1, transfer matrices, LRC sweep,
+# decay lengths) becomes one table of mean ± 95 % t-interval per cell with n seeds, and the
+# published-matrix comparison is made against that interval.
+
+
+def transfer_stems(ds):
+    return [f"{ds}_{a}_eps{e}" for a in config["transfer"]["attacks"] for e in advcfg.attack_eps(config, ds, a)]
+
+
+def comparison_stems(ds):
+    return [f"{ds}_{a}_eps{e}" for a in config["transfer"]["attacks"] for e in advcfg.attack_eps(config, ds, a)
+            if advcfg.reference_file(config, ds, a, e)]
+
+
+def seed_tables(ds):
+    """Every seed-combined table of a dataset (the targets of this file's rules)."""
+    out = [f"{R}/tables/whitebox_{ds}.csv", f"{R}/tables/decay_lengths_{ds}.csv"]
+    out += [f"{R}/tables/transfer_{s}.csv" for s in transfer_stems(ds)]
+    out += [f"{R}/comparison/{s}.csv" for s in comparison_stems(ds)]
+    if config["lrc"]["models"]:
+        out.append(f"{R}/tables/lrc_sweep_{ds}.csv")
+    return out
+
+
+def first_metrics(w):
+    """One adversarial-set record of the dataset: its ``data`` field is the captions' split clause."""
+    a = config["attacks"][0]
+    return adv_path(w.dataset, SEEDS[0], a, advcfg.attack_eps(config, w.dataset, a)[0], METHODS[0], "json")
+
+
+rule whitebox_seeds:
+    input:
+        tables=lambda w: [f"{R}/tables/whitebox_{w.dataset}_seed{s}.csv" for s in SEEDS],
+        metrics=first_metrics,
+        code=code("seed_tables", "stats"),
+    output:
+        csv=report(f"{R}/tables/whitebox_{{dataset}}.csv", caption="../report/whitebox_seeds.rst",
+                   category="Tables", labels={"dataset": "{dataset}", "table": "white-box accuracy, over seeds"}),
+        md=f"{R}/tables/whitebox_{{dataset}}.md",
+    params:
+        seeds=SEEDS,
+        what="White-box accuracy (%) of every model under each attack (ε in units of 1/255; DeepFool: robustness ρ)",
+    log:
+        f"{R}/logs/whitebox_seeds/{{dataset}}.log",
+    script:
+        "../scripts/stack_seeds.py"
+
+
+rule transfer_seeds:
+    input:
+        tables=lambda w: [f"{R}/matrices/{w.dataset}_seed{s}_{w.attack}_eps{w.eps}.csv" for s in SEEDS],
+        metrics=first_metrics,
+        code=code("seed_tables", "stats"),
+    output:
+        csv=report(f"{R}/tables/transfer_{{dataset}}_{{attack}}_eps{{eps}}.csv",
+                   caption="../report/transfer_seeds.rst", category="Transfer matrices",
+                   labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}",
+                           "file": "over seeds (csv)"}),
+        md=f"{R}/tables/transfer_{{dataset}}_{{attack}}_eps{{eps}}.md",
+    params:
+        seeds=SEEDS,
+        what=lambda w: (f"{w.attack} ε={w.eps}/255 white-box (diagonal) and transfer accuracy (%); rows: model "
+                        f"attacked, test: clean accuracy, columns: source of the adversarial examples"),
+    log:
+        f"{R}/logs/transfer_seeds/{{dataset}}_{{attack}}_eps{{eps}}.log",
+    script:
+        "../scripts/stack_seeds.py"
+
+
+rule paper_comparison:
+    input:
+        tables=lambda w: [f"{R}/matrices/{w.dataset}_seed{s}_{w.attack}_eps{w.eps}.csv" for s in SEEDS],
+        code=code("seed_tables", "stats"),
+    output:
+        csv=report(f"{R}/comparison/{{dataset}}_{{attack}}_eps{{eps}}.csv",
+                   caption="../report/paper_comparison.rst", category="Paper comparison",
+                   labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}"}),
+        md=f"{R}/comparison/{{dataset}}_{{attack}}_eps{{eps}}.md",
+    params:
+        seeds=SEEDS,
+        reference=lambda w: advcfg.reference_file(config, w.dataset, w.attack, w.eps),
+        tolerance=config["transfer"]["tolerance"],
+    log:
+        f"{R}/logs/paper_comparison/{{dataset}}_{{attack}}_eps{{eps}}.log",
+    script:
+        "../scripts/paper_comparison.py"
+
+
+rule lrc_seeds:
+    input:
+        tables=lambda w: [f"{R}/lrc/lrc_sweep_{w.dataset}_seed{s}.csv" for s in SEEDS],
+        code=code("seed_tables", "stats"),
+    output:
+        csv=report(f"{R}/tables/lrc_sweep_{{dataset}}.csv", caption="../report/lrc_seeds.rst",
+                   category="LRC attack", labels={"dataset": "{dataset}", "file": "sweep over seeds"}),
+        md=f"{R}/tables/lrc_sweep_{{dataset}}.md",
+    params:
+        seeds=SEEDS,
+        group_by=["model", "noise", "zeta", "eps", "k", "n"],
+        columns=["worst_of_k_acc", "mean_single_acc"],
+        what="LRC sweep: worst-of-k and mean single-draw accuracy (%) per model, noise (decay length ζ, or the data covariance) and ε (noise std, [0, 1] pixel units); n: test images, k: noise draws per image",
+    log:
+        f"{R}/logs/lrc_seeds/{{dataset}}.log",
+    script:
+        "../scripts/group_seeds.py"
+
+
+rule decay_seeds:
+    input:
+        tables=lambda w: [f"{R}/structure/decay_lengths_{w.dataset}_seed{s}.csv" for s in SEEDS],
+        code=code("seed_tables", "stats"),
+    output:
+        csv=report(f"{R}/tables/decay_lengths_{{dataset}}.csv", caption="../report/structure.rst",
+                   category="Covariance structure", labels={"dataset": "{dataset}", "file": "decay lengths over seeds"}),
+        md=f"{R}/tables/decay_lengths_{{dataset}}.md",
+    params:
+        seeds=SEEDS,
+        group_by=["source", "n"],
+        columns=["decay_length", "rms", "mean_linf", "mean_l2"],
+        what=(f"Covariance structure (SGR paper Sec. 4.2): decay length (pixels, where the covariance falls to "
+              f"{config['structure']['fraction']:.3g} of its peak) of the {config['structure']['model']} model's "
+              f"adversarial perturbations beside the data's own; n: images the covariance is estimated from"),
+    log:
+        f"{R}/logs/decay_seeds/{{dataset}}.log",
+    script:
+        "../scripts/group_seeds.py"

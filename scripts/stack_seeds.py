@@ -1,0 +1,24 @@
+import json
+
+import pandas as pd
+from _log import logged
+
+from advreg.evaluate import write_table
+from advreg.seed_tables import ci_cells, stack, wide
+
+with logged(snakemake) as log:
+    i, p = snakemake.input, snakemake.params
+    frames = {s: pd.read_csv(f, index_col=0) for s, f in zip(p.seeds, i.tables)}
+    mean, half, n = stack(frames)
+    data = json.load(open(i.metrics))["data"]
+    spread = (f"mean ± 95 % t-interval over n = {n} seeds ({', '.join(map(str, p.seeds))})" if n > 1 else
+              f"one seed ({p.seeds[0]}): no interval")
+    caption = f"{p.what}, {snakemake.wildcards.dataset}; {spread}. Data: {data}."
+    digits = 3 if "deepfool rho" in mean.columns else 1
+    write_table(wide(mean, half, n).round(4), snakemake.output.csv)
+    shown = ci_cells(mean, half, 1)
+    if "deepfool rho" in mean.columns:   # ρ is a ratio, not a percentage
+        shown["deepfool rho"] = ci_cells(mean[["deepfool rho"]], half[["deepfool rho"]], digits)["deepfool rho"]
+    write_table(shown, md_path=snakemake.output.md, caption=caption)
+    log(caption)
+    log(shown.to_string())

@@ -1,16 +1,27 @@
 # Reproduction pipeline: Roth et al. 2018 (SGR) and Farnia et al. 2019 (spectral normalization).
 # `snakemake --cores all` runs the full paper reproduction (config.yaml);
 # `snakemake --cores 2 --configfile presets/quick.yaml` the quick preset. See README.md.
-from snakemake.utils import min_version, validate
+import os
+
+from snakemake.utils import min_version
+
+from advreg import config as advcfg
 
 min_version("9.0")
 
 configfile: "config.yaml"
 
 
-# Validate before any job is planned: the schema (types, ranges, known datasets), then the
-# cross-references the schema cannot express (method names/kinds/parameters, architectures).
-validate(config, "schemas/config.schema.yaml")
+# Validate before any job is planned, and report every problem at once: the schema (types,
+# ranges, unknown keys), lists that name the run's methods/attacks/datasets (narrowed when they
+# were set before them, e.g. config.yaml's lrc.models under an override of `methods`), the
+# cross-references and every method and attack parameter (advreg.config.validate).
+# The layers, in the order Snakemake merged them: config.yaml, each --configfile, then --config.
+_layers = advcfg.read_layers([os.path.join(workflow.basedir, "config.yaml"),
+                              *workflow.config_settings.configfiles])
+_layers.append(dict(workflow.config_settings.config or {}))
+for _note in advcfg.validate(config, advcfg.load_schema(), _layers):
+    logger.info(f"config: {_note}")
 
 include: "rules/common.smk"
 

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from advreg.params import RANDOM_START, STEP_SIZE_255, STEPS, Param
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -313,6 +314,20 @@ def _run_deepfool(model, x, eps=None, generator=None, **p):
 def _run_wrm(model, x, eps=None, generator=None, **p):
     return wrm(model, x, **p)  # params must hold gamma
 
+
+# The config keys of each attack kind besides `kind` and `eps_255` (all optional: the functions
+# above hold the defaults), declared once: the config check and advreg.adversarial.attack_kwargs
+# read these. `*_255` values are in units of 1/255 (attack_kwargs converts them to pixels).
+ATTACK_PARAMS: dict[str, dict[str, Param]] = {
+    "rand": {},
+    "fgsm": {},
+    "fgm": {},
+    "pgd": {"steps": STEPS, "transfer_steps": STEPS, "step_size_255": STEP_SIZE_255,
+            "random_start": RANDOM_START, "norm": Param("choice", choices=("linf", "l2"))},
+    "deepfool": {"overshoot": Param("number", lo=0), "max_iter": STEPS,
+                 "nb_candidate": Param("int", lo=2)},
+    "wrm": {"gamma": Param("number", lo=0, lo_open=True), "steps": STEPS},
+}
 
 # name -> fn(model, x, eps, generator=None, **params) -> x_adv for one batch.
 # ε is ignored by 'deepfool' and 'wrm' (WRM takes 'gamma' in params).

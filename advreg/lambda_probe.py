@@ -31,21 +31,6 @@ from advreg.models import load_model
 from advreg.train import TrainSettings, pick_device, train
 
 
-def merged_config(files: list[str]) -> dict:
-    """Config files merged as Snakemake's --configfile does: dictionaries key by key, lists and
-    scalars replaced."""
-    def merge(a: dict, b: dict) -> None:
-        for k, v in b.items():
-            if isinstance(v, dict) and isinstance(a.get(k), dict):
-                merge(a[k], v)
-            else:
-                a[k] = copy.deepcopy(v)
-    out: dict = {}
-    for f in files:
-        merge(out, yaml.safe_load(Path(f).read_text()) or {})
-    return out
-
-
 def validation_accuracy(model_path, dataset_path, attack_cfg: dict, eps_255, n_val: int | None,
                         batch_size: int, device) -> dict:
     """Clean and PGD accuracy (%) on the validation split (true labels; the attack uses the
@@ -109,8 +94,10 @@ def main(argv=None) -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--out", required=True, help="CSV of every (method, λ); the choice goes beside it (_selected.csv)")
     a = ap.parse_args(argv)
-    config = merged_config(a.configfiles)
-    advcfg.check_config(config)
+    layers = advcfg.read_layers(a.configfiles)
+    config = advcfg.merge(layers)
+    for note in advcfg.validate(config, advcfg.load_schema(), layers):
+        print(f"config: {note}")
     data_path = f"{config['results_dir']}/{config['run_name']}/data/{a.dataset}.pt"
     if not Path(data_path).exists():
         raise SystemExit(f"no dataset artifact {data_path}: build it first with "

@@ -17,6 +17,7 @@ from torch import nn
 from advreg import attacks
 from advreg.covariance import RunningCovariance
 from advreg.lrc import LRCSampler, perturb
+from advreg.params import EPS_255, RANDOM_START, STEP_SIZE_255, STEPS, WEIGHT, Param, check_params
 from advreg.regularizers import loss_and_input_grad, sgr_penalty, uncentered_term
 
 
@@ -34,9 +35,10 @@ class MethodContext:
 class Method:
     """Base class: plain empirical risk (cross-entropy on the clean batch)."""
 
-    #: hyperparameter names this kind requires / may take (besides ``kind`` and model options)
-    params: tuple[str, ...] = ()
-    optional_params: tuple[str, ...] = ()
+    #: the hyperparameters this kind requires / may take (besides ``kind`` and model options),
+    #: each with its type and range (advreg.params): the one declaration the config check uses
+    params: dict[str, Param] = {}
+    optional_params: dict[str, Param] = {}
 
     def __init__(self, cfg: dict, ctx: MethodContext):
         self.cfg = cfg
@@ -80,7 +82,7 @@ register("clean")(Method)
 class WeightDecay(Method):
     """Clean training plus an L2 penalty ½·c·Σ‖W‖² on weight matrices/kernels (not biases),
     added to the loss as the SGR paper's "clean + L2 weight decay" baseline."""
-    params = ("weight_decay",)
+    params = {"weight_decay": Param("number", lo=0, doc="L2 coefficient c")}
 
     def loss(self, model, x, y):
         ce, logs = super().loss(model, x, y)
@@ -94,20 +96,46 @@ def method_kind(name: str, cfg: dict) -> str:
     return cfg.get("kind", name)
 
 
-def check_method(name: str, cfg: dict) -> None:
-    """Reject an unknown kind or unknown/missing hyperparameters, naming the bad value."""
+SPECTRAL_NORM = {"beta": Param("number", lo=0, lo_open=True, doc="SN bound β on each layer's norm"),
+                 "mode": Param("choice", choices=("operator", "kernel"))}
+
+
+def method_params(name: str, cfg: dict) -> tuple[dict[str, Param], dict[str, Param]]:
+    """The (required, optional) parameter declarations of the entry's kind."""
+    cls = METHODS[method_kind(name, cfg)]
+    return cls.params, cls.optional_params
+
+
+def method_problems(name: str, cfg: dict, owner: str | None = None) -> list[str]:
+    """Every problem of a method entry: unknown kind, unknown/missing hyperparameters, values of the
+    wrong type or out of range (each declared once, on the method class), kind-specific checks."""
+    owner = owner or f"method {name!r}"
     kind = method_kind(name, cfg)
     if kind not in METHODS:
-        raise ValueError(f"method {name!r}: unknown kind {kind!r}; expected one of {sorted(METHODS)}")
+        return [f"{owner}: unknown kind {kind!r}; expected one of {sorted(METHODS)}"]
     cls = METHODS[kind]
-    unknown = set(cfg) - set(cls.params) - set(cls.optional_params) - set(COMMON_KEYS)
-    if unknown:
-        raise ValueError(f"method {name!r} (kind {kind!r}): unknown parameter(s) {sorted(unknown)}; "
-                         f"expected {sorted(cls.params + cls.optional_params)}")
-    missing = set(cls.params) - set(cfg)
-    if missing:
-        raise ValueError(f"method {name!r} (kind {kind!r}): missing parameter(s) {sorted(missing)}")
-    cls.check(name, cfg)
+    problems = check_params(owner, cfg, cls.params, cls.optional_params, ignore=COMMON_KEYS,
+                            note=f" (kind {kind!r})")
+    sn = cfg.get("spectral_norm")
+    if sn is not None:
+        if not isinstance(sn, dict):
+            problems.append(f"{owner}.spectral_norm: {sn!r}; expected {{beta: <number>, mode: operator|kernel}}")
+        else:
+            problems += check_params(f"{owner}.spectral_norm", sn, {"beta": SPECTRAL_NORM["beta"]},
+                                     {"mode": SPECTRAL_NORM["mode"]})
+    if not problems:  # kind-specific checks may read any declared value
+        try:
+            cls.check(name, cfg)
+        except ValueError as e:
+            problems.append(str(e))
+    return problems
+
+
+def check_method(name: str, cfg: dict) -> None:
+    """Reject an unknown kind, unknown/missing hyperparameters or a bad value, naming each."""
+    problems = method_problems(name, cfg)
+    if problems:
+        raise ValueError("; ".join(problems))
 
 
 def build_method(name: str, cfg: dict, ctx: MethodContext) -> Method:
@@ -128,15 +156,10 @@ def eval_mode(model: nn.Module):
         model.train(was_training)
 
 
-def _check_in(name: str, key: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ValueError(f"method {name!r}: {key}={value!r}; expected one of {list(allowed)}")
-
-
 class _Mixture(Method):
     """Augmented training (SGR paper Eq. 3): (1 − mix)·ℓ(clean) + mix·ℓ(perturbed), both halves in
     one forward pass. ``reg`` logs the loss on the perturbed half."""
-    params = ("mix",)
+    params = {"mix": WEIGHT}
 
     def perturb(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -152,17 +175,12 @@ class _Mixture(Method):
         return loss, {"ce": ce_clean.item(), "reg": ce_pert.item(),
                       "correct": (logits[:b].argmax(1) == y).sum().item()}
 
-    @classmethod
-    def check(cls, name, cfg):
-        if not 0 <= cfg["mix"] <= 1:
-            raise ValueError(f"method {name!r}: mix={cfg['mix']!r}; expected a weight in [0, 1]")
-
 
 @register("fgsm")
 class FGSMAugment(_Mixture):
     """Adversarial augmentation with FGSM examples of the model's *predicted* labels (no label
     leaking); ε in units of 1/255 as the paper reports it."""
-    params = ("mix", "eps_255")
+    params = {"mix": WEIGHT, "eps_255": EPS_255}
 
     def perturb(self, model, x, y):
         with eval_mode(model):
@@ -172,7 +190,8 @@ class FGSMAugment(_Mixture):
 @register("pgd")
 class PGDAugment(_Mixture):
     """Adversarial augmentation with L∞ PGD examples (predicted labels)."""
-    params = ("mix", "eps_255", "steps", "step_size_255", "random_start")
+    params = {"mix": WEIGHT, "eps_255": EPS_255, "steps": STEPS, "step_size_255": STEP_SIZE_255,
+              "random_start": RANDOM_START}
 
     def perturb(self, model, x, y):
         c = self.cfg
@@ -186,7 +205,9 @@ class PGDAugment(_Mixture):
 class LRCAugment(_Mixture):
     """Clean training on inputs perturbed with long-range-correlated Gaussian noise (Sec. 4.3):
     x̃ = clip(x + ε·ξ), ξ ~ N(0, Σ_ζ) with unit marginal variance."""
-    params = ("mix", "zeta", "eps", "inter_channel")
+    params = {"mix": WEIGHT, "zeta": Param("number", lo=0, lo_open=True, doc="decay length ζ (pixels)"),
+              "eps": Param("number", lo=0, doc="noise strength ε (pixel units)"),
+              "inter_channel": Param("number", lo=0, hi=1, doc="inter-channel correlation")}
 
     def __init__(self, cfg, ctx):
         super().__init__(cfg, ctx)
@@ -210,8 +231,13 @@ class SGR(Method):
     diagonal (λ = noise-to-signal ratio). ``representation``: ``full`` matrix (Eq. 15) or the
     covariance ``function`` of pixel displacement (Eq. 16). Σ̂ is re-estimated every
     ``update_every`` steps. ``uncentered`` adds Eq. 12's first-order term λ·gᵀμ̂."""
-    params = ("lam", "source", "representation", "decay", "update_every")
-    optional_params = ("eps_255", "steps", "step_size_255", "random_start", "uncentered")
+    params = {"lam": Param("number", lo=0, doc="regularization strength λ"),
+              "source": Param("choice", choices=SGR_SOURCES),
+              "representation": Param("choice", choices=("full", "function")),
+              "decay": Param("number", lo=0, hi=1, lo_open=True, doc="weight of the new batch in Σ̂"),
+              "update_every": Param("int", lo=1, doc="steps between Σ̂ updates")}
+    optional_params = {"eps_255": EPS_255, "steps": STEPS, "step_size_255": STEP_SIZE_255,
+                       "random_start": RANDOM_START, "uncentered": Param("bool")}
 
     def __init__(self, cfg, ctx):
         super().__init__(cfg, ctx)
@@ -224,10 +250,6 @@ class SGR(Method):
 
     @classmethod
     def check(cls, name, cfg):
-        _check_in(name, "source", cfg["source"], SGR_SOURCES)
-        _check_in(name, "representation", cfg["representation"], ("full", "function"))
-        if not 0 < cfg["decay"] <= 1:
-            raise ValueError(f"method {name!r}: decay={cfg['decay']!r}; expected a weight in (0, 1]")
         need = {"fgsm": ("eps_255",), "pgd": ("eps_255", "steps", "step_size_255", "random_start")}
         missing = [k for k in need.get(cfg["source"], ()) if k not in cfg]
         if missing:
@@ -275,8 +297,8 @@ class SGR(Method):
 class GN(SGR):
     """Gradient-norm regularization: SGR with Σ = I (scaled to the data's mean diagonal, like every
     Σ̂), i.e. the same code path with the identity source."""
-    params = ("lam",)
-    optional_params = ()
+    params = {"lam": SGR.params["lam"]}
+    optional_params = {}
 
     def __init__(self, cfg, ctx):
         super().__init__({**cfg, "source": "identity", "representation": "full", "decay": 1.0,
@@ -308,7 +330,7 @@ class _AdversarialOnly(Method):
 @register("fgm")
 class FGMTraining(_AdversarialOnly):
     """FGM: x + ε·g/‖g‖₂ (one step, ℓ2)."""
-    params = ("eps_rel",)
+    params = {"eps_rel": Param("number", lo=0, doc="ε as a fraction of E‖X‖₂")}
 
     def adversarial(self, model, x):
         return attacks.fgm(model, x, self.cfg["eps_rel"] * self.ctx.data_mean_norm, clip=None)
@@ -317,7 +339,7 @@ class FGMTraining(_AdversarialOnly):
 @register("pgm")
 class PGMTraining(_AdversarialOnly):
     """PGM: ℓ2 projected gradient, ``steps`` steps of 2ε/steps, no random start (SN paper: 15)."""
-    params = ("eps_rel", "steps")
+    params = {"eps_rel": FGMTraining.params["eps_rel"], "steps": STEPS}
 
     def adversarial(self, model, x):
         eps = self.cfg["eps_rel"] * self.ctx.data_mean_norm
@@ -329,7 +351,8 @@ class PGMTraining(_AdversarialOnly):
 class WRMTraining(_AdversarialOnly):
     """WRM (Sinha et al. 2018): gradient ascent on ℓ(x') − γ‖x' − x‖², γ = ``gamma_rel``·E‖X‖₂
     (SN paper: 0.002·C2 for CIFAR-10, 0.04·C2 for MNIST)."""
-    params = ("gamma_rel", "steps")
+    params = {"gamma_rel": Param("number", lo=0, lo_open=True, doc="γ as a fraction of E‖X‖₂"),
+              "steps": STEPS}
 
     def adversarial(self, model, x):
         return attacks.wrm(model, x, self.cfg["gamma_rel"] * self.ctx.data_mean_norm,

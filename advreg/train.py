@@ -24,6 +24,7 @@ from advreg.covariance import data_mean_diagonal
 from advreg.data import load_dataset, to_float
 from advreg.methods import MethodContext, build_method
 from advreg.models import build_from_spec, place, save_model
+from advreg.provenance import code_digest, file_digest
 
 
 class NonFiniteLossError(RuntimeError):
@@ -81,9 +82,73 @@ def accuracy(model, x_uint8: torch.Tensor, y: torch.Tensor, batch_size: int) -> 
     return correct / len(x_uint8)
 
 
-def _signature(model_spec: dict, method_name: str, method_cfg: dict, settings: TrainSettings) -> str:
-    blob = json.dumps([model_spec, method_name, method_cfg, asdict(settings)], sort_keys=True)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+def _digest(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def signature_parts(dataset_path, model_spec: dict, method_name: str, method_cfg: dict,
+                    settings: TrainSettings) -> dict[str, str]:
+    """Everything that determines the trained weights, each part fingerprinted: the settings
+    (model, method and its hyperparameters, schedule, seed, training-set cap), the dataset
+    artifact's bytes (split, caps, files), the code of every advreg module the training imports,
+    and the torch version. A checkpoint resumes only when all parts match."""
+    return {"settings": _digest([model_spec, method_name, method_cfg, asdict(settings)]),
+            "data": file_digest(dataset_path),
+            "code": code_digest(__name__),
+            "torch": str(torch.__version__)}
+
+
+def _aside(path: Path, tag: str) -> Path:
+    """Move ``path`` to a new name beside it (never over an earlier one); returns the new name."""
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    dest = path.with_name(f"{path.name}.{tag}-{stamp}")
+    k = 1
+    while dest.exists():
+        dest, k = path.with_name(f"{path.name}.{tag}-{stamp}-{k}"), k + 1
+    os.replace(path, dest)
+    return dest
+
+
+def load_checkpoint(path: Path, parts: dict[str, str], device, log=print) -> dict | None:
+    """The checkpoint at ``path`` if it can be resumed, else None. One that cannot be read
+    (truncated, corrupt) or that belongs to other settings, data or code is moved aside (kept, not
+    deleted) with a line saying why; a leftover ``.part`` of a save that was killed is removed."""
+    part = path.with_name(path.name + ".part")
+    if part.exists():
+        part.unlink()
+        log(f"removed {part}: an incomplete save (the job was killed while saving)")
+    if not path.exists():
+        return None
+    try:
+        ck = torch.load(path, map_location=device, weights_only=False)
+        if not isinstance(ck, dict) or "epoch" not in ck:
+            raise ValueError("not a training checkpoint")
+    except Exception as e:  # noqa: BLE001 - any unreadable file is set aside, whatever the cause
+        dest = _aside(path, "corrupt")
+        log(f"WARNING: checkpoint {path} cannot be loaded ({type(e).__name__}: {e}); moved to "
+            f"{dest}; training starts from scratch")
+        return None
+    old = ck.get("signature_parts")
+    if old == parts:
+        return ck
+    if old is None:
+        why = "it was written before checkpoints recorded their data and code"
+    else:
+        why = "its " + ", ".join(k for k in parts if old.get(k) != parts[k]) + " differ"
+    dest = _aside(path, "stale")
+    log(f"checkpoint {path} cannot be resumed: {why}; moved to {dest}; training starts from scratch")
+    return None
+
+
+def _save_checkpoint(path: Path, state: dict) -> None:
+    """Atomic: a kill leaves either the previous checkpoint or the new one, never half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _early_stop(history: list[dict], settings: TrainSettings) -> bool:
@@ -139,23 +204,18 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
     method = build_method(method_name, method_cfg, ctx)
 
     checkpoint_path = Path(checkpoint_path)
-    sig = _signature(model_spec, method_name, method_cfg, settings)
+    parts = signature_parts(dataset_path, model_spec, method_name, method_cfg, settings)
     history: list[dict] = []
     start_epoch = 0
-    if checkpoint_path.exists():
-        ck = torch.load(checkpoint_path, map_location=dev, weights_only=False)
-        if ck.get("signature") == sig:
-            model.load_state_dict(ck["model"])
-            opt.load_state_dict(ck["optimizer"])
-            sched.load_state_dict(ck["scheduler"])
-            method.load_state_dict(ck["method"])
-            gen.set_state(ck["generator"].to(gen.get_state().device))
-            history, start_epoch = ck["history"], ck["epoch"]
-            log(f"resuming {method_name} from epoch {start_epoch} ({checkpoint_path})")
-        else:  # a checkpoint of another configuration: keep it aside, never overwrite silently
-            stale = checkpoint_path.with_name(checkpoint_path.name + f".stale-{ck.get('signature')}")
-            os.replace(checkpoint_path, stale)
-            log(f"checkpoint {checkpoint_path} belongs to another configuration; moved to {stale}")
+    ck = load_checkpoint(checkpoint_path, parts, dev, log)
+    if ck is not None:
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        method.load_state_dict(ck["method"])
+        gen.set_state(ck["generator"].to(gen.get_state().device))
+        history, start_epoch = ck["history"], ck["epoch"]
+        log(f"resuming {method_name} from epoch {start_epoch} ({checkpoint_path})")
 
     for epoch in range(start_epoch, settings.epochs):
         if _early_stop(history, settings):  # resumed from a checkpoint written at the stopping epoch
@@ -192,12 +252,10 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
         history.append(row)
         log(f"{method_name} epoch {row['epoch']}/{settings.epochs}: loss {row['loss']:.4f} "
             f"reg {row['reg']:.4g} train {row['train_acc']:.4f} val {row['val_acc']:.4f} ({seconds:.1f}s)")
-        checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = checkpoint_path.with_name(checkpoint_path.name + ".part")
-        torch.save({"signature": sig, "epoch": epoch + 1, "model": model.state_dict(),
-                    "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "method": method.state_dict(),
-                    "generator": gen.get_state(), "history": history}, tmp)
-        os.replace(tmp, checkpoint_path)
+        _save_checkpoint(checkpoint_path, {
+            "signature_parts": parts, "epoch": epoch + 1, "model": model.state_dict(),
+            "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+            "method": method.state_dict(), "generator": gen.get_state(), "history": history})
         if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch and epoch + 1 < settings.epochs:
             return history
         if _early_stop(history, settings):
@@ -208,7 +266,8 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
     model.eval()
     info = {"method": method_name, "method_cfg": method_cfg, "settings": asdict(settings),
             "dataset": data["meta"], "n_train": n, "device": str(dev), "final": history[-1] if history else {},
-            "data_mean_norm": ctx.data_mean_norm}  # E‖X‖₂: the SN schemes' ε and γ scale
+            "data_mean_norm": ctx.data_mean_norm,  # E‖X‖₂: the SN schemes' ε and γ scale
+            "signature_parts": parts}  # the settings, data, code and torch it was trained with
     Path(model_out).parent.mkdir(parents=True, exist_ok=True)
     _write_history(Path(history_out), history)
     save_model(model_out, model, model_spec, info)

@@ -2,8 +2,7 @@
 import os
 
 from advreg import config as advcfg
-
-advcfg.check_config(config)
+from advreg.provenance import module_closure
 
 R = os.path.join(config["results_dir"], config["run_name"])
 DATASETS = config["datasets"]
@@ -20,9 +19,11 @@ wildcard_constraints:
     beta=r"inf|[0-9.]+",
 
 def code(*modules):
-    """advreg modules a rule depends on, declared as inputs so that editing one re-runs the
-    jobs built with it (Snakemake compares small inputs by checksum, not mtime)."""
-    return [os.path.join(workflow.basedir, "advreg", f"{m}.py") for m in modules]
+    """The advreg modules a rule runs: each one named and every advreg module it imports
+    (transitively, read from the imports: advreg.provenance.module_closure), declared as inputs
+    so that editing any of them re-runs the jobs built with it."""
+    names = sorted({m for name in modules for m in module_closure(f"advreg.{name}")})
+    return [os.path.join(workflow.basedir, *m.split(".")) + ".py" for m in names]
 
 def model_path(dataset, method, seed):
     return f"{R}/models/{dataset}/{method}/seed{seed}/model.pt"

@@ -26,7 +26,7 @@ def sn_targets():
 rule train_sn:
     input:
         data=f"{R}/data/{{dataset}}.pt",
-        code=code("train", "methods", "models", "sn_architectures", "spectral", "attacks"),
+        code=code("train"),
     output:
         model=sn_model_path("{dataset}", "{method}", "{beta}", "{seed}"),
         history=f"{R}/sn/models/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}/history.csv",

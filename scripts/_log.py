@@ -1,11 +1,54 @@
-"""Send a script's output to its Snakemake log file (shared by every entry point)."""
+"""Send a script's output to its Snakemake log file (shared by every entry point), and make a killed
+job say so in that log.
+
+- SIGTERM, SIGINT and SIGHUP (Snakemake cancelling its jobs, Ctrl-C, SLURM's time limit) end the
+  job with a last log line "KILLED: ..." instead of stopping it mid-line.
+- A job whose Snakemake was killed (SIGKILL: it cannot cancel its jobs) would run on as an orphan,
+  finish, and delete its training checkpoint while Snakemake's metadata still marks its outputs
+  incomplete. A watcher thread notices that the parent process is gone and ends the job the same
+  way, so the checkpoint stays and the re-run resumes from it (README "Recovering a killed run").
+- SIGKILL of the job itself cannot be caught: its log then ends without that line.
+"""
 import contextlib
+import os
+import signal
 import sys
+import threading
+import time
 import traceback
+
+WATCH_SECONDS = 2.0
+
+
+class Killed(BaseException):
+    """The job was told to stop; not an Exception, so no `except Exception` swallows it."""
+
+
+_reason = {"why": None}
+
+
+def _on_signal(signum, frame):
+    raise Killed(_reason["why"] or f"received {signal.Signals(signum).name}")
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(WATCH_SECONDS)
+        if os.getppid() != parent:
+            _reason["why"] = f"Snakemake (pid {parent}) is gone; this orphaned job stops"
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+
+
+def _install_handlers() -> None:
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
 
 
 @contextlib.contextmanager
 def logged(snakemake):
+    _install_handlers()
     path = snakemake.log[0] if snakemake.log else None
     if path is None:
         yield print
@@ -13,6 +56,11 @@ def logged(snakemake):
     with open(path, "w", buffering=1) as f, contextlib.redirect_stdout(f), contextlib.redirect_stderr(f):
         try:
             yield lambda *a: print(*a, flush=True)
+        except Killed as e:
+            print(f"KILLED at {time.strftime('%Y-%m-%d %H:%M:%S')}: {e}. Outputs of this job are "
+                  f"incomplete; a training job keeps its last epoch checkpoint and resumes from it.",
+                  flush=True)
+            raise SystemExit(143) from None
         except BaseException:
             traceback.print_exc()  # into the rule's log, not only the console
             raise

@@ -32,14 +32,7 @@ def _rule_names(wd: Path) -> set[str]:
 
 def _merged_config(wd: Path, configs: list[Path]) -> dict:
     """config.yaml merged with the given files the way --configfile does (dicts key by key)."""
-    def merge(a, b):
-        for k, v in b.items():
-            a[k] = merge(a.get(k, {}), v) if isinstance(v, dict) and isinstance(a.get(k), dict) else v
-        return a
-    config = yaml.safe_load((wd / "config.yaml").read_text())
-    for f in configs:
-        config = merge(config, yaml.safe_load(Path(f).read_text()))
-    return config
+    return advcfg.merge(advcfg.read_layers([wd / "config.yaml", *configs]))
 
 
 def test_noop_plans_nothing(tiny_run):

@@ -31,7 +31,7 @@ def test_probe_runs_without_test_images(tmp_path, mnist_test_digits):
     art = torch.load(path, weights_only=True)
     del art["x_test"], art["y_test"]
     torch.save(art, path)
-    config = lambda_probe.merged_config([REPO / "config.yaml", REPO / "presets" / "tiny.yaml"])
+    config = advcfg.merge(advcfg.read_layers([REPO / "config.yaml", REPO / "presets" / "tiny.yaml"]))
     config["dataset_settings"]["mnist"].update(epochs=1, max_train=None)
     config["attack_settings"]["pgd"]["steps"] = 2
     advcfg.check_config(config)
@@ -43,5 +43,5 @@ def test_probe_runs_without_test_images(tmp_path, mnist_test_digits):
 def test_merged_config_merges_dicts_and_replaces_lists(tmp_path):
     (tmp_path / "a.yaml").write_text(yaml.safe_dump({"x": {"a": 1, "b": [1, 2]}, "y": 1}))
     (tmp_path / "b.yaml").write_text(yaml.safe_dump({"x": {"b": [3]}, "z": 2}))
-    assert lambda_probe.merged_config([tmp_path / "a.yaml", tmp_path / "b.yaml"]) == \
+    assert advcfg.merge(advcfg.read_layers([tmp_path / "a.yaml", tmp_path / "b.yaml"])) == \
         {"x": {"a": 1, "b": [3]}, "y": 1, "z": 2}

@@ -1,5 +1,7 @@
-"""A training job killed mid-run (SIGKILL) and re-run with --rerun-incomplete resumes from its last
-epoch checkpoint and ends with exactly the weights of an uninterrupted run (CPU, fixed seed)."""
+"""Snakemake killed mid-training (SIGKILL: it cannot cancel its jobs): the orphaned training job
+notices, logs that it was killed and stops, keeping its checkpoint; the README's recovery commands
+(--unlock, then --rerun-incomplete) resume from the last epoch checkpoint and end with exactly the
+weights of an uninterrupted run (CPU, fixed seed)."""
 from __future__ import annotations
 
 import os
@@ -45,9 +47,26 @@ def _load_weights(path: Path) -> dict[str, torch.Tensor]:
     return torch.load(path, map_location="cpu", weights_only=True)["state_dict"]  # advreg.models.save_model
 
 
+def _wait_for_orphan_to_stop(log: Path, group: int, timeout: float = 60) -> str:
+    """The training job's log ends with its KILLED line, and no process of the run is left."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = log.read_text() if log.exists() else ""
+        try:
+            os.killpg(group, 0)
+            alive = True
+        except ProcessLookupError:
+            alive = False
+        if "KILLED" in text and not alive:
+            return text
+        time.sleep(0.2)
+    os.killpg(group, signal.SIGKILL)
+    pytest.fail(f"the orphaned training job did not stop within {timeout} s; log:\n{text}")
+
+
 def test_killed_training_resumes_to_identical_weights(tmp_path_factory, mnist_test_digits):
     t_start = time.perf_counter()
-    # --- interrupted run: start, wait for the first epoch checkpoint, SIGKILL the whole group
+    # --- interrupted run: start, wait for the first epoch checkpoint, SIGKILL Snakemake alone
     wd, configs = _workflow(tmp_path_factory.mktemp("resume_killed"))
     ckpt, model = wd / CHECKPOINT, wd / TARGET
     with open(wd / "killed-run.log", "w") as out:
@@ -64,12 +83,15 @@ def test_killed_training_resumes_to_identical_weights(tmp_path_factory, mnist_te
                 time.sleep(0.05)
         finally:
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
+                os.kill(proc.pid, signal.SIGKILL)  # Snakemake only: its job becomes an orphan
             proc.wait(timeout=60)
+    killed_log = _wait_for_orphan_to_stop(wd / LOG, proc.pid)
     t_killed = time.perf_counter()
     assert proc.returncode == -signal.SIGKILL
+    assert killed_log.splitlines()[-1].startswith("KILLED at "), killed_log
+    assert "is gone; this orphaned job stops" in killed_log
     assert not model.exists(), "the job finished before it could be killed: make an epoch slower"
-    assert ckpt.exists()
+    assert ckpt.exists() and not ckpt.with_name(ckpt.name + ".part").exists()
     killed_at = torch.load(ckpt, map_location="cpu", weights_only=False)["epoch"]
     assert 1 <= killed_at < EPOCHS
 

@@ -1,0 +1,33 @@
+"""A job told to stop (SIGTERM from Snakemake's cancel, SLURM's time limit, Ctrl-C) ends its rule
+log with a line saying so, and exits non-zero (scripts/_log.py)."""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+from workflow_utils import REPO
+
+JOB = """
+import sys, time, types
+sys.path.insert(0, {scripts!r})
+from _log import logged
+snakemake = types.SimpleNamespace(log=[{log!r}])
+with logged(snakemake) as log:
+    log("started")
+    time.sleep(60)
+"""
+
+
+def test_terminated_job_says_so_in_its_log(tmp_path):
+    log = tmp_path / "job.log"
+    proc = subprocess.Popen([sys.executable, "-c", JOB.format(scripts=str(REPO / "scripts"), log=str(log))])
+    deadline = time.monotonic() + 30
+    while "started" not in (log.read_text() if log.exists() else ""):
+        assert time.monotonic() < deadline and proc.poll() is None, "the job did not start"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 143
+    last = log.read_text().splitlines()[-1]
+    assert last.startswith("KILLED at ") and "received SIGTERM" in last

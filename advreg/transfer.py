@@ -54,7 +54,7 @@ def measure_matrix(dataset_path, models: dict[str, str], sets: dict[str, str],
     if missing:
         raise MatrixError(f"no adversarial set for source model(s) {missing}")
     dev = pick_device(device)
-    data = load_dataset(dataset_path, dev)
+    data = load_dataset(dataset_path, dev, parts=("test",))
     x, y = to_float(data["x_test"]), data["y_test"]
     if max_test:
         x, y = x[:max_test], y[:max_test]

@@ -31,9 +31,9 @@ def _one_thread():
 
 
 @pytest.fixture(scope="module")
-def trained(mnist_test_digits):
-    """Small CW CNN trained 2 epochs on the first 2,000 MNIST test digits; eval on 500 others."""
-    x, y = mnist_test_digits
+def trained(synthetic_digits):
+    """Small CW CNN trained 2 epochs on 2,000 synthetic digits (conftest); eval on 500 others."""
+    x, y = synthetic_digits
     torch.manual_seed(0)
     model = build_model("cw", 1, 28, WIDTHS)
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
@@ -100,19 +100,26 @@ def test_fgm_norm_is_eps_when_unclipped(trained):
 
 
 def test_matches_torchattacks(trained):
-    torchattacks = pytest.importorskip("torchattacks")
+    """The deterministic attacks give torchattacks' adversarial examples themselves (not only the
+    same accuracy): per pixel up to float rounding, and the same outcome on every image."""
+    import torchattacks
     model, x, y = trained
     yp = A.predicted_labels(model, x)
     eps, steps, alpha = 0.1, 5, 0.03
 
-    ours = A.accuracy(model, A.fgsm(model, x, eps, y=yp), y)
-    theirs = A.accuracy(model, torchattacks.FGSM(model, eps=eps)(x, yp), y)
-    assert abs(ours - theirs) <= 0.01, (ours, theirs)
+    adv, ref = A.fgsm(model, x, eps, y=yp), torchattacks.FGSM(model, eps=eps)(x, yp)
+    torch.testing.assert_close(adv, ref, rtol=0, atol=1e-6)
+    ours = A.accuracy(model, adv, y)
+    assert torch.equal(A.predicted_labels(model, adv), A.predicted_labels(model, ref))
 
-    ours_p = A.accuracy(model, A.pgd(model, x, eps, steps, alpha, y=yp), y)
-    atk = torchattacks.PGD(model, eps=eps, alpha=alpha, steps=steps, random_start=False)
-    theirs_p = A.accuracy(model, atk(x, yp), y)
-    assert abs(ours_p - theirs_p) <= 0.01, (ours_p, theirs_p)
+    adv_p = A.pgd(model, x, eps, steps, alpha, y=yp)
+    ref_p = torchattacks.PGD(model, eps=eps, alpha=alpha, steps=steps, random_start=False)(x, yp)
+    # a pixel whose gradient is ≈0 may take the other sign in one of the two: allow a few pixels
+    differ = ((adv_p - ref_p).abs() > 1e-5).float().mean().item()
+    assert differ < 1e-3, differ
+    same_outcome = (A.predicted_labels(model, adv_p) == A.predicted_labels(model, ref_p)).float().mean()
+    assert same_outcome >= 0.99
+    ours_p = A.accuracy(model, adv_p, y)
     # with random start on both sides (different random draws, both seeded)
     ours_r = A.accuracy(model, A.pgd(model, x, eps, steps, alpha, y=yp, random_start=True,
                                       generator=torch.Generator().manual_seed(0)), y)

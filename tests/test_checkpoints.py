@@ -15,11 +15,11 @@ SPEC = dict(arch="cw", in_channels=1, image_size=28, widths=[4, 4, 8, 8, 16, 16]
 
 
 @pytest.fixture(scope="module")
-def digits(tmp_path_factory, mnist_test_digits):
+def digits(tmp_path_factory, synthetic_digits):
     root = tmp_path_factory.mktemp("ckdata")
-    a = write_digits_artifact(root / "a.pt", mnist_test_digits, 200, 400)
+    a = write_digits_artifact(root / "a.pt", synthetic_digits, 200, 400)
     # the same sizes, other images: what a changed split or cap produces
-    x, y = mnist_test_digits
+    x, y = synthetic_digits
     b = write_digits_artifact(root / "b.pt", (x[400:], y[400:]), 200, 400)
     return a, b
 

@@ -19,7 +19,7 @@ import torch
 from torchvision.datasets.utils import calculate_md5
 
 from advreg import data
-from conftest import MIRROR
+from conftest import need_mirror, MIRROR
 
 
 def _write_idx(path: Path, arr: np.ndarray) -> None:
@@ -267,7 +267,7 @@ def test_real_mirror_official_split(name, tmp_path):
     """The real mirror's files: MD5-verified, the official 60,000 / 10,000 split, 1,000 validation
     images carved from the end of the training file."""
     if not _mirror_has(name, data.DATASETS[name].files):
-        pytest.skip(f"{name} files not all in the data mirror {MIRROR}")
+        need_mirror(f"{name} files")
     out = tmp_path / f"{name}.pt"
     meta, lines = _prepare(name, out, tmp_path / "raw", [str(MIRROR)], "auto", val=1000)
     art = data.load_dataset(out)

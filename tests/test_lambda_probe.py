@@ -25,9 +25,9 @@ def test_selection_rule_on_a_synthetic_table():
     assert lambda_probe.select(df, max_clean_drop=5.0).set_index("method").loc["gn", "lam"] == 100
 
 
-def test_probe_runs_without_test_images(tmp_path, mnist_test_digits):
+def test_probe_runs_without_test_images(tmp_path, synthetic_digits):
     """The whole probe (training each λ, measuring it) on an artifact with no test split."""
-    path = write_digits_artifact(tmp_path / "mnist.pt", mnist_test_digits, 300, 500, n_val=100)
+    path = write_digits_artifact(tmp_path / "mnist.pt", synthetic_digits, 300, 500, n_val=100)
     art = torch.load(path, weights_only=True)
     del art["x_test"], art["y_test"]
     torch.save(art, path)

@@ -31,8 +31,8 @@ def _cheap(cfg: dict) -> dict:
 
 
 @pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory, mnist_test_digits):
-    x, y = mnist_test_digits
+def tiny_data(tmp_path_factory, synthetic_digits):
+    x, y = synthetic_digits
     x8 = (x[:192] * 255).round().to(torch.uint8)
     path = tmp_path_factory.mktemp("data") / "mnist.pt"
     torch.save({"x_train": x8[:128], "y_train": y[:128], "x_val": x8[128:], "y_val": y[128:192],

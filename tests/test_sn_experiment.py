@@ -21,8 +21,8 @@ from advreg.train import TrainSettings, train
 
 
 @pytest.fixture(scope="module")
-def digits_artifact(tmp_path_factory, mnist_test_digits):
-    return write_digits_artifact(tmp_path_factory.mktemp("sn") / "mnist.pt", mnist_test_digits, 400, 700)
+def digits_artifact(tmp_path_factory, synthetic_digits):
+    return write_digits_artifact(tmp_path_factory.mktemp("sn") / "mnist.pt", synthetic_digits, 400, 700)
 
 
 def test_beta_labels_round_trip():

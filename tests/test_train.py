@@ -14,9 +14,9 @@ SPEC = dict(arch="cw", in_channels=1, image_size=28, widths=[8, 8, 16, 16, 32, 3
 
 
 @pytest.fixture(scope="module")
-def small_mnist(tmp_path_factory, mnist_test_digits):
-    """600 real digits as a dataset artifact (400 train / 100 validation / 100 test)."""
-    return write_digits_artifact(tmp_path_factory.mktemp("data") / "mnist.pt", mnist_test_digits, 400, 600)
+def small_mnist(tmp_path_factory, synthetic_digits):
+    """600 synthetic digits as a dataset artifact (400 train / 100 validation / 100 test)."""
+    return write_digits_artifact(tmp_path_factory.mktemp("data") / "mnist.pt", synthetic_digits, 400, 600)
 
 
 def _settings(**kw):

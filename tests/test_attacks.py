@@ -171,6 +171,10 @@ def test_deepfool_affine_exact():
     with torch.no_grad():
         assert (model(xo).argmax(1) != yh).all()
     torch.testing.assert_close(_l2(xo, x), 1.02 * r, rtol=1e-9, atol=0)
+    # ρ (DeepFool paper Eq. 2) from the analytic minimal perturbations: mean of ‖r‖/‖x‖
+    rho_exact = (dmin / x.flatten(1).norm(dim=1)).mean().item()
+    assert A.deepfool_rho(x, xa) == pytest.approx(rho_exact, rel=1e-3)  # r matches dmin to 1e-4
+    assert A.deepfool_rho(x, xo) == pytest.approx(1.02 * A.deepfool_rho(x, xa), rel=1e-9)
 
 
 def test_deepfool_cnn_and_rho(trained):

@@ -134,3 +134,79 @@ def test_narrowing_through_the_cli_plans_the_run(workdir):
     proc = snakemake_cli(workdir, "-n", "--cores", "1", "--configfile", "presets/tiny.yaml", str(cfg))
     assert "config: transfer.attacks: narrowed to ['pgd']" in proc.stdout + proc.stderr
     assert "config: lrc.models" not in proc.stdout + proc.stderr  # tiny's lrc.models all remain
+
+
+def _set(path: str, value):
+    def apply(c):
+        *head, last = path.split(".")
+        for k in head:
+            c = c[k]
+        c[last] = value
+    return apply
+
+
+def _delete(path: str):
+    def apply(c):
+        *head, last = path.split(".")
+        for k in head:
+            c = c[k]
+        del c[last]
+    return apply
+
+
+# One case per message of advreg.config (the schema's own messages are jsonschema's: a few above).
+MESSAGES = [
+    (_set("datasets", ["mnist", "svhn"]), "datasets: unknown dataset 'svhn'", False),
+    (_delete("dataset_settings.cifar10"), "datasets: 'cifar10' has no entry under dataset_settings", True),
+    (_set("dataset_settings.mnist.arch", "resnet"), "dataset_settings.mnist.arch: unknown architecture 'resnet'", True),
+    (_set("methods", ["clean", "nope"]), "methods: unknown method 'nope'; expected one of", True),
+    (_set("method_overrides.cifar10.nope", {"lam": 1}), "method_overrides.cifar10: unknown method 'nope'", True),
+    (_set("method_overrides.cifar10.gn", {"lam": -2}), "method_overrides.cifar10.gn.lam (kind 'gn'): -2 is not allowed", True),
+    (_set("method_settings.gn.extra", 1), "method_settings.gn (kind 'gn'): unknown parameter(s) ['extra']", True),
+    (_delete("method_settings.fgsm.mix"), "method_settings.fgsm (kind 'fgsm'): missing parameter(s) ['mix']", True),
+    (_set("method_settings.fgsm_sgr", {"kind": "sgr", "lam": 1.0, "source": "fgsm", "representation": "full",
+                                       "decay": 0.1, "update_every": 1}),
+     "method 'fgsm_sgr': source 'fgsm' needs ['eps_255']", True),
+    (_set("method_settings.gn_sn.spectral_norm", 1.6), "method_settings.gn_sn.spectral_norm: 1.6; expected {beta", True),
+    (_set("attack_settings.fgsm.kind", "cw"), "attack_settings.fgsm: unknown attack kind 'cw'", True),
+    (_set("attacks", ["fgsm", "pgd", "zoo"]), "attacks: unknown attack 'zoo'", True),
+    (_set("attack_settings.fgm.eps_255", {"mnist": [510]}), "attack_settings.fgm.eps_255 has no strengths for dataset 'fashion_mnist'", True),
+    (_set("attack_overrides.cifar10.zoo", {}), "attack_overrides.cifar10: unknown attack 'zoo'", True),
+    (_set("transfer.attacks", ["fgsm", "pgd", "fgm2"]), "transfer.attacks: 'fgm2' is not among the attacks run", True),
+    (_set("transfer.attacks", ["deepfool"]), "transfer.attacks: 'deepfool' has no strength ε to build matrices for", True),
+    (_set("transfer.retrained.mnist", {76.5: {"pgd": "pgd_huge"}}), "transfer.retrained.mnist.76.5: unknown method 'pgd_huge' for row 'pgd'", True),
+    (_set("transfer.reference.mnist", {"pgd": {32: "none.csv"}}), "transfer.reference.mnist.pgd.32: no file 'none.csv' in advreg/reference/", True),
+    (_set("strong_eval.paper_attack", "deepfool"), "strong_eval.paper_attack: 'deepfool' is not an attack with a strength", True),
+    (lambda c: c["evaluation"].update(max_test=100) or c["strong_eval"].update(max_test=200),
+     "strong_eval.max_test: 200 images, but the paper attack runs on only evaluation.max_test = 100", True),
+    (_set("diagnostics.seeds", [7]), "diagnostics.seeds: seed 7 is not among the run's seeds", True),
+    (_delete("diagnostics.eps_255.cifar10"), "diagnostics.eps_255 has no ε sweep for dataset 'cifar10'", True),
+    (_set("diagnostics.eps_255.mnist", [8, 16]), "diagnostics.eps_255.mnist: the sweep [8, 16] must contain the paper attack's ε = 32", True),
+    (_set("strong_eval.attacks", [{"kind": "apgd_ce", "queries": 10}]), "strong_eval.attacks[0] (apgd_ce): ['queries'] do not apply", True),
+    (_set("sn_experiments.val", 6000), "sn_experiments.val: 6000 validation images asked for, but the datasets hold only data.val = 5000", True),
+    (lambda c: c.update(datasets=["mnist"]) or c["sn_experiments"].update(datasets=["mnist", "cifar10"]),
+     "sn_experiments.datasets: 'cifar10' is not among the run's datasets ['mnist']", True),
+    (_delete("sn_experiments.settings.cifar10"), "sn_experiments.datasets: 'cifar10' has no entry under sn_experiments.settings", True),
+    (_set("sn_experiments.settings.mnist.arch", "vgg"), "sn_experiments.settings.mnist.arch: unknown architecture 'vgg'", True),
+    (_set("sn_experiments.schemes", ["clean", "gn"]), "sn_experiments.schemes: 'gn' is a 'gn' method", True),
+    (_set("sn_experiments.schemes", ["wrm_sn"]), "sn_experiments.schemes: 'wrm_sn' already has spectral_norm", True),
+    (_set("lrc.models", ["clean", "ghost"]), "lrc.models: 'ghost' is not among the trained methods", True),
+    (_set("smoothness.models", ["ghost"]), "smoothness.models: 'ghost' is not among the trained methods", True),
+    (_set("structure.model", "ghost"), "structure.model: 'ghost' is not among the trained methods", True),
+    (_set("structure.attacks", ["deepfool"]), "structure.attacks: 'deepfool' is not an attack with a strength", True),
+    (_set("smoothness.attack", "rand2"), "smoothness.attack: 'rand2' is not an attack with a strength", True),
+]
+
+
+@pytest.mark.parametrize("mutate,expected,through_schema", MESSAGES,
+                         ids=[m[1].split(":")[0] + f"-{i}" for i, m in enumerate(MESSAGES)])
+def test_each_config_error_message(mutate, expected, through_schema):
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    mutate(config)
+    if through_schema:  # what a user meets: the whole validation, every problem in one message
+        with pytest.raises(advcfg.ConfigError) as e:
+            advcfg.validate(config, SCHEMA, [config])
+        msg = str(e.value)
+    else:  # the schema's enum rejects it first; the cross-check is the second line of defence
+        msg = "\n".join(advcfg.config_problems(config))
+    assert expected in msg, msg

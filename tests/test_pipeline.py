@@ -1,6 +1,7 @@
 """The tiny preset end to end through Snakemake's API, the report, and incremental planning."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -17,8 +18,10 @@ def test_tiny_run_produces_every_target(tiny_run):
     res = wd / "results" / "tiny"
     table = pd.read_csv(res / "tables" / "clean_accuracy_mnist.csv", index_col=0)
     assert list(table.index) == ["clean", "wdecay", "pgd", "sgr_sign"]
-    assert ((table["mean"] > 10) & (table["mean"] <= 100)).all()
-    assert table.loc["clean", "mean"] > 70  # the official training digits: ≈ 85 % after 15 tiny epochs
+    # what the tiny preset reaches (fixed seeds, CPU): clean 84.2, wdecay 80.0, pgd 83.8, sgr_sign
+    # 82.2 on its 500 test digits; a few points of margin for other BLAS builds
+    assert table.loc["clean", "mean"] > 80
+    assert ((table["mean"] > 75) & (table["mean"] <= 100)).all()
     md = (res / "tables" / "clean_accuracy_mnist.md").read_text()
     assert "official split: 59,500 training images" in md and "500 validation images" in md
     assert "first 500 of the 10,000 test images" in md and "first 512 of the 59,500 training images" in md
@@ -150,3 +153,74 @@ def test_evidence_preset_plans_three_seeds_of_every_method_on_two_datasets(tmp_p
     assert {(w["dataset"], w["seed"]) for r, w in jobs if r == "train_sn"} == \
         {(d, s) for d in ("mnist", "fashion_mnist") for s in "012"}
     assert {w["dataset"] for r, w in jobs if r == "lrc_attack"} == {"mnist", "fashion_mnist"}
+
+
+def _md_tables(text: str) -> list[pd.DataFrame]:
+    """Every pipe table in a Markdown text, as strings (header row = columns, first column = index)."""
+    tables, block = [], []
+    for line in text.splitlines() + [""]:
+        if line.startswith("|"):
+            block.append(line)
+            continue
+        if len(block) >= 3:
+            rows = [[c.strip() for c in r.strip().strip("|").split("|")] for r in block]
+            tables.append(pd.DataFrame(rows[2:], columns=rows[0]).set_index(rows[0][0]))
+        block = []
+    return tables
+
+
+def _cell_equal(got: str, want) -> None:
+    if isinstance(want, (bool, np.bool_)):
+        assert got == str(bool(want)), (got, want)
+        return
+    try:
+        w = float(want)
+    except (TypeError, ValueError):  # a text cell (a verdict, a "mean ± interval" string)
+        assert got == str(want).strip(), (got, want)
+        return
+    if pd.isna(w):
+        assert got in ("", "nan", "n/a", "–"), got
+    elif np.isinf(w):
+        assert float(got) == w, (got, want)
+    else:  # equal at the printed precision (half a unit of the last digit shown)
+        decimals = len(got.split(".")[1]) if "." in got and "e" not in got.lower() else 0
+        tol = max(0.5 * 10 ** -decimals, 1e-5 * abs(w)) + 1e-9
+        assert abs(float(got) - w) <= tol, (got, want)
+
+
+def _numbers_equal(md: pd.DataFrame, csv: pd.DataFrame) -> None:
+    """Every cell of the Markdown view equals the CSV's (the view may leave columns out, e.g. the
+    separate interval columns; a "m ± h" cell is checked against the mean and the `ci95` column)."""
+    csv = csv.set_index(csv.columns[0])
+    assert [str(i) for i in md.index] == [str(i) for i in csv.index]
+    for col in md.columns:
+        assert col in csv.columns, (col, list(csv.columns))
+        ci = next((c for c in (f"{col} ci95", f"{col}_ci95") if c in csv.columns), None)
+        for got, (_, row) in zip(md[col], csv.iterrows()):  # row by row (an index may repeat)
+            if "±" in got and ci is not None:
+                m, h = (p.strip() for p in got.split("±"))
+                _cell_equal(m, row[col])
+                _cell_equal(h, row[ci])
+            else:
+                _cell_equal(got, row[col])
+
+
+def test_summary_numbers_equal_their_csvs(tiny_run):
+    """Each table of summary.md is its .md table verbatim, and every number of that table equals
+    the CSV beside it at the precision it is printed with."""
+    wd, _ = tiny_run
+    res = wd / "results" / "tiny"
+    summary = (res / "summary.md").read_text()
+    checked = 0
+    for md_path in sorted((res / "tables").glob("*.md")):
+        csv_path = md_path.with_suffix(".csv")
+        text = md_path.read_text()
+        if not csv_path.exists() or "|" not in text:
+            continue
+        table_text = text[text.index("|"):].rstrip()
+        if table_text not in summary:
+            continue  # per-seed tables are in the report, not in summary.md
+        (md,) = _md_tables(table_text)
+        _numbers_equal(md, pd.read_csv(csv_path))
+        checked += 1
+    assert checked >= 6, checked  # clean accuracy, white-box, robustness, masking, matrices, …

@@ -16,6 +16,7 @@ import torch
 from advreg import attacks
 from advreg.data import evaluated_on, load_dataset, to_float
 from advreg.models import load_model
+from advreg.progress import Progress
 from advreg.train import pick_device
 
 # config key (units of 1/255) -> keyword of the attack function (pixel units)
@@ -49,7 +50,7 @@ def _save(obj, path) -> None:
 
 def make_adversarial_set(model_path, dataset_path, attack: str, cfg: dict, eps_255,
                          out_set, out_json, batch_size: int, max_test: int | None = None,
-                         device: str = "auto", seed: int = 0, source: str = "") -> dict:
+                         device: str = "auto", seed: int = 0, source: str = "", log=None) -> dict:
     """Attack ``model_path``'s view of the test set and write the adversarial set + metrics.
 
     The set holds ``whitebox`` examples (float16: finer than the 1/255 pixel grid) and, when the
@@ -66,7 +67,9 @@ def make_adversarial_set(model_path, dataset_path, attack: str, cfg: dict, eps_2
     eps = eps_pixels(eps_255)
     gen = torch.Generator(device=dev).manual_seed(seed)
     t0 = time.perf_counter()
-    x_adv = attacks.run_attack(kind, model, x, eps, attack_kwargs(cfg), batch_size, gen)
+    bar = Progress(log or (lambda *a: None), f"{attack} ε={eps_255} on {source or 'model'}", len(x), "image")
+    x_adv = attacks.run_attack(kind, model, x, eps, attack_kwargs(cfg), batch_size, gen,
+                               progress=lambda done: bar.update(done, force=done == len(x)))
     seconds = time.perf_counter() - t0
     metrics = {"source": source, "attack": attack, "kind": kind, "eps_255": eps_255, "n": len(x),
                "clean_acc": 100 * attacks.accuracy(model, x, y, batch_size),

@@ -342,12 +342,14 @@ ATTACKS: dict[str, Callable[..., torch.Tensor]] = {
 
 
 def run_attack(name: str, model: nn.Module, x: torch.Tensor, eps: float | None, params: dict | None = None,
-               batch_size: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+               batch_size: int | None = None, generator: torch.Generator | None = None,
+               progress: Callable[[int], None] | None = None) -> torch.Tensor:
     """Attack a whole set in batches with ATTACKS[name]; returns x_adv on x's device.
 
     Batches are moved to the model's device. Labels are the model's predictions (per batch).
     ``params`` are the attack's keyword arguments (e.g. pgd: steps, step_size, norm, random_start,
     clip). A given ``generator`` is consumed batch after batch, so results are reproducible.
+    ``progress(images_done)`` is called after each batch.
     """
     try:
         fn = ATTACKS[name]
@@ -358,4 +360,6 @@ def run_attack(name: str, model: nn.Module, x: torch.Tensor, eps: float | None, 
     out = torch.empty_like(x)
     for s in _batches(x.shape[0], batch_size):
         out[s] = fn(model, x[s].to(dev), eps, generator=generator, **params).to(x.device)
+        if progress is not None:
+            progress(s.stop)
     return out

@@ -24,6 +24,7 @@ from advreg.covariance import data_mean_diagonal
 from advreg.data import load_dataset, to_float
 from advreg.methods import MethodContext, build_method
 from advreg.models import build_from_spec, place, save_model
+from advreg.progress import Progress, hms
 from advreg.provenance import code_digest, file_digest
 
 
@@ -217,11 +218,16 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
         history, start_epoch = ck["history"], ck["epoch"]
         log(f"resuming {method_name} from epoch {start_epoch} ({checkpoint_path})")
 
+    steps_per_epoch = math.ceil(n / settings.batch_size)
+    log(f"{method_name}: {n} training images, {steps_per_epoch} steps an epoch, epochs "
+        f"{start_epoch + 1}-{settings.epochs} to run on {dev}")
+    run_t0 = time.perf_counter()
     for epoch in range(start_epoch, settings.epochs):
         if _early_stop(history, settings):  # resumed from a checkpoint written at the stopping epoch
             break
         model.train()
         t0 = time.perf_counter()
+        within = Progress(log, f"{method_name} epoch {epoch + 1}/{settings.epochs}", steps_per_epoch)
         perm = torch.randperm(n, device=dev, generator=gen)
         sums = {"loss": 0.0, "ce": 0.0, "reg": 0.0, "correct": 0}
         for step, i in enumerate(range(0, n, settings.batch_size)):
@@ -242,6 +248,7 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
             sums["ce"] += logs["ce"] * k
             sums["reg"] += logs["reg"] * k
             sums["correct"] += logs["correct"]
+            within.update(step + 1, note=f"loss {sums['loss'] / (i + k):.4f}")
         if dev.type == "cuda":
             torch.cuda.synchronize()
         seconds = time.perf_counter() - t0
@@ -250,8 +257,10 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
                "val_acc": accuracy(model, x_val, y_val, settings.eval_batch_size),
                "seconds": round(seconds, 3)}
         history.append(row)
+        per_epoch = (time.perf_counter() - run_t0) / (epoch + 1 - start_epoch)
         log(f"{method_name} epoch {row['epoch']}/{settings.epochs}: loss {row['loss']:.4f} "
-            f"reg {row['reg']:.4g} train {row['train_acc']:.4f} val {row['val_acc']:.4f} ({seconds:.1f}s)")
+            f"reg {row['reg']:.4g} train {row['train_acc']:.4f} val {row['val_acc']:.4f} ({seconds:.1f}s, "
+            f"{steps_per_epoch / seconds:.3g} steps/s, ETA {hms(per_epoch * (settings.epochs - epoch - 1))})")
         _save_checkpoint(checkpoint_path, {
             "signature_parts": parts, "epoch": epoch + 1, "model": model.state_dict(),
             "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),

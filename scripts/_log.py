@@ -8,6 +8,10 @@ job say so in that log.
   incomplete. A watcher thread notices that the parent process is gone and ends the job the same
   way, so the checkpoint stays and the re-run resumes from it (README "Recovering a killed run").
 - SIGKILL of the job itself cannot be caught: its log then ends without that line.
+
+Every line is timestamped, and the log opens with the job's rule and wildcards, and, for a job
+that computes (one with a `device` param), the device it runs on, with a warning when it expected a
+GPU and has none (advreg.progress.describe_device): no rule log is empty.
 """
 import contextlib
 import os
@@ -46,6 +50,16 @@ def _install_handlers() -> None:
     threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
 
 
+def _opening(snakemake, log) -> None:
+    wildcards = ", ".join(f"{k}={v}" for k, v in snakemake.wildcards.items())
+    log(f"rule {snakemake.rule}" + (f" ({wildcards})" if wildcards else "") + f", pid {os.getpid()}")
+    requested = getattr(snakemake.params, "device", None)
+    if requested is not None:
+        from advreg.progress import describe_device
+        for line in describe_device(requested, int(getattr(snakemake.resources, "gpu", 0) or 0)):
+            log(line)
+
+
 @contextlib.contextmanager
 def logged(snakemake):
     _install_handlers()
@@ -53,9 +67,16 @@ def logged(snakemake):
     if path is None:
         yield print
         return
+
+    def log(*a):
+        text = " ".join(map(str, a))
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        print("\n".join(f"[{stamp}] {line}" for line in text.splitlines() or [""]), flush=True)
+
     with open(path, "w", buffering=1) as f, contextlib.redirect_stdout(f), contextlib.redirect_stderr(f):
         try:
-            yield lambda *a: print(*a, flush=True)
+            _opening(snakemake, log)
+            yield log
         except Killed as e:
             print(f"KILLED at {time.strftime('%Y-%m-%d %H:%M:%S')}: {e}. Outputs of this job are "
                   f"incomplete; a training job keeps its last epoch checkpoint and resumes from it.",

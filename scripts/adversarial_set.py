@@ -1,6 +1,8 @@
 import torch
 from _log import logged
 
+from advreg.progress import format_record
+
 from advreg.adversarial import make_adversarial_set
 
 with logged(snakemake) as log:
@@ -8,5 +10,6 @@ with logged(snakemake) as log:
     w, p = snakemake.wildcards, snakemake.params
     metrics = make_adversarial_set(snakemake.input.model, snakemake.input.data, w.attack, p.cfg,
                                    w.eps, snakemake.output.adv, snakemake.output.metrics,
-                                   p.batch_size, p.max_test, p.device, seed=int(w.seed), source=w.source)
-    log(metrics)
+                                   p.batch_size, p.max_test, p.device, seed=int(w.seed), source=w.source,
+                                   log=log)
+    log(format_record(metrics))

@@ -1,6 +1,8 @@
 import torch
 from _log import logged
 
+from advreg.progress import format_record
+
 from advreg.masking import diagnose
 
 with logged(snakemake) as log:
@@ -8,4 +10,4 @@ with logged(snakemake) as log:
     w, i, p = snakemake.wildcards, snakemake.input, snakemake.params
     out = diagnose(i.model, i.data, i.strong, snakemake.output[0], w.eps,
                    p.cfg, p.pgd_cfg, p.batch_size, p.device, seed=int(w.seed), source=w.source)
-    log(out)
+    log(format_record(out))

@@ -1,6 +1,8 @@
 import torch
 from _log import logged
 
+from advreg.progress import format_record
+
 from advreg.strong_eval import evaluate_strong
 
 with logged(snakemake) as log:
@@ -8,4 +10,4 @@ with logged(snakemake) as log:
     w, i, p = snakemake.wildcards, snakemake.input, snakemake.params
     m = evaluate_strong(i.model, i.data, i.paper_set, i.paper_json, w.eps, p.ensemble, snakemake.output[0],
                         p.batch_size, p.max_test, p.device, seed=int(w.seed), source=w.source, log=log)
-    log({k: v for k, v in m.items() if k != "robust"})
+    log(format_record({k: v for k, v in m.items() if k != "robust"}))

@@ -13,7 +13,8 @@ JOB = """
 import sys, time, types
 sys.path.insert(0, {scripts!r})
 from _log import logged
-snakemake = types.SimpleNamespace(log=[{log!r}])
+snakemake = types.SimpleNamespace(log=[{log!r}], rule="demo", wildcards={{"seed": "0"}},
+                                  params=types.SimpleNamespace(), resources=types.SimpleNamespace())
 with logged(snakemake) as log:
     log("started")
     time.sleep(60)
@@ -29,5 +30,7 @@ def test_terminated_job_says_so_in_its_log(tmp_path):
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 143
-    last = log.read_text().splitlines()[-1]
-    assert last.startswith("KILLED at ") and "received SIGTERM" in last
+    lines = log.read_text().splitlines()
+    assert lines[0].endswith("rule demo (seed=0), pid " + str(proc.pid))  # the log opens with the job
+    assert lines[1].endswith("] started")  # timestamped
+    assert lines[-1].startswith("KILLED at ") and "received SIGTERM" in lines[-1]

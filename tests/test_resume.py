@@ -5,6 +5,7 @@ weights of an uninterrupted run (CPU, fixed seed)."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -100,13 +101,13 @@ def test_killed_training_resumes_to_identical_weights(tmp_path_factory, mnist_te
     rerun = subprocess.run(_cmd(configs, "--rerun-incomplete"), cwd=wd, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
     log = (wd / LOG).read_text()
-    resumed = [line for line in log.splitlines() if line.startswith("resuming clean from epoch")]
+    lines = [re.sub(r"^\[[0-9-]+ [0-9:]+\] ", "", line) for line in log.splitlines()]  # timestamps off
+    resumed = [line for line in lines if line.startswith("resuming clean from epoch")]
     assert resumed, f"the re-run did not resume from the checkpoint; log:\n{log}"
     start = int(resumed[0].split("from epoch ")[1].split()[0])
     assert start >= killed_at
     # only the remaining epochs were trained again
-    trained = [int(line.split()[2].split("/")[0]) for line in log.splitlines()
-               if line.startswith("clean epoch ")]
+    trained = [int(line.split()[2].split("/")[0]) for line in lines if line.startswith("clean epoch ")]
     assert trained == list(range(start + 1, EPOCHS + 1)), log
     assert model.exists() and not ckpt.exists()  # the finished model replaces the checkpoint
     t_resumed = time.perf_counter()

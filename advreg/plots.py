@@ -16,14 +16,22 @@ def _save(fig, path) -> None:
     plt.close(fig)
 
 
+def distinct_colors(n: int) -> list:
+    """n colours no two of which are the same (matplotlib's default cycle repeats after 10)."""
+    if n <= 10:
+        return [f"C{i}" for i in range(n)]
+    cmap = plt.get_cmap("tab20" if n <= 20 else "turbo")
+    return [cmap(i / (n - 1) if n > 20 else i) for i in range(n)]
+
+
 def training_curves(histories: dict[str, pd.DataFrame], path, title: str = "") -> None:
-    """Loss and train/validation accuracy per epoch, one line per model (validation: the split
-    carved from the training file, never the test set)."""
+    """Loss and train/validation accuracy per epoch, one line per model, each model its own colour
+    (validation: the split carved from the training file, never the test set)."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
-    for label, h in histories.items():
-        ax_loss.plot(h["epoch"], h["loss"], marker="o", label=label)
-        line, = ax_acc.plot(h["epoch"], 100 * h["val_acc"], marker="o", label=f"{label} val")
-        ax_acc.plot(h["epoch"], 100 * h["train_acc"], ls="--", color=line.get_color())
+    for (label, h), color in zip(histories.items(), distinct_colors(len(histories))):
+        ax_loss.plot(h["epoch"], h["loss"], marker="o", label=label, color=color)
+        ax_acc.plot(h["epoch"], 100 * h["val_acc"], marker="o", label=f"{label} val", color=color)
+        ax_acc.plot(h["epoch"], 100 * h["train_acc"], ls="--", color=color)
     ax_loss.set(xlabel="epoch", ylabel="training loss (objective)", yscale="log")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)  — solid: validation, dashed: train")
     ax_loss.legend(fontsize=7)
@@ -34,10 +42,17 @@ def training_curves(histories: dict[str, pd.DataFrame], path, title: str = "") -
 
 
 def matrix_heatmap(df: pd.DataFrame, path, title: str = "") -> None:
-    """Accuracy matrix (rows: model attacked; columns: test, then source of the examples)."""
+    """Accuracy matrix (rows: model attacked; columns: test, then source of the examples). The
+    colour scale spans the matrix's own range (values of 67-99 on a 0-100 scale look uniform), and
+    every cell prints its value."""
+    import numpy as np
     values = df.to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 100.0)
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.5, hi + 0.5
     fig, ax = plt.subplots(figsize=(1.0 + 0.75 * values.shape[1], 0.9 + 0.5 * values.shape[0]))
-    im = ax.imshow(values, cmap="viridis", vmin=0, vmax=100)
+    im = ax.imshow(values, cmap="viridis", vmin=lo, vmax=hi)
     ax.set_xticks(range(values.shape[1]), df.columns, rotation=45, ha="right")
     ax.set_yticks(range(values.shape[0]), df.index)
     ax.set_xlabel("source of the adversarial examples (diagonal: white-box)")
@@ -46,7 +61,7 @@ def matrix_heatmap(df: pd.DataFrame, path, title: str = "") -> None:
         for j in range(values.shape[1]):
             v = values[i, j]
             ax.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=7,
-                    color="white" if v < 60 else "black",
+                    color="white" if (v - lo) / (hi - lo) < 0.6 else "black",
                     fontweight="bold" if j >= 1 and df.columns[j] == df.index[i] else "normal")
     fig.colorbar(im, ax=ax, label="accuracy (%)")
     if title:

@@ -9,6 +9,13 @@ import pandas as pd
 from advreg.plots import _save, plt
 
 
+def _is_inf(b) -> bool:
+    try:
+        return float(b) == float("inf")
+    except (TypeError, ValueError):
+        return False
+
+
 def gap_figure(best: pd.DataFrame, path, title: str = "") -> None:
     """Left: adversarial generalization gap (train − test accuracy under the training attack) per
     scheme, β = ∞ vs β*; right: test accuracy. Black markers: the paper's numbers where published."""
@@ -18,11 +25,13 @@ def gap_figure(best: pd.DataFrame, path, title: str = "") -> None:
     for ax, key, paper, label in ((axes[0], "gap", "paper_gap", "generalization gap (train − test)"),
                                   (axes[1], "test_adv_acc", "paper_test", "test accuracy")):
         ax.bar(x - w / 2, best[f"{key}_no_sn"], w, label="no SN (β = ∞)", color="tab:gray")
-        ax.bar(x + w / 2, best[f"{key}_sn"], w, label="SN (β*)", color="tab:blue")
+        # the validation's choice: SN at β* — or no SN at all where it picked β = ∞
+        ax.bar(x + w / 2, best[f"{key}_sn"], w, label="validation's choice β*", color="tab:blue")
         if f"{paper}_no_sn" in best and best[f"{paper}_no_sn"].notna().any():
             ax.plot(x - w / 2, best[f"{paper}_no_sn"], "k_", ms=18, mew=2, label="paper")
             ax.plot(x + w / 2, best[f"{paper}_sn"], "k_", ms=18, mew=2)
-        ax.set_xticks(x, [f"{s}\nβ*={b}" for s, b in zip(best["scheme"], best["beta_star"])])
+        ax.set_xticks(x, [f"{s}\nβ*={b}" + (" (no SN)" if _is_inf(b) else "")
+                          for s, b in zip(best["scheme"], best["beta_star"])])
         ax.set(ylabel=label)
         ax.legend(fontsize=8)
     axes[0].axhline(0, color="k", lw=0.5)
@@ -52,10 +61,23 @@ def beta_sweep_figure(df: pd.DataFrame, path, title: str = "") -> None:
         g = mean[mean["scheme"] == scheme]
         ax.plot([str(b) for b in g["beta"]], g["spectral_product"], "o-", label=str(scheme))
     ax.set(yscale="log", xlabel="β", title="∏ layer spectral norms")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # beside the panel, not on it
     if title:
         fig.suptitle(title, y=1.03)
     _save(fig, path)
+
+
+def _thin_ticks(ax, min_px: float = 14.0) -> None:
+    """Keep only y ticks at least ``min_px`` apart on screen: a symlog axis labels every decade on
+    both sides of a narrow linear region, and the labels around 0 collide. 0 is kept first."""
+    lo, hi = sorted(ax.get_ylim())
+    ticks = [t for t in ax.get_yticks() if lo <= t <= hi]
+    px = {t: ax.transData.transform((0, t))[1] for t in ticks}
+    kept: list[float] = []
+    for t in sorted(ticks, key=lambda t: (t != 0, abs(t))):  # 0 first, then outwards
+        if all(abs(px[t] - px[k]) >= min_px for k in kept):
+            kept.append(t)
+    ax.set_yticks(sorted(kept))
 
 
 def margins_figure(rows: list[dict], margins: list[np.ndarray], best: pd.DataFrame, path, title: str = "") -> None:
@@ -74,7 +96,10 @@ def margins_figure(rows: list[dict], margins: list[np.ndarray], best: pd.DataFra
         data = [np.concatenate(by_beta[b]) for b in betas]
         ax.boxplot(data, showfliers=False)
         ax.set_xticks(range(1, len(betas) + 1), [f"{b}*" if b == star.get(scheme) else b for b in betas])
-        ax.set_yscale("symlog", linthresh=max(1e-12, min(np.abs(np.median(d)) for d in data) / 10))
+        linthresh = max(1e-12, min(np.abs(np.median(d)) for d in data) / 10)
+        ax.set_yscale("symlog", linthresh=linthresh)
+        ax.tick_params(axis="y", labelsize=7)
+        _thin_ticks(ax)
         ax.set(title=scheme, xlabel="β  (* = β*)")
     axes[0][0].set_ylabel("normalized margin  m / Γ")
     if title:

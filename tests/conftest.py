@@ -118,3 +118,19 @@ def synthetic_mlp():
         torch.nn.functional.cross_entropy(model(x[:300]), y[:300]).backward()
         opt.step()
     return model.eval(), x[300:], y[300:]
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """Every matplotlib figure saved during the test, in order (the Figure objects, after drawing),
+    so a figure test can check what was plotted, not only that a PNG exists."""
+    import matplotlib.figure
+    figs = []
+    save = matplotlib.figure.Figure.savefig
+
+    def keep(self, *a, **kw):
+        figs.append(self)
+        return save(self, *a, **kw)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
+    return figs

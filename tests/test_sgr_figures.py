@@ -24,20 +24,6 @@ def _check_png(path):
     assert len(data) > 1024
 
 
-@pytest.fixture
-def drawn(monkeypatch):
-    """Every figure saved during the test, in order (the Figure objects, after drawing)."""
-    figs = []
-    save = matplotlib.figure.Figure.savefig
-
-    def keep(self, *a, **kw):
-        figs.append(self)
-        return save(self, *a, **kw)
-
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
-    return figs
-
-
 def _legend(ax) -> list[str]:
     leg = ax.get_legend()
     return [t.get_text() for t in leg.get_texts()] if leg else []

@@ -73,7 +73,8 @@ def lrc_attack(model_path, dataset_path, zetas, epsilons, k, batch_size, seed, m
 
 
 def lrc_figures(csvs: dict[str, str], dataset_path, sample_model_path, fig_eps: float,
-                sample_zetas, out_csv, fig3_acc, fig3_samples, fig4, device="auto") -> pd.DataFrame:
+                sample_zetas, out_csv, fig3_acc, fig3_samples, fig4, device="auto",
+                sample_model_name: str = "") -> pd.DataFrame:
     dev = pick_device(device)
     df = pd.concat([pd.read_csv(p).assign(model=m) for m, p in csvs.items()], ignore_index=True)
     _write_csv(df, out_csv)
@@ -88,20 +89,37 @@ def lrc_figures(csvs: dict[str, str], dataset_path, sample_model_path, fig_eps: 
         noise = LRCSampler(c, h, w, z, device=dev).sample(len(x), generator=g)
         noises[z] = noise
         preds[z] = predicted_labels(model, (x + fig_eps * noise).clamp(0, 1)).tolist()
-    sgr_figures.fig3_samples(x, noises, fig_eps, preds, fig3_samples)
+    sgr_figures.fig3_samples(x, noises, fig_eps, preds, fig3_samples, model_name=sample_model_name)
     return df
 
 
+def flipped_examples(model, x: torch.Tensor, x_adv: torch.Tensor, n: int) -> tuple[list[int], int]:
+    """The first ``n`` indices whose prediction the adversarial example changes (padded with the
+    first unchanged ones when fewer exist), and how many changed."""
+    changed = (predicted_labels(model, x) != predicted_labels(model, x_adv)).nonzero().flatten().tolist()
+    rest = [i for i in range(len(x)) if i not in set(changed)]
+    return (changed + rest)[:n], len(changed)
+
+
 def trajectories(models: dict[str, str], adv_sets: dict[str, str], dataset_path, n_examples: int,
-                 steps: int, path, device="auto") -> None:
-    """Fig. 6: softmax outputs along the line from clean inputs to each model's PGD examples."""
+                 steps: int, path, device="auto", pool: int = 200) -> None:
+    """Fig. 6: softmax outputs along the line from clean inputs to each model's PGD examples, on
+    test images where PGD changes the first model's prediction (the clean model in the paper's
+    figure): on images where the attack fails every line is flat and the figure shows nothing."""
     dev = pick_device(device)
-    _, x, _ = _test_split(dataset_path, dev, n_examples)
+    first = next(iter(models))
+    adv = {name: _adv(p, dev) for name, p in adv_sets.items()}
+    _, x, _ = _test_split(dataset_path, dev, min(pool, len(adv[first])))
+    ref, _ = load_model(models[first], dev)
+    idx, n_changed = flipped_examples(ref, x, adv[first][:len(x)], n_examples)
     probs = {}
     for name, mp in models.items():
         model, _ = load_model(mp, dev)
-        probs[name] = softmax_along_line(model, x, _adv(adv_sets[name], dev)[:n_examples], steps)
-    sgr_figures.fig6_trajectories(probs, path, n_examples=n_examples)
+        probs[name] = softmax_along_line(model, x[idx], adv[name][idx], steps)
+    title = (f"test images {idx} (of the first {len(x)}): where PGD changes {first}'s prediction"
+             if n_changed >= len(idx) else
+             f"test images {idx}: PGD changes {first}'s prediction on only {n_changed} of the first {len(x)}")
+    sgr_figures.fig6_trajectories(probs, path, n_examples=n_examples, title=title)
 
 
 def adversarial_samples(model_path, adv_set, dataset_path, n: int, path, title: str, device="auto") -> None:

@@ -137,7 +137,8 @@ def fig2_covariance(arrays: Mapping[str, dict], table: pd.DataFrame, path, C: in
 # ----------------------------------------------------------------------------- Fig. 3
 
 def fig3_samples(x: torch.Tensor, noises_by_zeta: Mapping[float, torch.Tensor], eps: float,
-                 predictions: Mapping[float, Sequence[int]], path, class_names=None) -> None:
+                 predictions: Mapping[float, Sequence[int]], path, class_names=None,
+                 model_name: str = "") -> None:
     """LRC-perturbed samples. x: (m, C, H, W) originals (two in the paper); noises_by_zeta:
     ζ -> (m, C, H, W) unit-variance noise; predictions: ζ -> m predicted labels on the perturbed
     images. Rows: original / perturbed clip(x + ε·ξ) / perturbation ξ rescaled to the full range;
@@ -161,7 +162,8 @@ def fig3_samples(x: torch.Tensor, noises_by_zeta: Mapping[float, torch.Tensor], 
                 axes[2, col].set_xlabel(_label(preds[e], class_names), fontsize=10)
     for row, name in enumerate(("original", f"perturbed (ε={eps:g})", "perturbation\n(rescaled)")):
         axes[row, 0].set_ylabel(name, fontsize=8)
-    fig.text(0.5, 0.0, "footer: predicted class of the perturbed image", ha="center", fontsize=8)
+    whose = f"model {model_name!r}'s" if model_name else "the model's"
+    fig.text(0.5, 0.0, f"footer: {whose} predicted class of the perturbed image", ha="center", fontsize=8)
     _save(fig, path)
 
 
@@ -268,7 +270,7 @@ def fig5_lrc_matrices(C: int, H: int, W: int, zetas: Sequence[float], path, inte
 # ----------------------------------------------------------------------------- Fig. 6
 
 def fig6_trajectories(probs_by_model: Mapping[str, torch.Tensor], path, n_examples: int = 4,
-                      class_names=None) -> None:
+                      class_names=None, title: str = "") -> None:
     """Softmax outputs along x_clean + t(x_adv − x_clean), t ∈ [0, 1] (``trajectories.softmax_along_line``):
     one row per model, one column per example (the first ``n_examples``). The classes predicted at
     t = 0 and t = 1 are drawn bold and labelled, the others thin grey."""
@@ -298,6 +300,8 @@ def fig6_trajectories(probs_by_model: Mapping[str, torch.Tensor], path, n_exampl
             if row == len(models) - 1:
                 ax.set_xlabel("t (clean → adversarial)")
         axes[row, 0].set_ylabel(f"{model}\nsoftmax")
+    if title:
+        fig.suptitle(title, fontsize=9)
     _save(fig, path)
 
 

@@ -5,4 +5,5 @@ from advreg.experiments import lrc_figures
 with logged(snakemake):
     p, o = snakemake.params, snakemake.output
     lrc_figures(dict(zip(p.models, snakemake.input.csvs)), snakemake.input.data, snakemake.input.model,
-                p.fig_eps, p.sample_zetas, o.csv, o.fig3, o.samples, o.fig4, p.device)
+                p.fig_eps, p.sample_zetas, o.csv, o.fig3, o.samples, o.fig4, p.device,
+                sample_model_name=p.models[0])

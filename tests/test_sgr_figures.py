@@ -68,6 +68,10 @@ def test_fig3_samples(tmp_path, images, drawn):
     shown = axes[4].images[0].get_array()
     want = (x[0] + 0.3 * noises[1.0][0]).clamp(0, 1).permute(1, 2, 0).numpy()
     np.testing.assert_allclose(np.asarray(shown), want, atol=1e-6)
+    footer = [t.get_text() for t in drawn[-1].texts]
+    assert footer == ["footer: the model's predicted class of the perturbed image"]
+    F.fig3_samples(x[:2], noises, 0.3, {1.0: [2, 9]}, tmp_path / "fig3m.png", model_name="clean")
+    assert [t.get_text() for t in drawn[-1].texts] == ["footer: model 'clean''s predicted class of the perturbed image"]
     # greyscale and class names
     F.fig3_samples(x[:2, :1], {z: n[:, :1] for z, n in noises.items()}, 0.3, {1.0: [2, 9]},
                    tmp_path / "fig3g.png", class_names=[str(i) for i in range(10)])
@@ -140,8 +144,9 @@ def test_fig5_lrc_matrices(tmp_path, drawn):
 def test_fig6_trajectories(tmp_path, drawn):
     gen = torch.Generator().manual_seed(4)
     probs = {m: torch.softmax(torch.randn(3, 9, 10, generator=gen) * 3, -1) for m in ("clean", "sgr")}
-    F.fig6_trajectories(probs, tmp_path / "fig6.png")
+    F.fig6_trajectories(probs, tmp_path / "fig6.png", title="where PGD changes clean's prediction")
     _check_png(tmp_path / "fig6.png")
+    assert drawn[-1]._suptitle.get_text() == "where PGD changes clean's prediction"
     axes = drawn[-1].axes
     assert len(axes) == 2 * 3  # a row per model, a column per example (3 < n_examples = 4)
     assert [a.get_ylabel() for a in axes[::3]] == ["clean\nsoftmax", "sgr\nsoftmax"]
@@ -171,3 +176,20 @@ def test_fig78_samples(tmp_path, images, drawn):
     red = [a.title.get_color() == "red" for a in list(axes[1]) + list(axes[3][:2])]
     assert red == [False, False, True, False, True, False]  # red exactly where the prediction changed
     assert not axes[2][2].axison and not axes[3][3].axison  # the unused cells are blank
+
+
+def test_trajectory_examples_are_those_the_attack_flips():
+    """Fig. 6 shows images where PGD changes the reference model's prediction (flat lines on
+    images where it fails would hide the paper's point)."""
+    from advreg.experiments import flipped_examples
+
+    class Threshold(torch.nn.Module):  # class 1 iff the mean pixel exceeds 0.5
+        def forward(self, x):
+            m = x.flatten(1).mean(1, keepdim=True)
+            return torch.cat([0.5 - m, m - 0.5], 1)
+
+    x = torch.full((6, 1, 2, 2), 0.4)
+    x_adv = x.clone()
+    x_adv[[1, 4]] = 0.6  # only images 1 and 4 change class
+    idx, n = flipped_examples(Threshold(), x, x_adv, 3)
+    assert idx == [1, 4, 0] and n == 2

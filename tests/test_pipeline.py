@@ -1,6 +1,8 @@
 """The tiny preset end to end through Snakemake's API, the report, and incremental planning."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -102,6 +104,15 @@ def test_report_builds(tiny_run):
                  "sn_beta_sweep_mnist.png", "sn_margins_mnist.png", "robustness_mnist.csv", "claims.csv",
                  "accuracy_vs_eps_mnist.png"):
         assert item in html, item
+    # captions read their values from the run (issue 16): no config key name left in a caption,
+    # no unrendered template, and the tiny preset's own values shown
+    top_keys = set(yaml.safe_load((wd / "config.yaml").read_text()))
+    literals = re.findall(r'<tt class=\\?"docutils literal\\?">([A-Za-z_]+)\.([A-Za-z_.]+)</tt>', html)
+    assert not [f"{a}.{b}" for a, b in literals if a in top_keys]
+    assert "{{" not in html and "{%" not in html
+    text = html.replace("\\n", " ")
+    assert "k (paper: 100, this run: 3)" in text  # Fig. 3's caption: the preset's cut beside the paper's
+    assert "this run: 15 epochs, batch 64" in text  # the clean-accuracy caption
 
 
 def test_changing_one_method_replans_only_that_method(tiny_run, tmp_path):

@@ -42,16 +42,22 @@ def clean_accuracy_table(dataset_path, models: dict[tuple[str, int], str], batch
     return df.round(2), evaluated_on(meta, len(x), n_train.pop() if len(n_train) == 1 else None)
 
 
-def write_table(df: pd.DataFrame, csv_path=None, md_path=None, tex_path=None, caption: str = "") -> None:
-    """Write one table in every format asked for (atomically, file by file)."""
+def write_table(df: pd.DataFrame, csv_path=None, md_path=None, tex_path=None, caption: str = "",
+                html_path=None, html_values: pd.DataFrame | None = None) -> None:
+    """Write one table in every format asked for (atomically, file by file); ``html_path``: the
+    page the report shows inline (advreg.table_html; ``html_values``: the numbers that colour
+    cells shown as text)."""
     def atomic(path, text):
         tmp = f"{path}.part"
         Path(tmp).write_text(text)
         os.replace(tmp, path)
 
-    for path in (csv_path, md_path, tex_path):
+    for path in (csv_path, md_path, tex_path, html_path):
         if path:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if html_path:
+        from advreg.table_html import table_html
+        atomic(html_path, table_html(df, caption, values=html_values))
     if csv_path:
         atomic(csv_path, df.to_csv())
     if md_path:

@@ -33,9 +33,28 @@ def provenance(repo_dir) -> dict:
             "python": platform.python_version(), **versions, "device of this job": device}
 
 
+_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><style>
+body {{ font-family: sans-serif; font-size: 13px; margin: 10px; max-width: 110em; }}
+table {{ border-collapse: collapse; margin: 6px 0 14px; }}
+th, td {{ border: 1px solid #ccc; padding: 2px 6px; }}
+th {{ background: #f3f3f3; }}
+</style></head><body>
+{body}
+</body></html>
+"""
+
+
+def markdown_page(text: str) -> str:
+    """summary.md as the report's first page (Python-Markdown with its tables extension)."""
+    import markdown
+    return _PAGE.format(body=markdown.markdown(text, extensions=["tables"]))
+
+
 def write_summary(path, run_name: str, sections: list[tuple[str, list[str]]], figures: list[str],
-                  repo_dir, notes: list[str]) -> None:
-    """``sections``: (heading, [Markdown table files]) in the paper's order."""
+                  repo_dir, notes: list[str], html_path=None) -> None:
+    """``sections``: (heading, [Markdown table files]) in the paper's order; ``html_path``: the same
+    page rendered for the report."""
     lines = [f"# Reproduction summary: run `{run_name}`", ""]
     lines += [f"- {n}" for n in notes] + [""]
     for heading, files in sections:
@@ -47,6 +66,9 @@ def write_summary(path, run_name: str, sections: list[tuple[str, list[str]]], fi
     lines += ["## Figures", ""] + [f"- `{f}`" for f in figures] + [""]
     lines += ["## Provenance", "", "| item | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in provenance(repo_dir).items()]
-    tmp = f"{path}.part"
-    Path(tmp).write_text("\n".join(lines) + "\n")
-    os.replace(tmp, path)
+    text = "\n".join(lines) + "\n"
+    for out, content in ((path, text), (html_path, markdown_page(text) if html_path else None)):
+        if out:
+            tmp = f"{out}.part"
+            Path(tmp).write_text(content)
+            os.replace(tmp, out)

@@ -205,7 +205,7 @@ def claim_records(datasets, seeds, sn_datasets, robustness, lrc, decay, sn_sweep
     return records
 
 
-def write_claims(table: pd.DataFrame, csv_path, md_path, run_name: str) -> None:
+def write_claims(table: pd.DataFrame, csv_path, md_path, run_name: str, html_path=None) -> None:
     from advreg.evaluate import write_table
 
     counts = table["verdict"].value_counts().to_dict()
@@ -215,4 +215,4 @@ def write_claims(table: pd.DataFrame, csv_path, md_path, run_name: str) -> None:
                f"claimed direction, contradicted when it lies wholly on the other side, inconclusive "
                f"otherwise or with one seed. The verdict column uses the strong attack where the claim "
                f"is about robustness. Totals: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + ".")
-    write_table(table.set_index("dataset"), csv_path, md_path, caption=caption)
+    write_table(table.set_index("dataset"), csv_path, md_path, caption=caption, html_path=html_path)

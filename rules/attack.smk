@@ -31,8 +31,9 @@ rule whitebox_table:
                            for m in METHODS],
         code=code("transfer"),
     output:
-        csv=report(f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.csv",
-                   caption="../report/whitebox.rst", category="Tables",
+        csv=f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.csv",
+        html=report(f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.html",
+                   caption="../report/whitebox.rst", category=CATEGORY["table1"],
                    labels={"dataset": "{dataset}", "table": "white-box accuracy, seed {seed}"}),
         md=f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.md",
         tex=f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.tex",

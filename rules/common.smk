@@ -9,6 +9,20 @@ DATASETS = config["datasets"]
 METHODS = config["methods"]
 SEEDS = config["seeds"]
 
+# Report categories, numbered in the papers' order (the report sorts them by name): the summary
+# and claim verdicts first, then the SGR paper's Table 1, matrices and Figs. 2-8, then the SN paper.
+CATEGORY = {
+    "summary": "1 Summary: claim verdicts and every table",
+    "table1": "2 SGR Table 1: clean, white-box, strong attack",
+    "matrices": "3 SGR Tables 3-4: white-box and transfer matrices",
+    "comparison": "4 SGR: comparison with the published matrices",
+    "structure": "5 SGR Figs. 2, 5: covariance structure",
+    "lrc": "6 SGR Figs. 3-4: LRC attack",
+    "smoothness": "7 SGR Figs. 6-8: smoothness and samples",
+    "sn": "8 SN paper: generalization gap",
+    "diagnostics": "9 Training curves and gradient-masking checks",
+}
+
 wildcard_constraints:
     dataset="|".join(DATASETS),
     method="[a-z0-9_]+",

@@ -7,8 +7,9 @@ rule clean_accuracy:
         models=dataset_models,
         code=code("evaluate", "seed_tables", "stats"),
     output:
-        csv=report(f"{R}/tables/clean_accuracy_{{dataset}}.csv",
-                   caption="../report/clean_accuracy.rst", category="Tables",
+        csv=f"{R}/tables/clean_accuracy_{{dataset}}.csv",
+        html=report(f"{R}/tables/clean_accuracy_{{dataset}}.html",
+                   caption="../report/clean_accuracy.rst", category=CATEGORY["table1"],
                    labels={"dataset": "{dataset}", "table": "clean accuracy"}),
         md=f"{R}/tables/clean_accuracy_{{dataset}}.md",
     params:
@@ -31,7 +32,7 @@ rule training_curves:
         code=code("plots"),
     output:
         report(f"{R}/figures/training_curves_{{dataset}}.png",
-               caption="../report/training_curves.rst", category="Figures",
+               caption="../report/training_curves.rst", category=CATEGORY["diagnostics"],
                labels={"dataset": "{dataset}", "figure": "training curves"}),
     params:
         labels=[f"{m} (seed {s})" for m in METHODS for s in SEEDS],

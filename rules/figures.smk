@@ -13,12 +13,13 @@ rule perturbation_covariance:
                         for a in config["structure"]["attacks"]],
         code=code("experiments", "structure", "covariance", "sgr_figures"),
     output:
-        csv=report(f"{R}/structure/decay_lengths_{{dataset}}_seed{{seed}}.csv", caption="../report/structure.rst",
-                   category="Covariance structure", labels={"dataset": "{dataset}", "file": "decay lengths"}),
+        csv=f"{R}/structure/decay_lengths_{{dataset}}_seed{{seed}}.csv",
+        html=report(f"{R}/structure/decay_lengths_{{dataset}}_seed{{seed}}.html", caption="../report/structure.rst",
+                   category=CATEGORY["structure"], labels={"dataset": "{dataset}", "file": "decay lengths"}),
         fig2=report(f"{R}/figures/fig2_covariance_{{dataset}}_seed{{seed}}.png", caption="../report/fig2.rst",
-                    category="Covariance structure", labels={"dataset": "{dataset}", "file": "Fig. 2"}),
+                    category=CATEGORY["structure"], labels={"dataset": "{dataset}", "file": "Fig. 2"}),
         fig5=report(f"{R}/figures/fig5_lrc_matrices_{{dataset}}_seed{{seed}}.png", caption="../report/fig5.rst",
-                    category="Covariance structure", labels={"dataset": "{dataset}", "file": "Fig. 5"}),
+                    category=CATEGORY["structure"], labels={"dataset": "{dataset}", "file": "Fig. 5"}),
     params:
         names=lambda w: [f"{a} ε={first_eps(w.dataset, a)}" for a in config["structure"]["attacks"]],
         fraction=config["structure"]["fraction"],
@@ -59,14 +60,15 @@ rule lrc_figures:
         model=lambda w: model_path(w.dataset, config["lrc"]["models"][0], w.seed),
         code=code("experiments", "sgr_figures"),
     output:
-        csv=report(f"{R}/lrc/lrc_sweep_{{dataset}}_seed{{seed}}.csv", caption="../report/lrc_table.rst",
-                   category="LRC attack", labels={"dataset": "{dataset}", "file": "every sweep point"}),
+        csv=f"{R}/lrc/lrc_sweep_{{dataset}}_seed{{seed}}.csv",
+        html=report(f"{R}/lrc/lrc_sweep_{{dataset}}_seed{{seed}}.html", caption="../report/lrc_table.rst",
+                   category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "every sweep point"}),
         fig3=report(f"{R}/figures/fig3_lrc_accuracy_vs_zeta_{{dataset}}_seed{{seed}}.png", caption="../report/fig3.rst",
-                    category="LRC attack", labels={"dataset": "{dataset}", "file": "Fig. 3 (left)"}),
+                    category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "Fig. 3 (left)"}),
         samples=report(f"{R}/figures/fig3_lrc_samples_{{dataset}}_seed{{seed}}.png", caption="../report/fig3_samples.rst",
-                       category="LRC attack", labels={"dataset": "{dataset}", "file": "Fig. 3 (right)"}),
+                       category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "Fig. 3 (right)"}),
         fig4=report(f"{R}/figures/fig4_lrc_accuracy_vs_eps_{{dataset}}_seed{{seed}}.png", caption="../report/fig4.rst",
-                    category="LRC attack", labels={"dataset": "{dataset}", "file": "Fig. 4"}),
+                    category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "Fig. 4"}),
     params:
         models=config["lrc"]["models"],
         fig_eps=config["lrc"]["fig_eps"],
@@ -88,7 +90,7 @@ rule trajectories:
         code=code("experiments", "trajectories", "sgr_figures"),
     output:
         report(f"{R}/figures/fig6_trajectories_{{dataset}}_seed{{seed}}.png", caption="../report/fig6.rst",
-               category="Smoothness and samples", labels={"dataset": "{dataset}", "file": "Fig. 6"}),
+               category=CATEGORY["smoothness"], labels={"dataset": "{dataset}", "file": "Fig. 6"}),
     params:
         names=config["smoothness"]["models"],
         examples=config["smoothness"]["examples"],
@@ -109,7 +111,7 @@ rule adversarial_samples:
         code=code("experiments", "sgr_figures"),
     output:
         report(f"{R}/figures/fig78_samples_{{dataset}}_seed{{seed}}_{{source}}.png", caption="../report/fig78.rst",
-               category="Smoothness and samples", labels={"dataset": "{dataset}", "file": "Figs. 7-8: {source}"}),
+               category=CATEGORY["smoothness"], labels={"dataset": "{dataset}", "file": "Figs. 7-8: {source}"}),
     params:
         n=config["smoothness"]["samples"],
         attack=config["smoothness"]["attack"],

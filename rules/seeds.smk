@@ -34,8 +34,9 @@ rule whitebox_seeds:
         metrics=first_metrics,
         code=code("seed_tables", "stats"),
     output:
-        csv=report(f"{R}/tables/whitebox_{{dataset}}.csv", caption="../report/whitebox_seeds.rst",
-                   category="Tables", labels={"dataset": "{dataset}", "table": "white-box accuracy, over seeds"}),
+        csv=f"{R}/tables/whitebox_{{dataset}}.csv",
+        html=report(f"{R}/tables/whitebox_{{dataset}}.html", caption="../report/whitebox_seeds.rst",
+                   category=CATEGORY["table1"], labels={"dataset": "{dataset}", "table": "white-box accuracy, over seeds"}),
         md=f"{R}/tables/whitebox_{{dataset}}.md",
     params:
         seeds=SEEDS,
@@ -52,8 +53,9 @@ rule transfer_seeds:
         metrics=first_metrics,
         code=code("seed_tables", "stats"),
     output:
-        csv=report(f"{R}/tables/transfer_{{dataset}}_{{attack}}_eps{{eps}}.csv",
-                   caption="../report/transfer_seeds.rst", category="Transfer matrices",
+        csv=f"{R}/tables/transfer_{{dataset}}_{{attack}}_eps{{eps}}.csv",
+        html=report(f"{R}/tables/transfer_{{dataset}}_{{attack}}_eps{{eps}}.html",
+                   caption="../report/transfer_seeds.rst", category=CATEGORY["matrices"],
                    labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}",
                            "file": "over seeds (csv)"}),
         md=f"{R}/tables/transfer_{{dataset}}_{{attack}}_eps{{eps}}.md",
@@ -72,8 +74,9 @@ rule paper_comparison:
         tables=lambda w: [f"{R}/matrices/{w.dataset}_seed{s}_{w.attack}_eps{w.eps}.csv" for s in SEEDS],
         code=code("seed_tables", "stats"),
     output:
-        csv=report(f"{R}/comparison/{{dataset}}_{{attack}}_eps{{eps}}.csv",
-                   caption="../report/paper_comparison.rst", category="Paper comparison",
+        csv=f"{R}/comparison/{{dataset}}_{{attack}}_eps{{eps}}.csv",
+        html=report(f"{R}/comparison/{{dataset}}_{{attack}}_eps{{eps}}.html",
+                   caption="../report/paper_comparison.rst", category=CATEGORY["comparison"],
                    labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}"}),
         md=f"{R}/comparison/{{dataset}}_{{attack}}_eps{{eps}}.md",
     params:
@@ -91,8 +94,9 @@ rule lrc_seeds:
         tables=lambda w: [f"{R}/lrc/lrc_sweep_{w.dataset}_seed{s}.csv" for s in SEEDS],
         code=code("seed_tables", "stats"),
     output:
-        csv=report(f"{R}/tables/lrc_sweep_{{dataset}}.csv", caption="../report/lrc_seeds.rst",
-                   category="LRC attack", labels={"dataset": "{dataset}", "file": "sweep over seeds"}),
+        csv=f"{R}/tables/lrc_sweep_{{dataset}}.csv",
+        html=report(f"{R}/tables/lrc_sweep_{{dataset}}.html", caption="../report/lrc_seeds.rst",
+                   category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "sweep over seeds"}),
         md=f"{R}/tables/lrc_sweep_{{dataset}}.md",
     params:
         seeds=SEEDS,
@@ -110,8 +114,9 @@ rule decay_seeds:
         tables=lambda w: [f"{R}/structure/decay_lengths_{w.dataset}_seed{s}.csv" for s in SEEDS],
         code=code("seed_tables", "stats"),
     output:
-        csv=report(f"{R}/tables/decay_lengths_{{dataset}}.csv", caption="../report/structure.rst",
-                   category="Covariance structure", labels={"dataset": "{dataset}", "file": "decay lengths over seeds"}),
+        csv=f"{R}/tables/decay_lengths_{{dataset}}.csv",
+        html=report(f"{R}/tables/decay_lengths_{{dataset}}.html", caption="../report/structure.rst",
+                   category=CATEGORY["structure"], labels={"dataset": "{dataset}", "file": "decay lengths over seeds"}),
         md=f"{R}/tables/decay_lengths_{{dataset}}.md",
     params:
         seeds=SEEDS,

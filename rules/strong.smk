@@ -40,8 +40,9 @@ rule robustness_table:
         rows=lambda w: strong_rows(w.dataset),
         code=code("strong_eval", "stats"),
     output:
-        csv=report(f"{R}/tables/robustness_{{dataset}}.csv", caption="../report/robustness.rst",
-                   category="Tables", labels={"dataset": "{dataset}", "table": "paper vs strong attack"}),
+        csv=f"{R}/tables/robustness_{{dataset}}.csv",
+        html=report(f"{R}/tables/robustness_{{dataset}}.html", caption="../report/robustness.rst",
+                   category=CATEGORY["table1"], labels={"dataset": "{dataset}", "table": "paper vs strong attack"}),
         md=f"{R}/tables/robustness_{{dataset}}.md",
         rows=f"{R}/tables/robustness_{{dataset}}_per_seed.csv",
     params:
@@ -68,7 +69,8 @@ rule claim_verdicts:
     input:
         unpack(claim_inputs),
     output:
-        csv=report(f"{R}/tables/claims.csv", caption="../report/claims.rst", category="Summary and provenance",
+        csv=f"{R}/tables/claims.csv",
+        html=report(f"{R}/tables/claims.html", caption="../report/claims.rst", category=CATEGORY["summary"],
                    labels={"table": "claim verdicts"}),
         md=f"{R}/tables/claims.md",
     params:
@@ -137,11 +139,12 @@ rule masking_table:
         matrices=lambda w: list(diag_matrices(w.dataset).values()),
         code=code("masking", "plots"),
     output:
-        csv=report(f"{R}/tables/masking_{{dataset}}.csv", caption="../report/masking.rst",
-                   category="Tables", labels={"dataset": "{dataset}", "table": "gradient-masking checks"}),
+        csv=f"{R}/tables/masking_{{dataset}}.csv",
+        html=report(f"{R}/tables/masking_{{dataset}}.html", caption="../report/masking.rst",
+                   category=CATEGORY["diagnostics"], labels={"dataset": "{dataset}", "table": "gradient-masking checks"}),
         md=f"{R}/tables/masking_{{dataset}}.md",
         png=report(f"{R}/figures/accuracy_vs_eps_{{dataset}}.png", caption="../report/masking.rst",
-                   category="Figures", labels={"dataset": "{dataset}", "figure": "accuracy vs ε (masking check)"}),
+                   category=CATEGORY["diagnostics"], labels={"dataset": "{dataset}", "figure": "accuracy vs ε (masking check)"}),
     params:
         methods=METHODS,
         matrices=lambda w: {f"{s}|{e}": path for (s, e), path in diag_matrices(w.dataset).items()},

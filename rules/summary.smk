@@ -23,7 +23,9 @@ rule summary:
     input:
         unpack(summary_inputs),
     output:
-        report(f"{R}/summary.md", caption="../report/summary.rst", category="Summary and provenance"),
+        md=f"{R}/summary.md",
+        html=report(f"{R}/summary.html", caption="../report/summary.rst", category=CATEGORY["summary"],
+                    labels={"page": "summary (start here)"}),
     params:
         run_name=config["run_name"],
         datasets=DATASETS,

@@ -17,14 +17,15 @@ rule transfer_matrix:
     input:
         unpack(matrix_inputs),
     output:
-        csv=report(f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.csv",
-                   caption="../report/transfer_matrix.rst", category="Transfer matrices",
+        csv=f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.csv",
+        html=report(f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.html",
+                   caption="../report/transfer_matrix.rst", category=CATEGORY["matrices"],
                    labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}",
                            "file": "table (csv)"}),
         md=f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.md",
         tex=f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.tex",
         png=report(f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.png",
-                   caption="../report/transfer_matrix.rst", category="Transfer matrices",
+                   caption="../report/transfer_matrix.rst", category=CATEGORY["matrices"],
                    labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}",
                            "file": "heat map"}),
     params:

@@ -8,5 +8,5 @@ with logged(snakemake) as log:
     records = claim_records(p.datasets, p.seeds, p.sn_datasets, list(i.robustness), list(i.lrc), list(i.decay),
                             list(i.sn_sweep), list(i.sn_generalization), p.references, p.pgd_gap)
     table = claims_table(records)
-    write_claims(table, snakemake.output.csv, snakemake.output.md, p.run_name)
+    write_claims(table, snakemake.output.csv, snakemake.output.md, p.run_name, snakemake.output.html)
     log(table.to_string())

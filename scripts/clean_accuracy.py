@@ -11,5 +11,6 @@ with logged(snakemake) as log:
                                      max_test=p.max_test)
     caption = (f"Clean test accuracy (%) on {snakemake.wildcards.dataset} "
                f"({data}).")
-    write_table(df, snakemake.output.csv, snakemake.output.md, caption=caption)
+    write_table(df, snakemake.output.csv, snakemake.output.md, caption=caption,
+                html_path=snakemake.output.html)
     log(df.to_string())

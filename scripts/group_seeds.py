@@ -17,6 +17,7 @@ with logged(snakemake) as log:
     shown = table[[*p.group_by, "seeds"]].copy()
     for v in p.columns:
         shown[v] = [fmt_ci(m, h, 2) for m, h in zip(table[v], table[f"{v}_ci95"])]
-    write_table(shown.set_index(p.group_by[0]), md_path=snakemake.output.md, caption=caption)
+    write_table(shown.set_index(p.group_by[0]), md_path=snakemake.output.md, caption=caption,
+                html_path=snakemake.output.html, html_values=table.set_index(p.group_by[0]))
     log(caption)
     log(shown.to_string())

@@ -15,7 +15,8 @@ with logged(snakemake) as log:
     caption = (f"Gradient-masking checks on {snakemake.wildcards.dataset} (Carlini et al. 2019), "
                f"{recs[0]['n']} test images, ε = {recs[0]['paper_eps_255']:g}/255; FLAG = a sign of "
                f"masking or of a too-weak paper attack; {n_flagged} of {len(table)} (model, seed) rows flagged.")
-    write_table(table, snakemake.output.csv, snakemake.output.md, caption=caption)
+    write_table(table, snakemake.output.csv, snakemake.output.md, caption=caption,
+                html_path=snakemake.output.html)
     curves = {}
     for r in recs:
         curves.setdefault(r["source"], []).extend({**s, "seed": r["seed"]} for s in r["sweep"])

@@ -13,6 +13,6 @@ with logged(snakemake) as log:
     table, summary = compare_to_paper(mean, half, n, load_reference(p.reference), p.tolerance)
     line = comparison_line(f"{w.dataset} {w.attack} ε={w.eps}/255 vs {p.reference}", summary)
     write_table(table.set_index("target_model"), snakemake.output.csv, snakemake.output.md,
-                caption=line)
+                caption=line, html_path=snakemake.output.html)
     log(line)
     log(json.dumps(summary))

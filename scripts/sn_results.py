@@ -15,7 +15,8 @@ with logged(snakemake) as log:
     rows = [json.load(open(f)) for f in i.rows]
     margins = [np.load(f) for f in i.margins]
     df = sweep_table(rows, p.schemes, p.betas)
-    write_table(df.set_index(["scheme", "beta", "seed"]).round(6), o.sweep)
+    write_table(df.set_index(["scheme", "beta", "seed"]).round(6), o.sweep, html_path=o.sweep_html,
+                caption=f"SN β sweep, {p.dataset} / {p.arch}: every (scheme, β, seed)")
     reference = pd.read_csv(resources.files("advreg") / "reference" / "sn_table.csv", dtype={"beta_star": str})
     best = with_published(sn_best_ci(df, best_beta(df)), reference, p.dataset, p.arch)
     caption = (f"SN generalization gap, {p.dataset} / {p.arch}: accuracy under each scheme's training attack "
@@ -23,7 +24,7 @@ with logged(snakemake) as log:
                f"the same dataset/architecture where published; *_ci95: half-width of the 95 % t-interval over the "
                f"{int(best['seeds'].max()) if 'seeds' in best else 1} seeds (empty: one seed); "
                f"{rows[0]['n_train']} training, {rows[0]['n_val']} validation, {rows[0]['n_test']} test images")
-    write_table(best.set_index("scheme").round(4), o.csv, o.md, caption=caption)
+    write_table(best.set_index("scheme").round(4), o.csv, o.md, caption=caption, html_path=o.html)
     log(best.to_string())
     gap_figure(best, o.gap, title=f"{p.dataset} / {p.arch}")
     beta_sweep_figure(df, o.sweep_fig, title=f"{p.dataset} / {p.arch}")

@@ -19,6 +19,7 @@ with logged(snakemake) as log:
     shown = ci_cells(mean, half, 1)
     if "deepfool rho" in mean.columns:   # ρ is a ratio, not a percentage
         shown["deepfool rho"] = ci_cells(mean[["deepfool rho"]], half[["deepfool rho"]], digits)["deepfool rho"]
-    write_table(shown, md_path=snakemake.output.md, caption=caption)
+    write_table(shown, md_path=snakemake.output.md, caption=caption, html_path=snakemake.output.html,
+                html_values=mean)
     log(caption)
     log(shown.to_string())

@@ -14,4 +14,5 @@ with logged(snakemake):
     notes = [f"datasets: {', '.join(p.datasets)}; data split setting: `{p.split}` (each table's "
              f"caption states the split actually used and its counts); selections (λ, β*, training "
              f"curves) read the validation split carved from the training file, never a test image"]
-    write_summary(snakemake.output[0], p.run_name, sections, list(i.figures), p.repo, notes)
+    write_summary(snakemake.output.md, p.run_name, sections, list(i.figures), p.repo, notes,
+                  html_path=snakemake.output.html)

@@ -16,6 +16,7 @@ with logged(snakemake) as log:
     caption = (f"{title}. Rows: model attacked; test: clean accuracy; columns: source of the "
                f"adversarial examples; diagonal: white-box, off-diagonal: transfer. Accuracy in %. "
                f"Data: {json.load(open(i.metrics[0]))['data']}.")
-    write_table(df, snakemake.output.csv, snakemake.output.md, snakemake.output.tex, caption=caption)
+    write_table(df, snakemake.output.csv, snakemake.output.md, snakemake.output.tex, caption=caption,
+                html_path=snakemake.output.html)
     matrix_heatmap(df, snakemake.output.png, title)
     log(df.to_string())

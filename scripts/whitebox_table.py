@@ -11,5 +11,6 @@ with logged(snakemake) as log:
     caption = (f"White-box accuracy (%) of every model on {snakemake.wildcards.dataset} "
                f"(seed {snakemake.wildcards.seed}); ε in units of 1/255; DeepFool: robustness ρ. "
                f"Data: {metrics[0]['data']}.")
-    write_table(df, snakemake.output.csv, snakemake.output.md, snakemake.output.tex, caption=caption)
+    write_table(df, snakemake.output.csv, snakemake.output.md, snakemake.output.tex, caption=caption,
+                html_path=snakemake.output.html)
     log(df.to_string())

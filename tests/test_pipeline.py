@@ -1,6 +1,7 @@
 """The tiny preset end to end through Snakemake's API, the report, and incremental planning."""
 from __future__ import annotations
 
+import base64
 import re
 
 import numpy as np
@@ -110,6 +111,19 @@ def test_report_builds(tiny_run):
     literals = re.findall(r'<tt class=\\?"docutils literal\\?">([A-Za-z_]+)\.([A-Za-z_.]+)</tt>', html)
     assert not [f"{a}.{b}" for a, b in literals if a in top_keys]
     assert "{{" not in html and "{%" not in html
+    # every table is in the report as a table with numbers (an HTML page shown inline), not a link
+    pages = {m.group(1): base64.b64decode(m.group(2)).decode()
+             for m in re.finditer(r"data:text/html;charset=utf8;filename=([^;]+);base64,([A-Za-z0-9+/=]+)", html)}
+    tables = {name for name, page in pages.items() if "<table" in page}
+    res = wd / "results" / "tiny"
+    expected = {p.with_suffix(".html").name for d in ("tables", "matrices", "comparison", "structure", "lrc")
+                for p in (res / d).glob("*.csv") if p.with_suffix(".html").exists()}
+    assert expected and expected <= tables, expected - tables
+    assert "summary.html" in pages and "Verdicts on the papers" in pages["summary.html"]
+    for name in tables:
+        cells = re.findall(r"<td[^>]*>\s*(-?[0-9]+(?:\.[0-9]+)?)\s*</td>", pages[name])
+        assert cells or "±" in pages[name], f"{name}: no number in the table"
+    assert '"mime_type": "text/csv"' not in html  # no table left as a download link
     text = html.replace("\\n", " ")
     assert "k (paper: 100, this run: 3)" in text  # Fig. 3's caption: the preset's cut beside the paper's
     assert "this run: 15 epochs, batch 64" in text  # the clean-accuracy caption

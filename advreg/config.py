@@ -67,7 +67,13 @@ def validate(config: dict, schema: dict, layers: list[dict] | None = None) -> li
     --configfile, then --config), used to tell a list the user set from one inherited.
     """
     problems = schema_problems(config, schema)
-    if problems:  # the cross-checks below assume the schema's shapes
+    if problems:
+        # the cross-checks assume the schema's shapes: add what they find when they can still run,
+        # so one message lists every problem
+        try:
+            problems += [p for p in config_problems(config) if p not in problems]
+        except Exception:  # noqa: BLE001 - a shape the schema already rejected
+            pass
         raise ConfigError(_report(problems))
     notes = narrow_references(config, layers or [config])
     problems = config_problems(config)

@@ -135,7 +135,8 @@ def load_checkpoint(path: Path, parts: dict[str, str], device, log=print) -> dic
     if old is None:
         why = "it was written before checkpoints recorded their data and code"
     else:
-        why = "its " + ", ".join(k for k in parts if old.get(k) != parts[k]) + " differ"
+        differing = [k for k in parts if old.get(k) != parts[k]]
+        why = "it was written with different " + " and ".join(differing)
     dest = _aside(path, "stale")
     log(f"checkpoint {path} cannot be resumed: {why}; moved to {dest}; training starts from scratch")
     return None

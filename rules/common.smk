@@ -6,6 +6,22 @@ from advreg.provenance import module_closure
 
 R = os.path.join(config["results_dir"], config["run_name"])
 DATASETS = config["datasets"]
+
+# The split each dataset will be built with, said on the console before any job (data.split
+# `auto` falls back to the test-file split when no source holds the training files: loudly).
+def _announce_splits():
+    from advreg.data import get_spec, resolve_split, sources
+    d = config["data"]
+    for ds in DATASETS:
+        split, why = resolve_split(get_spec(ds), d["split"], sources(d["mirror"], d["offline"]))
+        if split == "test_file" and d["split"] == "auto":
+            logger.warning(f"WARNING: data: {ds} will be built with the TEST-FILE split ({why}); the "
+                           f"models then train on official test images. Point data.mirror at the "
+                           f"training files, or set data.split: official to make this an error.")
+        else:
+            logger.info(f"data: {ds}: {split} split ({why})")
+
+_announce_splits()
 METHODS = config["methods"]
 SEEDS = config["seeds"]
 

@@ -47,7 +47,7 @@ def test_changed_data_is_not_resumed(digits, tmp_path):
           device="cpu", log=lines.append)
     text = "\n".join(map(str, lines))
     assert "resuming" not in text
-    assert "cannot be resumed: its data differ" in text
+    assert "cannot be resumed: it was written with different data" in text
     kept = list(tmp_path.glob("ck.pt.stale-*"))
     assert len(kept) == 1 and torch.load(kept[0], weights_only=False)["epoch"] == 1  # kept, not deleted
     # the finished model is the one a fresh run on b gives
@@ -67,7 +67,7 @@ def test_changed_code_is_not_resumed(digits, tmp_path, monkeypatch):
     lines = []
     train(a, SPEC, "clean", {}, _settings(), tmp_path / "m.pt", tmp_path / "h.csv", tmp_path / "ck.pt",
           device="cpu", log=lines.append)
-    assert any("cannot be resumed: its code differ" in str(m) for m in lines)
+    assert any("cannot be resumed: it was written with different code" in str(m) for m in lines)
     assert list(tmp_path.glob("ck.pt.stale-*"))
 
 
@@ -77,7 +77,7 @@ def test_changed_seed_is_not_resumed(digits, tmp_path):
     lines = []
     train(a, SPEC, "clean", {}, _settings(seed=1), tmp_path / "m.pt", tmp_path / "h.csv",
           tmp_path / "ck.pt", device="cpu", log=lines.append)
-    assert any("cannot be resumed: its settings differ" in str(m) for m in lines)
+    assert any("cannot be resumed: it was written with different settings" in str(m) for m in lines)
 
 
 @pytest.mark.parametrize("damage", ["truncated", "empty", "garbage"])

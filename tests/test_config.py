@@ -210,3 +210,22 @@ def test_each_config_error_message(mutate, expected, through_schema):
     else:  # the schema's enum rejects it first; the cross-check is the second line of defence
         msg = "\n".join(advcfg.config_problems(config))
     assert expected in msg, msg
+
+
+def test_schema_and_parameter_problems_come_together():
+    """A file with a schema error and a bad method value: both in the one message."""
+    msg = _problems({"dataset_settings": {"mnist": {"lr": "1e-3"}}, "method_settings": {"gn": {"lam": -1}}})
+    assert msg.startswith("2 problems")
+    assert "dataset_settings.mnist.lr: '1e-3' is not of type 'number'" in msg and "gn.lam" in msg
+
+
+def test_auto_split_falling_back_to_the_test_file_is_loud(workdir, tmp_path):
+    """split: auto with a mirror that holds only the test files: a console warning before any job
+    (not only a line in the prepare_dataset log)."""
+    partial = tmp_path / "mirror" / "mnist"
+    partial.mkdir(parents=True)
+    for f in ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"):
+        (partial / f).write_bytes(b"")  # only their presence is looked at when planning
+    cfg = write_config(workdir, {"data": {"mirror": [str(tmp_path / "mirror")]}}, "partial.yaml")
+    proc = snakemake_cli(workdir, "-n", "--cores", "1", "--configfile", "presets/tiny.yaml", str(cfg))
+    assert "WARNING: data: mnist will be built with the TEST-FILE split" in proc.stdout + proc.stderr

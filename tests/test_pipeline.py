@@ -100,9 +100,9 @@ def test_report_builds(tiny_run):
     wd, configs = tiny_run
     snakemake_cli(wd, "--report", "report.html", *configfile_args(configs))
     html = (wd / "report.html").read_text(errors="ignore")
-    for item in ("clean_accuracy_mnist.csv", "training_curves_mnist.png", "summary.md",
+    for item in ("clean_accuracy_mnist.html", "training_curves_mnist.png", "summary.html",
                  "fig2_covariance_mnist_seed0.png", "mnist_seed0_pgd_eps32.png", "sn_gap_mnist.png",
-                 "sn_beta_sweep_mnist.png", "sn_margins_mnist.png", "robustness_mnist.csv", "claims.csv",
+                 "sn_beta_sweep_mnist.png", "sn_margins_mnist.png", "robustness_mnist.html", "claims.html",
                  "accuracy_vs_eps_mnist.png"):
         assert item in html, item
     # captions read their values from the run (issue 16): no config key name left in a caption,

@@ -10,6 +10,9 @@ import pandas as pd
 
 # Columns that hold an interval half-width, a count or a seed: printed, not coloured.
 _PLAIN = ("ci95", "seeds", "seed", "n", "images", "k", "eps", "eps_255", "zeta", "beta")
+# Columns in other units than the table's accuracies: each gets a colour scale of its own.
+_OWN_SCALE = ("ratio", "rho", "seconds", "decay", "rms", "linf", "l2", "gap", "margin", "product",
+              "difference", "normalizer", "norms")
 
 _SORT_JS = """
 <script>
@@ -67,21 +70,24 @@ def _flat(df: pd.DataFrame) -> pd.DataFrame:
 
 def table_html(df: pd.DataFrame, caption: str = "", title: str = "",
                values: pd.DataFrame | None = None) -> str:
-    """The page: caption, then the table; one colour scale over all coloured cells, fitted to their
-    range (so 67-99 does not look uniform on a 0-100 scale). ``values``: the numbers behind cells
+    """The page: caption, then the table; one colour scale over the accuracy-like cells, fitted to
+    their range (so 67-99 does not look uniform on a 0-100 scale), and one of its own for each column
+    in other units (ratios, differences, decay lengths, ...). ``values``: the numbers behind cells
     shown as text (e.g. "97.1 ± 0.4" cells coloured by their mean), same rows, columns by name."""
     flat = _flat(df)
     numbers = flat if values is None else _flat(values)
     cols = [c for c in _coloured(numbers) if c in flat.columns]
     styler = flat.style.hide(axis="index").format(precision=2, na_rep="–")
-    if cols:
-        gmap = numbers[cols].to_numpy(dtype=float)
+    own = [c for c in cols if any(k in str(c).lower() for k in _OWN_SCALE)]
+    shared = [c for c in cols if c not in own]
+    for group in ([shared] if shared else []) + [[c] for c in own]:
+        gmap = numbers[group].to_numpy(dtype=float)
         finite = gmap[np.isfinite(gmap)]
         if finite.size:
             lo, hi = float(finite.min()), float(finite.max())
             if hi - lo < 1e-12:
                 hi = lo + 1.0
-            styler = styler.background_gradient(cmap="viridis", subset=cols, vmin=lo, vmax=hi,
+            styler = styler.background_gradient(cmap="viridis", subset=group, vmin=lo, vmax=hi,
                                                 gmap=gmap, axis=None, text_color_threshold=0.45)
     styler = styler.set_table_attributes('class="advreg"')
     head = f"<h3>{html.escape(title)}</h3>" if title else ""

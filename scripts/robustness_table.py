@@ -18,7 +18,7 @@ with logged(snakemake) as log:
                f"cost_ratio = strong seconds / paper-attack seconds on the same images. "
                f"Data: {metrics[0]['data']}.")
     write_table(table, snakemake.output.csv)
+    numbers = shown.assign(**{c: table[f"{c}_mean"] for c in ("clean", "paper_attack", "strong", "difference")})
     write_table(shown, md_path=snakemake.output.md, caption=caption, html_path=snakemake.output.html,
-                html_values=table.rename(columns={f"{c}_mean": c for c in ("clean", "paper_attack", "strong", "difference")})
-                [[c for c in shown.columns]])
+                html_values=numbers)
     log(shown.to_string())

@@ -109,3 +109,17 @@ def test_margin_tick_labels_do_not_overlap(tmp_path, drawn):
              if t.get_visible() and t.get_text() and ax.get_ylim()[0] <= t.get_position()[1] <= ax.get_ylim()[1]]
     assert len(boxes) >= 2
     assert not any(_overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_accuracy_vs_eps_plots_each_models_sweep(tmp_path, drawn):
+    curves = {m: [{"eps_255": e, "paper_attack": base - e / 2, "strong": base - e, "seed": s}
+                  for s in (0, 1) for e in (8, 32, 128)] for m, base in (("clean", 90.0), ("gn", 95.0))}
+    plots.accuracy_vs_eps(curves, tmp_path / "a.png", paper_eps=32)
+    axes = [a for a in drawn[-1].axes if a.axison]
+    assert [a.get_title() for a in axes] == ["clean", "gn"]
+    lines = [line for line in axes[1].get_lines() if len(line.get_xdata()) == 3]
+    assert len(lines) == 4  # paper PGD and strong, per seed
+    blue = [line for line in lines if line.get_color() == "tab:blue"]
+    np.testing.assert_allclose(blue[0].get_xdata(), [8, 32, 128])
+    np.testing.assert_allclose(blue[0].get_ydata(), [91.0, 79.0, 31.0])
+    assert [t.get_text() for t in axes[0].get_legend().get_texts()] == ["paper PGD", "strong"]

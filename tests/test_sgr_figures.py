@@ -42,7 +42,7 @@ def images():
 
 
 @pytest.mark.parametrize("C", [1, 3])
-def test_fig2_covariance(tmp_path, C):
+def test_fig2_covariance(tmp_path, C, drawn):
     gen = torch.Generator().manual_seed(C)
     x = torch.rand(30, C, 8, 8, generator=gen)
     adv = {"pgd": (x + 0.03 * torch.randn(x.shape, generator=gen)).clamp(0, 1),
@@ -51,6 +51,19 @@ def test_fig2_covariance(tmp_path, C):
     arrays["fgsm"]["matrix"] = None          # falls back to the stationary matrix of the kernel
     F.fig2_covariance(arrays, table, tmp_path / "fig2.png", C, 8, 8)
     _check_png(tmp_path / "fig2.png")
+    fig = drawn[-1]
+    panels = [a for a in fig.axes if a.images]
+    assert [a.get_title() for a in panels] == list(arrays)  # one matrix per source, in order
+    intra = next(a for a in fig.axes if a.get_title() == "intra-channel")
+    legend = [t.get_text() for t in intra.get_legend().get_texts()]
+    lengths = dict(zip(table["source"], table["decay_length"]))
+    assert legend == [f"{n} (decay {F._fmt_len(float(lengths[n]))} px)" for n in arrays]
+    if C == 1:  # the plotted profile is the source's mean intra-channel covariance function
+        line = intra.get_lines()[0]  # the first source's curve (reference lines come after)
+        s0 = arrays[list(arrays)[0]]
+        keep = s0["r"].numpy() <= 7
+        np.testing.assert_allclose(line.get_ydata(), s0["intra_mean"].numpy()[keep], rtol=1e-6)
+    assert any(a.get_title() == "inter-channel" for a in fig.axes) == (C > 1)
 
 
 def test_fig3_samples(tmp_path, images, drawn):

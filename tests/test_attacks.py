@@ -265,3 +265,34 @@ def test_attacks_leave_model_mode_and_grads():
     with torch.no_grad():  # attacks still work inside a no_grad caller
         xa = A.fgsm(model, x, 0.05)
     assert not torch.equal(xa, x)
+
+
+def test_config_units_become_pixels():
+    """Every ε and step given in 1/255 in the config reaches the attack in [0, 1] pixel units."""
+    from advreg.adversarial import attack_kwargs, eps_pixels
+    cfg = {"kind": "pgd", "eps_255": {"mnist": [32]}, "steps": 40, "transfer_steps": 20,
+           "step_size_255": 2.55, "random_start": True}
+    assert attack_kwargs(cfg) == {"steps": 40, "step_size": pytest.approx(0.01), "random_start": True}
+    assert attack_kwargs(cfg, transfer=True)["steps"] == 20
+    assert eps_pixels("32") == pytest.approx(32 / 255) and eps_pixels(76.5) == pytest.approx(0.3)
+    assert eps_pixels("none") is None and eps_pixels(None) is None
+
+
+def test_adversarial_set_takes_eps_in_1_over_255(tmp_path, trained):
+    """The job's ε wildcard is in 1/255: FGSM examples sit exactly ε/255 away wherever the clip
+    to [0, 1] does not bind."""
+    from advreg.adversarial import make_adversarial_set
+    from advreg.models import save_model
+    model, x, y = trained
+    x8 = (x[:64] * 255).round().to(torch.uint8)
+    torch.save({"x_test": x8, "y_test": y[:64], "meta": {}}, tmp_path / "d.pt")
+    save_model(tmp_path / "m.pt", model, {"arch": "cw", "in_channels": 1, "image_size": 28,
+                                          "widths": WIDTHS, "num_classes": 10}, {})
+    make_adversarial_set(tmp_path / "m.pt", tmp_path / "d.pt", "fgsm", {}, "8", tmp_path / "a.pt",
+                         tmp_path / "a.json", batch_size=32, device="cpu")
+    adv = torch.load(tmp_path / "a.pt", weights_only=True)["whitebox"].float()
+    xf = x8.float() / 255
+    eps = 8 / 255
+    free = (xf + eps <= 1) & (xf - eps >= 0)
+    delta = (adv - xf).abs()[free]
+    assert delta.max() <= eps + 1e-3 and delta.min() >= eps - 1e-3  # float16 storage

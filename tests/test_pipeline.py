@@ -124,6 +124,14 @@ def test_report_builds(tiny_run):
         cells = re.findall(r"<td[^>]*>\s*(-?[0-9]+(?:\.[0-9]+)?)\s*</td>", pages[name])
         assert cells or "±" in pages[name], f"{name}: no number in the table"
     assert '"mime_type": "text/csv"' not in html  # no table left as a download link
+    # the report's numbers are the CSV's: the clean-accuracy page, cell by cell (2 decimals shown)
+    page = pages["clean_accuracy_mnist.html"]
+    rows = re.findall(r"<tr>(.*?)</tr>", page, re.S)[1:]
+    shown = [[c.strip() for c in re.findall(r"<td[^>]*>([^<]*)</td>", r)] for r in rows]
+    csv = pd.read_csv(res / "tables" / "clean_accuracy_mnist.csv")
+    assert [r[0] for r in shown] == list(csv["method"])
+    for r, (_, want) in zip(shown, csv.iterrows()):
+        assert float(r[2]) == pytest.approx(want["mean"], abs=0.005)  # method, seed0, mean, ...
     text = html.replace("\\n", " ")
     assert "k (paper: 100, this run: 3)" in text  # Fig. 3's caption: the preset's cut beside the paper's
     assert "this run: 15 epochs, batch 64" in text  # the clean-accuracy caption

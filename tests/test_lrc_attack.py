@@ -34,6 +34,15 @@ def test_worst_of_k_bounds_and_k1(setup):
     res = worst_of_k_accuracy(model, x, y, sampler.sample, 0.5, 5, 16, torch.Generator().manual_seed(7))
     assert len(res["single"]) == 5
     assert res["worst"] <= min(res["single"]) + 1e-9
+    # worst-of-k written out: a point counts only if all k draws (draw-major, batch by batch) are
+    # classified correctly
+    gen = torch.Generator().manual_seed(7)
+    correct = torch.ones(40, dtype=torch.bool)
+    for _ in range(5):
+        noisy = torch.cat([perturb(x[s:s + 16], sampler.sample(x[s:s + 16].shape[0], gen), 0.5)
+                           for s in range(0, 40, 16)])
+        correct &= predicted_labels(model, noisy) == y
+    assert res["worst"] == pytest.approx(100 * correct.float().mean().item())
     assert res["worst"] < 90.0               # strong noise flips something
     # k = 1 equals the accuracy under one draw with the same seed (same batching, same order)
     one = worst_of_k_accuracy(model, x, y, sampler.sample, 0.5, 1, 16, torch.Generator().manual_seed(7))

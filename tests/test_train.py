@@ -29,7 +29,7 @@ def test_training_lowers_the_loss(small_mnist, tmp_path):
     hist = train(small_mnist, SPEC, "clean", {}, _settings(epochs=6), tmp_path / "m.pt",
                  tmp_path / "h.csv", tmp_path / "ck.pt", device="cpu", log=lambda *a: None)
     assert hist[-1]["loss"] < 0.8 * hist[0]["loss"]
-    assert hist[-1]["val_acc"] > 0.3  # far above chance after 32 small steps
+    assert hist[-1]["val_acc"] > 0.85  # synthetic digits: 0.94 after 48 small steps (chance: 0.1)
     model, blob = load_model(tmp_path / "m.pt")
     assert blob["info"]["method"] == "clean" and not (tmp_path / "ck.pt").exists()
     assert (tmp_path / "h.csv").read_text().startswith("epoch,loss,ce,reg,train_acc,val_acc,seconds")

@@ -17,7 +17,7 @@ from advreg import attacks
 from advreg.data import evaluated_on, load_dataset, to_float
 from advreg.models import load_model
 from advreg.progress import Progress
-from advreg.train import pick_device
+from advreg.io import pick_device
 
 # config key (units of 1/255) -> keyword of the attack function (pixel units)
 _PIXEL_KEYS = {"step_size_255": "step_size"}

@@ -1,8 +1,5 @@
-"""Clean-accuracy evaluation and table writing (CSV, Markdown, LaTeX with one code path)."""
+"""Clean-accuracy evaluation: every trained model re-measured on the test split."""
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import pandas as pd
 import torch
@@ -10,15 +7,8 @@ import torch
 from advreg.data import evaluated_on, load_dataset
 from advreg.models import load_model
 from advreg.seed_tables import seed_columns_ci
-from advreg.train import accuracy, pick_device
-
-
-def test_split(dataset_path, device, max_test: int | None = None):
-    data = load_dataset(dataset_path, device, parts=("test",))
-    x, y = data["x_test"], data["y_test"]
-    if max_test:
-        x, y = x[:max_test], y[:max_test]
-    return x, y, data["meta"]
+from advreg.io import pick_device, test_split
+from advreg.train import accuracy
 
 
 def clean_accuracy_table(dataset_path, models: dict[tuple[str, int], str], batch_size: int,
@@ -40,27 +30,3 @@ def clean_accuracy_table(dataset_path, models: dict[tuple[str, int], str], batch
     df = seed_columns_ci(df, list(df.columns))
     df.index.name = "method"
     return df.round(2), evaluated_on(meta, len(x), n_train.pop() if len(n_train) == 1 else None)
-
-
-def write_table(df: pd.DataFrame, csv_path=None, md_path=None, tex_path=None, caption: str = "",
-                html_path=None, html_values: pd.DataFrame | None = None) -> None:
-    """Write one table in every format asked for (atomically, file by file); ``html_path``: the
-    page the report shows inline (advreg.table_html; ``html_values``: the numbers that colour
-    cells shown as text)."""
-    def atomic(path, text):
-        tmp = f"{path}.part"
-        Path(tmp).write_text(text)
-        os.replace(tmp, path)
-
-    for path in (csv_path, md_path, tex_path, html_path):
-        if path:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-    if html_path:
-        from advreg.table_html import table_html
-        atomic(html_path, table_html(df, caption, values=html_values))
-    if csv_path:
-        atomic(csv_path, df.to_csv())
-    if md_path:
-        atomic(md_path, (f"{caption}\n\n" if caption else "") + df.to_markdown() + "\n")
-    if tex_path:
-        atomic(tex_path, df.to_latex(float_format="%.1f", caption=caption or None))

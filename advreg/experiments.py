@@ -17,7 +17,7 @@ from advreg.lrc import LRCSampler
 from advreg.lrc_attack import data_covariance_sweep, lrc_sweep
 from advreg.models import load_model
 from advreg.structure import perturbation_structure
-from advreg.train import pick_device
+from advreg.io import pick_device
 from advreg.trajectories import softmax_along_line
 
 

@@ -28,7 +28,8 @@ from advreg import config as advcfg
 from advreg.adversarial import attack_kwargs, eps_pixels
 from advreg.data import load_dataset, to_float
 from advreg.models import load_model
-from advreg.train import TrainSettings, pick_device, train
+from advreg.io import pick_device
+from advreg.train import TrainSettings, train
 
 
 def validation_accuracy(model_path, dataset_path, attack_cfg: dict, eps_255, n_val: int | None,

@@ -109,9 +109,9 @@ def diagnose(model_path, dataset_path, strong_json, out_json, eps_255, cfg: dict
     ``out_json`` with the model's strong-evaluation summary (the flags are set in ``flags_table``,
     which also reads the transfer matrices, so a changed matrix never re-runs these attacks)."""
     from advreg.data import to_float
-    from advreg.evaluate import test_split
+    from advreg.io import test_split
     from advreg.models import load_model
-    from advreg.train import pick_device
+    from advreg.io import pick_device
 
     dev = pick_device(device)
     x, y, _ = test_split(dataset_path, dev, cfg["max_test"])

@@ -38,6 +38,11 @@ def _imports(path: Path) -> set[str]:
     return {m for m in out if m != PACKAGE}
 
 
+def file_closure(path: str | Path) -> list[str]:
+    """Every advreg module a file (e.g. a rule's script) imports, transitively (sorted)."""
+    return sorted({m for name in _imports(Path(path)) for m in module_closure(name)})
+
+
 def module_closure(module: str) -> list[str]:
     """``module`` and every advreg module it imports, transitively (sorted)."""
     seen, todo = set(), [module]

@@ -27,7 +27,7 @@ from advreg.data import load_dataset, to_float
 from advreg.methods import MethodContext, build_method, method_kind
 from advreg.models import load_model
 from advreg.spectral import bound_quantities, margin_normalizer, margins
-from advreg.train import pick_device
+from advreg.io import pick_device
 
 SCHEME_LABELS = {"clean": "ERM", "fgm": "FGM", "pgm": "PGM", "wrm": "WRM"}
 # analysis.py compute_margins: mode 2 (the FGM/PGM bound's smoothness factor) for FGM and PGM,

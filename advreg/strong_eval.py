@@ -20,10 +20,10 @@ from advreg import strong_attack
 from advreg.adversarial import eps_pixels
 from advreg.attacks import predicted_labels
 from advreg.data import evaluated_on, to_float
-from advreg.evaluate import test_split
+from advreg.io import test_split
 from advreg.models import load_model
 from advreg.stats import fmt_ci, mean_ci
-from advreg.train import pick_device
+from advreg.io import pick_device
 
 
 def evaluate_strong(model_path, dataset_path, paper_set, paper_json, eps_255, ensemble: list[dict],

@@ -22,6 +22,7 @@ import torch
 from advreg import augment as aug
 from advreg.covariance import data_mean_diagonal
 from advreg.data import load_dataset, to_float
+from advreg.io import pick_device
 from advreg.methods import MethodContext, build_method
 from advreg.models import build_from_spec, place, save_model
 from advreg.progress import Progress, hms
@@ -63,12 +64,6 @@ class TrainSettings:
 # val_acc: clean accuracy on the validation split (carved from the training file); training never
 # loads the test split, so nothing it logs or selects can depend on a test image.
 HISTORY_FIELDS = ["epoch", "loss", "ce", "reg", "train_acc", "val_acc", "seconds"]
-
-
-def pick_device(requested: str = "auto") -> torch.device:
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(requested)
 
 
 @torch.no_grad()

@@ -14,7 +14,7 @@ import torch
 from advreg import attacks
 from advreg.data import load_dataset, to_float
 from advreg.models import load_model
-from advreg.train import pick_device
+from advreg.io import pick_device
 
 
 class MatrixError(ValueError):

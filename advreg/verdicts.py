@@ -206,7 +206,7 @@ def claim_records(datasets, seeds, sn_datasets, robustness, lrc, decay, sn_sweep
 
 
 def write_claims(table: pd.DataFrame, csv_path, md_path, run_name: str, html_path=None) -> None:
-    from advreg.evaluate import write_table
+    from advreg.tables import write_table
 
     counts = table["verdict"].value_counts().to_dict()
     caption = (f"Verdict on each quantitative claim of the two papers, from the tables of run "

@@ -6,7 +6,7 @@ rule adversarial_set:
     input:
         model=lambda w: model_path(w.dataset, w.source, w.seed),
         data=f"{R}/data/{{dataset}}.pt",
-        code=code("adversarial", "attacks"),
+        code=script_code("adversarial_set"),
     output:
         adv=f"{R}/adversarial/{{dataset}}/seed{{seed}}/{{attack}}/eps{{eps}}/{{source}}.pt",
         metrics=f"{R}/adversarial/{{dataset}}/seed{{seed}}/{{attack}}/eps{{eps}}/{{source}}.json",
@@ -29,7 +29,7 @@ rule whitebox_table:
         metrics=lambda w: [adv_path(w.dataset, w.seed, a, e, m, "json")
                            for a in config["attacks"] for e in advcfg.attack_eps(config, w.dataset, a)
                            for m in METHODS],
-        code=code("transfer"),
+        code=script_code("whitebox_table"),
     output:
         csv=f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.csv",
         html=report(f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.html",

@@ -2,7 +2,7 @@
 import os
 
 from advreg import config as advcfg
-from advreg.provenance import module_closure
+from advreg.provenance import file_closure
 
 R = os.path.join(config["results_dir"], config["run_name"])
 DATASETS = config["datasets"]
@@ -48,12 +48,12 @@ wildcard_constraints:
     seed=r"\d+",
     beta=r"inf|[0-9.]+",
 
-def code(*modules):
-    """The advreg modules a rule runs: each one named and every advreg module it imports
-    (transitively, read from the imports: advreg.provenance.module_closure), declared as inputs
-    so that editing any of them re-runs the jobs built with it."""
-    names = sorted({m for name in modules for m in module_closure(f"advreg.{name}")})
-    return [os.path.join(workflow.basedir, *m.split(".")) + ".py" for m in names]
+def script_code(script):
+    """The advreg modules a rule's script runs: every one it imports, directly or through another
+    (read from the imports: advreg.provenance.file_closure), declared as the rule's `code` inputs so
+    that editing any of them re-runs the rule's jobs, and editing any other does not."""
+    path = os.path.join(workflow.basedir, "scripts", f"{script}.py")
+    return [os.path.join(workflow.basedir, *m.split(".")) + ".py" for m in file_closure(path)]
 
 def model_path(dataset, method, seed):
     return f"{R}/models/{dataset}/{method}/seed{seed}/model.pt"

@@ -7,7 +7,7 @@ rule prepare_dataset:
     output:
         f"{R}/data/{{dataset}}.pt",
     input:
-        code=code("data"),
+        code=script_code("prepare_dataset"),
     params:
         mirror=config["data"]["mirror"],
         offline=config["data"]["offline"],

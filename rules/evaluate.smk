@@ -5,7 +5,7 @@ rule clean_accuracy:
     input:
         data=f"{R}/data/{{dataset}}.pt",
         models=dataset_models,
-        code=code("evaluate", "seed_tables", "stats"),
+        code=script_code("clean_accuracy"),
     output:
         csv=f"{R}/tables/clean_accuracy_{{dataset}}.csv",
         html=report(f"{R}/tables/clean_accuracy_{{dataset}}.html",
@@ -29,7 +29,7 @@ rule training_curves:
     input:
         histories=lambda w: [model_path(w.dataset, m, s).replace("model.pt", "history.csv")
                              for m in METHODS for s in SEEDS],
-        code=code("plots"),
+        code=script_code("plot_training_curves"),
     output:
         report(f"{R}/figures/training_curves_{{dataset}}.png",
                caption="../report/training_curves.rst", category=CATEGORY["diagnostics"],

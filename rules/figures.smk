@@ -11,7 +11,7 @@ rule perturbation_covariance:
         data=f"{R}/data/{{dataset}}.pt",
         sets=lambda w: [adv_path(w.dataset, w.seed, a, first_eps(w.dataset, a), config["structure"]["model"], "pt")
                         for a in config["structure"]["attacks"]],
-        code=code("experiments", "structure", "covariance", "sgr_figures"),
+        code=script_code("perturbation_covariance"),
     output:
         csv=f"{R}/structure/decay_lengths_{{dataset}}_seed{{seed}}.csv",
         html=report(f"{R}/structure/decay_lengths_{{dataset}}_seed{{seed}}.html", caption="../report/structure.rst",
@@ -38,7 +38,7 @@ rule lrc_attack:
     input:
         model=lambda w: model_path(w.dataset, w.source, w.seed),
         data=f"{R}/data/{{dataset}}.pt",
-        code=code("experiments", "lrc_attack", "lrc"),
+        code=script_code("lrc_attack"),
     output:
         f"{R}/lrc/{{dataset}}_seed{{seed}}_{{source}}.csv",
     params:
@@ -58,7 +58,7 @@ rule lrc_figures:
         csvs=lambda w: [f"{R}/lrc/{w.dataset}_seed{w.seed}_{m}.csv" for m in config["lrc"]["models"]],
         data=f"{R}/data/{{dataset}}.pt",
         model=lambda w: model_path(w.dataset, config["lrc"]["models"][0], w.seed),
-        code=code("experiments", "sgr_figures"),
+        code=script_code("lrc_figures"),
     output:
         csv=f"{R}/lrc/lrc_sweep_{{dataset}}_seed{{seed}}.csv",
         html=report(f"{R}/lrc/lrc_sweep_{{dataset}}_seed{{seed}}.html", caption="../report/lrc_table.rst",
@@ -87,7 +87,7 @@ rule trajectories:
                                  first_eps(w.dataset, config["smoothness"]["attack"]), m, "pt")
                         for m in config["smoothness"]["models"]],
         data=f"{R}/data/{{dataset}}.pt",
-        code=code("experiments", "trajectories", "sgr_figures"),
+        code=script_code("trajectories"),
     output:
         report(f"{R}/figures/fig6_trajectories_{{dataset}}_seed{{seed}}.png", caption="../report/fig6.rst",
                category=CATEGORY["smoothness"], labels={"dataset": "{dataset}", "file": "Fig. 6"}),
@@ -108,7 +108,7 @@ rule adversarial_samples:
         adv=lambda w: adv_path(w.dataset, w.seed, config["smoothness"]["attack"],
                                first_eps(w.dataset, config["smoothness"]["attack"]), w.source, "pt"),
         data=f"{R}/data/{{dataset}}.pt",
-        code=code("experiments", "sgr_figures"),
+        code=script_code("adversarial_samples"),
     output:
         report(f"{R}/figures/fig78_samples_{{dataset}}_seed{{seed}}_{{source}}.png", caption="../report/fig78.rst",
                category=CATEGORY["smoothness"], labels={"dataset": "{dataset}", "file": "Figs. 7-8: {source}"}),

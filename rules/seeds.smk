@@ -32,7 +32,7 @@ rule whitebox_seeds:
     input:
         tables=lambda w: [f"{R}/tables/whitebox_{w.dataset}_seed{s}.csv" for s in SEEDS],
         metrics=first_metrics,
-        code=code("seed_tables", "stats"),
+        code=script_code("stack_seeds"),
     output:
         csv=f"{R}/tables/whitebox_{{dataset}}.csv",
         html=report(f"{R}/tables/whitebox_{{dataset}}.html", caption="../report/whitebox_seeds.rst",
@@ -51,7 +51,7 @@ rule transfer_seeds:
     input:
         tables=lambda w: [f"{R}/matrices/{w.dataset}_seed{s}_{w.attack}_eps{w.eps}.csv" for s in SEEDS],
         metrics=first_metrics,
-        code=code("seed_tables", "stats"),
+        code=script_code("stack_seeds"),
     output:
         csv=f"{R}/tables/transfer_{{dataset}}_{{attack}}_eps{{eps}}.csv",
         html=report(f"{R}/tables/transfer_{{dataset}}_{{attack}}_eps{{eps}}.html",
@@ -72,7 +72,7 @@ rule transfer_seeds:
 rule paper_comparison:
     input:
         tables=lambda w: [f"{R}/matrices/{w.dataset}_seed{s}_{w.attack}_eps{w.eps}.csv" for s in SEEDS],
-        code=code("seed_tables", "stats"),
+        code=script_code("paper_comparison"),
     output:
         csv=f"{R}/comparison/{{dataset}}_{{attack}}_eps{{eps}}.csv",
         html=report(f"{R}/comparison/{{dataset}}_{{attack}}_eps{{eps}}.html",
@@ -92,7 +92,7 @@ rule paper_comparison:
 rule lrc_seeds:
     input:
         tables=lambda w: [f"{R}/lrc/lrc_sweep_{w.dataset}_seed{s}.csv" for s in SEEDS],
-        code=code("seed_tables", "stats"),
+        code=script_code("group_seeds"),
     output:
         csv=f"{R}/tables/lrc_sweep_{{dataset}}.csv",
         html=report(f"{R}/tables/lrc_sweep_{{dataset}}.html", caption="../report/lrc_seeds.rst",
@@ -112,7 +112,7 @@ rule lrc_seeds:
 rule decay_seeds:
     input:
         tables=lambda w: [f"{R}/structure/decay_lengths_{w.dataset}_seed{s}.csv" for s in SEEDS],
-        code=code("seed_tables", "stats"),
+        code=script_code("group_seeds"),
     output:
         csv=f"{R}/tables/decay_lengths_{{dataset}}.csv",
         html=report(f"{R}/tables/decay_lengths_{{dataset}}.html", caption="../report/structure.rst",

@@ -26,7 +26,7 @@ def sn_targets():
 rule train_sn:
     input:
         data=f"{R}/data/{{dataset}}.pt",
-        code=code("train"),
+        code=script_code("train"),
     output:
         model=sn_model_path("{dataset}", "{method}", "{beta}", "{seed}"),
         history=f"{R}/sn/models/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}/history.csv",
@@ -47,7 +47,7 @@ rule evaluate_sn:
     input:
         model=sn_model_path("{dataset}", "{method}", "{beta}", "{seed}"),
         data=f"{R}/data/{{dataset}}.pt",
-        code=code("sn_experiment", "spectral", "attacks", "methods"),
+        code=script_code("evaluate_sn"),
     output:
         row=f"{R}/sn/eval/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}.json",
         margins=f"{R}/sn/eval/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}_margins.npy",
@@ -69,7 +69,7 @@ rule sn_results:
     input:
         rows=lambda w: sn_dataset_rows(w.dataset),
         margins=lambda w: [r.replace(".json", "_margins.npy") for r in sn_dataset_rows(w.dataset)],
-        code=code("sn_experiment", "sn_figures", "seed_tables", "stats"),
+        code=script_code("sn_results"),
     output:
         sweep=f"{R}/tables/sn_sweep_{{dataset}}.csv",
         sweep_html=report(f"{R}/tables/sn_sweep_{{dataset}}.html", caption="../report/sn_sweep_table.rst",

@@ -20,7 +20,7 @@ rule strong_eval:
         data=f"{R}/data/{{dataset}}.pt",
         paper_set=lambda w: adv_path(w.dataset, w.seed, STRONG["paper_attack"], w.eps, w.source, "pt"),
         paper_json=lambda w: adv_path(w.dataset, w.seed, STRONG["paper_attack"], w.eps, w.source, "json"),
-        code=code("strong_eval", "strong_attack"),
+        code=script_code("strong_eval"),
     output:
         strong_path("{dataset}", "{seed}", "{eps}", "{source}"),
     params:
@@ -38,7 +38,7 @@ rule strong_eval:
 rule robustness_table:
     input:
         rows=lambda w: strong_rows(w.dataset),
-        code=code("strong_eval", "stats"),
+        code=script_code("robustness_table"),
     output:
         csv=f"{R}/tables/robustness_{{dataset}}.csv",
         html=report(f"{R}/tables/robustness_{{dataset}}.html", caption="../report/robustness.rst",
@@ -62,7 +62,7 @@ def claim_inputs(w):
             "decay": [f"{R}/structure/decay_lengths_{ds}_seed{s}.csv" for ds in DATASETS for s in SEEDS],
             "sn_sweep": [f"{R}/tables/sn_sweep_{ds}.csv" for ds in SN["datasets"]],
             "sn_generalization": [f"{R}/tables/sn_generalization_{ds}.csv" for ds in SN["datasets"]],
-            "code": code("verdicts", "stats")}
+            "code": script_code("claim_verdicts")}
 
 
 rule claim_verdicts:
@@ -117,7 +117,7 @@ rule masking_diagnostics:
         model=lambda w: model_path(w.dataset, w.source, w.seed),
         data=f"{R}/data/{{dataset}}.pt",
         strong=strong_path("{dataset}", "{seed}", "{eps}", "{source}"),
-        code=code("masking", "strong_attack", "attacks"),
+        code=script_code("masking_diagnostics"),
     output:
         diag_path("{dataset}", "{seed}", "{eps}", "{source}"),
     params:
@@ -137,7 +137,7 @@ rule masking_table:
     input:
         rows=lambda w: diag_rows(w.dataset),
         matrices=lambda w: list(diag_matrices(w.dataset).values()),
-        code=code("masking", "plots"),
+        code=script_code("masking_table"),
     output:
         csv=f"{R}/tables/masking_{{dataset}}.csv",
         html=report(f"{R}/tables/masking_{{dataset}}.html", caption="../report/masking.rst",

@@ -16,7 +16,7 @@ def summary_inputs(w):
     sn = [f"{R}/tables/sn_generalization_{ds}.md" for ds in config["sn_experiments"]["datasets"]]
     return {"claims": f"{R}/tables/claims.md", "tables": tables, "matrices": matrices,
             "comparisons": comparisons, "structure": structure, "lrc": lrc, "sn": sn, "figures": figures,
-            "code": code("summary")}
+            "code": script_code("summary")}
 
 
 rule summary:

@@ -5,7 +5,7 @@
 rule train:
     input:
         data=f"{R}/data/{{dataset}}.pt",
-        code=code("train"),
+        code=script_code("train"),
     output:
         model=f"{R}/models/{{dataset}}/{{method}}/seed{{seed}}/model.pt",
         history=f"{R}/models/{{dataset}}/{{method}}/seed{{seed}}/history.csv",

@@ -9,7 +9,7 @@ def matrix_inputs(w):
         "models": [model_path(w.dataset, m, w.seed) for m in models.values()],
         "sets": [adv_path(w.dataset, w.seed, w.attack, w.eps, m, "pt") for m in models.values()],
         "metrics": [adv_path(w.dataset, w.seed, w.attack, w.eps, m, "json") for m in models.values()],
-        "code": code("transfer"),
+        "code": script_code("transfer_matrix"),
     }
 
 

@@ -1,7 +1,8 @@
 import torch
 from _log import logged
 
-from advreg.evaluate import clean_accuracy_table, write_table
+from advreg.evaluate import clean_accuracy_table
+from advreg.tables import write_table
 
 with logged(snakemake) as log:
     torch.set_num_threads(snakemake.threads)

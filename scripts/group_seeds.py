@@ -1,7 +1,7 @@
 import pandas as pd
 from _log import logged
 
-from advreg.evaluate import write_table
+from advreg.tables import write_table
 from advreg.seed_tables import grouped_ci
 from advreg.stats import fmt_ci
 

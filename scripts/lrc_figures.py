@@ -1,6 +1,6 @@
 from _log import logged
 
-from advreg.evaluate import write_table
+from advreg.tables import write_table
 from advreg.experiments import lrc_figures
 
 with logged(snakemake):

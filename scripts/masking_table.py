@@ -2,7 +2,7 @@ import json
 
 from _log import logged
 
-from advreg.evaluate import write_table
+from advreg.tables import write_table
 from advreg.masking import flags_table
 from advreg.plots import accuracy_vs_eps
 

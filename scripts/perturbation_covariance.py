@@ -1,7 +1,7 @@
 import torch
 from _log import logged
 
-from advreg.evaluate import write_table
+from advreg.tables import write_table
 from advreg.experiments import covariance_structure
 
 with logged(snakemake) as log:

@@ -2,7 +2,7 @@ import json
 
 from _log import logged
 
-from advreg.evaluate import write_table
+from advreg.tables import write_table
 from advreg.strong_eval import robustness_rows, robustness_table
 
 with logged(snakemake) as log:

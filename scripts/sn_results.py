@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 from _log import logged
 
-from advreg.evaluate import write_table
+from advreg.tables import write_table
 from advreg.sn_experiment import best_beta, sweep_table, with_published
 from advreg.seed_tables import sn_best_ci
 from advreg.sn_figures import beta_sweep_figure, gap_figure, margins_figure

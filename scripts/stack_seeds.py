@@ -3,7 +3,7 @@ import json
 import pandas as pd
 from _log import logged
 
-from advreg.evaluate import write_table
+from advreg.tables import write_table
 from advreg.seed_tables import ci_cells, stack, wide
 
 with logged(snakemake) as log:

@@ -3,7 +3,7 @@ import json
 import torch
 from _log import logged
 
-from advreg.evaluate import write_table
+from advreg.tables import write_table
 from advreg.plots import matrix_heatmap
 from advreg.transfer import measure_matrix
 

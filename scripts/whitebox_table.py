@@ -2,7 +2,7 @@ import json
 
 from _log import logged
 
-from advreg.evaluate import write_table
+from advreg.tables import write_table
 from advreg.transfer import whitebox_table
 
 with logged(snakemake) as log:

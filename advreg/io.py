@@ -1,0 +1,22 @@
+"""Where a job's tensors live and what it reads: the device choice and the test split, in one place
+for every job module (so a job imports neither the training loop nor the table writers for them)."""
+from __future__ import annotations
+
+import torch
+
+from advreg.data import load_dataset
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(requested)
+
+
+def test_split(dataset_path, device, max_test: int | None = None):
+    """The first ``max_test`` test images (uint8) and labels of a dataset artifact, and its meta."""
+    data = load_dataset(dataset_path, device, parts=("test",))
+    x, y = data["x_test"], data["y_test"]
+    if max_test:
+        x, y = x[:max_test], y[:max_test]
+    return x, y, data["meta"]

@@ -154,8 +154,11 @@ def narrow_references(config: dict, layers: list[dict]) -> list[str]:
             continue
         absent = [v for v in value if v not in have]
         if absent and _origin(layers, path) < _origin(layers, (target,)):
-            parent[path[-1]] = [v for v in value if v in have]
-            notes.append(f"{'.'.join(path)}: narrowed to {parent[path[-1]]} (the run's {target} "
+            kept = [v for v in value if v in have]
+            if not kept and path == ("diagnostics", "seeds"):
+                kept = None  # null: every seed of the run
+            parent[path[-1]] = kept
+            notes.append(f"{'.'.join(path)}: narrowed to {kept} (the run's {target} "
                          f"are {have}; {absent} left out)")
     return notes
 
@@ -189,6 +192,11 @@ def config_problems(config: dict) -> list[str]:
     out += _attack_problems(config)
     out += _strong_eval_problems(config)
     out += _sn_problems(config)
+    for key in ("lrc.models", "smoothness.models", "structure.attacks"):
+        section, name = key.split(".")
+        if not config[section][name]:
+            out.append(f"{key}: empty (after narrowing to the run's methods/attacks, if it was set in an "
+                       f"earlier config file); name at least one, among {config['methods']} / {config['attacks']}")
     for key, models in (("structure.model", [config["structure"]["model"]]),
                         ("lrc.models", config["lrc"]["models"]),
                         ("smoothness.models", config["smoothness"]["models"])):
@@ -300,6 +308,8 @@ def _strong_eval_problems(config: dict) -> list[str]:
         if sweep is None:
             out.append(f"diagnostics.eps_255 has no ε sweep for dataset {ds!r}")
             continue
+        if ds not in (config["attack_settings"][a]["eps_255"] or {}):
+            continue  # reported by the attack check: no strengths for this dataset
         for e in attack_eps(config, ds, a):
             if float(e) not in [float(v) for v in sweep]:
                 out.append(f"diagnostics.eps_255.{ds}: the sweep {sweep} must contain the paper "

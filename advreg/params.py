@@ -61,8 +61,8 @@ class Param:
             ok = isinstance(value, str)
         else:
             numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if self.kind == "int":
-                numeric = numeric and float(value).is_integer()
+            if self.kind == "int":  # 40.0 is not an iteration count: range(40.0) fails in the job
+                numeric = isinstance(value, int) and not isinstance(value, bool)
             ok = numeric and math.isfinite(value) and self._in_range(value)
         if ok:
             return None

@@ -58,11 +58,19 @@ def module_closure(module: str) -> list[str]:
     return sorted(seen)
 
 
+# Modules that only format log lines: they cannot change a trained weight, so editing them does
+# not set aside every checkpoint.
+NOT_IN_DIGEST = ("advreg.progress",)
+
+
 @lru_cache(maxsize=None)
 def code_digest(module: str) -> str:
-    """SHA-256 over the source of ``module`` and every advreg module it imports."""
+    """SHA-256 over the source of ``module`` and every advreg module it imports (but the log
+    formatting of NOT_IN_DIGEST)."""
     h = hashlib.sha256()
     for m in module_closure(module):
+        if m in NOT_IN_DIGEST:
+            continue
         h.update(m.encode() + b"\0" + _module_file(m).read_bytes() + b"\0")
     return h.hexdigest()[:16]
 

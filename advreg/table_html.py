@@ -59,6 +59,8 @@ def _coloured(df: pd.DataFrame) -> list[str]:
         name = str(c).lower()
         if any(name == p or name.endswith(" " + p) or name.endswith("_" + p) for p in _PLAIN):
             continue
+        if name.startswith(("n_", "epochs")):  # counts (n_train, n_test, epochs_trained)
+            continue
         if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]):
             out.append(c)
     return out

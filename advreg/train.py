@@ -83,15 +83,17 @@ def _digest(obj) -> str:
 
 
 def signature_parts(dataset_path, model_spec: dict, method_name: str, method_cfg: dict,
-                    settings: TrainSettings) -> dict[str, str]:
+                    settings: TrainSettings, device_type: str = "cpu") -> dict[str, str]:
     """Everything that determines the trained weights, each part fingerprinted: the settings
     (model, method and its hyperparameters, schedule, seed, training-set cap), the dataset
     artifact's bytes (split, caps, files), the code of every advreg module the training imports,
-    and the torch version. A checkpoint resumes only when all parts match."""
+    the torch version and the device type (a GPU run does not resume bit-identically on a CPU, nor
+    can its random-generator state be restored there). A checkpoint resumes only when all match."""
     return {"settings": _digest([model_spec, method_name, method_cfg, asdict(settings)]),
             "data": file_digest(dataset_path),
             "code": code_digest(__name__),
-            "torch": str(torch.__version__)}
+            "torch": str(torch.__version__),
+            "device": device_type}
 
 
 def _aside(path: Path, tag: str) -> Path:
@@ -116,7 +118,8 @@ def load_checkpoint(path: Path, parts: dict[str, str], device, log=print) -> dic
     if not path.exists():
         return None
     try:
-        ck = torch.load(path, map_location=device, weights_only=False)
+        # on the CPU: loading never needs device memory, so only an unreadable file fails here
+        ck = torch.load(path, map_location="cpu", weights_only=False)
         if not isinstance(ck, dict) or "epoch" not in ck:
             raise ValueError("not a training checkpoint")
     except Exception as e:  # noqa: BLE001 - any unreadable file is set aside, whatever the cause
@@ -201,18 +204,25 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
     method = build_method(method_name, method_cfg, ctx)
 
     checkpoint_path = Path(checkpoint_path)
-    parts = signature_parts(dataset_path, model_spec, method_name, method_cfg, settings)
+    parts = signature_parts(dataset_path, model_spec, method_name, method_cfg, settings, dev.type)
     history: list[dict] = []
     start_epoch = 0
     ck = load_checkpoint(checkpoint_path, parts, dev, log)
     if ck is not None:
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        sched.load_state_dict(ck["scheduler"])
-        method.load_state_dict(ck["method"])
-        gen.set_state(ck["generator"].to(gen.get_state().device))
-        history, start_epoch = ck["history"], ck["epoch"]
-        log(f"resuming {method_name} from epoch {start_epoch} ({checkpoint_path})")
+        try:
+            model.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["optimizer"])
+            sched.load_state_dict(ck["scheduler"])
+            method.load_state_dict(ck["method"])
+            gen.set_state(ck["generator"].to(gen.get_state().device))
+            history, start_epoch = ck["history"], ck["epoch"]
+            log(f"resuming {method_name} from epoch {start_epoch} ({checkpoint_path})")
+        except Exception as e:  # noqa: BLE001 - a checkpoint that matches but cannot be restored
+            dest = _aside(checkpoint_path, "stale")
+            log(f"WARNING: checkpoint {checkpoint_path} matches but cannot be restored "
+                f"({type(e).__name__}: {e}); moved to {dest}; training starts from scratch")
+            return train(dataset_path, model_spec, method_name, method_cfg, settings, model_out,
+                         history_out, checkpoint_path, device, log, stop_after_epoch)
 
     steps_per_epoch = math.ceil(n / settings.batch_size)
     log(f"{method_name}: {n} training images, {steps_per_epoch} steps an epoch, epochs "

@@ -29,6 +29,8 @@ class Killed(BaseException):
 
 
 _reason = {"why": None}
+# recorded when the script imports this module (first thing it does), not after its heavy imports
+_PARENT = os.getppid()
 
 
 def _on_signal(signum, frame):
@@ -46,8 +48,9 @@ def _watch_parent(parent: int) -> None:
 
 def _install_handlers() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, _on_signal)
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True).start()
+        if signal.getsignal(sig) is not signal.SIG_IGN:  # `nohup snakemake …` ignores SIGHUP: keep it so
+            signal.signal(sig, _on_signal)
+    threading.Thread(target=_watch_parent, args=(_PARENT,), daemon=True).start()
 
 
 def _opening(snakemake, log) -> None:

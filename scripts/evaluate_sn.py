@@ -1,8 +1,8 @@
+from _log import logged  # first: it records Snakemake's pid before the heavy imports
 import json
 
 import numpy as np
 import torch
-from _log import logged
 
 from advreg.sn_experiment import evaluate_sn_model
 

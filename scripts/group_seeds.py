@@ -1,5 +1,5 @@
+from _log import logged  # first: it records Snakemake's pid before the heavy imports
 import pandas as pd
-from _log import logged
 
 from advreg.tables import write_table
 from advreg.seed_tables import grouped_ci

@@ -1,6 +1,6 @@
+from _log import logged  # first: it records Snakemake's pid before the heavy imports
 import pandas as pd
 import torch
-from _log import logged
 
 from advreg.experiments import lrc_attack
 

@@ -1,6 +1,6 @@
+from _log import logged  # first: it records Snakemake's pid before the heavy imports
 import json
 
-from _log import logged
 
 from advreg.tables import write_table
 from advreg.strong_eval import robustness_rows, robustness_table

@@ -1,9 +1,9 @@
+from _log import logged  # first: it records Snakemake's pid before the heavy imports
 import json
 from importlib import resources
 
 import numpy as np
 import pandas as pd
-from _log import logged
 
 from advreg.tables import write_table
 from advreg.sn_experiment import best_beta, sweep_table, with_published

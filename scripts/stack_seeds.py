@@ -1,7 +1,7 @@
+from _log import logged  # first: it records Snakemake's pid before the heavy imports
 import json
 
 import pandas as pd
-from _log import logged
 
 from advreg.tables import write_table
 from advreg.seed_tables import ci_cells, stack, wide

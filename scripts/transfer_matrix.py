@@ -1,7 +1,7 @@
+from _log import logged  # first: it records Snakemake's pid before the heavy imports
 import json
 
 import torch
-from _log import logged
 
 from advreg.tables import write_table
 from advreg.plots import matrix_heatmap

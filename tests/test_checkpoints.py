@@ -140,3 +140,33 @@ def test_file_digest_is_of_the_bytes(tmp_path):
     assert file_digest(p) != file_digest(q)
     q.write_bytes(b"x" * 10)
     assert file_digest(p) == file_digest(q)
+
+
+def test_a_real_source_edit_changes_the_code_fingerprint(tmp_path, monkeypatch):
+    """Not a monkeypatched digest: a copy of the package whose regularizer gains a line."""
+    import shutil
+    import advreg.provenance as P
+    root = tmp_path / "advreg"
+    shutil.copytree(P._ROOT, root, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(P, "_ROOT", root)
+    P.code_digest.cache_clear()
+    before = P.code_digest("advreg.train")
+    (root / "progress.py").write_text((root / "progress.py").read_text() + "\n# log format only\n")
+    P.code_digest.cache_clear()
+    assert P.code_digest("advreg.train") == before  # log formatting is not part of the fingerprint
+    (root / "regularizers.py").write_text((root / "regularizers.py").read_text() + "\n# edited\n")
+    P.code_digest.cache_clear()
+    assert P.code_digest("advreg.train") != before
+    P.code_digest.cache_clear()
+
+
+def test_a_checkpoint_of_another_device_is_not_resumed(digits, tmp_path):
+    a, _ = digits
+    _interrupted(a, tmp_path)
+    ck = torch.load(tmp_path / "ck.pt", weights_only=False)
+    ck["signature_parts"]["device"] = "cuda"  # as written on a GPU node
+    torch.save(ck, tmp_path / "ck.pt")
+    lines = []
+    train(a, SPEC, "clean", {}, _settings(), tmp_path / "m.pt", tmp_path / "h.csv", tmp_path / "ck.pt",
+          device="cpu", log=lines.append)
+    assert any("written with different device" in str(m) for m in lines)

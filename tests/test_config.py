@@ -229,3 +229,32 @@ def test_auto_split_falling_back_to_the_test_file_is_loud(workdir, tmp_path):
     cfg = write_config(workdir, {"data": {"mirror": [str(tmp_path / "mirror")]}}, "partial.yaml")
     proc = snakemake_cli(workdir, "-n", "--cores", "1", "--configfile", "presets/tiny.yaml", str(cfg))
     assert "WARNING: data: mnist will be built with the TEST-FILE split" in proc.stdout + proc.stderr
+
+
+def test_a_list_narrowed_to_nothing_is_an_error_or_all():
+    """Narrowing must not leave a stage with nothing to do, silently: diagnostics.seeds falls back
+    to null (every seed of the run); a model list left empty is an error naming it."""
+    config, layers = _layers({"seeds": [7]})
+    advcfg.validate(config, SCHEMA, layers)
+    assert config["diagnostics"]["seeds"] is None
+    config, layers = _layers({"seeds": [0, 1, 2]}, {"seeds": [5]})
+    config["diagnostics"]["seeds"] = [0, 1]
+    layers[0]["diagnostics"]["seeds"] = [0, 1]
+    advcfg.validate(config, SCHEMA, layers)
+    assert config["diagnostics"]["seeds"] is None
+    msg = _problems({"methods": ["wdecay", "fgsm"], "structure": {"model": "wdecay"}})
+    assert "lrc.models: empty" in msg and "smoothness.models: empty" in msg
+
+
+def test_paper_attack_without_eps_for_a_dataset_is_reported_not_raised():
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["attack_settings"]["pgd"]["eps_255"] = {"mnist": [32]}  # a whole dict replaced, not merged
+    with pytest.raises(advcfg.ConfigError) as e:
+        advcfg.validate(config, SCHEMA, [config])
+    msg = str(e.value)
+    assert "attack_settings.pgd.eps_255 has no strengths for dataset 'fashion_mnist'" in msg
+
+
+def test_an_integer_parameter_must_be_an_integer():
+    msg = _problems({"method_settings": {"pgd": {"steps": 40.0}}})
+    assert "method_settings.pgd.steps (kind 'pgd'): 40.0 is not allowed; expected an integer ≥ 1" in msg

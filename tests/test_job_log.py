@@ -34,3 +34,18 @@ def test_terminated_job_says_so_in_its_log(tmp_path):
     assert lines[0].endswith("rule demo (seed=0), pid " + str(proc.pid))  # the log opens with the job
     assert lines[1].endswith("] started")  # timestamped
     assert lines[-1].startswith("KILLED at ") and "received SIGTERM" in lines[-1]
+
+
+def test_an_ignored_sighup_stays_ignored(tmp_path):
+    """Under `nohup snakemake …` SIGHUP is ignored: closing the terminal must not kill the jobs."""
+    log = tmp_path / "job.log"
+    job = "import signal; signal.signal(signal.SIGHUP, signal.SIG_IGN)\n" + JOB.format(
+        scripts=str(REPO / "scripts"), log=str(log)).replace("time.sleep(60)", "time.sleep(1.5)")
+    proc = subprocess.Popen([sys.executable, "-c", job])
+    deadline = time.monotonic() + 30
+    while "started" not in (log.read_text() if log.exists() else ""):
+        assert time.monotonic() < deadline and proc.poll() is None, "the job did not start"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGHUP)
+    assert proc.wait(timeout=30) == 0
+    assert "KILLED" not in log.read_text()

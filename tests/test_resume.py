@@ -107,7 +107,8 @@ def test_killed_training_resumes_to_identical_weights(tmp_path_factory, mnist_te
     start = int(resumed[0].split("from epoch ")[1].split()[0])
     assert start >= killed_at
     # only the remaining epochs were trained again
-    trained = [int(line.split()[2].split("/")[0]) for line in lines if line.startswith("clean epoch ")]
+    # epoch-end lines only (a slow epoch also logs "clean epoch k/n: s/t steps …" progress lines)
+    trained = [int(m.group(1)) for line in lines if (m := re.match(r"clean epoch (\d+)/\d+: loss ", line))]
     assert trained == list(range(start + 1, EPOCHS + 1)), log
     assert model.exists() and not ckpt.exists()  # the finished model replaces the checkpoint
     t_resumed = time.perf_counter()

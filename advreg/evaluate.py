@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import pandas as pd
-import torch
 
-from advreg.data import evaluated_on, load_dataset
+from advreg.data import evaluated_on
 from advreg.models import load_model
 from advreg.seed_tables import seed_columns_ci
 from advreg.io import pick_device, test_split

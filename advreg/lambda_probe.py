@@ -15,13 +15,11 @@ within ``max_clean_drop`` points of the unregularized (``clean``) model's.
 from __future__ import annotations
 
 import argparse
-import copy
 import tempfile
 from pathlib import Path
 
 import pandas as pd
 import torch
-import yaml
 
 from advreg import attacks
 from advreg import config as advcfg

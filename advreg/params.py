@@ -28,7 +28,7 @@ class Param:
     """A hyperparameter's type and range: ``kind`` is 'number', 'int', 'bool', 'str' or 'choice'.
 
     ``lo``/``hi`` bound numbers (``lo_open``/``hi_open``: exclusive); ``choices`` lists the values
-    of a 'choice'. ``doc`` says what it is, for error messages and the README.
+    of a 'choice'. ``doc`` says what it is (read beside the declaration; messages use ``expected``).
     """
     kind: str
     lo: float | None = None

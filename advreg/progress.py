@@ -9,10 +9,6 @@ import torch
 EVERY_SECONDS = 30.0
 
 
-def stamp() -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S")
-
-
 def hms(seconds: float) -> str:
     s = int(round(max(0.0, seconds)))
     return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"

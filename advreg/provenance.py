@@ -25,8 +25,14 @@ def _module_file(name: str) -> Path | None:
 
 def _imports(path: Path) -> set[str]:
     """advreg modules imported anywhere in ``path`` (top level or inside functions)."""
+    return set(_parsed_imports(str(path), path.stat().st_mtime_ns))
+
+
+@lru_cache(maxsize=None)
+def _parsed_imports(path: str, mtime_ns: int) -> frozenset[str]:
+    # cached per file version: every rule's script_code walks the same modules at each Snakemake start
     out = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(ast.parse(Path(path).read_text(), path)):
         if isinstance(node, ast.Import):
             out |= {a.name for a in node.names if a.name.split(".")[0] == PACKAGE}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -35,7 +41,7 @@ def _imports(path: Path) -> set[str]:
                 # `from advreg import attacks` imports the module advreg.attacks
                 out |= {f"{node.module}.{a.name}" for a in node.names
                         if _module_file(f"{node.module}.{a.name}") is not None}
-    return {m for m in out if m != PACKAGE}
+    return frozenset(m for m in out if m != PACKAGE)
 
 
 def file_closure(path: str | Path) -> list[str]:

@@ -33,8 +33,8 @@ rule whitebox_table:
     output:
         csv=f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.csv",
         html=report(f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.html",
-                   caption="../report/whitebox.rst", category=CATEGORY["table1"],
-                   labels={"dataset": "{dataset}", "table": "white-box accuracy, seed {seed}"}),
+                    caption="../report/whitebox.rst", category=CATEGORY["table1"],
+                    labels={"dataset": "{dataset}", "table": "white-box accuracy, seed {seed}"}),
         md=f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.md",
         tex=f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.tex",
     params:

@@ -9,8 +9,8 @@ rule clean_accuracy:
     output:
         csv=f"{R}/tables/clean_accuracy_{{dataset}}.csv",
         html=report(f"{R}/tables/clean_accuracy_{{dataset}}.html",
-                   caption="../report/clean_accuracy.rst", category=CATEGORY["table1"],
-                   labels={"dataset": "{dataset}", "table": "clean accuracy"}),
+                    caption="../report/clean_accuracy.rst", category=CATEGORY["table1"],
+                    labels={"dataset": "{dataset}", "table": "clean accuracy"}),
         md=f"{R}/tables/clean_accuracy_{{dataset}}.md",
     params:
         methods=METHODS,

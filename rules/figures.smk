@@ -15,7 +15,7 @@ rule perturbation_covariance:
     output:
         csv=f"{R}/structure/decay_lengths_{{dataset}}_seed{{seed}}.csv",
         html=report(f"{R}/structure/decay_lengths_{{dataset}}_seed{{seed}}.html", caption="../report/structure.rst",
-                   category=CATEGORY["structure"], labels={"dataset": "{dataset}", "file": "decay lengths"}),
+                    category=CATEGORY["structure"], labels={"dataset": "{dataset}", "file": "decay lengths"}),
         fig2=report(f"{R}/figures/fig2_covariance_{{dataset}}_seed{{seed}}.png", caption="../report/fig2.rst",
                     category=CATEGORY["structure"], labels={"dataset": "{dataset}", "file": "Fig. 2"}),
         fig5=report(f"{R}/figures/fig5_lrc_matrices_{{dataset}}_seed{{seed}}.png", caption="../report/fig5.rst",
@@ -62,7 +62,7 @@ rule lrc_figures:
     output:
         csv=f"{R}/lrc/lrc_sweep_{{dataset}}_seed{{seed}}.csv",
         html=report(f"{R}/lrc/lrc_sweep_{{dataset}}_seed{{seed}}.html", caption="../report/lrc_table.rst",
-                   category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "every sweep point"}),
+                    category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "every sweep point"}),
         fig3=report(f"{R}/figures/fig3_lrc_accuracy_vs_zeta_{{dataset}}_seed{{seed}}.png", caption="../report/fig3.rst",
                     category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "Fig. 3 (left)"}),
         samples=report(f"{R}/figures/fig3_lrc_samples_{{dataset}}_seed{{seed}}.png", caption="../report/fig3_samples.rst",

@@ -36,7 +36,7 @@ rule whitebox_seeds:
     output:
         csv=f"{R}/tables/whitebox_{{dataset}}.csv",
         html=report(f"{R}/tables/whitebox_{{dataset}}.html", caption="../report/whitebox_seeds.rst",
-                   category=CATEGORY["table1"], labels={"dataset": "{dataset}", "table": "white-box accuracy, over seeds"}),
+                    category=CATEGORY["table1"], labels={"dataset": "{dataset}", "table": "white-box accuracy, over seeds"}),
         md=f"{R}/tables/whitebox_{{dataset}}.md",
     params:
         seeds=SEEDS,
@@ -55,9 +55,9 @@ rule transfer_seeds:
     output:
         csv=f"{R}/tables/transfer_{{dataset}}_{{attack}}_eps{{eps}}.csv",
         html=report(f"{R}/tables/transfer_{{dataset}}_{{attack}}_eps{{eps}}.html",
-                   caption="../report/transfer_seeds.rst", category=CATEGORY["matrices"],
-                   labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}",
-                           "file": "over seeds (csv)"}),
+                    caption="../report/transfer_seeds.rst", category=CATEGORY["matrices"],
+                    labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}",
+                    "file": "over seeds (csv)"}),
         md=f"{R}/tables/transfer_{{dataset}}_{{attack}}_eps{{eps}}.md",
     params:
         seeds=SEEDS,
@@ -76,8 +76,8 @@ rule paper_comparison:
     output:
         csv=f"{R}/comparison/{{dataset}}_{{attack}}_eps{{eps}}.csv",
         html=report(f"{R}/comparison/{{dataset}}_{{attack}}_eps{{eps}}.html",
-                   caption="../report/paper_comparison.rst", category=CATEGORY["comparison"],
-                   labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}"}),
+                    caption="../report/paper_comparison.rst", category=CATEGORY["comparison"],
+                    labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}"}),
         md=f"{R}/comparison/{{dataset}}_{{attack}}_eps{{eps}}.md",
     params:
         seeds=SEEDS,
@@ -96,7 +96,7 @@ rule lrc_seeds:
     output:
         csv=f"{R}/tables/lrc_sweep_{{dataset}}.csv",
         html=report(f"{R}/tables/lrc_sweep_{{dataset}}.html", caption="../report/lrc_seeds.rst",
-                   category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "sweep over seeds"}),
+                    category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "sweep over seeds"}),
         md=f"{R}/tables/lrc_sweep_{{dataset}}.md",
     params:
         seeds=SEEDS,
@@ -116,7 +116,7 @@ rule decay_seeds:
     output:
         csv=f"{R}/tables/decay_lengths_{{dataset}}.csv",
         html=report(f"{R}/tables/decay_lengths_{{dataset}}.html", caption="../report/structure.rst",
-                   category=CATEGORY["structure"], labels={"dataset": "{dataset}", "file": "decay lengths over seeds"}),
+                    category=CATEGORY["structure"], labels={"dataset": "{dataset}", "file": "decay lengths over seeds"}),
         md=f"{R}/tables/decay_lengths_{{dataset}}.md",
     params:
         seeds=SEEDS,

@@ -73,7 +73,7 @@ rule sn_results:
     output:
         sweep=f"{R}/tables/sn_sweep_{{dataset}}.csv",
         sweep_html=report(f"{R}/tables/sn_sweep_{{dataset}}.html", caption="../report/sn_sweep_table.rst",
-                     category=CATEGORY["sn"], labels={"dataset": "{dataset}", "file": "every (scheme, β)"}),
+                          category=CATEGORY["sn"], labels={"dataset": "{dataset}", "file": "every (scheme, β)"}),
         csv=f"{R}/tables/sn_generalization_{{dataset}}.csv",
         md=f"{R}/tables/sn_generalization_{{dataset}}.md",
         html=report(f"{R}/tables/sn_generalization_{{dataset}}.html", caption="../report/sn_table.rst",

@@ -42,7 +42,7 @@ rule robustness_table:
     output:
         csv=f"{R}/tables/robustness_{{dataset}}.csv",
         html=report(f"{R}/tables/robustness_{{dataset}}.html", caption="../report/robustness.rst",
-                   category=CATEGORY["table1"], labels={"dataset": "{dataset}", "table": "paper vs strong attack"}),
+                    category=CATEGORY["table1"], labels={"dataset": "{dataset}", "table": "paper vs strong attack"}),
         md=f"{R}/tables/robustness_{{dataset}}.md",
         rows=f"{R}/tables/robustness_{{dataset}}_per_seed.csv",
     params:
@@ -71,7 +71,7 @@ rule claim_verdicts:
     output:
         csv=f"{R}/tables/claims.csv",
         html=report(f"{R}/tables/claims.html", caption="../report/claims.rst", category=CATEGORY["summary"],
-                   labels={"table": "claim verdicts"}),
+                    labels={"table": "claim verdicts"}),
         md=f"{R}/tables/claims.md",
     params:
         run_name=config["run_name"],
@@ -141,7 +141,7 @@ rule masking_table:
     output:
         csv=f"{R}/tables/masking_{{dataset}}.csv",
         html=report(f"{R}/tables/masking_{{dataset}}.html", caption="../report/masking.rst",
-                   category=CATEGORY["diagnostics"], labels={"dataset": "{dataset}", "table": "gradient-masking checks"}),
+                    category=CATEGORY["diagnostics"], labels={"dataset": "{dataset}", "table": "gradient-masking checks"}),
         md=f"{R}/tables/masking_{{dataset}}.md",
         png=report(f"{R}/figures/accuracy_vs_eps_{{dataset}}.png", caption="../report/masking.rst",
                    category=CATEGORY["diagnostics"], labels={"dataset": "{dataset}", "figure": "accuracy vs ε (masking check)"}),

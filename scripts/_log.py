@@ -2,12 +2,14 @@
 job say so in that log.
 
 - SIGTERM, SIGINT and SIGHUP (Snakemake cancelling its jobs, Ctrl-C, SLURM's time limit) end the
-  job with a last log line "KILLED: ..." instead of stopping it mid-line.
+  job with a last log line "KILLED at <time>: ..." instead of stopping it mid-line (a SIGHUP that
+  `nohup` ignores stays ignored).
 - A job whose Snakemake was killed (SIGKILL: it cannot cancel its jobs) would run on as an orphan,
   finish, and delete its training checkpoint while Snakemake's metadata still marks its outputs
   incomplete. A watcher thread notices that the parent process is gone and ends the job the same
   way, so the checkpoint stays and the re-run resumes from it (README "Recovering a killed run").
 - SIGKILL of the job itself cannot be caught: its log then ends without that line.
+Every script imports this module first, so Snakemake's pid is recorded before the heavy imports.
 
 Every line is timestamped, and the log opens with the job's rule and wildcards, and, for a job
 that computes (one with a `device` param), the device it runs on, with a warning when it expected a
@@ -31,6 +33,10 @@ class Killed(BaseException):
 _reason = {"why": None}
 # recorded when the script imports this module (first thing it does), not after its heavy imports
 _PARENT = os.getppid()
+
+
+def _stamp() -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _on_signal(signum, frame):
@@ -73,7 +79,7 @@ def logged(snakemake):
 
     def log(*a):
         text = " ".join(map(str, a))
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        stamp = _stamp()
         print("\n".join(f"[{stamp}] {line}" for line in text.splitlines() or [""]), flush=True)
 
     with open(path, "w", buffering=1) as f, contextlib.redirect_stdout(f), contextlib.redirect_stderr(f):
@@ -81,7 +87,7 @@ def logged(snakemake):
             _opening(snakemake, log)
             yield log
         except Killed as e:
-            print(f"KILLED at {time.strftime('%Y-%m-%d %H:%M:%S')}: {e}. Outputs of this job are "
+            print(f"KILLED at {_stamp()}: {e}. Outputs of this job are "
                   f"incomplete; a training job keeps its last epoch checkpoint and resumes from it.",
                   flush=True)
             raise SystemExit(143) from None

@@ -1,4 +1,4 @@
-from _log import logged  # first: it records Snakemake's pid before the heavy imports
+from _log import logged
 import pandas as pd
 
 from advreg.plots import training_curves

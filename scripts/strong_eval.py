@@ -1,4 +1,4 @@
-from _log import logged  # first: it records Snakemake's pid before the heavy imports
+from _log import logged
 import torch
 
 from advreg.progress import format_record

@@ -21,13 +21,21 @@ with logged(snakemake) as log:
 """
 
 
-def test_terminated_job_says_so_in_its_log(tmp_path):
-    log = tmp_path / "job.log"
-    proc = subprocess.Popen([sys.executable, "-c", JOB.format(scripts=str(REPO / "scripts"), log=str(log))])
+def _start(log, prefix: str = "", sleep: float = 60) -> subprocess.Popen:
+    """The demo job (``prefix`` runs first), once it has logged its first line."""
+    job = prefix + JOB.format(scripts=str(REPO / "scripts"), log=str(log)).replace(
+        "time.sleep(60)", f"time.sleep({sleep})")
+    proc = subprocess.Popen([sys.executable, "-c", job])
     deadline = time.monotonic() + 30
     while "started" not in (log.read_text() if log.exists() else ""):
         assert time.monotonic() < deadline and proc.poll() is None, "the job did not start"
         time.sleep(0.05)
+    return proc
+
+
+def test_terminated_job_says_so_in_its_log(tmp_path):
+    log = tmp_path / "job.log"
+    proc = _start(log)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 143
     lines = log.read_text().splitlines()
@@ -39,13 +47,7 @@ def test_terminated_job_says_so_in_its_log(tmp_path):
 def test_an_ignored_sighup_stays_ignored(tmp_path):
     """Under `nohup snakemake …` SIGHUP is ignored: closing the terminal must not kill the jobs."""
     log = tmp_path / "job.log"
-    job = "import signal; signal.signal(signal.SIGHUP, signal.SIG_IGN)\n" + JOB.format(
-        scripts=str(REPO / "scripts"), log=str(log)).replace("time.sleep(60)", "time.sleep(1.5)")
-    proc = subprocess.Popen([sys.executable, "-c", job])
-    deadline = time.monotonic() + 30
-    while "started" not in (log.read_text() if log.exists() else ""):
-        assert time.monotonic() < deadline and proc.poll() is None, "the job did not start"
-        time.sleep(0.05)
+    proc = _start(log, prefix="import signal; signal.signal(signal.SIGHUP, signal.SIG_IGN)\n", sleep=1.5)
     proc.send_signal(signal.SIGHUP)
     assert proc.wait(timeout=30) == 0
     assert "KILLED" not in log.read_text()

@@ -74,6 +74,20 @@ def _input_grad(model, x, y, scale=1.0):
     return g
 
 
+def _linf_pgd(model, x, labels, eps, alpha, steps, start=None):
+    """x ← Π_{B∞(x, ε) ∩ [0,1]}(x + α·sign ∇ℓ), ``steps`` times, from ``start`` (default x)."""
+    adv = x.clone() if start is None else start
+    for _ in range(steps):
+        adv = adv + alpha * _input_grad(model, adv, labels).sign()
+        adv = torch.min(torch.max(adv, x - eps), x + eps).clamp(0, 1)
+    return adv
+
+
+def _l2_unit(g):
+    """g/‖g‖₂ per sample."""
+    return g / g.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+
+
 def _mixture(model, x, y, x_t, mix):
     """SGR paper Eq. 3: (1 − mix)·ℓ(x) + mix·ℓ(x̃)."""
     return (1 - mix) * F.cross_entropy(model(x), y) + mix * F.cross_entropy(model(x_t), y)
@@ -159,11 +173,7 @@ def test_pgd_augmentation_steps_and_projection():
     got, m, _ = _method_grads("pgd", cfg, x, y)
     model = _model()
     eps, alpha = 16 / 255, 7 / 255
-    yp = _pred(model, x)
-    adv = x.clone()
-    for _ in range(3):  # x ← Π_{B∞(x, ε) ∩ [0,1]}(x + α·sign ∇ℓ)
-        adv = adv + alpha * _input_grad(model, adv, yp).sign()
-        adv = torch.min(torch.max(adv, x - eps), x + eps).clamp(0, 1)
+    adv = _linf_pgd(model, x, _pred(model, x), eps, alpha, 3)
     _assert_same(got, _grads(model, _mixture(model, x, y, adv, MIX)))
     x_m = m.perturb(_model(), x, y)
     assert (x_m - x).abs().max() <= eps + 1e-6
@@ -178,8 +188,7 @@ def test_pgd_augmentation_random_start_uses_the_training_generator():
     model = _model()
     eps = 16 / 255
     start = (x + (torch.rand(x.shape, generator=torch.Generator().manual_seed(11)) * 2 - 1) * eps).clamp(0, 1)
-    adv = start + 4 / 255 * _input_grad(model, start, _pred(model, x)).sign()
-    adv = torch.min(torch.max(adv, x - eps), x + eps).clamp(0, 1)
+    adv = _linf_pgd(model, x, _pred(model, x), eps, 4 / 255, 1, start=start)
     _assert_same(got, _grads(model, _mixture(model, x, y, adv, MIX)))
 
 
@@ -223,11 +232,7 @@ def test_sgr_is_ce_plus_lambda_half_gT_sigma_g(source, representation):
     elif source == "fgsm":
         xi = (x + 12 / 255 * _input_grad(model, x, yp).sign()).clamp(0, 1) - x
     else:
-        adv = x.clone()
-        for _ in range(2):
-            adv = adv + 8 / 255 * _input_grad(model, adv, yp).sign()
-            adv = torch.min(torch.max(adv, x - 12 / 255), x + 12 / 255).clamp(0, 1)
-        xi = adv - x
+        xi = _linf_pgd(model, x, yp, 12 / 255, 8 / 255, 2) - x
     s = _second_moment(xi) if representation == "full" else _covariance_function_matrix(xi)
     _assert_same(got, _grads(model, _sgr_objective(model, x, y, _standardized(s), LAM)))
 
@@ -238,7 +243,7 @@ def test_fgm_training_is_ce_on_l2_step_of_eps_rel_times_mean_norm():
     model = _model()
     eps = 0.05 * MEAN_NORM
     g = _input_grad(model, x, _pred(model, x))
-    x_adv = x + eps * g / g.flatten(1).norm(dim=1).view(-1, 1, 1, 1)  # no clip (SN repo)
+    x_adv = x + eps * _l2_unit(g)  # no clip (SN repo)
     _assert_same(got, _grads(model, F.cross_entropy(model(x_adv), y)))  # adversarial loss only
 
 
@@ -253,7 +258,7 @@ def test_pgm_training_takes_steps_of_two_eps_over_steps():
     adv = x.clone()
     for _ in range(k):
         g = _input_grad(model, adv, yp)
-        adv = adv + alpha * g / g.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
+        adv = adv + alpha * _l2_unit(g)
         d = adv - x
         n = d.flatten(1).norm(dim=1).view(-1, 1, 1, 1)
         adv = x + d * torch.clamp(eps / n, max=1.0)  # projection onto the ℓ2 ball

@@ -20,6 +20,8 @@ rule adversarial_set:
     threads: config["threads"]
     log:
         f"{R}/logs/adversarial_set/{{dataset}}/seed{{seed}}/{{attack}}/eps{{eps}}/{{source}}.log",
+    benchmark:
+        f"{R}/benchmarks/adversarial_set/{{dataset}}/seed{{seed}}/{{attack}}/eps{{eps}}/{{source}}.tsv",
     script:
         "../scripts/adversarial_set.py"
 
@@ -41,5 +43,7 @@ rule whitebox_table:
         methods=METHODS,
     log:
         f"{R}/logs/whitebox_table/{{dataset}}_seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/whitebox_table/{{dataset}}_seed{{seed}}.tsv",
     script:
         "../scripts/whitebox_table.py"

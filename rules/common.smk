@@ -55,6 +55,15 @@ def script_code(script):
     path = os.path.join(workflow.basedir, "scripts", f"{script}.py")
     return [os.path.join(workflow.basedir, *m.split(".")) + ".py" for m in file_closure(path)]
 
+def warm_modules():
+    """What the warm-start server imports before it forks jobs: torch, the table and plot
+    libraries, and every advreg module some script imports."""
+    scripts = os.path.join(workflow.basedir, "scripts")
+    mods = sorted({m for f in os.listdir(scripts) if f.endswith(".py") and not f.startswith("_")
+                   for m in file_closure(os.path.join(scripts, f))})
+    return ["torch", "pandas", "matplotlib", "snakemake.script", *mods]
+
+
 def model_path(dataset, method, seed):
     return f"{R}/models/{dataset}/{method}/seed{seed}/model.pt"
 

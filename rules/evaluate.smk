@@ -21,6 +21,8 @@ rule clean_accuracy:
     threads: config["threads"]
     log:
         f"{R}/logs/clean_accuracy/{{dataset}}.log",
+    benchmark:
+        f"{R}/benchmarks/clean_accuracy/{{dataset}}.tsv",
     script:
         "../scripts/clean_accuracy.py"
 
@@ -38,5 +40,7 @@ rule training_curves:
         labels=[f"{m} (seed {s})" for m in METHODS for s in SEEDS],
     log:
         f"{R}/logs/training_curves/{{dataset}}.log",
+    benchmark:
+        f"{R}/benchmarks/training_curves/{{dataset}}.tsv",
     script:
         "../scripts/plot_training_curves.py"

@@ -30,6 +30,8 @@ rule perturbation_covariance:
     threads: config["threads"]
     log:
         f"{R}/logs/perturbation_covariance/{{dataset}}_seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/perturbation_covariance/{{dataset}}_seed{{seed}}.tsv",
     script:
         "../scripts/perturbation_covariance.py"
 
@@ -49,6 +51,8 @@ rule lrc_attack:
     threads: config["threads"]
     log:
         f"{R}/logs/lrc_attack/{{dataset}}_seed{{seed}}_{{source}}.log",
+    benchmark:
+        f"{R}/benchmarks/lrc_attack/{{dataset}}_seed{{seed}}_{{source}}.tsv",
     script:
         "../scripts/lrc_attack.py"
 
@@ -76,6 +80,8 @@ rule lrc_figures:
         device=config["device"],
     log:
         f"{R}/logs/lrc_figures/{{dataset}}_seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/lrc_figures/{{dataset}}_seed{{seed}}.tsv",
     script:
         "../scripts/lrc_figures.py"
 
@@ -98,6 +104,8 @@ rule trajectories:
         device=config["device"],
     log:
         f"{R}/logs/trajectories/{{dataset}}_seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/trajectories/{{dataset}}_seed{{seed}}.tsv",
     script:
         "../scripts/trajectories.py"
 
@@ -118,5 +126,7 @@ rule adversarial_samples:
         device=config["device"],
     log:
         f"{R}/logs/adversarial_samples/{{dataset}}_seed{{seed}}_{{source}}.log",
+    benchmark:
+        f"{R}/benchmarks/adversarial_samples/{{dataset}}_seed{{seed}}_{{source}}.tsv",
     script:
         "../scripts/adversarial_samples.py"

@@ -43,6 +43,8 @@ rule whitebox_seeds:
         what="White-box accuracy (%) of every model under each attack (ε in units of 1/255; DeepFool: robustness ρ)",
     log:
         f"{R}/logs/whitebox_seeds/{{dataset}}.log",
+    benchmark:
+        f"{R}/benchmarks/whitebox_seeds/{{dataset}}.tsv",
     script:
         "../scripts/stack_seeds.py"
 
@@ -65,6 +67,8 @@ rule transfer_seeds:
                         f"attacked, test: clean accuracy, columns: source of the adversarial examples"),
     log:
         f"{R}/logs/transfer_seeds/{{dataset}}_{{attack}}_eps{{eps}}.log",
+    benchmark:
+        f"{R}/benchmarks/transfer_seeds/{{dataset}}_{{attack}}_eps{{eps}}.tsv",
     script:
         "../scripts/stack_seeds.py"
 
@@ -85,6 +89,8 @@ rule paper_comparison:
         tolerance=config["transfer"]["tolerance"],
     log:
         f"{R}/logs/paper_comparison/{{dataset}}_{{attack}}_eps{{eps}}.log",
+    benchmark:
+        f"{R}/benchmarks/paper_comparison/{{dataset}}_{{attack}}_eps{{eps}}.tsv",
     script:
         "../scripts/paper_comparison.py"
 
@@ -105,6 +111,8 @@ rule lrc_seeds:
         what="LRC sweep: worst-of-k and mean single-draw accuracy (%) per model, noise (decay length ζ, or the data covariance) and ε (noise std, [0, 1] pixel units); n: test images, k: noise draws per image",
     log:
         f"{R}/logs/lrc_seeds/{{dataset}}.log",
+    benchmark:
+        f"{R}/benchmarks/lrc_seeds/{{dataset}}.tsv",
     script:
         "../scripts/group_seeds.py"
 
@@ -127,5 +135,7 @@ rule decay_seeds:
               f"adversarial perturbations beside the data's own; n: images the covariance is estimated from"),
     log:
         f"{R}/logs/decay_seeds/{{dataset}}.log",
+    benchmark:
+        f"{R}/benchmarks/decay_seeds/{{dataset}}.tsv",
     script:
         "../scripts/group_seeds.py"

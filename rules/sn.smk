@@ -39,6 +39,8 @@ rule train_sn:
     threads: config["threads"]
     log:
         f"{R}/logs/train_sn/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/train_sn/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}.tsv",
     script:
         "../scripts/train.py"
 
@@ -61,6 +63,8 @@ rule evaluate_sn:
     threads: config["threads"]
     log:
         f"{R}/logs/evaluate_sn/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/evaluate_sn/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}.tsv",
     script:
         "../scripts/evaluate_sn.py"
 
@@ -91,5 +95,7 @@ rule sn_results:
         betas=lambda w: advcfg.sn_betas(config, w.dataset),
     log:
         f"{R}/logs/sn_results/{{dataset}}.log",
+    benchmark:
+        f"{R}/benchmarks/sn_results/{{dataset}}.tsv",
     script:
         "../scripts/sn_results.py"

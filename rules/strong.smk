@@ -31,6 +31,8 @@ rule strong_eval:
     threads: config["threads"]
     log:
         f"{R}/logs/strong_eval/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.log",
+    benchmark:
+        f"{R}/benchmarks/strong_eval/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.tsv",
     script:
         "../scripts/strong_eval.py"
 
@@ -51,6 +53,8 @@ rule robustness_table:
                          for m in METHODS for s in SEEDS],
     log:
         f"{R}/logs/robustness_table/{{dataset}}.log",
+    benchmark:
+        f"{R}/benchmarks/robustness_table/{{dataset}}.tsv",
     script:
         "../scripts/robustness_table.py"
 
@@ -84,6 +88,8 @@ rule claim_verdicts:
         pgd_gap=config["claims"]["pgd_gap"],
     log:
         f"{R}/logs/claim_verdicts.log",
+    benchmark:
+        f"{R}/benchmarks/claim_verdicts.tsv",
     script:
         "../scripts/claim_verdicts.py"
 
@@ -129,6 +135,8 @@ rule masking_diagnostics:
     threads: config["threads"]
     log:
         f"{R}/logs/masking_diagnostics/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.log",
+    benchmark:
+        f"{R}/benchmarks/masking_diagnostics/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.tsv",
     script:
         "../scripts/masking_diagnostics.py"
 
@@ -152,5 +160,7 @@ rule masking_table:
         gap_tol=DIAG["gap_tol"],
     log:
         f"{R}/logs/masking_table/{{dataset}}.log",
+    benchmark:
+        f"{R}/benchmarks/masking_table/{{dataset}}.tsv",
     script:
         "../scripts/masking_table.py"

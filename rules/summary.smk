@@ -33,5 +33,7 @@ rule summary:
         repo=workflow.basedir,
     log:
         f"{R}/logs/summary.log",
+    benchmark:
+        f"{R}/benchmarks/summary.tsv",
     script:
         "../scripts/summary.py"

@@ -19,5 +19,7 @@ rule train:
     threads: config["threads"]
     log:
         f"{R}/logs/train/{{dataset}}/{{method}}/seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/train/{{dataset}}/{{method}}/seed{{seed}}.tsv",
     script:
         "../scripts/train.py"

@@ -36,5 +36,7 @@ rule transfer_matrix:
     threads: config["threads"]
     log:
         f"{R}/logs/transfer_matrix/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.log",
+    benchmark:
+        f"{R}/benchmarks/transfer_matrix/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.tsv",
     script:
         "../scripts/transfer_matrix.py"

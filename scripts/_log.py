@@ -31,7 +31,21 @@ class Killed(BaseException):
 
 
 _reason = {"why": None}
-# recorded when the script imports this module (first thing it does), not after its heavy imports
+
+# Warm start (scripts/_warm.py): in a local run, a server that has imported torch and advreg forks
+# this job, so the rest of the script runs there and this process only waits for its status.
+if os.environ.get("ADVREG_WARM_SOCKET") and not os.environ.get("ADVREG_WARM_CLIENT"):
+    from _warm import hand_over
+    _code = hand_over(os.environ["ADVREG_WARM_SOCKET"])
+    if _code is not None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_code)
+
+# The process whose end means Snakemake is gone: in a warm child the client that Snakemake started
+# (its own parent is the server), else the parent. Recorded when the script imports this module
+# (first thing it does), not after its heavy imports.
+_CLIENT = int(os.environ.get("ADVREG_WARM_CLIENT") or 0)
 _PARENT = os.getppid()
 
 
@@ -43,11 +57,22 @@ def _on_signal(signum, frame):
     raise Killed(_reason["why"] or f"received {signal.Signals(signum).name}")
 
 
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return False
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+
+
 def _watch_parent(parent: int) -> None:
     while True:
         time.sleep(WATCH_SECONDS)
-        if os.getppid() != parent:
-            _reason["why"] = f"Snakemake (pid {parent}) is gone; this orphaned job stops"
+        if (_gone(_CLIENT) if _CLIENT else os.getppid() != parent):
+            who = f"its job process (pid {_CLIENT})" if _CLIENT else f"Snakemake (pid {parent})"
+            _reason["why"] = f"{who} is gone; this orphaned job stops"
             os.kill(os.getpid(), signal.SIGTERM)
             return
 
@@ -61,7 +86,8 @@ def _install_handlers() -> None:
 
 def _opening(snakemake, log) -> None:
     wildcards = ", ".join(f"{k}={v}" for k, v in snakemake.wildcards.items())
-    log(f"rule {snakemake.rule}" + (f" ({wildcards})" if wildcards else "") + f", pid {os.getpid()}")
+    start = f"warm start for pid {_CLIENT}" if _CLIENT else "cold start"
+    log(f"rule {snakemake.rule}" + (f" ({wildcards})" if wildcards else "") + f", pid {os.getpid()} ({start})")
     requested = getattr(snakemake.params, "device", None)
     if requested is not None:
         from advreg.progress import describe_device

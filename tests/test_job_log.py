@@ -39,7 +39,7 @@ def test_terminated_job_says_so_in_its_log(tmp_path):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 143
     lines = log.read_text().splitlines()
-    assert lines[0].endswith("rule demo (seed=0), pid " + str(proc.pid))  # the log opens with the job
+    assert lines[0].endswith(f"rule demo (seed=0), pid {proc.pid} (cold start)")  # the log opens with the job
     assert lines[1].endswith("] started")  # timestamped
     assert lines[-1].startswith("KILLED at ") and "received SIGTERM" in lines[-1]
 

@@ -17,11 +17,12 @@ def test_selection_rule_on_a_synthetic_table():
         {"method": "gn", "lam": 10, "val_clean_acc": 97.5, "val_pgd_acc": 60.0},
         {"method": "gn", "lam": 30, "val_clean_acc": 97.1, "val_pgd_acc": 70.0},
         {"method": "gn", "lam": 100, "val_clean_acc": 95.0, "val_pgd_acc": 80.0},  # costs 3 clean points
-        {"method": "sgr_sign", "lam": 10, "val_clean_acc": 96.0, "val_pgd_acc": 50.0},  # none within 1 point:
-        {"method": "sgr_sign", "lam": 30, "val_clean_acc": 95.0, "val_pgd_acc": 65.0},  # the smallest λ
+        {"method": "sgr_sign", "lam": 10, "val_clean_acc": 95.0, "val_pgd_acc": 50.0},  # none within 1 point:
+        {"method": "sgr_sign", "lam": 30, "val_clean_acc": 96.0, "val_pgd_acc": 65.0},  # the one that keeps most
     ])
     chosen = lambda_probe.select(df, max_clean_drop=1.0).set_index("method")
-    assert chosen.loc["gn", "lam"] == 30 and chosen.loc["sgr_sign", "lam"] == 10
+    assert chosen.loc["gn", "lam"] == 30 and chosen.loc["sgr_sign", "lam"] == 30
+    assert chosen.loc["sgr_sign", "rule"].startswith("no λ keeps")
     assert lambda_probe.select(df, max_clean_drop=5.0).set_index("method").loc["gn", "lam"] == 100
 
 

@@ -2,7 +2,6 @@
 (dry runs, whose plan we parse). Shared by the pipeline, incremental and SLURM tests."""
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +10,8 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+from cost_model import parse_dry_run  # noqa: E402  (the one parser of Snakemake's dry-run listing)
 WORKFLOW_FILES = ["Snakefile", "config.yaml", "rules", "scripts", "schemas", "presets", "report",
                   "profiles", "advreg"]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -71,20 +72,7 @@ def configfile_args(configfiles: list[Path]) -> list[str]:
     return ["--configfile", *map(str, configfiles)] if configfiles else []
 
 
-_RULE = re.compile(r"^(?:local)?rule (\w+):")
-_WILD = re.compile(r"^\s+wildcards: (.*)$")
-
-
 def planned_jobs(workdir: Path, configfiles: list[Path], *extra: str) -> list[tuple[str, dict]]:
     """(rule, wildcards) of every job a dry run would execute."""
     out = snakemake_cli(workdir, "-n", "--cores", "1", *configfile_args(configfiles), *extra).stdout
-    jobs: list[tuple[str, dict]] = []
-    for line in out.splitlines():
-        m = _RULE.match(line)
-        if m:
-            jobs.append((m.group(1), {}))
-            continue
-        w = _WILD.match(line)
-        if w and jobs:
-            jobs[-1] = (jobs[-1][0], dict(kv.split("=", 1) for kv in w.group(1).split(", ")))
-    return jobs
+    return parse_dry_run(out)

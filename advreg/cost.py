@@ -1,0 +1,303 @@
+"""Cost model of a reproduction: the FLOPs of every job of a planned DAG, and its predicted time.
+
+A job's FLOPs are its count of passes, read from the config (epochs × steps × the method's cost per
+step; attack steps × images; LRC k × ζ × ε × images; ...), times the FLOPs of one pass of its
+architecture. Every FLOP count comes from ``torch.utils.flop_counter.FlopCounterMode`` on the real
+model (and, for a training step, on the real method's loss and backward: double backprop, the
+inner PGD loop and the covariance update are counted as they run), never derived by hand.
+
+Time = start-up + FLOPs / throughput, where start-up (a fresh Python importing torch and advreg)
+and throughput (FLOP/s of a training step and of an attack batch) are measured by ``calibrate`` on
+the device at hand, or given (a stated GPU throughput).
+
+What the model cannot know before the run, and assumes (each a named constant below):
+- how many images survive each attack of the strong ensemble (``SURVIVE``);
+- how many DeepFool iterations an image needs (``DEEPFOOL_ITERS``);
+- jobs without model passes (tables, figures) cost start-up + ``SMALL_JOB_S``.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import math
+import subprocess
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+from advreg import config as advcfg
+from advreg.methods import MethodContext, build_method
+from advreg.models import build_from_spec
+
+# images per dataset file (the official splits); the validation split is carved from training
+TRAIN_IMAGES = {"mnist": 60000, "fashion_mnist": 60000, "cifar10": 50000}
+TEST_IMAGES = 10000
+NUM_CLASSES = 10
+# ours: a prior for the share of the attacked images still robust when each later attack of the
+# strong ensemble starts (the quick and evidence models keep 60-90 % at ε = 32/255)
+SURVIVE = 0.8
+# DeepFool converges in 2-3 iterations on average (Moosavi-Dezfooli et al. 2016, Table 1)
+DEEPFOOL_ITERS = 3
+# seconds of a job beyond start-up that does no model pass (tables, plots, file reads)
+SMALL_JOB_S = 1.0
+
+
+class _NoModules:
+    """Stands in for FlopCounterMode's module tracker: its backward hooks fail on
+    ``autograd.grad`` with respect to a leaf input (an attack's or SGR's input gradient), and only
+    the total is needed here, not the per-module breakdown."""
+    parents = {"Global"}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+
+def _count(fn) -> int:
+    counter = FlopCounterMode(display=False)
+    counter.mod_tracker = _NoModules()
+    with counter:
+        fn()
+    return counter.get_total_flops()
+
+
+@functools.lru_cache(maxsize=None)
+def _pass_flops(spec_json: str, batch: int = 16) -> tuple[float, float]:
+    """(forward, forward + backward to the input) FLOPs per image of one architecture."""
+    model = build_from_spec(json.loads(spec_json)).eval()
+    c, s = json.loads(spec_json)["in_channels"], json.loads(spec_json)["image_size"]
+    x = torch.rand(batch, c, s, s)
+    y = torch.randint(0, NUM_CLASSES, (batch,))
+
+    def fwd():
+        with torch.no_grad():
+            model(x)
+
+    def fwdbwd():
+        xr = x.clone().requires_grad_(True)
+        torch.autograd.grad(F.cross_entropy(model(xr), y), xr)
+
+    return _count(fwd) / batch, _count(fwdbwd) / batch
+
+
+def pass_flops(spec: dict) -> tuple[float, float]:
+    return _pass_flops(json.dumps(spec, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=None)
+def _step_flops(spec_json: str, name: str, cfg_json: str, batch: int) -> float:
+    """FLOPs of one training step (method loss + backward to the weights), averaged over the
+    method's update period (SGR's covariance update runs every ``update_every`` steps)."""
+    spec, cfg = json.loads(spec_json), json.loads(cfg_json)
+    torch.manual_seed(0)
+    model = build_from_spec(spec).train()
+    c, s = spec["in_channels"], spec["image_size"]
+    gen = torch.Generator().manual_seed(0)
+    ctx = MethodContext(device=torch.device("cpu"), generator=gen, image_shape=(c, s, s),
+                        data_mean_diag=0.1, data_mean_norm=9.0)
+    method = build_method(name, cfg, ctx)
+    period = int(cfg.get("update_every", 1) or 1)
+    x = torch.rand(batch, c, s, s)
+    y = torch.randint(0, NUM_CLASSES, (batch,))
+
+    def step():
+        loss, _ = method.loss(model, x, y)
+        loss.backward()
+
+    step()  # first step: running estimates start (not counted)
+    return sum(_count(step) for _ in range(period)) / period
+
+
+def step_flops(spec: dict, name: str, cfg: dict, batch: int) -> float:
+    return _step_flops(json.dumps(spec, sort_keys=True), name, json.dumps(cfg, sort_keys=True), batch)
+
+
+def _n_test(config: dict, n: int | None) -> int:
+    return min(n or TEST_IMAGES, TEST_IMAGES)
+
+
+def _n_train(config: dict, dataset: str, max_train: int | None) -> int:
+    left = TRAIN_IMAGES[dataset] - config["data"]["val"]
+    return min(max_train or left, left)
+
+
+def _attack_passes(kind: str, cfg: dict, fb: float, fwd: float, transfer: bool = False) -> float:
+    """FLOPs per image of one run of a paper attack (plus the accuracy forward passes)."""
+    if kind in ("fgsm", "fgm"):
+        return fb + fwd
+    if kind == "rand":
+        return fwd
+    if kind == "pgd":
+        steps = cfg.get("transfer_steps", cfg["steps"]) if transfer else cfg["steps"]
+        return steps * fb + fwd
+    if kind == "deepfool":
+        iters = min(DEEPFOOL_ITERS, cfg.get("max_iter", 50))
+        k = min(cfg.get("nb_candidate", NUM_CLASSES), NUM_CLASSES)
+        # per iteration: a forward, one backward per candidate class, the check's forward
+        return iters * (2 * fwd + (k - 1) * (fb - fwd))
+    raise ValueError(f"no cost rule for attack kind {kind!r}")
+
+
+def _ensemble_flops(ensemble: list[dict], fb: float, fwd: float) -> float:
+    """FLOPs per image of the strong ensemble: the first attack on every image, later ones on the
+    ``SURVIVE`` share (AutoAttack attacks only the images still robust)."""
+    total, share = 2 * fwd, 1.0
+    for e in ensemble:
+        kind = e["kind"]
+        if kind in ("apgd_ce", "apgd_dlr"):
+            f = e.get("steps", 100) * e.get("restarts", 1) * fb
+        elif kind == "apgd_t":
+            f = e.get("steps", 100) * e.get("targets", 9) * e.get("restarts", 1) * fb
+        elif kind == "fab_t":
+            # FAB-T: per step a forward and the gradient of two logits, plus its projections
+            f = e.get("steps", 100) * e.get("targets", 9) * e.get("restarts", 1) * (fb + fwd)
+        elif kind == "square":
+            f = e.get("queries", 5000) * e.get("restarts", 1) * fwd
+        else:
+            raise ValueError(f"no cost rule for strong-attack kind {kind!r}")
+        total += share * (f + fwd)
+        share *= SURVIVE
+    return total
+
+
+def job_flops(rule: str, w: dict, config: dict) -> float:
+    """FLOPs of one job of ``rule`` with wildcards ``w`` under ``config`` (0: no model passes)."""
+    ev = config["evaluation"]
+    if rule in ("train", "train_sn"):
+        if rule == "train":
+            spec = advcfg.model_spec(config, w["dataset"], w["method"])
+            cfg = advcfg.method_cfg(config, w["dataset"], w["method"])
+            st = advcfg.train_settings(config, w["dataset"], 0)
+        else:
+            spec = advcfg.sn_model_spec(config, w["dataset"], w["method"], w["beta"])
+            cfg = advcfg.sn_method_cfg(config, w["dataset"], w["method"], w["beta"])
+            st = advcfg.sn_train_settings(config, w["dataset"], 0)
+        n = _n_train(config, w["dataset"], st["max_train"])
+        fwd, _ = pass_flops(spec)
+        per_step = step_flops(spec, w["method"], cfg, st["batch_size"])
+        steps = math.ceil(n / st["batch_size"])
+        return st["epochs"] * (steps * per_step + config["data"]["val"] * fwd)
+    if rule == "adversarial_set":
+        spec = advcfg.model_spec(config, w["dataset"], w["source"])
+        fwd, fb = pass_flops(spec)
+        cfg = advcfg.attack_cfg(config, w["dataset"], w["attack"])
+        kind = cfg.get("kind", w["attack"])
+        per = _attack_passes(kind, cfg, fb, fwd) + fwd
+        if "transfer_steps" in cfg and cfg["transfer_steps"] != cfg.get("steps"):
+            per += _attack_passes(kind, cfg, fb, fwd, transfer=True)
+        return _n_test(config, ev["max_test"]) * per
+    if rule == "strong_eval":
+        spec = advcfg.model_spec(config, w["dataset"], w["source"])
+        fwd, fb = pass_flops(spec)
+        se = config["strong_eval"]
+        n = _n_test(config, se.get("max_test") or ev["max_test"])
+        return n * (fwd + _ensemble_flops(se["attacks"], fb, fwd))
+    if rule == "masking_diagnostics":
+        spec = advcfg.model_spec(config, w["dataset"], w["source"])
+        fwd, fb = pass_flops(spec)
+        dg = config["diagnostics"]
+        pgd = advcfg.attack_cfg(config, w["dataset"], config["strong_eval"]["paper_attack"])
+        sweep = len(dg["eps_255"][w["dataset"]]) * (
+            _attack_passes("pgd", pgd, fb, fwd) + _ensemble_flops(dg["sweep_attacks"], fb, fwd))
+        long = (1 + dg["restarts"] * dg["steps_factor"]) * pgd["steps"] * fb + (1 + dg["restarts"]) * fwd
+        return _n_test(config, dg["max_test"]) * (sweep + long)
+    if rule == "transfer_matrix":
+        models = advcfg.matrix_models(config, w["dataset"], w["eps"])
+        fwd = max(pass_flops(advcfg.model_spec(config, w["dataset"], m))[0] for m in models.values())
+        # every model's adversarial set (+ the clean test set) through every model
+        return (len(models) + 1) * len(models) * _n_test(config, ev["max_test"]) * fwd
+    if rule == "clean_accuracy":
+        ms = advcfg.trained_methods(config, w["dataset"])
+        return sum(pass_flops(advcfg.model_spec(config, w["dataset"], m))[0] for m in ms) \
+            * len(config["seeds"]) * _n_test(config, ev["max_test"])
+    if rule == "lrc_attack":
+        lrc = config["lrc"]
+        fwd, _ = pass_flops(advcfg.model_spec(config, w["dataset"], w["source"]))
+        grids = len(lrc["zetas"]) + (1 if lrc.get("data_covariance") else 0)
+        return grids * len(lrc["epsilons"]) * lrc["k"] * _n_test(config, lrc["max_test"]) * fwd
+    if rule == "evaluate_sn":
+        sn = config["sn_experiments"]
+        spec = advcfg.sn_model_spec(config, w["dataset"], w["method"], w["beta"])
+        cfg = advcfg.sn_method_cfg(config, w["dataset"], w["method"], w["beta"])
+        fwd, fb = pass_flops(spec)
+        steps = {"fgm": 1, "pgm": cfg.get("steps", 1), "wrm": cfg.get("steps", 1)}.get(
+            cfg.get("kind", w["method"]).split("_")[0], 0)
+        n = sn["train_eval"] + sn["val"] + _n_test(config, sn["max_test"])
+        return n * (steps * fb + 2 * fwd)
+    return 0.0
+
+
+def calibrate(spec: dict, batch: int = 128, attack_batch: int = 500, repeats: int = 5,
+              device: str = "cpu") -> dict:
+    """Measured FLOP/s on ``device``: a clean training step of ``spec`` at ``batch``, and a
+    forward + input-gradient pass (an attack step) at ``attack_batch``."""
+    dev = torch.device(device)
+    model = build_from_spec(spec).to(dev)
+    c, s = spec["in_channels"], spec["image_size"]
+    opt = torch.optim.Adam(model.parameters())
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
+    def timed(fn):
+        fn()
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            fn()
+        sync()
+        return (time.perf_counter() - t0) / repeats
+
+    x = torch.rand(batch, c, s, s, device=dev)
+    y = torch.randint(0, NUM_CLASSES, (batch,), device=dev)
+
+    def train_step():
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    xa = torch.rand(attack_batch, c, s, s, device=dev)
+    ya = torch.randint(0, NUM_CLASSES, (attack_batch,), device=dev)
+
+    def attack_step():
+        xr = xa.clone().requires_grad_(True)
+        torch.autograd.grad(F.cross_entropy(model(xr), ya), xr)
+
+    model.train()
+    train_flops = _count(train_step)
+    t_train = timed(train_step)
+    model.eval()
+    attack_flops = _count(attack_step)
+    t_attack = timed(attack_step)
+    return {"device": str(dev), "train_flops_per_s": train_flops / t_train,
+            "attack_flops_per_s": attack_flops / t_attack}
+
+
+def startup_seconds(modules: tuple[str, ...] = ("torch", "advreg.train", "advreg.strong_attack"),
+                    repeats: int = 3) -> float:
+    """Seconds for a fresh Python to import what a job imports (the per-job start-up)."""
+    code = "; ".join(f"import {m}" for m in modules)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True)
+        times.append(time.perf_counter() - t0)
+    return sorted(times)[len(times) // 2]
+
+
+TRAIN_RULES = ("train", "train_sn")
+
+
+def job_seconds(rule: str, flops: float, startup: float, throughput: dict) -> float:
+    """Predicted seconds of one job: start-up, then its FLOPs at the measured rate of its kind
+    (training steps, or attack/evaluation batches); a job with no passes costs SMALL_JOB_S."""
+    if flops == 0:
+        return startup + SMALL_JOB_S
+    rate = throughput["train_flops_per_s" if rule in TRAIN_RULES else "attack_flops_per_s"]
+    return startup + flops / rate

@@ -1,0 +1,135 @@
+"""Predict what a config costs before running it: every job of its planned DAG with its FLOPs
+(advreg.cost), summed per rule, in time on this device (calibrated here) and on a stated GPU.
+
+    .venv/bin/python benchmarks/cost_model.py config.yaml                      # the paper grid
+    .venv/bin/python benchmarks/cost_model.py presets/quick.yaml --cores 2 \
+        --measured results/quick/benchmarks                                     # vs a finished run
+
+The planned jobs come from Snakemake's own dry run (`snakemake -n --forceall`), so the model sees
+exactly the DAG a run would build. ``--measured`` adds each rule's measured job-seconds from the
+run's `benchmark:` files (column `s`) beside the prediction.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from advreg import config as advcfg  # noqa: E402
+from advreg import cost  # noqa: E402
+
+
+def planned_jobs(configfile: str | None) -> list[tuple[str, dict]]:
+    """(rule, wildcards) of every job of the DAG, from a forced dry run."""
+    cmd = [str(Path(sys.executable).parent / "snakemake"), "-n", "--forceall", "--cores", "1"]
+    if configfile and Path(configfile).resolve() != (ROOT / "config.yaml").resolve():
+        cmd += ["--configfile", configfile]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"snakemake dry run failed:\n{out.stderr[-3000:]}")
+    return parse_dry_run(out.stdout)
+
+
+_RULE = re.compile(r"^(?:local)?rule (\w+):")
+_WILD = re.compile(r"^\s+wildcards: (.*)$")
+
+
+def parse_dry_run(stdout: str) -> list[tuple[str, dict]]:
+    """(rule, wildcards) of each job block of a Snakemake dry-run listing."""
+    jobs: list[tuple[str, dict]] = []
+    for line in stdout.splitlines():
+        m = _RULE.match(line)
+        if m:
+            jobs.append((m.group(1), {}))
+            continue
+        w = _WILD.match(line)
+        if w and jobs:
+            jobs[-1] = (jobs[-1][0], dict(kv.split("=", 1) for kv in w.group(1).split(", ")))
+    return jobs
+
+
+def load_config(configfile: str | None) -> dict:
+    files = [ROOT / "config.yaml"] + ([configfile] if configfile and
+                                      Path(configfile).resolve() != (ROOT / "config.yaml").resolve() else [])
+    layers = advcfg.read_layers(files)
+    config = advcfg.merge(layers)
+    advcfg.validate(config, advcfg.load_schema(), layers)
+    return config
+
+
+def measured_seconds(bench_dir: str) -> dict[str, float]:
+    """Rule -> summed wall seconds of its jobs' benchmark files (<dir>/<rule>/...tsv)."""
+    out = defaultdict(float)
+    for tsv in Path(bench_dir).rglob("*.tsv"):
+        rule = tsv.relative_to(bench_dir).parts[0]
+        rule = rule.split(".")[0]
+        out[rule] += float(pd.read_csv(tsv, sep="\t")["s"].sum())
+    return dict(out)
+
+
+def predict(config: dict, jobs, startup: float, rates: dict) -> pd.DataFrame:
+    rows = []
+    for rule, w in jobs:
+        if rule == "all":
+            continue
+        flops = cost.job_flops(rule, w, config)
+        rows.append({"rule": rule, "flops": flops, "seconds": cost.job_seconds(rule, flops, startup, rates)})
+    return pd.DataFrame(rows)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("configfile", nargs="?", default="config.yaml")
+    ap.add_argument("--device", default="cpu", help="where to calibrate the throughput")
+    ap.add_argument("--cores", type=int, default=1, help="jobs at once, for the wall-time estimate")
+    ap.add_argument("--gpu-tflops", type=float, default=20.0,
+                    help="stated GPU throughput for these small convnets (TFLOP/s achieved)")
+    ap.add_argument("--gpu-startup", type=float, default=8.0, help="stated GPU job start-up (s)")
+    ap.add_argument("--measured", help="a run's benchmarks/ folder to compare with")
+    args = ap.parse_args(argv)
+
+    config = load_config(args.configfile)
+    jobs = planned_jobs(args.configfile)
+    ds = config["datasets"][0]
+    spec = advcfg.model_spec(config, ds, config["methods"][0])
+    rates = cost.calibrate(spec, batch=config["dataset_settings"][ds]["batch_size"],
+                           attack_batch=min(500, config["evaluation"]["batch_size"]), device=args.device)
+    startup = cost.startup_seconds()
+    print(f"calibration on {rates['device']}: training {rates['train_flops_per_s'] / 1e9:.1f} GFLOP/s, "
+          f"attack batches {rates['attack_flops_per_s'] / 1e9:.1f} GFLOP/s, start-up {startup:.2f} s a job")
+
+    df = predict(config, jobs, startup, rates)
+    gpu = {"train_flops_per_s": args.gpu_tflops * 1e12, "attack_flops_per_s": args.gpu_tflops * 1e12}
+    df["gpu_seconds"] = [cost.job_seconds(r, f, args.gpu_startup, gpu) for r, f in zip(df.rule, df.flops)]
+    table = df.groupby("rule").agg(jobs=("flops", "size"), tflops=("flops", lambda s: s.sum() / 1e12),
+                                   predicted_min=("seconds", lambda s: s.sum() / 60),
+                                   gpu_min=("gpu_seconds", lambda s: s.sum() / 60))
+    if args.measured:
+        meas = measured_seconds(args.measured)
+        table["measured_min"] = [meas.get(r, float("nan")) / 60 for r in table.index]
+        table["error_%"] = 100 * (table.predicted_min - table.measured_min) / table.measured_min
+    table = table.sort_values("predicted_min", ascending=False)
+    table.loc["TOTAL"] = table.sum(numeric_only=True)
+    if args.measured:
+        t = table.loc["TOTAL"]
+        table.loc["TOTAL", "error_%"] = 100 * (t.predicted_min - t.measured_min) / t.measured_min
+    table["share_%"] = 100 * table.predicted_min / table.loc["TOTAL", "predicted_min"]
+    pd.set_option("display.width", 200)
+    print(table.round(2).to_string())
+    total = table.loc["TOTAL"]
+    print(f"\n{args.configfile}: {int(total.jobs)} jobs, {total.tflops:.1f} TFLOP; predicted "
+          f"{total.predicted_min:.1f} job-minutes on {rates['device']} ≈ {total.predicted_min / args.cores:.1f} "
+          f"min wall on {args.cores} core(s); on a GPU at {args.gpu_tflops:g} TFLOP/s: "
+          f"{total.gpu_min / 60:.2f} GPU-hours")
+
+
+if __name__ == "__main__":
+    main()

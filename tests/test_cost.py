@@ -1,0 +1,101 @@
+"""The cost model (advreg.cost, benchmarks/cost_model.py): FLOP counts against layer arithmetic,
+method steps against the clean step, job counts against Snakemake's plan, tiny sizes only."""
+from __future__ import annotations
+
+import copy
+import importlib.util
+import math
+
+import pytest
+
+from advreg import config as advcfg
+from advreg import cost
+from workflow_utils import REPO
+
+MLP = {"arch": "mlp", "in_channels": 1, "image_size": 4, "widths": [8], "num_classes": 10}
+
+
+def _quick_config(extra: dict | None = None) -> dict:
+    layers = advcfg.read_layers([REPO / "config.yaml", REPO / "presets" / "tiny.yaml"])
+    if extra:
+        layers.append(extra)
+    config = advcfg.merge(layers)
+    advcfg.validate(config, advcfg.load_schema(), layers)
+    return config
+
+
+def test_pass_flops_of_a_linear_layer_chain():
+    fwd, fb = cost.pass_flops(MLP)
+    # 16 -> 8 -> 10: a matmul of (1×m)·(m×n) is 2mn FLOPs in torch's counter
+    assert fwd == pytest.approx(2 * (16 * 8 + 8 * 10))
+    # the input gradient needs the backward of each matmul w.r.t. its input (and no weight grads
+    # beyond what autograd computes): more than the forward, at most three forwards
+    assert fwd < fb <= 3 * fwd
+
+
+def test_method_steps_cost_what_they_compute():
+    config = _quick_config()
+    spec = advcfg.model_spec(config, "mnist", "clean")
+    clean = cost.step_flops(spec, "clean", advcfg.method_cfg(config, "mnist", "clean"), 16)
+    pgd_cfg = advcfg.method_cfg(config, "mnist", "pgd")
+    pgd = cost.step_flops(spec, "pgd", pgd_cfg, 16)
+    sgr = cost.step_flops(spec, "sgr_sign", advcfg.method_cfg(config, "mnist", "sgr_sign"), 16)
+    # PGD augmentation: `steps` input-gradient passes, then the training step on the mixed batch
+    assert pgd > (1 + pgd_cfg["steps"] * 0.9) * clean
+    # SGR: double backpropagation, so a step costs more than a clean step, less than 5 of them
+    assert 1.5 * clean < sgr < 5 * clean
+    # FLOPs are linear in the batch
+    assert cost.step_flops(spec, "clean", {}, 32) == pytest.approx(2 * clean, rel=1e-6)
+
+
+def test_training_job_flops_scale_with_epochs_and_data():
+    config = _quick_config()
+    w = {"dataset": "mnist", "method": "clean", "seed": "0"}
+    base = cost.job_flops("train", w, config)
+    more = copy.deepcopy(config)
+    more["dataset_settings"]["mnist"]["epochs"] *= 2
+    assert cost.job_flops("train", w, more) == pytest.approx(2 * base)
+    assert base > 0
+
+
+def test_strong_ensemble_survival_and_queries():
+    fb, fwd = 3.0, 1.0
+    one = cost._ensemble_flops([{"kind": "apgd_ce", "steps": 10}], fb, fwd)
+    assert one == pytest.approx(2 * fwd + 10 * fb + fwd)
+    two = cost._ensemble_flops([{"kind": "apgd_ce", "steps": 10}, {"kind": "square", "queries": 100}], fb, fwd)
+    assert two - one == pytest.approx(cost.SURVIVE * (100 * fwd + fwd))
+
+
+def test_job_seconds_uses_the_rate_of_its_kind():
+    rates = {"train_flops_per_s": 1e9, "attack_flops_per_s": 2e9}
+    assert cost.job_seconds("train", 1e9, 2.0, rates) == pytest.approx(3.0)
+    assert cost.job_seconds("strong_eval", 1e9, 2.0, rates) == pytest.approx(2.5)
+    assert cost.job_seconds("summary", 0.0, 2.0, rates) == pytest.approx(2.0 + cost.SMALL_JOB_S)
+
+
+def test_calibration_measures_positive_rates():
+    spec = {**MLP, "image_size": 8, "widths": [32]}
+    r = cost.calibrate(spec, batch=16, attack_batch=32, repeats=2)
+    assert r["train_flops_per_s"] > 0 and r["attack_flops_per_s"] > 0
+
+
+def _driver():
+    spec = importlib.util.spec_from_file_location("cost_model", REPO / "benchmarks" / "cost_model.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_planned_jobs_match_snakemake_and_every_job_has_a_cost():
+    drv = _driver()
+    jobs = drv.planned_jobs(str(REPO / "presets" / "tiny.yaml"))
+    rules = [r for r, _ in jobs]
+    config = _quick_config()
+    n_models = len(advcfg.trained_methods(config, "mnist"))
+    assert rules.count("train") == n_models * len(config["seeds"])
+    assert rules.count("strong_eval") == n_models * len(config["seeds"])
+    df = drv.predict(config, jobs, startup=1.0, rates={"train_flops_per_s": 1e9, "attack_flops_per_s": 1e9})
+    heavy = {"train", "train_sn", "adversarial_set", "strong_eval", "masking_diagnostics",
+             "transfer_matrix", "lrc_attack", "evaluate_sn", "clean_accuracy"}
+    assert (df[df.rule.isin(heavy)].flops > 0).all(), df[df.flops == 0].rule.unique()
+    assert not math.isnan(df.seconds.sum())

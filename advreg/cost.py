@@ -113,8 +113,12 @@ def _step_flops(spec_json: str, name: str, cfg_json: str, batch: int) -> float:
     return sum(_count(step) for _ in range(period)) / period
 
 
+COUNT_BATCH = 16  # FLOPs of a step are counted at this batch and scaled: they are linear in it
+
+
 def step_flops(spec: dict, name: str, cfg: dict, batch: int) -> float:
-    return _step_flops(json.dumps(spec, sort_keys=True), name, json.dumps(cfg, sort_keys=True), batch)
+    b = min(batch, COUNT_BATCH)
+    return _step_flops(json.dumps(spec, sort_keys=True), name, json.dumps(cfg, sort_keys=True), b) * batch / b
 
 
 def _n_test(config: dict, n: int | None) -> int:
@@ -301,3 +305,53 @@ def job_seconds(rule: str, flops: float, startup: float, throughput: dict) -> fl
         return startup + SMALL_JOB_S
     rate = throughput["train_flops_per_s" if rule in TRAIN_RULES else "attack_flops_per_s"]
     return startup + flops / rate
+
+
+# ------------------------------------------------------------------ cluster resources per job
+
+def _spec_of(rule: str, w: dict, config: dict) -> dict | None:
+    if rule in ("train_sn", "evaluate_sn"):
+        return advcfg.sn_model_spec(config, w["dataset"], w["method"], w["beta"])
+    name = w.get("method") or w.get("source")
+    if name and "dataset" in w and name in config["method_settings"]:
+        return advcfg.model_spec(config, w["dataset"], name)
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _activation_bytes(spec_json: str) -> int:
+    """Bytes of every module output of one forward pass, per image (float32)."""
+    spec = json.loads(spec_json)
+    model = build_from_spec(spec).eval()
+    total = [0]
+    hooks = [m.register_forward_hook(lambda m, i, o: total.__setitem__(0, total[0] + o.numel() * 4)
+                                     if isinstance(o, torch.Tensor) else None)
+             for m in model.modules() if not list(m.children())]
+    with torch.no_grad():
+        model(torch.rand(1, spec["in_channels"], spec["image_size"], spec["image_size"]))
+    for h in hooks:
+        h.remove()
+    return total[0]
+
+
+def job_runtime_minutes(rule: str, w: dict, config: dict, attempt: int = 1) -> int:
+    """A cluster job's wall time: the predicted seconds at ``config['cost']``'s stated throughput
+    and start-up, times its safety factor, at least ``min_minutes``; times ``attempt``, so a job
+    killed at its wall time is re-submitted (Snakemake ``--retries``) with more."""
+    c = config["cost"]
+    rate = {"train_flops_per_s": c["throughput_gflops"] * 1e9, "attack_flops_per_s": c["throughput_gflops"] * 1e9}
+    seconds = job_seconds(rule, job_flops(rule, w, config), c["startup_s"], rate)
+    return max(c["min_minutes"], math.ceil(c["safety"] * seconds / 60)) * attempt
+
+
+def job_mem_mb(rule: str, w: dict, config: dict, attempt: int = 1) -> int:
+    """A cluster job's memory: a base for the interpreter, torch and the dataset artifact, plus the
+    activations of its largest batch kept for a backward pass (3× a forward's outputs), times
+    ``attempt``."""
+    c = config["cost"]
+    spec = _spec_of(rule, w, config)
+    if spec is None:
+        return c["base_mem_mb"] * attempt
+    batch = max(config["evaluation"]["batch_size"], config["dataset_settings"][w["dataset"]]["batch_size"])
+    act = 3 * batch * _activation_bytes(json.dumps(spec, sort_keys=True)) / 2 ** 20
+    return int(math.ceil(c["base_mem_mb"] + act)) * attempt

@@ -37,6 +37,57 @@ def time_steps(fn, dev, repeats):
     return (time.perf_counter() - t0) / repeats
 
 
+def measure(config: dict, dataset: str, device: str, batch: int, repeats: int,
+            pgd_steps: int | None = None) -> tuple[list[dict], list[dict]]:
+    """Per method: ms per training step and its ratio to ``clean``; per SGR method with a
+    non-identity Σ̂: the covariance product's ms and share of that method's step."""
+    dev = torch.device(device)
+    c, h, w = DATASETS[dataset].shape
+    widths = config["dataset_settings"][dataset]["widths"]
+    g = torch.Generator(device=dev).manual_seed(0)
+    x = torch.rand(batch, c, h, w, device=dev, generator=g)
+    y = torch.randint(0, 10, (batch,), device=dev, generator=g)
+    ctx = MethodContext(device=dev, generator=g, image_shape=(c, h, w), data_mean_diag=0.1)
+
+    results = {}
+    for name in config["methods"]:
+        cfg = copy.deepcopy(advcfg.method_cfg(config, dataset, name))
+        if pgd_steps and "steps" in cfg:
+            cfg["steps"] = pgd_steps
+        torch.manual_seed(0)
+        model = build_model(config["dataset_settings"][dataset]["arch"], c, h, widths).to(dev)
+        opt = torch.optim.Adam(model.parameters(), 1e-3)
+        method = build_method(name, cfg, ctx)
+
+        def step():
+            loss, _ = method.loss(model, x, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+        results[name] = (time_steps(step, dev, repeats), method)
+
+    base = results["clean"][0] if "clean" in results else next(iter(results.values()))[0]
+    steps = [{"method": n, "ms": 1000 * t, "x_clean": t / base} for n, (t, _) in results.items()]
+    # Covariance product share: time Σ·g forward + backward (as inside the double-backprop graph)
+    # for each SGR method's estimated Σ̂, against that method's full step.
+    gx = torch.randn(batch, c, h, w, device=dev, generator=g, requires_grad=True)
+    covs = []
+    for name, (t, method) in results.items():
+        cov = getattr(method, "cov", None)
+        if cov is None or cov.kind == "identity":
+            continue
+
+        def product():
+            out = cov.apply(gx)
+            (gx.grad,) = (None,)
+            (out * gx).sum().backward()
+
+        tp = time_steps(product, dev, repeats)
+        covs.append({"method": name, "kind": cov.kind, "ms": 1000 * tp, "share": tp / t, "step_ms": 1000 * t})
+    return steps, covs
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dataset", default="mnist", choices=sorted(DATASETS))
@@ -48,54 +99,14 @@ def main():
     args = ap.parse_args()
 
     config = yaml.safe_load(open(args.config))
-    dev = torch.device(args.device)
-    c, h, w = DATASETS[args.dataset].shape
-    widths = config["dataset_settings"][args.dataset]["widths"]
-    g = torch.Generator(device=dev).manual_seed(0)
-    x = torch.rand(args.batch, c, h, w, device=dev, generator=g)
-    y = torch.randint(0, 10, (args.batch,), device=dev, generator=g)
-    ctx = MethodContext(device=dev, generator=g, image_shape=(c, h, w), data_mean_diag=0.1)
-
-    results = {}
-    for name in config["methods"]:
-        cfg = copy.deepcopy(advcfg.method_cfg(config, args.dataset, name))
-        if args.pgd_steps and "steps" in cfg:
-            cfg["steps"] = args.pgd_steps
-        torch.manual_seed(0)
-        model = build_model(config["dataset_settings"][args.dataset]["arch"], c, h, widths).to(dev)
-        opt = torch.optim.Adam(model.parameters(), 1e-3)
-        method = build_method(name, cfg, ctx)
-
-        def step():
-            loss, _ = method.loss(model, x, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-
-        results[name] = (time_steps(step, dev, args.repeats), method)
-
-    base = results["clean"][0]
-    print(f"device={dev} dataset={args.dataset} batch={args.batch} torch={torch.__version__}")
+    steps, covs = measure(config, args.dataset, args.device, args.batch, args.repeats, args.pgd_steps)
+    print(f"device={args.device} dataset={args.dataset} batch={args.batch} torch={torch.__version__}")
     print(f"{'method':10s} {'ms/step':>9s} {'× clean':>8s}")
-    for name, (t, _) in results.items():
-        print(f"{name:10s} {1000 * t:9.2f} {t / base:8.2f}")
-
-    # Covariance product share: time Σ·g forward + backward (as inside the double-backprop graph)
-    # for each SGR method's estimated Σ̂, against that method's full step.
+    for r in steps:
+        print(f"{r['method']:10s} {r['ms']:9.2f} {r['x_clean']:8.2f}")
     print("\ncovariance product Σ·g (forward + backward) as a share of the SGR step:")
-    gx = torch.randn(args.batch, c, h, w, device=dev, generator=g, requires_grad=True)
-    for name, (t, method) in results.items():
-        cov = getattr(method, "cov", None)
-        if cov is None or cov.kind == "identity":
-            continue
-
-        def product():
-            out = cov.apply(gx)
-            (gx.grad,) = (None,)
-            (out * gx).sum().backward()
-
-        tp = time_steps(product, dev, args.repeats)
-        print(f"{name:10s} {cov.kind:9s} {1000 * tp:8.2f} ms  = {100 * tp / t:5.1f}% of {1000 * t:.2f} ms")
+    for r in covs:
+        print(f"{r['method']:10s} {r['kind']:9s} {r['ms']:8.2f} ms  = {100 * r['share']:5.1f}% of {r['step_ms']:.2f} ms")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,9 @@ rule adversarial_set:
         max_test=config["evaluation"]["max_test"],
         device=config["device"],
     threads: config["threads"]
+    resources:
+        runtime=job_runtime("adversarial_set"),
+        mem_mb=job_mem("adversarial_set"),
     log:
         f"{R}/logs/adversarial_set/{{dataset}}/seed{{seed}}/{{attack}}/eps{{eps}}/{{source}}.log",
     benchmark:

@@ -64,6 +64,41 @@ def warm_modules():
     return ["torch", "pandas", "matplotlib", "snakemake.script", *mods]
 
 
+_COST_CACHE = {}
+
+
+def _cluster_cost(kind, rule, wildcards, attempt):
+    """advreg.cost's runtime or memory of one job, computed once per job (Snakemake evaluates a
+    rule's resources many times while it schedules)."""
+    key = (kind, rule, tuple(sorted(dict(wildcards).items())))
+    if key not in _COST_CACHE:
+        from advreg import cost
+        fn = cost.job_runtime_minutes if kind == "runtime" else cost.job_mem_mb
+        _COST_CACHE[key] = fn(rule, dict(wildcards), config, 1)
+    return _COST_CACHE[key] * attempt
+
+
+def job_runtime(rule):
+    """A cluster job's `runtime` (minutes) from the cost model (advreg.cost.job_runtime_minutes:
+    predicted time at config `cost`'s stated throughput × its safety factor × the attempt, so a
+    job killed at its wall time is re-submitted with more). A local run (not a dry run, which shows
+    the cluster values) skips the FLOP counting."""
+    def runtime(wildcards, attempt):
+        if workflow.local_exec and not workflow.dryrun:
+            return config["cost"]["min_minutes"] * attempt
+        return _cluster_cost("runtime", rule, wildcards, attempt)
+    return runtime
+
+
+def job_mem(rule):
+    """A cluster job's `mem_mb` from its architecture and batch sizes (advreg.cost.job_mem_mb)."""
+    def mem_mb(wildcards, attempt):
+        if workflow.local_exec and not workflow.dryrun:
+            return config["cost"]["base_mem_mb"] * attempt
+        return _cluster_cost("mem_mb", rule, wildcards, attempt)
+    return mem_mb
+
+
 def model_path(dataset, method, seed):
     return f"{R}/models/{dataset}/{method}/seed{seed}/model.pt"
 

@@ -19,6 +19,9 @@ rule clean_accuracy:
         max_test=config["evaluation"]["max_test"],
         device=config["device"],
     threads: config["threads"]
+    resources:
+        runtime=job_runtime("clean_accuracy"),
+        mem_mb=job_mem("clean_accuracy"),
     log:
         f"{R}/logs/clean_accuracy/{{dataset}}.log",
     benchmark:

@@ -28,6 +28,9 @@ rule perturbation_covariance:
         zetas=config["lrc"]["zetas"],
         device=config["device"],
     threads: config["threads"]
+    resources:
+        runtime=job_runtime("perturbation_covariance"),
+        mem_mb=job_mem("perturbation_covariance"),
     log:
         f"{R}/logs/perturbation_covariance/{{dataset}}_seed{{seed}}.log",
     benchmark:
@@ -49,6 +52,9 @@ rule lrc_attack:
         max_data=config["structure"]["max_data"],
         device=config["device"],
     threads: config["threads"]
+    resources:
+        runtime=job_runtime("lrc_attack"),
+        mem_mb=job_mem("lrc_attack"),
     log:
         f"{R}/logs/lrc_attack/{{dataset}}_seed{{seed}}_{{source}}.log",
     benchmark:

@@ -37,6 +37,9 @@ rule train_sn:
         device=config["device"],
         checkpoint=lambda w: f"{R}/checkpoints/sn/{w.dataset}/{w.method}/beta{w.beta}/seed{w.seed}.pt",
     threads: config["threads"]
+    resources:
+        runtime=job_runtime("train_sn"),
+        mem_mb=job_mem("train_sn"),
     log:
         f"{R}/logs/train_sn/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}.log",
     benchmark:
@@ -61,6 +64,9 @@ rule evaluate_sn:
         batch_size=config["evaluation"]["batch_size"],
         device=config["device"],
     threads: config["threads"]
+    resources:
+        runtime=job_runtime("evaluate_sn"),
+        mem_mb=job_mem("evaluate_sn"),
     log:
         f"{R}/logs/evaluate_sn/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}.log",
     benchmark:

@@ -29,6 +29,9 @@ rule strong_eval:
         batch_size=config["evaluation"]["batch_size"],
         device=config["device"],
     threads: config["threads"]
+    resources:
+        runtime=job_runtime("strong_eval"),
+        mem_mb=job_mem("strong_eval"),
     log:
         f"{R}/logs/strong_eval/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.log",
     benchmark:
@@ -133,6 +136,9 @@ rule masking_diagnostics:
         batch_size=config["evaluation"]["batch_size"],
         device=config["device"],
     threads: config["threads"]
+    resources:
+        runtime=job_runtime("masking_diagnostics"),
+        mem_mb=job_mem("masking_diagnostics"),
     log:
         f"{R}/logs/masking_diagnostics/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.log",
     benchmark:

@@ -17,6 +17,9 @@ rule train:
         # not an output: survives a failed or killed job, so a re-run resumes from it
         checkpoint=lambda w: f"{R}/checkpoints/{w.dataset}/{w.method}/seed{w.seed}.pt",
     threads: config["threads"]
+    resources:
+        runtime=job_runtime("train"),
+        mem_mb=job_mem("train"),
     log:
         f"{R}/logs/train/{{dataset}}/{{method}}/seed{{seed}}.log",
     benchmark:

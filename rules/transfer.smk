@@ -34,6 +34,9 @@ rule transfer_matrix:
         max_test=config["evaluation"]["max_test"],
         device=config["device"],
     threads: config["threads"]
+    resources:
+        runtime=job_runtime("transfer_matrix"),
+        mem_mb=job_mem("transfer_matrix"),
     log:
         f"{R}/logs/transfer_matrix/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.log",
     benchmark:

@@ -84,9 +84,24 @@ def _install_handlers() -> None:
     threading.Thread(target=_watch_parent, args=(_PARENT,), daemon=True).start()
 
 
+def startup_seconds(pid: int) -> float | None:
+    """Seconds since process ``pid`` started (Linux /proc): for the job process, at the end of
+    its imports, the job's start-up (interpreter, Snakemake's preamble, torch and advreg)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/stat") as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith("btime "))
+        return max(0.0, time.time() - (boot + ticks / os.sysconf("SC_CLK_TCK")))
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
+
+
 def _opening(snakemake, log) -> None:
     wildcards = ", ".join(f"{k}={v}" for k, v in snakemake.wildcards.items())
-    start = f"warm start for pid {_CLIENT}" if _CLIENT else "cold start"
+    up = startup_seconds(_CLIENT or os.getpid())
+    start = (f"warm start for pid {_CLIENT}" if _CLIENT else "cold start") + \
+        (f", started in {up:.2f} s" if up is not None else "")
     log(f"rule {snakemake.rule}" + (f" ({wildcards})" if wildcards else "") + f", pid {os.getpid()} ({start})")
     requested = getattr(snakemake.params, "device", None)
     if requested is not None:

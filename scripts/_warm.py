@@ -34,6 +34,7 @@ import time
 ENV_SOCKET = "ADVREG_WARM_SOCKET"   # set by the Snakefile for its local jobs
 ENV_CLIENT = "ADVREG_WARM_CLIENT"   # set in a warm child: the pid of the client it serves
 _MSG = struct.Struct("!I")
+WATCH_SECONDS = 1.0  # how often a waiting client checks that Snakemake is still there
 
 
 def _send(sock: socket.socket, obj, fds: list[int] | None = None) -> None:
@@ -92,14 +93,20 @@ def hand_over(path: str) -> int | None:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         if signal.getsignal(sig) is not signal.SIG_IGN:  # `nohup`'s ignored SIGHUP stays ignored
             signal.signal(sig, relay)
+    parent = os.getppid()
+    sock.settimeout(WATCH_SECONDS)
+    status = None
     while True:
         try:
             status, _ = _recv(sock)
             break
-        except InterruptedError:
-            continue
+        except socket.timeout:
+            if os.getppid() != parent:
+                # Snakemake is gone (SIGKILL): end here, so the job sees its client gone and stops
+                # (scripts/_log.py), as a cold job that loses its parent does
+                sock.close()
+                os._exit(1)
         except OSError:
-            status = None
             break
     sock.close()
     if not status or "exit" not in status:
@@ -168,7 +175,9 @@ def _run_child(request: dict, fds: list[int]) -> None:
         os.environ.clear()
         os.environ.update(request["env"])
         sys.argv = list(request["argv"])
-        sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))
+        # as `python FILE` would: the file's folder first, then the client's PYTHONPATH
+        extra = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p]
+        sys.path[:0] = [os.path.dirname(os.path.abspath(sys.argv[0])), *extra]
         import runpy
         try:
             runpy.run_path(sys.argv[0], run_name="__main__")
@@ -216,7 +225,7 @@ def serve(path: str, owner: int, modules: list[str]) -> None:
         while True:
             for _ in sel.select(timeout=0.05):
                 conn, _ = server.accept()
-                conn.setblocking(True)
+                conn.settimeout(10)  # a client that connects and sends nothing cannot stall the server
                 try:
                     request, fds = _recv(conn, with_fds=3)
                     peer = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
@@ -238,14 +247,19 @@ def serve(path: str, owner: int, modules: list[str]) -> None:
                     _run_child(request, fds)
                 for fd in fds:
                     os.close(fd)
-                _send(conn, {"child": pid})
+                try:
+                    _send(conn, {"child": pid})
+                except OSError:
+                    pass  # the client is gone: its job notices and stops (scripts/_log.py)
                 waiting[pid] = conn
             for pid in list(waiting):
                 done, status = os.waitpid(pid, os.WNOHANG)
                 if done:
                     conn = waiting.pop(pid)
                     try:
-                        _send(conn, {"exit": os.waitstatus_to_exitcode(status) % 256})
+                        code = os.waitstatus_to_exitcode(status)
+                        # killed by signal N: 128 + N, as a shell reports a cold job's death
+                        _send(conn, {"exit": 128 - code if code < 0 else code})
                     except OSError:
                         pass
                     conn.close()

@@ -99,3 +99,16 @@ def test_planned_jobs_match_snakemake_and_every_job_has_a_cost():
              "transfer_matrix", "lrc_attack", "evaluate_sn", "clean_accuracy"}
     assert (df[df.rule.isin(heavy)].flops > 0).all(), df[df.flops == 0].rule.unique()
     assert not math.isnan(df.seconds.sum())
+
+
+def test_every_benchmark_runs_from_one_entry_point(tiny_run):
+    """benchmarks/run_all.py at tiny sizes on the CPU: one table with a row per measurement."""
+    wd, _ = tiny_run
+    spec = importlib.util.spec_from_file_location("run_all", REPO / "benchmarks" / "run_all.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    df = mod.main(["--device", "cpu", "--tiny", "--run", str(wd / "results" / "tiny")])
+    assert set(df["benchmark"]) == {"methods", "pgd", "flops", "cost model", "strong_eval"}
+    assert df["value"].notna().all() and (df["value"] > 0).all()
+    ratio = df[df["benchmark"] == "strong_eval"]["value"]
+    assert len(ratio) == 2 and ratio.iloc[1] >= ratio.iloc[0]  # worst ≥ mean

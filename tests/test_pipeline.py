@@ -92,8 +92,24 @@ def test_tiny_run_produces_every_target(tiny_run):
     claims = pd.read_csv(res / "tables" / "claims.csv")
     assert set(claims["verdict"]) <= {"supported", "contradicted", "inconclusive"} and len(claims) >= 5
     assert summary.index("Verdicts on the papers' claims") < summary.index("Clean and white-box accuracy")
+    # every job forked from the warm-start server (scripts/_warm.py), and each log says so
+    openings = [p.read_text().splitlines()[0] for p in (res / "logs").rglob("*.log") if p.name != "warm_start.log"]
+    assert len(openings) > 40 and all("(warm start for pid " in line for line in openings), \
+        [line for line in openings if "warm start" not in line][:3]
+    assert "serving" in (res / "logs" / "warm_start.log").read_text()
+    # every job's time and memory: a benchmark file per job
+    assert len(list((res / "benchmarks").rglob("*.tsv"))) == len(openings) - 1  # prepare_dataset: cached rule
     # nothing left to do after a complete run
     assert planned_jobs(wd, configs) == []
+
+
+def test_warm_start_off_starts_jobs_cold(tiny_run):
+    wd, configs = tiny_run
+    target = "results/tiny/figures/training_curves_mnist.png"
+    snakemake_cli(wd, target, "--cores", "1", "--forcerun", "training_curves", *configfile_args(configs),
+                  "--config", "warm_start=False")
+    log = (wd / "results" / "tiny" / "logs" / "training_curves" / "mnist.log").read_text()
+    assert "(cold start, started in " in log.splitlines()[0]
 
 
 def test_report_builds(tiny_run):

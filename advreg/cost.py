@@ -298,12 +298,56 @@ def startup_seconds(modules: tuple[str, ...] = ("torch", "advreg.train", "advreg
 TRAIN_RULES = ("train", "train_sn")
 
 
-def job_seconds(rule: str, flops: float, startup: float, throughput: dict) -> float:
-    """Predicted seconds of one job: start-up, then its FLOPs at the measured rate of its kind
-    (training steps, or attack/evaluation batches); a job with no passes costs SMALL_JOB_S."""
+def calibrate_methods(config: dict, dataset: str, methods, device: str = "cpu", repeats: int = 3) -> dict:
+    """Measured FLOP/s of each method's real training step (its loss and backward, an optimizer
+    step; the dataset's architecture and batch): double backprop and inner attack loops run at
+    other rates than a plain step, so each training job is timed at its own method's rate."""
+    dev = torch.device(device)
+    out = {}
+    for name in methods:
+        spec = advcfg.model_spec(config, dataset, name)
+        cfg = advcfg.method_cfg(config, dataset, name)
+        batch = config["dataset_settings"][dataset]["batch_size"]
+        torch.manual_seed(0)
+        model = build_from_spec(spec).to(dev).train()
+        opt = torch.optim.Adam(model.parameters())
+        c, s = spec["in_channels"], spec["image_size"]
+        ctx = MethodContext(device=dev, generator=torch.Generator(device=dev).manual_seed(0),
+                            image_shape=(c, s, s), data_mean_diag=0.1, data_mean_norm=9.0)
+        method = build_method(name, cfg, ctx)
+        x = torch.rand(batch, c, s, s, device=dev)
+        y = torch.randint(0, NUM_CLASSES, (batch,), device=dev)
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            loss, _ = method.loss(model, x, y)
+            loss.backward()
+            opt.step()
+
+        step()
+        period = int(cfg.get("update_every", 1) or 1)
+        n = max(repeats, period)
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            step()
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+        out[f"train:{name}"] = step_flops(spec, name, cfg, batch) * n / (time.perf_counter() - t0)
+    return out
+
+
+def job_seconds(rule: str, flops: float, startup: float, throughput: dict, method: str | None = None) -> float:
+    """Predicted seconds of one job: start-up, then its FLOPs at the measured rate of its kind (its
+    method's training step where calibrated, else a plain training step, or attack/evaluation
+    batches); a job with no passes costs SMALL_JOB_S."""
     if flops == 0:
         return startup + SMALL_JOB_S
-    rate = throughput["train_flops_per_s" if rule in TRAIN_RULES else "attack_flops_per_s"]
+    if rule in TRAIN_RULES:
+        rate = throughput.get(f"train:{method}", throughput["train_flops_per_s"])
+    else:
+        rate = throughput["attack_flops_per_s"]
     return startup + flops / rate
 
 

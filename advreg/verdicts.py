@@ -170,7 +170,9 @@ def sn_claims(dataset: str, sweep: pd.DataFrame, generalization: pd.DataFrame) -
                    "seeds": int(len(common)), "threshold": "", "effect_paper_setting": f"β* = {picked}",
                    "verdict_paper_setting": CONTRADICTED if picked == "inf" else SUPPORTED,
                    "effect_strong_attack": "n/a", "verdict_strong_attack": "n/a",
-                   "paper_value": str(gen.get("paper_beta_star", "–")), "images": n_test}
+                   # a dataset the paper did not run (Fashion-MNIST) has no published β*: "–", not "nan"
+                   "paper_value": "–" if pd.isna(gen.get("paper_beta_star", np.nan)) else str(gen["paper_beta_star"]),
+                   "images": n_test}
             rec["verdict"] = rec["verdict_paper_setting"]
             out.append(rec)
     return out

@@ -81,8 +81,33 @@ def predict(config: dict, jobs, startup: float, rates: dict) -> pd.DataFrame:
         if rule == "all":
             continue
         flops = cost.job_flops(rule, w, config)
-        rows.append({"rule": rule, "flops": flops, "seconds": cost.job_seconds(rule, flops, startup, rates)})
+        rows.append({"rule": rule, "method": w.get("method"), "flops": flops,
+                     "seconds": cost.job_seconds(rule, flops, startup, rates, w.get("method"))})
     return pd.DataFrame(rows)
+
+
+def warm_startup_seconds() -> float:
+    """A job's start-up with warm start (scripts/_warm.py): a server that imported torch and
+    advreg, and a client that hands a job over; median of three."""
+    import os
+    import tempfile
+    import time
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import _warm
+
+    with tempfile.TemporaryDirectory() as d:
+        sock, job = os.path.join(d, "s.sock"), os.path.join(d, "job.py")
+        Path(job).write_text("import _log\n")
+        pid = _warm.start(sock, ["torch", "advreg.train", "advreg.strong_attack"], os.path.join(d, "log"))
+        env = {**os.environ, _warm.ENV_SOCKET: sock, "PYTHONPATH": str(ROOT / "scripts")}
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, job], env=env, check=True)
+            times.append(time.perf_counter() - t0)
+        _warm.stop(pid)
+    return sorted(times)[1]
 
 
 def main(argv=None) -> None:
@@ -102,13 +127,20 @@ def main(argv=None) -> None:
     spec = advcfg.model_spec(config, ds, config["methods"][0])
     rates = cost.calibrate(spec, batch=config["dataset_settings"][ds]["batch_size"],
                            attack_batch=min(500, config["evaluation"]["batch_size"]), device=args.device)
-    startup = cost.startup_seconds()
-    print(f"calibration on {rates['device']}: training {rates['train_flops_per_s'] / 1e9:.1f} GFLOP/s, "
-          f"attack batches {rates['attack_flops_per_s'] / 1e9:.1f} GFLOP/s, start-up {startup:.2f} s a job")
+    trained = sorted({w["method"] for r, w in jobs if r == "train" and w.get("dataset") == ds})
+    rates.update(cost.calibrate_methods(config, ds, trained, args.device))
+    warm = config["warm_start"] and args.device == "cpu"
+    startup = warm_startup_seconds() if warm else cost.startup_seconds()
+    print(f"calibration on {rates['device']}: plain training step {rates['train_flops_per_s'] / 1e9:.1f} GFLOP/s, "
+          f"methods {min(v for k, v in rates.items() if k.startswith('train:')) / 1e9:.1f}-"
+          f"{max(v for k, v in rates.items() if k.startswith('train:')) / 1e9:.1f} GFLOP/s, "
+          f"attack batches {rates['attack_flops_per_s'] / 1e9:.1f} GFLOP/s, start-up "
+          f"{startup:.2f} s a job ({'warm' if warm else 'cold'})")
 
     df = predict(config, jobs, startup, rates)
     gpu = {"train_flops_per_s": args.gpu_tflops * 1e12, "attack_flops_per_s": args.gpu_tflops * 1e12}
     df["gpu_seconds"] = [cost.job_seconds(r, f, args.gpu_startup, gpu) for r, f in zip(df.rule, df.flops)]
+    df = df.drop(columns="method")
     table = df.groupby("rule").agg(jobs=("flops", "size"), tflops=("flops", lambda s: s.sum() / 1e12),
                                    predicted_min=("seconds", lambda s: s.sum() / 60),
                                    gpu_min=("gpu_seconds", lambda s: s.sum() / 60))

@@ -90,10 +90,10 @@ def startup_seconds(pid: int) -> float | None:
     try:
         with open(f"/proc/{pid}/stat") as f:
             ticks = int(f.read().rsplit(")", 1)[1].split()[19])
-        with open("/proc/stat") as f:
-            boot = next(int(line.split()[1]) for line in f if line.startswith("btime "))
-        return max(0.0, time.time() - (boot + ticks / os.sysconf("SC_CLK_TCK")))
-    except (OSError, ValueError, IndexError, StopIteration):
+        with open("/proc/uptime") as f:  # seconds since boot, 10 ms resolution (btime: whole seconds)
+            now = float(f.read().split()[0])
+        return max(0.0, now - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
         return None
 
 

@@ -68,3 +68,7 @@ def test_lrc_structure_and_sn_claims_from_synthetic_tables():
     assert gap["verdict"] == V.SUPPORTED and gap["effect_paper_setting"].startswith("8.0")
     assert gap["paper_value"] == pytest.approx(-0.51)
     assert beta["verdict"] == V.CONTRADICTED and beta["effect_paper_setting"] == "β* = inf"
+    # a dataset the paper did not run: no published gap or β*, shown as "–" (never "nan")
+    gen_new = gen.assign(paper_gap_no_sn=float("nan"), paper_gap_sn=float("nan"), paper_beta_star=float("nan"))
+    gap, beta = V.sn_claims("fashion_mnist", sweep, gen_new)
+    assert gap["paper_value"] == "–" and beta["paper_value"] == "–"

@@ -231,7 +231,10 @@ def job_flops(rule: str, w: dict, config: dict) -> float:
         fwd, fb = pass_flops(spec)
         steps = {"fgm": 1, "pgm": cfg.get("steps", 1), "wrm": cfg.get("steps", 1)}.get(
             cfg.get("kind", w["method"]).split("_")[0], 0)
-        n = sn["train_eval"] + sn["val"] + _n_test(config, sn["max_test"])
+        st = advcfg.sn_train_settings(config, w["dataset"], 0)
+        # train_eval null: every training image of the model; val null: none
+        n_train = _n_train(config, w["dataset"], st["max_train"])
+        n = min(sn["train_eval"] or n_train, n_train) + (sn["val"] or 0) + _n_test(config, sn["max_test"])
         return n * (steps * fb + 2 * fwd)
     return 0.0
 

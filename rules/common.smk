@@ -81,10 +81,10 @@ def _cluster_cost(kind, rule, wildcards, attempt):
 def job_runtime(rule):
     """A cluster job's `runtime` (minutes) from the cost model (advreg.cost.job_runtime_minutes:
     predicted time at config `cost`'s stated throughput × its safety factor × the attempt, so a
-    job killed at its wall time is re-submitted with more). A local run (not a dry run, which shows
-    the cluster values) skips the FLOP counting."""
+    job killed at its wall time is re-submitted with more). Local runs and dry runs skip the FLOP
+    counting and show the defaults (benchmarks/cost_model.py prints every job's cost)."""
     def runtime(wildcards, attempt):
-        if workflow.local_exec and not workflow.dryrun:
+        if workflow.local_exec:
             return config["cost"]["min_minutes"] * attempt
         return _cluster_cost("runtime", rule, wildcards, attempt)
     return runtime
@@ -93,7 +93,7 @@ def job_runtime(rule):
 def job_mem(rule):
     """A cluster job's `mem_mb` from its architecture and batch sizes (advreg.cost.job_mem_mb)."""
     def mem_mb(wildcards, attempt):
-        if workflow.local_exec and not workflow.dryrun:
+        if workflow.local_exec:
             return config["cost"]["base_mem_mb"] * attempt
         return _cluster_cost("mem_mb", rule, wildcards, attempt)
     return mem_mb

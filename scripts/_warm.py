@@ -109,6 +109,8 @@ def hand_over(path: str) -> int | None:
         except OSError:
             break
     sock.close()
+    if (not status or "exit" not in status) and os.getppid() != parent:
+        os._exit(1)  # the server went down with Snakemake: end as above, the job stops on its own
     if not status or "exit" not in status:
         # the server is gone (killed): stop the job rather than leave it running unwatched
         print(f"warm start: lost the server while job pid {child} ran; stopping it", file=sys.stderr)

@@ -116,7 +116,7 @@ def hand_over(path: str) -> int | None:
         print(f"warm start: lost the server while job pid {child} ran; stopping it", file=sys.stderr)
         relay(signal.SIGTERM, None)
         for _ in range(200):
-            if not _is_alive(child):
+            if not is_alive(child):
                 break
             time.sleep(0.05)
         return 1
@@ -265,7 +265,7 @@ def serve(path: str, owner: int, modules: list[str]) -> None:
                     except OSError:
                         pass
                     conn.close()
-            if not _is_alive(owner):
+            if not is_alive(owner):
                 break
     finally:
         server.close()
@@ -273,7 +273,8 @@ def serve(path: str, owner: int, modules: list[str]) -> None:
             os.unlink(path)
 
 
-def _is_alive(pid: int) -> bool:
+def is_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (one we may not signal counts as alive)."""
     try:
         os.kill(pid, 0)
         return True

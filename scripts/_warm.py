@@ -274,14 +274,19 @@ def serve(path: str, owner: int, modules: list[str]) -> None:
 
 
 def is_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (one we may not signal counts as alive)."""
+    """Whether process ``pid`` is running (one we may not signal counts as alive). A zombie is not:
+    a client whose Snakemake was killed exits and may stay unreaped when PID 1 does not reap."""
     try:
         os.kill(pid, 0)
-        return True
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def start(path: str, modules: list[str], log_path: str) -> int:

@@ -6,14 +6,17 @@ architecture. Every FLOP count comes from ``torch.utils.flop_counter.FlopCounter
 model (and, for a training step, on the real method's loss and backward: double backprop, the
 inner PGD loop and the covariance update are counted as they run), never derived by hand.
 
-Time = start-up + FLOPs / throughput, where start-up (a fresh Python importing torch and advreg)
-and throughput (FLOP/s of a training step and of an attack batch) are measured by ``calibrate`` on
-the device at hand, or given (a stated GPU throughput).
+Time = fixed cost + FLOPs / throughput. The throughput (FLOP/s of each method's training step and
+of an attack batch) is measured by ``calibrate`` and ``calibrate_methods`` on the device at hand,
+or given (a stated GPU throughput). The fixed cost of a job of each rule (start-up, reading the
+dataset and the model, first-call set-up, writing its outputs) is measured by a calibration run of
+the tiny preset (``fixed_seconds``; benchmarks/cost_model.py runs it), or given (start-up only).
 
 What the model cannot know before the run, and assumes (each a named constant below):
 - how many images survive each attack of the strong ensemble (``SURVIVE``);
 - how many DeepFool iterations an image needs (``DEEPFOOL_ITERS``);
-- jobs without model passes (tables, figures) cost start-up + ``SMALL_JOB_S``.
+- without a calibration run, a job without model passes (tables, figures) costs start-up +
+  ``SMALL_JOB_S``.
 """
 from __future__ import annotations
 
@@ -85,8 +88,20 @@ def _pass_flops(spec_json: str, batch: int = 16) -> tuple[float, float]:
     return _count(fwd) / batch, _count(fwdbwd) / batch
 
 
+def _flop_key(d: dict) -> str:
+    """A spec or method config as a cache key for FLOP counts: SN's finite β only scales the
+    normalized weights, never the work, so every finite β counts once (the full grid has 6 β per
+    scheme; counting each costs minutes on a CPU). β = ∞ (no normalization) stays apart."""
+    def canon(v):
+        if isinstance(v, dict):
+            return {k: (1.0 if k == "beta" and isinstance(x, (int, float)) and math.isfinite(x) else canon(x))
+                    for k, x in v.items()}
+        return v
+    return json.dumps(canon(d), sort_keys=True)
+
+
 def pass_flops(spec: dict) -> tuple[float, float]:
-    return _pass_flops(json.dumps(spec, sort_keys=True))
+    return _pass_flops(_flop_key(spec))
 
 
 @functools.lru_cache(maxsize=None)
@@ -118,7 +133,7 @@ COUNT_BATCH = 16  # FLOPs of a step are counted at this batch and scaled: they a
 
 def step_flops(spec: dict, name: str, cfg: dict, batch: int) -> float:
     b = min(batch, COUNT_BATCH)
-    return _step_flops(json.dumps(spec, sort_keys=True), name, json.dumps(cfg, sort_keys=True), b) * batch / b
+    return _step_flops(_flop_key(spec), name, _flop_key(cfg), b) * batch / b
 
 
 def _n_test(config: dict, n: int | None) -> int:
@@ -342,16 +357,33 @@ def calibrate_methods(config: dict, dataset: str, methods, device: str = "cpu", 
 
 
 def job_seconds(rule: str, flops: float, startup: float, throughput: dict, method: str | None = None) -> float:
-    """Predicted seconds of one job: start-up, then its FLOPs at the measured rate of its kind (its
-    method's training step where calibrated, else a plain training step, or attack/evaluation
-    batches); a job with no passes costs SMALL_JOB_S."""
+    """Predicted seconds of one job: its fixed cost, then its FLOPs at the measured rate of its kind
+    (its method's training step where calibrated, else a plain training step, or attack/evaluation
+    batches).
+
+    The fixed cost is ``throughput['fixed:<rule>']`` where a calibration measured it (start-up,
+    reading the dataset and model, first-call set-up, writing outputs: see ``fixed_seconds``), else
+    ``startup`` (plus ``SMALL_JOB_S`` for a job with no model passes)."""
+    fixed = throughput.get(f"fixed:{rule}")
+    if fixed is None:
+        fixed = startup + (SMALL_JOB_S if flops == 0 else 0.0)
     if flops == 0:
-        return startup + SMALL_JOB_S
+        return fixed
     if rule in TRAIN_RULES:
         rate = throughput.get(f"train:{method}", throughput["train_flops_per_s"])
     else:
         rate = throughput["attack_flops_per_s"]
-    return startup + flops / rate
+    return fixed + flops / rate
+
+
+def fixed_seconds(measured: dict[str, tuple[int, float]], compute: dict[str, float]) -> dict[str, float]:
+    """Each rule's fixed cost per job, from a calibration run: (its measured seconds − the seconds
+    its FLOPs take at the calibrated rates) / its jobs, never below 0. ``measured`` maps a rule to
+    (jobs, summed wall seconds of their ``benchmark:`` files), ``compute`` to its summed FLOP
+    seconds. A calibration run small enough that compute is a minor part (the tiny preset)
+    measures mostly this fixed part."""
+    return {f"fixed:{rule}": max(0.0, (seconds - compute.get(rule, 0.0)) / jobs)
+            for rule, (jobs, seconds) in measured.items() if jobs}
 
 
 # ------------------------------------------------------------------ cluster resources per job

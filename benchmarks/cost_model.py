@@ -6,19 +6,27 @@
         --measured results/quick/benchmarks                                     # vs a finished run
 
 The planned jobs come from Snakemake's own dry run (`snakemake -n --forceall`), so the model sees
-exactly the DAG a run would build. ``--measured`` adds each rule's measured job-seconds from the
-run's `benchmark:` files (column `s`) beside the prediction.
+exactly the DAG a run would build. Calibration, on the device given: the FLOP/s of a plain and of
+each method's training step and of an attack batch (advreg.cost.calibrate*), and each rule's fixed
+cost per job from a run of the tiny preset in a throwaway copy of the workflow (~1 min on 2 cores;
+`--no-fixed` skips it and counts start-up only). ``--measured`` adds each rule's measured
+job-seconds from a finished run's `benchmark:` files (column `s`) beside the prediction.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -27,12 +35,37 @@ from advreg import config as advcfg  # noqa: E402
 from advreg import cost  # noqa: E402
 
 
-def planned_jobs(configfile: str | None) -> list[tuple[str, dict]]:
+# what a run needs of the repository (not results or caches): the tests' throwaway copies use it too
+WORKFLOW_FILES = ["Snakefile", "config.yaml", "rules", "scripts", "schemas", "presets", "report",
+                  "profiles", "advreg"]
+
+
+def copy_workflow(dest: Path, root: Path = ROOT) -> Path:
+    """Copy the workflow (not results or caches) into ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in WORKFLOW_FILES:
+        src = root / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def _configfiles(configfile: str | None) -> list[str]:
+    """The --configfile list for a config: nothing for config.yaml (the Snakefile loads it)."""
+    if configfile and Path(configfile).resolve() != (ROOT / "config.yaml").resolve():
+        return [str(Path(configfile).resolve())]
+    return []
+
+
+def planned_jobs(configfile: str | None, workdir: Path = ROOT) -> list[tuple[str, dict]]:
     """(rule, wildcards) of every job of the DAG, from a forced dry run."""
     cmd = [str(Path(sys.executable).parent / "snakemake"), "-n", "--forceall", "--cores", "1"]
-    if configfile and Path(configfile).resolve() != (ROOT / "config.yaml").resolve():
-        cmd += ["--configfile", configfile]
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    files = _configfiles(configfile)
+    if files:
+        cmd += ["--configfile", *files]
+    out = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
     if out.returncode:
         raise SystemExit(f"snakemake dry run failed:\n{out.stderr[-3000:]}")
     return parse_dry_run(out.stdout)
@@ -65,14 +98,34 @@ def load_config(configfile: str | None) -> dict:
     return config
 
 
-def measured_seconds(bench_dir: str) -> dict[str, float]:
-    """Rule -> summed wall seconds of its jobs' benchmark files (<dir>/<rule>/...tsv)."""
-    out = defaultdict(float)
+def measured_seconds(bench_dir: str | Path) -> dict[str, tuple[int, float]]:
+    """Rule -> (jobs, summed wall seconds) of its jobs' benchmark files (<dir>/<rule>/...tsv)."""
+    jobs, seconds = defaultdict(int), defaultdict(float)
     for tsv in Path(bench_dir).rglob("*.tsv"):
-        rule = tsv.relative_to(bench_dir).parts[0]
-        rule = rule.split(".")[0]
-        out[rule] += float(pd.read_csv(tsv, sep="\t")["s"].sum())
-    return dict(out)
+        rule = tsv.relative_to(bench_dir).parts[0].split(".")[0]
+        jobs[rule] += 1
+        seconds[rule] += float(pd.read_csv(tsv, sep="\t")["s"].sum())
+    return {r: (jobs[r], seconds[r]) for r in jobs}
+
+
+def calibration_run(device: str, cores: int, mirror: list[str], offline: bool) -> tuple[dict, dict, list]:
+    """Run the tiny preset on ``device`` in a throwaway copy of the workflow (warm start as in a
+    local run); return its config, its measured {rule: (jobs, seconds)} and its planned jobs."""
+    tiny = ROOT / "presets" / "tiny.yaml"
+    with tempfile.TemporaryDirectory(prefix="advreg-cost-") as d:
+        wd = copy_workflow(Path(d) / "wf")
+        override = wd / "calibration.yaml"
+        override.write_text(yaml.safe_dump({"device": device, "run_name": "calibration",
+                                            "data": {"mirror": mirror, "offline": offline}}))
+        cmd = [str(Path(sys.executable).parent / "snakemake"), "--cores", str(cores),
+               "--configfile", str(wd / "presets" / "tiny.yaml"), str(override)]
+        out = subprocess.run(cmd, cwd=wd, capture_output=True, text=True)
+        if out.returncode:
+            raise SystemExit(f"calibration run of the tiny preset failed:\n{out.stderr[-3000:]}")
+        measured = measured_seconds(wd / "results" / "calibration" / "benchmarks")
+        layers = advcfg.read_layers([ROOT / "config.yaml", tiny, override])
+    config = advcfg.merge(layers)
+    return config, measured, planned_jobs(str(tiny))
 
 
 def predict(config: dict, jobs, startup: float, rates: dict) -> pd.DataFrame:
@@ -89,10 +142,6 @@ def predict(config: dict, jobs, startup: float, rates: dict) -> pd.DataFrame:
 def warm_startup_seconds() -> float:
     """A job's start-up with warm start (scripts/_warm.py): a server that imported torch and
     advreg, and a client that hands a job over; median of three."""
-    import os
-    import tempfile
-    import time
-
     sys.path.insert(0, str(ROOT / "scripts"))
     import _warm
 
@@ -119,6 +168,8 @@ def main(argv=None) -> None:
                     help="stated GPU throughput for these small convnets (TFLOP/s achieved)")
     ap.add_argument("--gpu-startup", type=float, default=8.0, help="stated GPU job start-up (s)")
     ap.add_argument("--measured", help="a run's benchmarks/ folder to compare with")
+    ap.add_argument("--no-fixed", action="store_true",
+                    help="skip the tiny calibration run: a job's fixed cost is its start-up only")
     args = ap.parse_args(argv)
 
     config = load_config(args.configfile)
@@ -137,6 +188,19 @@ def main(argv=None) -> None:
           f"attack batches {rates['attack_flops_per_s'] / 1e9:.1f} GFLOP/s, start-up "
           f"{startup:.2f} s a job ({'warm' if warm else 'cold'})")
 
+    if not args.no_fixed:
+        # mirrors as the config resolves them from the repository root; the throwaway copy is elsewhere
+        mirror = config["data"]["mirror"]
+        mirror = [mirror] if isinstance(mirror, str) else list(mirror or [])
+        mirror = [m if "://" in m or os.path.isabs(m) else str((ROOT / m).resolve()) for m in mirror]
+        t0 = time.perf_counter()
+        tiny_config, measured, tiny_jobs = calibration_run(args.device, args.cores, mirror,
+                                                           config["data"]["offline"])
+        compute = predict(tiny_config, tiny_jobs, 0.0, {**rates, **{f"fixed:{r}": 0.0 for r in measured}})
+        rates.update(cost.fixed_seconds(measured, compute.groupby("rule").seconds.sum().to_dict()))
+        print(f"fixed cost per job, measured by the tiny preset ({time.perf_counter() - t0:.0f} s): "
+              + ", ".join(f"{k[6:]} {v:.1f} s" for k, v in sorted(rates.items()) if k.startswith("fixed:")))
+
     df = predict(config, jobs, startup, rates)
     gpu = {"train_flops_per_s": args.gpu_tflops * 1e12, "attack_flops_per_s": args.gpu_tflops * 1e12}
     df["gpu_seconds"] = [cost.job_seconds(r, f, args.gpu_startup, gpu) for r, f in zip(df.rule, df.flops)]
@@ -146,7 +210,7 @@ def main(argv=None) -> None:
                                    gpu_min=("gpu_seconds", lambda s: s.sum() / 60))
     if args.measured:
         meas = measured_seconds(args.measured)
-        table["measured_min"] = [meas.get(r, float("nan")) / 60 for r in table.index]
+        table["measured_min"] = [meas[r][1] / 60 if r in meas else float("nan") for r in table.index]
         table["error_%"] = 100 * (table.predicted_min - table.measured_min) / table.measured_min
     table = table.sort_values("predicted_min", ascending=False)
     table.loc["TOTAL"] = table.sum(numeric_only=True)

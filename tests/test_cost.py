@@ -71,6 +71,17 @@ def test_job_seconds_uses_the_rate_of_its_kind():
     assert cost.job_seconds("train", 1e9, 2.0, rates) == pytest.approx(3.0)
     assert cost.job_seconds("strong_eval", 1e9, 2.0, rates) == pytest.approx(2.5)
     assert cost.job_seconds("summary", 0.0, 2.0, rates) == pytest.approx(2.0 + cost.SMALL_JOB_S)
+    # a measured fixed cost of the rule replaces start-up (it includes it)
+    fixed = {**rates, "fixed:train": 0.5, "fixed:summary": 0.25}
+    assert cost.job_seconds("train", 1e9, 2.0, fixed) == pytest.approx(1.5)
+    assert cost.job_seconds("summary", 0.0, 2.0, fixed) == pytest.approx(0.25)
+
+
+def test_fixed_cost_is_measured_time_less_compute_per_job():
+    measured = {"train": (4, 20.0), "summary": (1, 0.5), "strong_eval": (2, 1.0)}
+    compute = {"train": 12.0, "summary": 0.0, "strong_eval": 3.0}
+    assert cost.fixed_seconds(measured, compute) == pytest.approx(
+        {"fixed:train": 2.0, "fixed:summary": 0.5, "fixed:strong_eval": 0.0})  # never below 0
 
 
 def test_calibration_measures_positive_rates():
@@ -112,3 +123,10 @@ def test_every_benchmark_runs_from_one_entry_point(tiny_run):
     assert df["value"].notna().all() and (df["value"] > 0).all()
     ratio = df[df["benchmark"] == "strong_eval"]["value"]
     assert len(ratio) == 2 and ratio.iloc[1] >= ratio.iloc[0]  # worst ≥ mean
+
+
+def test_flop_counts_share_every_finite_sn_beta():
+    """SN's β scales the weights, not the work: one FLOP count serves every finite β, β = ∞ apart."""
+    spec = {**MLP, "spectral_norm": {"beta": 2.0, "mode": "operator"}}
+    assert cost._flop_key(spec) == cost._flop_key({**spec, "spectral_norm": {"beta": 8.0, "mode": "operator"}})
+    assert cost._flop_key(spec) != cost._flop_key({**spec, "spectral_norm": {"beta": math.inf, "mode": "operator"}})

@@ -4,6 +4,7 @@ after the fix completes. Needs root (apt-get install slurm-wlm munge, root slurm
 otherwise, or when a Slurm not started by start-cluster.sh is running on this host."""
 from __future__ import annotations
 
+import math
 import os
 import re
 import signal
@@ -182,3 +183,45 @@ def test_failing_slurm_job_fails_the_run_and_a_fixed_rerun_completes(slurm_run):
     print(f"\n[test_slurm] failing run {fail_seconds:.1f} s, fixed re-run {fixed_seconds:.1f} s")
     with open(wd / "slurm-timings.txt", "a") as f:
         f.write(f"failing run {fail_seconds:.1f} s, fixed re-run {fixed_seconds:.1f} s\n")
+
+
+def test_job_killed_at_its_wall_time_resumes_and_succeeds_on_retry(slurm_run):
+    """Cluster resources from the cost model (issue 17): a job whose predicted runtime is too short
+    is killed by SLURM at its wall time (TIMEOUT), re-submitted (--retries) with runtime × attempt,
+    resumes from its last epoch checkpoint and succeeds.
+
+    The stated throughput is set absurdly high, so the cost model predicts ~0 s and the job asks for
+    ``min_minutes`` = 1 minute; the training is sized, from a measured local epoch, to need ~2
+    minutes, so the first attempt is killed (slurmctld enforces limits every 30 s: between 60 and
+    90 s) and the second (2 minutes) finishes the remaining epochs."""
+    wd, configs, _ = slurm_run
+    base = {**CLEAN_ONLY, "dataset_settings": {"mnist": {"max_train": 4096}}}
+    # one epoch locally, to size the run on this machine's speed
+    probe = write_config(wd, {**base, "run_name": "retryprobe",
+                              "dataset_settings": {"mnist": {"max_train": 4096, "epochs": 2}}}, "probe.yaml")
+    run_api(wd, configs + [probe], cores=1, targets=["results/retryprobe/models/mnist/clean/seed0/model.pt"])
+    epoch_s = pd.read_csv(wd / "results/retryprobe/models/mnist/clean/seed0/history.csv")["seconds"].max()
+    epochs = max(4, math.ceil(110 / epoch_s))  # ≈ 110 s of training: > 90 s, and half of it left after the kill
+    over = write_config(wd, {**base, "run_name": "slurmretry",
+                             "dataset_settings": {"mnist": {"max_train": 4096, "epochs": epochs}},
+                             "cost": {"throughput_gflops": 1e9, "startup_s": 0, "safety": 1, "min_minutes": 1}},
+                        "retry.yaml")
+    target = "results/slurmretry/models/mnist/clean/seed0/model.pt"
+    t0 = time.perf_counter()
+    rc, out = _run([*SNAKEMAKE, target, "--workflow-profile", str(PROFILE), "--retries", "1",
+                    *configfile_args(configs + [over])], wd, wd / "slurm-retry.log")
+    seconds = time.perf_counter() - t0
+    assert rc == 0, f"the retried job did not succeed (rc {rc}):\n{out[-5000:]}"
+    assert re.search(r"SLURM status is: 'TIMEOUT'", out), out[-5000:]
+    # the train job was submitted twice: 1 minute, then 2 (runtime × attempt)
+    train_blocks = [b for b in out.split("\nrule ")[1:] if b.startswith("train:")]
+    runtimes = [int(m) for b in train_blocks for m in re.findall(r"runtime=(\d+)", b)]
+    assert runtimes == [1, 2], (runtimes, out[-5000:])
+    log = (wd / "results/slurmretry/logs/train/mnist/clean/seed0.log").read_text()
+    resumed = re.search(r"resuming clean from epoch (\d+)", log)
+    assert resumed and int(resumed.group(1)) >= 1, log[-3000:]
+    assert (wd / target).exists()
+    hist = pd.read_csv(wd / "results/slurmretry/models/mnist/clean/seed0/history.csv")
+    assert list(hist["epoch"]) == list(range(1, epochs + 1))
+    print(f"\n[test_slurm] retry: {epochs} epochs of {epoch_s:.1f} s; killed at its 1-minute limit, "
+          f"resumed from epoch {resumed.group(1)}, done in {seconds:.0f} s")

@@ -2,7 +2,6 @@
 (dry runs, whose plan we parse). Shared by the pipeline, incremental and SLURM tests."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,22 +10,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
-from cost_model import parse_dry_run  # noqa: E402  (the one parser of Snakemake's dry-run listing)
-WORKFLOW_FILES = ["Snakefile", "config.yaml", "rules", "scripts", "schemas", "presets", "report",
-                  "profiles", "advreg"]
+# the one parser of Snakemake's dry-run listing, and the one list of what a workflow copy needs
+from cost_model import WORKFLOW_FILES, copy_workflow, parse_dry_run  # noqa: E402,F401
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-
-
-def copy_workflow(dest: Path) -> Path:
-    """Copy the workflow (not results or caches) into ``dest``."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in WORKFLOW_FILES:
-        src = REPO / name
-        if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        elif src.exists():
-            shutil.copy2(src, dest / name)
-    return dest
 
 
 # Overrides (on top of presets/tiny.yaml) that train one clean MNIST model and nothing else: every

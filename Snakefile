@@ -17,6 +17,9 @@ configfile: "config.yaml"
 # were set before them, e.g. config.yaml's lrc.models under an override of `methods`), the
 # cross-references and every method and attack parameter (advreg.config.validate).
 # The layers, in the order Snakemake merged them: config.yaml, each --configfile, then --config.
+# Extensions first (advreg.extensions): the methods and attacks they register are checked too.
+from advreg import extensions as _extensions
+_extensions.load(config.get("extensions"))
 _layers = advcfg.read_layers([os.path.join(workflow.basedir, "config.yaml"),
                               *workflow.config_settings.configfiles])
 _layers.append(dict(workflow.config_settings.config or {}))
@@ -71,7 +74,7 @@ include: "rules/attack.smk"
 include: "rules/strong.smk"
 include: "rules/transfer.smk"
 include: "rules/seeds.smk"
-include: "rules/figures.smk"
+include: "rules/sgr_analysis.smk"
 include: "rules/sn.smk"
 include: "rules/summary.smk"
 

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from advreg.data import to_float
 from advreg.params import RANDOM_START, STEP_SIZE_255, STEPS, Param
 
 # ----------------------------------------------------------------------------- helpers
@@ -101,19 +102,22 @@ def _normal(shape, like: torch.Tensor, generator: torch.Generator | None) -> tor
 # ----------------------------------------------------------------------------- evaluation
 
 def predicted_labels(model: nn.Module, x: torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
-    """argmax of the model's logits, batched; returned on x's device."""
+    """argmax of the model's logits, batched; returned on x's device. uint8 images (a dataset
+    artifact's split, kept compact on the device) become pixels batch by batch."""
     dev = _model_device(model, x.device)
     out = torch.empty(x.shape[0], dtype=torch.long, device=x.device)
     with torch.no_grad():
         for s in _batches(x.shape[0], batch_size):
-            out[s] = model(x[s].to(dev)).argmax(1).to(x.device)
+            xb = x[s].to(dev)
+            out[s] = model(to_float(xb) if xb.dtype == torch.uint8 else xb).argmax(1).to(x.device)
     return out
 
 
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int | None = None) -> float:
-    """Fraction of x classified as y (in [0, 1])."""
+    """Fraction of x classified as y (in [0, 1]): correct / n, exactly (the one accuracy of the
+    package: validation during training, clean and adversarial accuracy in the jobs)."""
     pred = predicted_labels(model, x, batch_size)
-    return (pred == y.to(pred.device)).float().mean().item()
+    return (pred == y.to(pred.device)).sum().item() / len(y)
 
 
 # ----------------------------------------------------------------------------- attacks
@@ -316,7 +320,7 @@ def _run_wrm(model, x, eps=None, generator=None, **p):
 
 
 # The config keys of each attack kind besides `kind` and `eps_255` (all optional: the functions
-# above hold the defaults), declared once: the config check and advreg.adversarial.attack_kwargs
+# above hold the defaults), declared once: the config check and advreg.jobs.attack.attack_kwargs
 # read these. `*_255` values are in units of 1/255 (attack_kwargs converts them to pixels).
 ATTACK_PARAMS: dict[str, dict[str, Param]] = {
     "rand": {},
@@ -339,6 +343,47 @@ ATTACKS: dict[str, Callable[..., torch.Tensor]] = {
     "deepfool": _run_deepfool,
     "wrm": _run_wrm,
 }
+
+
+# Model passes per image of one run of each kind, for the cost model (advreg.cost): a function of
+# the kind's config and whether it is the transfer run, returning (forward+backward passes, forward
+# passes). DeepFool converges in 2-3 iterations on average (Moosavi-Dezfooli et al. 2016, Table 1);
+# each iteration is a forward, one backward per candidate class and the check's forward.
+DEEPFOOL_ITERS = 3
+
+
+def _deepfool_passes(cfg: dict, transfer: bool = False) -> tuple[float, float]:
+    iters = min(DEEPFOOL_ITERS, cfg.get("max_iter", 50))
+    k = min(cfg.get("nb_candidate", 10), 10)
+    return iters * (k - 1), iters * (2 - (k - 1))
+
+
+ATTACK_PASSES: dict[str, Callable[..., tuple[float, float]]] = {
+    "rand": lambda cfg, transfer=False: (0, 1),
+    "fgsm": lambda cfg, transfer=False: (1, 1),
+    "fgm": lambda cfg, transfer=False: (1, 1),
+    "pgd": lambda cfg, transfer=False: (cfg.get("transfer_steps", cfg.get("steps", 40)) if transfer
+                                        else cfg.get("steps", 40), 1),
+    "deepfool": _deepfool_passes,
+    "wrm": lambda cfg, transfer=False: (cfg.get("steps", 15), 1),
+}
+
+
+def register_attack(name: str, fn: Callable[..., torch.Tensor], params: dict[str, Param] | None = None,
+                    passes: Callable[..., tuple[float, float]] | None = None) -> None:
+    """A new attack kind, e.g. from an extension (advreg.extensions): ``fn(model, x, eps,
+    generator=None, **params) -> x_adv`` for one batch, the config keys it takes besides ``kind`` and
+    ``eps_255`` (checked before any job runs), and its model passes per image for the cost model
+    (``passes(cfg, transfer) -> (forward+backward, forward)``). An attack listed in the config's
+    ``attacks`` then runs on every model, and in ``transfer.attacks`` fills the matrices."""
+    if name in ATTACKS:
+        raise ValueError(f"attack kind {name!r} is already registered")
+    if passes is None:
+        raise ValueError(f"register_attack({name!r}): give passes=(cfg, transfer) -> (forward+backward, "
+                         f"forward) passes per image, so the cost model can size its jobs")
+    ATTACKS[name] = fn
+    ATTACK_PARAMS[name] = dict(params or {})
+    ATTACK_PASSES[name] = passes
 
 
 def run_attack(name: str, model: nn.Module, x: torch.Tensor, eps: float | None, params: dict | None = None,

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from advreg import extensions
 from advreg.attacks import ATTACK_PARAMS, ATTACKS
 from advreg.data import DATASETS
 from advreg.methods import COMMON_KEYS, method_kind, method_params, method_problems
@@ -40,7 +41,7 @@ def read_layers(files) -> list[dict]:
 
 def merge(layers: list[dict]) -> dict:
     """Layers merged as Snakemake's --configfile does: dictionaries key by key, lists and scalars
-    replaced (for entry points outside Snakemake, e.g. advreg.lambda_probe)."""
+    replaced (for entry points outside Snakemake, e.g. advreg.jobs.lambda_probe)."""
     def into(a: dict, b: dict) -> None:
         for k, v in b.items():
             if isinstance(v, dict) and isinstance(a.get(k), dict):
@@ -51,6 +52,19 @@ def merge(layers: list[dict]) -> dict:
     for layer in layers:
         into(out, layer)
     return out
+
+
+def load(files, log=None) -> dict:
+    """The config of an entry point outside Snakemake (benchmarks, the λ probe, tests): ``files``
+    merged in order as Snakemake merges --configfile (config.yaml first) and validated as the
+    Snakefile does; each note of the check goes to ``log``."""
+    layers = read_layers(files)
+    config = merge(layers)
+    extensions.load(config.get("extensions"))  # their kinds must be known to the check
+    for note in validate(config, load_schema(), layers):
+        if log:
+            log(f"config: {note}")
+    return config
 
 
 # ----------------------------------------------------------------------------- validation
@@ -245,7 +259,8 @@ def _attack_problems(config: dict) -> list[str]:
     for name, cfg in config["attack_settings"].items():
         kind = cfg.get("kind", name)
         if kind not in ATTACKS:
-            out.append(f"attack_settings.{name}: unknown attack kind {kind!r}; expected one of {sorted(ATTACKS)}")
+            out.append(f"attack_settings.{name}: unknown attack kind {kind!r}; expected one of "
+                       f"{sorted(ATTACKS)} (or a kind an extension registers: list its file under `extensions`)")
             continue
         out += check_params(f"attack_settings.{name}", cfg, {}, ATTACK_PARAMS[kind],
                             ignore=("kind", "eps_255"), note=f" (kind {kind!r})")
@@ -362,7 +377,7 @@ def _sn_problems(config: dict) -> list[str]:
 
 def sn_method_cfg(config: dict, dataset: str, method: str, beta: str) -> dict:
     """A scheme of the SN experiments at one β ('inf': no SN), on the experiment's architecture."""
-    from advreg.sn_experiment import parse_beta, with_beta
+    from advreg.spectral import parse_beta, with_beta
     sn = config["sn_experiments"]
     st = sn["settings"][dataset]
     cfg = with_beta(method_cfg(config, dataset, method), parse_beta(beta), sn["mode"])
@@ -383,7 +398,7 @@ def sn_train_settings(config: dict, dataset: str, seed) -> dict:
 
 
 def sn_betas(config: dict, dataset: str) -> list[str]:
-    from advreg.sn_experiment import beta_label
+    from advreg.spectral import beta_label
     return [beta_label(b) for b in config["sn_experiments"]["settings"][dataset]["betas"]]
 
 

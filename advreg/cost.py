@@ -14,7 +14,7 @@ the tiny preset (``fixed_seconds``; benchmarks/cost_model.py runs it), or given 
 
 What the model cannot know before the run, and assumes (each a named constant below):
 - how many images survive each attack of the strong ensemble (``SURVIVE``);
-- how many DeepFool iterations an image needs (``DEEPFOOL_ITERS``);
+- how many DeepFool iterations an image needs (``advreg.attacks.DEEPFOOL_ITERS``);
 - without a calibration run, a job without model passes (tables, figures) costs start-up +
   ``SMALL_JOB_S``.
 """
@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from advreg import config as advcfg
+from advreg.attacks import ATTACK_PASSES
 from advreg.methods import MethodContext, build_method
 from advreg.models import build_from_spec
 
@@ -42,8 +43,6 @@ NUM_CLASSES = 10
 # ours: a prior for the share of the attacked images still robust when each later attack of the
 # strong ensemble starts (the quick and evidence models keep 60-90 % at ε = 32/255)
 SURVIVE = 0.8
-# DeepFool converges in 2-3 iterations on average (Moosavi-Dezfooli et al. 2016, Table 1)
-DEEPFOOL_ITERS = 3
 # seconds of a job beyond start-up that does no model pass (tables, plots, file reads)
 SMALL_JOB_S = 1.0
 
@@ -146,20 +145,12 @@ def _n_train(config: dict, dataset: str, max_train: int | None) -> int:
 
 
 def _attack_passes(kind: str, cfg: dict, fb: float, fwd: float, transfer: bool = False) -> float:
-    """FLOPs per image of one run of a paper attack (plus the accuracy forward passes)."""
-    if kind in ("fgsm", "fgm"):
-        return fb + fwd
-    if kind == "rand":
-        return fwd
-    if kind == "pgd":
-        steps = cfg.get("transfer_steps", cfg["steps"]) if transfer else cfg["steps"]
-        return steps * fb + fwd
-    if kind == "deepfool":
-        iters = min(DEEPFOOL_ITERS, cfg.get("max_iter", 50))
-        k = min(cfg.get("nb_candidate", NUM_CLASSES), NUM_CLASSES)
-        # per iteration: a forward, one backward per candidate class, the check's forward
-        return iters * (2 * fwd + (k - 1) * (fb - fwd))
-    raise ValueError(f"no cost rule for attack kind {kind!r}")
+    """FLOPs per image of one run of a paper attack (plus the accuracy forward passes): the passes
+    its kind declares (advreg.attacks.ATTACK_PASSES) times the FLOPs of a pass."""
+    if kind not in ATTACK_PASSES:
+        raise ValueError(f"no cost rule for attack kind {kind!r}: register it with passes=")
+    n_fb, n_fwd = ATTACK_PASSES[kind](cfg, transfer)
+    return n_fb * fb + n_fwd * fwd
 
 
 def _ensemble_flops(ensemble: list[dict], fb: float, fwd: float) -> float:

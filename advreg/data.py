@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from advreg.atomic import atomic_path, save_torch
+
 
 def _tvd():
     """torchvision.datasets, imported on first use: it pulls in torchvision.models and
@@ -141,12 +143,8 @@ def _download(url: str, dest: Path) -> None:
     """``url`` into ``dest`` through a ``.part`` file, so an interrupted download leaves no file
     with the real name."""
     from torchvision.datasets.utils import download_url
-    part = dest.with_name(dest.name + ".part")
-    try:
+    with atomic_path(dest) as part:
         download_url(url, str(dest.parent), filename=part.name, md5=None)
-        os.replace(part, dest)
-    finally:
-        part.unlink(missing_ok=True)
 
 
 def fetch_file(spec: DatasetSpec, role: str, raw_dir: Path, srcs: list[str], log=print) -> tuple[Path, str]:
@@ -191,9 +189,8 @@ def fetch_file(spec: DatasetSpec, role: str, raw_dir: Path, srcs: list[str], log
             if bad:
                 passed_over(f"{path}: {bad} (corrupt or not the original file; left as it is)")
                 continue
-            tmp = dest.with_name(dest.name + ".part")
-            shutil.copyfile(path, tmp)
-            os.replace(tmp, dest)
+            with atomic_path(dest) as tmp:
+                shutil.copyfile(path, tmp)
             log(f"{spec.name}/{fname}: copied from {path} (MD5 {md5} ok)")
             return dest, str(path)
     raise DataError(f"no source has a good copy of {spec.name}/{fname} (expected MD5 {md5}); "
@@ -280,11 +277,7 @@ def prepare_dataset(name: str, out_path: str | Path, raw_dir: str | Path, mirror
     meta = {"dataset": name, "split": split, "split_description": _describe(split, counts),
             "counts": counts, "files": {spec.files[r][0]: spec.files[r][1] for r in fetched},
             "sources": {spec.files[r][0]: src for r, (_, src) in fetched.items()}}
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_suffix(out_path.suffix + ".part")
-    torch.save({**arrays, "meta": meta}, tmp)
-    os.replace(tmp, out_path)  # no partial artifact survives a failure
+    save_torch(out_path, {**arrays, "meta": meta})  # no partial artifact survives a failure
     return meta
 
 

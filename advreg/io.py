@@ -13,10 +13,14 @@ def pick_device(requested: str = "auto") -> torch.device:
     return torch.device(requested)
 
 
+def head(data: dict, part: str, n: int | None = None):
+    """The first ``n`` images (uint8) and labels of split ``part`` of a loaded dataset artifact
+    (all of them when ``n`` is None or 0): every job evaluates on the first images of a split."""
+    x, y = data[f"x_{part}"], data[f"y_{part}"]
+    return (x[:n], y[:n]) if n else (x, y)
+
+
 def test_split(dataset_path, device, max_test: int | None = None):
     """The first ``max_test`` test images (uint8) and labels of a dataset artifact, and its meta."""
     data = load_dataset(dataset_path, device, parts=("test",))
-    x, y = data["x_test"], data["y_test"]
-    if max_test:
-        x, y = x[:max_test], y[:max_test]
-    return x, y, data["meta"]
+    return (*head(data, "test", max_test), data["meta"])

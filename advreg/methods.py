@@ -112,7 +112,8 @@ def method_problems(name: str, cfg: dict, owner: str | None = None) -> list[str]
     owner = owner or f"method {name!r}"
     kind = method_kind(name, cfg)
     if kind not in METHODS:
-        return [f"{owner}: unknown kind {kind!r}; expected one of {sorted(METHODS)}"]
+        return [f"{owner}: unknown kind {kind!r}; expected one of {sorted(METHODS)} (or a kind an "
+                f"extension registers: list its file under `extensions`)"]
     cls = METHODS[kind]
     problems = check_params(owner, cfg, cls.params, cls.optional_params, ignore=COMMON_KEYS,
                             note=f" (kind {kind!r})")

@@ -7,27 +7,13 @@ live in pixel units.
 """
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 import torch
 from torch import nn
 
-
-class PerImageStandardize(nn.Module):
-    """(x − mean) / max(std, 1/√N) per image, as TensorFlow's per_image_standardization.
-
-    The 1/√N floor keeps uniform images finite; it is what the SGR authors' TF/CleverHans
-    setup applies.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        flat = x.flatten(1)
-        mean = flat.mean(1)
-        std = flat.std(1, unbiased=False)
-        floor = 1.0 / math.sqrt(flat.shape[1])
-        std = torch.maximum(std, torch.full_like(std, floor))
-        return (x - mean.view(-1, 1, 1, 1)) / std.view(-1, 1, 1, 1)
+from advreg.atomic import save_torch
+from advreg.layers import PerImageStandardize
 
 
 def cw_cnn(in_channels: int, image_size: int, widths: list[int], num_classes: int = 10) -> nn.Sequential:
@@ -105,10 +91,7 @@ def build_from_spec(spec: dict) -> nn.Module:
 
 def save_model(path, model: nn.Module, spec: dict, info: dict) -> None:
     """Write a model file atomically: weights + the spec to rebuild it + provenance."""
-    import os
-    tmp = f"{path}.part"
-    torch.save({"state_dict": model.state_dict(), "spec": spec, "info": info}, tmp)
-    os.replace(tmp, path)
+    save_torch(path, {"state_dict": model.state_dict(), "spec": spec, "info": info})
 
 
 def place(model: nn.Module, device) -> nn.Module:

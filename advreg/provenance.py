@@ -15,6 +15,13 @@ PACKAGE = "advreg"
 _ROOT = Path(__file__).resolve().parent
 
 
+def module_relpath(name: str) -> Path | None:
+    """The file of advreg module ``name`` relative to the package folder (``jobs/sn.py``,
+    ``figures/__init__.py``), or None when there is none."""
+    f = _module_file(name)
+    return f.relative_to(_ROOT) if f is not None else None
+
+
 def _module_file(name: str) -> Path | None:
     rel = Path(*name.split(".")[1:])
     for cand in (_ROOT / rel.with_suffix(".py"), _ROOT / rel / "__init__.py"):

@@ -28,8 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from advreg.models import PerImageStandardize
-from advreg.spectral import TFSameConv2d, tf_same_pads
+from advreg.layers import PerImageStandardize, TFSameConv2d, tf_same_pads
 
 
 def _widths(widths: Optional[Sequence[int]], default: list[int], arch: str) -> list[int]:

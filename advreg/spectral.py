@@ -70,6 +70,7 @@ from __future__ import annotations
 
 import math
 import warnings
+import copy
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence, Union
 
@@ -78,66 +79,21 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
 
+from advreg.layers import Pads, pair as _pair, tf_same_pads
+
 try:  # the class behind torch.nn.utils.parametrizations.spectral_norm
     from torch.nn.utils.parametrizations import _SpectralNorm as _TorchSpectralNorm
 except ImportError:  # pragma: no cover - very old / future torch
     _TorchSpectralNorm = None
 
 __all__ = [
-    "Pads", "tf_same_pads", "TFSameConv2d", "ConvGeometry", "conv_geometry",
+    "ConvGeometry", "conv_geometry",
     "OperatorSpectralNorm", "MiyatoSpectralNorm", "apply_spectral_norm", "spectral_parametrizations",
     "trace_layers", "conv_operator_norm", "exact_operator_norm", "operator_matrix",
     "conv_operator_frobenius_sq", "miyato_kernel_norm", "layer_spectral_norms", "margins",
     "spectral_product", "frobenius_ratio_sum", "sum_prefix_products", "bound_quantities",
-    "margin_normalizer",
+    "margin_normalizer", "beta_label", "parse_beta", "with_beta",
 ]
-
-Pads = tuple[int, int, int, int]  # (left, right, top, bottom): F.pad order for the last two dims
-
-
-def _pair(x) -> tuple[int, int]:
-    if isinstance(x, int):
-        return (x, x)
-    x = tuple(int(v) for v in x)
-    if len(x) != 2:
-        raise ValueError(f"expected an int or a pair, got {x!r}")
-    return x  # type: ignore[return-value]
-
-
-def tf_same_pads(h: int, w: int, kernel_size, stride=1, dilation=1) -> Pads:
-    """TensorFlow 'SAME' zero padding for an (h, w) input: out = ceil(n/s), the odd pixel goes
-    bottom/right. Returns (left, right, top, bottom)."""
-    (kh, kw), (sh, sw), (dh, dw) = _pair(kernel_size), _pair(stride), _pair(dilation)
-
-    def one(n, k, s, d):
-        out = -(-n // s)
-        total = max((out - 1) * s + (k - 1) * d + 1 - n, 0)
-        return total // 2, total - total // 2
-
-    t, b = one(h, kh, sh, dh)
-    l, r = one(w, kw, sw, dw)
-    return (l, r, t, b)
-
-
-class TFSameConv2d(nn.Conv2d):
-    """``Conv2d`` with TensorFlow ``padding='SAME'`` for any stride (asymmetric when the total pad is
-    odd: 0 top/left, 1 bottom/right for a stride-2 3×3 conv on an even input). The pad is computed
-    from the input size at every call; the SN operator uses it through :meth:`explicit_padding`."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, dilation=1,
-                 groups: int = 1, bias: bool = True):
-        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=0,
-                         dilation=dilation, groups=groups, bias=bias)
-
-    def explicit_padding(self, h: int, w: int) -> Pads:
-        return tf_same_pads(h, w, self.kernel_size, self.stride, self.dilation)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pads = self.explicit_padding(x.shape[-2], x.shape[-1])
-        if any(pads):
-            x = F.pad(x, pads)
-        return self._conv_forward(x, self.weight, self.bias)
-
 
 @dataclass(frozen=True)
 class ConvGeometry:
@@ -692,3 +648,24 @@ def margin_normalizer(q: dict, mode: int = 1, extra_correction: bool = True,
         key = {"authors": "frob_ratio_sum_authors", "exact": "frob_ratio_sum"}[frobenius]
         gamma *= math.sqrt(q[key])
     return gamma
+
+
+# ------------------------------------------------------------------ β in configs and paths
+
+def beta_label(beta) -> str:
+    """β as it appears in paths and tables: 'inf' or e.g. '1.6'."""
+    b = float(beta)
+    return "inf" if math.isinf(b) else f"{b:g}"
+
+
+def parse_beta(label: str) -> float:
+    return math.inf if label == "inf" else float(label)
+
+
+def with_beta(method_cfg: dict, beta: float, mode: str) -> dict:
+    """The scheme's hyperparameters with SN at ``beta`` (β = ∞: no SN at all)."""
+    cfg = copy.deepcopy(method_cfg)
+    cfg.pop("spectral_norm", None)
+    if not math.isinf(float(beta)):
+        cfg["spectral_norm"] = {"beta": float(beta), "mode": mode}
+    return cfg

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -19,11 +20,13 @@ from pathlib import Path
 
 import torch
 
+from advreg.atomic import atomic_path, save_torch
 from advreg import augment as aug
 from advreg.covariance import data_mean_diagonal
 from advreg.data import load_dataset, to_float
 from advreg.io import pick_device
-from advreg.methods import MethodContext, build_method
+from advreg.attacks import accuracy
+from advreg.methods import METHODS, MethodContext, build_method, eval_mode, method_kind
 from advreg.models import build_from_spec, place, save_model
 from advreg.progress import Progress, hms
 from advreg.provenance import code_digest, file_digest
@@ -66,16 +69,9 @@ class TrainSettings:
 HISTORY_FIELDS = ["epoch", "loss", "ce", "reg", "train_acc", "val_acc", "seconds"]
 
 
-@torch.no_grad()
-def accuracy(model, x_uint8: torch.Tensor, y: torch.Tensor, batch_size: int) -> float:
-    was_training = model.training
-    model.eval()
-    correct = 0
-    for i in range(0, len(x_uint8), batch_size):
-        logits = model(to_float(x_uint8[i:i + batch_size]))
-        correct += (logits.argmax(1) == y[i:i + batch_size]).sum().item()
-    model.train(was_training)
-    return correct / len(x_uint8)
+def _val_accuracy(model, x_uint8: torch.Tensor, y: torch.Tensor, batch_size: int) -> float:
+    with eval_mode(model):
+        return accuracy(model, x_uint8, y, batch_size)
 
 
 def _digest(obj) -> str:
@@ -89,11 +85,15 @@ def signature_parts(dataset_path, model_spec: dict, method_name: str, method_cfg
     artifact's bytes (split, caps, files), the code of every advreg module the training imports,
     the torch version and the device type (a GPU run does not resume bit-identically on a CPU, nor
     can its random-generator state be restored there). A checkpoint resumes only when all match."""
-    return {"settings": _digest([model_spec, method_name, method_cfg, asdict(settings)]),
-            "data": file_digest(dataset_path),
-            "code": code_digest(__name__),
-            "torch": str(torch.__version__),
-            "device": device_type}
+    parts = {"settings": _digest([model_spec, method_name, method_cfg, asdict(settings)]),
+             "data": file_digest(dataset_path),
+             "code": code_digest(__name__),
+             "torch": str(torch.__version__),
+             "device": device_type}
+    cls = METHODS[method_kind(method_name, method_cfg)]
+    if not cls.__module__.startswith("advreg."):  # a method from an extension: its file's code too
+        parts["extension"] = file_digest(inspect.getsourcefile(cls))
+    return parts
 
 
 def _aside(path: Path, tag: str) -> Path:
@@ -142,13 +142,7 @@ def load_checkpoint(path: Path, parts: dict[str, str], device, log=print) -> dic
 
 def _save_checkpoint(path: Path, state: dict) -> None:
     """Atomic: a kill leaves either the previous checkpoint or the new one, never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    save_torch(path, state)
 
 
 def _early_stop(history: list[dict], settings: TrainSettings) -> bool:
@@ -159,12 +153,10 @@ def _early_stop(history: list[dict], settings: TrainSettings) -> bool:
 
 
 def _write_history(path: Path, history: list[dict]) -> None:
-    tmp = path.with_suffix(path.suffix + ".part")
-    with open(tmp, "w", newline="") as f:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
         w.writeheader()
         w.writerows(history)
-    os.replace(tmp, path)
 
 
 def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_cfg: dict,
@@ -260,7 +252,7 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
         seconds = time.perf_counter() - t0
         row = {"epoch": epoch + 1, "loss": sums["loss"] / n, "ce": sums["ce"] / n,
                "reg": sums["reg"] / n, "train_acc": sums["correct"] / n,
-               "val_acc": accuracy(model, x_val, y_val, settings.eval_batch_size),
+               "val_acc": _val_accuracy(model, x_val, y_val, settings.eval_batch_size),
                "seconds": round(seconds, 3)}
         history.append(row)
         per_epoch = (time.perf_counter() - run_t0) / (epoch + 1 - start_epoch)

@@ -36,7 +36,7 @@ from advreg import cost  # noqa: E402
 
 
 # what a run needs of the repository (not results or caches): the tests' throwaway copies use it too
-WORKFLOW_FILES = ["Snakefile", "config.yaml", "rules", "scripts", "schemas", "presets", "report",
+WORKFLOW_FILES = ["Snakefile", "config.yaml", "rules", "scripts", "schemas", "presets", "report", "envs",
                   "profiles", "advreg"]
 
 
@@ -92,10 +92,7 @@ def parse_dry_run(stdout: str) -> list[tuple[str, dict]]:
 def load_config(configfile: str | None) -> dict:
     files = [ROOT / "config.yaml"] + ([configfile] if configfile and
                                       Path(configfile).resolve() != (ROOT / "config.yaml").resolve() else [])
-    layers = advcfg.read_layers(files)
-    config = advcfg.merge(layers)
-    advcfg.validate(config, advcfg.load_schema(), layers)
-    return config
+    return advcfg.load(files)
 
 
 def measured_seconds(bench_dir: str | Path) -> dict[str, tuple[int, float]]:
@@ -123,8 +120,7 @@ def calibration_run(device: str, cores: int, mirror: list[str], offline: bool) -
         if out.returncode:
             raise SystemExit(f"calibration run of the tiny preset failed:\n{out.stderr[-3000:]}")
         measured = measured_seconds(wd / "results" / "calibration" / "benchmarks")
-        layers = advcfg.read_layers([ROOT / "config.yaml", tiny, override])
-    config = advcfg.merge(layers)
+        config = advcfg.load([ROOT / "config.yaml", tiny, override])
     return config, measured, planned_jobs(str(tiny))
 
 

@@ -19,12 +19,15 @@ rule adversarial_set:
         device=config["device"],
     threads: config["threads"]
     resources:
+        gpu=GPU,
         runtime=job_runtime("adversarial_set"),
         mem_mb=job_mem("adversarial_set"),
     log:
         f"{R}/logs/adversarial_set/{{dataset}}/seed{{seed}}/{{attack}}/eps{{eps}}/{{source}}.log",
     benchmark:
         f"{R}/benchmarks/adversarial_set/{{dataset}}/seed{{seed}}/{{attack}}/eps{{eps}}/{{source}}.tsv",
+    conda:
+        ENV
     script:
         "../scripts/adversarial_set.py"
 
@@ -48,5 +51,7 @@ rule whitebox_table:
         f"{R}/logs/whitebox_table/{{dataset}}_seed{{seed}}.log",
     benchmark:
         f"{R}/benchmarks/whitebox_table/{{dataset}}_seed{{seed}}.tsv",
+    conda:
+        ENV
     script:
         "../scripts/whitebox_table.py"

@@ -2,7 +2,8 @@
 import os
 
 from advreg import config as advcfg
-from advreg.provenance import file_closure
+from advreg.extensions import files as extension_files
+from advreg.provenance import file_closure, module_relpath
 
 R = os.path.join(config["results_dir"], config["run_name"])
 DATASETS = config["datasets"]
@@ -23,6 +24,15 @@ def _announce_splits():
 
 _announce_splits()
 METHODS = config["methods"]
+# Every rule's software environment (`snakemake --sdm conda` builds it; the pins equal
+# envs/requirements.txt, which the README's pip command installs).
+ENV = "../envs/advreg.yaml"
+
+# The GPU a job of a model-running rule holds (`resources: gpu=GPU` on those rules): one, unless the
+# run is pinned to the CPU. Locally Snakemake limits it only where a pool is declared
+# (profiles/local: `resources: gpu: 1`, so two jobs never share the card); on SLURM the executor
+# plugin turns it into `--gpus=1`.
+GPU = 0 if config["device"] == "cpu" else 1
 SEEDS = config["seeds"]
 
 # Report categories, numbered in the papers' order (the report sorts them by name): the summary
@@ -51,9 +61,14 @@ wildcard_constraints:
 def script_code(script):
     """The advreg modules a rule's script runs: every one it imports, directly or through another
     (read from the imports: advreg.provenance.file_closure), declared as the rule's `code` inputs so
-    that editing any of them re-runs the rule's jobs, and editing any other does not."""
+    that editing any of them re-runs the rule's jobs, and editing any other does not. A script that
+    reaches the method or attack registries also depends on the config's extension files."""
     path = os.path.join(workflow.basedir, "scripts", f"{script}.py")
-    return [os.path.join(workflow.basedir, *m.split(".")) + ".py" for m in file_closure(path)]
+    modules = file_closure(path)
+    code = [os.path.join(workflow.basedir, "advreg", str(module_relpath(m))) for m in modules]
+    if {"advreg.methods", "advreg.attacks"} & set(modules):
+        code += extension_files(config.get("extensions"))
+    return code
 
 def warm_modules():
     """What the warm-start server imports before it forks jobs: torch, the table and plot
@@ -118,6 +133,37 @@ def matrix_targets(ds, seed):
             out += [f"{R}/matrices/{stem}.csv", f"{R}/matrices/{stem}.png"]
     return out
 
+# ------------------------------------------------------------------ targets: what a run builds
+
+def transfer_stems(ds):
+    return [f"{ds}_{a}_eps{e}" for a in config["transfer"]["attacks"] for e in advcfg.attack_eps(config, ds, a)]
+
+
+def comparison_stems(ds):
+    return [f"{ds}_{a}_eps{e}" for a in config["transfer"]["attacks"] for e in advcfg.attack_eps(config, ds, a)
+            if advcfg.reference_file(config, ds, a, e)]
+
+
+def seed_tables(ds):
+    """Every seed-combined table of a dataset (rules/seeds.smk)."""
+    out = [f"{R}/tables/whitebox_{ds}.csv", f"{R}/tables/decay_lengths_{ds}.csv"]
+    out += [f"{R}/tables/transfer_{s}.csv" for s in transfer_stems(ds)]
+    out += [f"{R}/comparison/{s}.csv" for s in comparison_stems(ds)]
+    if config["lrc"]["models"]:
+        out.append(f"{R}/tables/lrc_sweep_{ds}.csv")
+    return out
+
+
+def sn_targets():
+    """The SN paper's tables and figures per dataset (rules/sn.smk)."""
+    out = []
+    for ds in config["sn_experiments"]["datasets"]:
+        out += [f"{R}/tables/sn_sweep_{ds}.csv", f"{R}/tables/sn_generalization_{ds}.md",
+                f"{R}/figures/sn_gap_{ds}.png", f"{R}/figures/sn_beta_sweep_{ds}.png",
+                f"{R}/figures/sn_margins_{ds}.png"]
+    return out
+
+
 def all_targets(summary=True):
     targets = [f"{R}/summary.md", f"{R}/tables/claims.csv"] if summary else []
     for ds in DATASETS:
@@ -126,7 +172,7 @@ def all_targets(summary=True):
             f"{R}/figures/training_curves_{ds}.png",
             f"{R}/tables/robustness_{ds}.csv",
             f"{R}/tables/masking_{ds}.csv",
-            *seed_tables(ds),   # rules/seeds.smk
+            *seed_tables(ds),
         ]
         for seed in SEEDS:
             targets.append(f"{R}/tables/whitebox_{ds}_seed{seed}.csv")

@@ -18,5 +18,7 @@ rule prepare_dataset:
     log:
         f"{R}/logs/prepare_dataset/{{dataset}}.log",
     cache: True
+    conda:
+        ENV
     script:
         "../scripts/prepare_dataset.py"

@@ -20,12 +20,15 @@ rule clean_accuracy:
         device=config["device"],
     threads: config["threads"]
     resources:
+        gpu=GPU,
         runtime=job_runtime("clean_accuracy"),
         mem_mb=job_mem("clean_accuracy"),
     log:
         f"{R}/logs/clean_accuracy/{{dataset}}.log",
     benchmark:
         f"{R}/benchmarks/clean_accuracy/{{dataset}}.tsv",
+    conda:
+        ENV
     script:
         "../scripts/clean_accuracy.py"
 
@@ -45,5 +48,7 @@ rule training_curves:
         f"{R}/logs/training_curves/{{dataset}}.log",
     benchmark:
         f"{R}/benchmarks/training_curves/{{dataset}}.tsv",
+    conda:
+        ENV
     script:
         "../scripts/plot_training_curves.py"

@@ -3,25 +3,6 @@
 # published-matrix comparison is made against that interval.
 
 
-def transfer_stems(ds):
-    return [f"{ds}_{a}_eps{e}" for a in config["transfer"]["attacks"] for e in advcfg.attack_eps(config, ds, a)]
-
-
-def comparison_stems(ds):
-    return [f"{ds}_{a}_eps{e}" for a in config["transfer"]["attacks"] for e in advcfg.attack_eps(config, ds, a)
-            if advcfg.reference_file(config, ds, a, e)]
-
-
-def seed_tables(ds):
-    """Every seed-combined table of a dataset (the targets of this file's rules)."""
-    out = [f"{R}/tables/whitebox_{ds}.csv", f"{R}/tables/decay_lengths_{ds}.csv"]
-    out += [f"{R}/tables/transfer_{s}.csv" for s in transfer_stems(ds)]
-    out += [f"{R}/comparison/{s}.csv" for s in comparison_stems(ds)]
-    if config["lrc"]["models"]:
-        out.append(f"{R}/tables/lrc_sweep_{ds}.csv")
-    return out
-
-
 def first_metrics(w):
     """One adversarial-set record of the dataset: its ``data`` field is the captions' split clause."""
     a = config["attacks"][0]
@@ -45,6 +26,8 @@ rule whitebox_seeds:
         f"{R}/logs/whitebox_seeds/{{dataset}}.log",
     benchmark:
         f"{R}/benchmarks/whitebox_seeds/{{dataset}}.tsv",
+    conda:
+        ENV
     script:
         "../scripts/stack_seeds.py"
 
@@ -69,6 +52,8 @@ rule transfer_seeds:
         f"{R}/logs/transfer_seeds/{{dataset}}_{{attack}}_eps{{eps}}.log",
     benchmark:
         f"{R}/benchmarks/transfer_seeds/{{dataset}}_{{attack}}_eps{{eps}}.tsv",
+    conda:
+        ENV
     script:
         "../scripts/stack_seeds.py"
 
@@ -91,6 +76,8 @@ rule paper_comparison:
         f"{R}/logs/paper_comparison/{{dataset}}_{{attack}}_eps{{eps}}.log",
     benchmark:
         f"{R}/benchmarks/paper_comparison/{{dataset}}_{{attack}}_eps{{eps}}.tsv",
+    conda:
+        ENV
     script:
         "../scripts/paper_comparison.py"
 
@@ -113,6 +100,8 @@ rule lrc_seeds:
         f"{R}/logs/lrc_seeds/{{dataset}}.log",
     benchmark:
         f"{R}/benchmarks/lrc_seeds/{{dataset}}.tsv",
+    conda:
+        ENV
     script:
         "../scripts/group_seeds.py"
 
@@ -137,5 +126,7 @@ rule decay_seeds:
         f"{R}/logs/decay_seeds/{{dataset}}.log",
     benchmark:
         f"{R}/benchmarks/decay_seeds/{{dataset}}.tsv",
+    conda:
+        ENV
     script:
         "../scripts/group_seeds.py"

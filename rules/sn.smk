@@ -14,15 +14,6 @@ def sn_dataset_rows(dataset):
             for m in SN["schemes"] for b in advcfg.sn_betas(config, dataset) for s in SN["seeds"]]
 
 
-def sn_targets():
-    out = []
-    for ds in SN["datasets"]:
-        out += [f"{R}/tables/sn_sweep_{ds}.csv", f"{R}/tables/sn_generalization_{ds}.md",
-                f"{R}/figures/sn_gap_{ds}.png", f"{R}/figures/sn_beta_sweep_{ds}.png",
-                f"{R}/figures/sn_margins_{ds}.png"]
-    return out
-
-
 rule train_sn:
     input:
         data=f"{R}/data/{{dataset}}.pt",
@@ -38,12 +29,15 @@ rule train_sn:
         checkpoint=lambda w: f"{R}/checkpoints/sn/{w.dataset}/{w.method}/beta{w.beta}/seed{w.seed}.pt",
     threads: config["threads"]
     resources:
+        gpu=GPU,
         runtime=job_runtime("train_sn"),
         mem_mb=job_mem("train_sn"),
     log:
         f"{R}/logs/train_sn/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}.log",
     benchmark:
         f"{R}/benchmarks/train_sn/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}.tsv",
+    conda:
+        ENV
     script:
         "../scripts/train.py"
 
@@ -65,12 +59,15 @@ rule evaluate_sn:
         device=config["device"],
     threads: config["threads"]
     resources:
+        gpu=GPU,
         runtime=job_runtime("evaluate_sn"),
         mem_mb=job_mem("evaluate_sn"),
     log:
         f"{R}/logs/evaluate_sn/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}.log",
     benchmark:
         f"{R}/benchmarks/evaluate_sn/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}.tsv",
+    conda:
+        ENV
     script:
         "../scripts/evaluate_sn.py"
 
@@ -103,5 +100,7 @@ rule sn_results:
         f"{R}/logs/sn_results/{{dataset}}.log",
     benchmark:
         f"{R}/benchmarks/sn_results/{{dataset}}.tsv",
+    conda:
+        ENV
     script:
         "../scripts/sn_results.py"

@@ -30,12 +30,15 @@ rule strong_eval:
         device=config["device"],
     threads: config["threads"]
     resources:
+        gpu=GPU,
         runtime=job_runtime("strong_eval"),
         mem_mb=job_mem("strong_eval"),
     log:
         f"{R}/logs/strong_eval/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.log",
     benchmark:
         f"{R}/benchmarks/strong_eval/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.tsv",
+    conda:
+        ENV
     script:
         "../scripts/strong_eval.py"
 
@@ -58,6 +61,8 @@ rule robustness_table:
         f"{R}/logs/robustness_table/{{dataset}}.log",
     benchmark:
         f"{R}/benchmarks/robustness_table/{{dataset}}.tsv",
+    conda:
+        ENV
     script:
         "../scripts/robustness_table.py"
 
@@ -93,6 +98,8 @@ rule claim_verdicts:
         f"{R}/logs/claim_verdicts.log",
     benchmark:
         f"{R}/benchmarks/claim_verdicts.tsv",
+    conda:
+        ENV
     script:
         "../scripts/claim_verdicts.py"
 
@@ -137,12 +144,15 @@ rule masking_diagnostics:
         device=config["device"],
     threads: config["threads"]
     resources:
+        gpu=GPU,
         runtime=job_runtime("masking_diagnostics"),
         mem_mb=job_mem("masking_diagnostics"),
     log:
         f"{R}/logs/masking_diagnostics/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.log",
     benchmark:
         f"{R}/benchmarks/masking_diagnostics/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.tsv",
+    conda:
+        ENV
     script:
         "../scripts/masking_diagnostics.py"
 
@@ -168,5 +178,7 @@ rule masking_table:
         f"{R}/logs/masking_table/{{dataset}}.log",
     benchmark:
         f"{R}/benchmarks/masking_table/{{dataset}}.tsv",
+    conda:
+        ENV
     script:
         "../scripts/masking_table.py"

@@ -35,5 +35,7 @@ rule summary:
         f"{R}/logs/summary.log",
     benchmark:
         f"{R}/benchmarks/summary.tsv",
+    conda:
+        ENV
     script:
         "../scripts/summary.py"

@@ -18,11 +18,14 @@ rule train:
         checkpoint=lambda w: f"{R}/checkpoints/{w.dataset}/{w.method}/seed{w.seed}.pt",
     threads: config["threads"]
     resources:
+        gpu=GPU,
         runtime=job_runtime("train"),
         mem_mb=job_mem("train"),
     log:
         f"{R}/logs/train/{{dataset}}/{{method}}/seed{{seed}}.log",
     benchmark:
         f"{R}/benchmarks/train/{{dataset}}/{{method}}/seed{{seed}}.tsv",
+    conda:
+        ENV
     script:
         "../scripts/train.py"

@@ -35,11 +35,14 @@ rule transfer_matrix:
         device=config["device"],
     threads: config["threads"]
     resources:
+        gpu=GPU,
         runtime=job_runtime("transfer_matrix"),
         mem_mb=job_mem("transfer_matrix"),
     log:
         f"{R}/logs/transfer_matrix/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.log",
     benchmark:
         f"{R}/benchmarks/transfer_matrix/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.tsv",
+    conda:
+        ENV
     script:
         "../scripts/transfer_matrix.py"

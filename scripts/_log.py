@@ -88,6 +88,16 @@ def startup_seconds(pid: int) -> float | None:
         return None
 
 
+def _load_extensions(snakemake, log) -> None:
+    """Import the config's extensions (advreg.extensions) in this job's process, so the methods and
+    attacks they register exist here as they did when Snakemake checked the config."""
+    entries = (getattr(snakemake, "config", None) or {}).get("extensions")
+    if entries:
+        from advreg.extensions import load
+        for f in load(entries):
+            log(f"extension loaded: {f}")
+
+
 def _opening(snakemake, log) -> None:
     wildcards = ", ".join(f"{k}={v}" for k, v in snakemake.wildcards.items())
     up = startup_seconds(_CLIENT or os.getpid())
@@ -106,6 +116,7 @@ def logged(snakemake):
     _install_handlers()
     path = snakemake.log[0] if snakemake.log else None
     if path is None:
+        _load_extensions(snakemake, print)
         yield print
         return
 
@@ -117,6 +128,7 @@ def logged(snakemake):
     with open(path, "w", buffering=1) as f, contextlib.redirect_stdout(f), contextlib.redirect_stderr(f):
         try:
             _opening(snakemake, log)
+            _load_extensions(snakemake, log)
             yield log
         except Killed as e:
             print(f"KILLED at {_stamp()}: {e}. Outputs of this job are "

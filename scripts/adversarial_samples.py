@@ -1,6 +1,6 @@
 from _log import logged
 
-from advreg.experiments import adversarial_samples
+from advreg.jobs.sgr_analysis import adversarial_samples
 
 with logged(snakemake):
     w, p = snakemake.wildcards, snakemake.params

@@ -3,7 +3,7 @@ import torch
 
 from advreg.progress import format_record
 
-from advreg.adversarial import make_adversarial_set
+from advreg.jobs.attack import make_adversarial_set
 
 with logged(snakemake) as log:
     torch.set_num_threads(snakemake.threads)

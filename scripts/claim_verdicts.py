@@ -1,7 +1,7 @@
 from _log import logged
 import pandas as pd
 
-from advreg.verdicts import claim_records, claims_table, write_claims
+from advreg.jobs.verdicts import claim_records, claims_table, write_claims
 
 with logged(snakemake) as log:
     i, p = snakemake.input, snakemake.params

@@ -1,8 +1,8 @@
 from _log import logged
 import torch
 
-from advreg.evaluate import clean_accuracy_table
-from advreg.tables import write_table
+from advreg.jobs.evaluate import clean_accuracy_table
+from advreg.figures.tables import write_table
 
 with logged(snakemake) as log:
     torch.set_num_threads(snakemake.threads)

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import torch
 
-from advreg.sn_experiment import evaluate_sn_model
+from advreg.jobs.sn import evaluate_sn_model
 
 with logged(snakemake) as log:
     torch.set_num_threads(snakemake.threads)

@@ -1,8 +1,8 @@
 from _log import logged
 import pandas as pd
 
-from advreg.tables import write_table
-from advreg.seed_tables import grouped_ci
+from advreg.figures.tables import write_table
+from advreg.jobs.seeds import grouped_ci
 from advreg.stats import fmt_ci
 
 with logged(snakemake) as log:

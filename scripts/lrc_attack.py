@@ -2,7 +2,7 @@ from _log import logged
 import pandas as pd
 import torch
 
-from advreg.experiments import lrc_attack
+from advreg.jobs.sgr_analysis import lrc_attack
 
 with logged(snakemake) as log:
     torch.set_num_threads(snakemake.threads)

@@ -1,7 +1,7 @@
 from _log import logged
 
-from advreg.tables import write_table
-from advreg.experiments import lrc_figures
+from advreg.figures.tables import write_table
+from advreg.jobs.sgr_analysis import lrc_figures
 
 with logged(snakemake):
     p, o = snakemake.params, snakemake.output

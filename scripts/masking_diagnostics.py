@@ -3,7 +3,7 @@ import torch
 
 from advreg.progress import format_record
 
-from advreg.masking import diagnose
+from advreg.jobs.masking import diagnose
 
 with logged(snakemake) as log:
     torch.set_num_threads(snakemake.threads)

@@ -2,9 +2,9 @@ from _log import logged
 import json
 
 
-from advreg.tables import write_table
-from advreg.masking import flags_table
-from advreg.plots import accuracy_vs_eps
+from advreg.figures.tables import write_table
+from advreg.jobs.masking import flags_table
+from advreg.figures.common import accuracy_vs_eps
 
 with logged(snakemake) as log:
     recs = [json.load(open(f)) for f in snakemake.input.rows]

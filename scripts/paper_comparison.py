@@ -3,9 +3,9 @@ import json
 
 import pandas as pd
 
-from advreg.tables import write_table
-from advreg.seed_tables import compare_to_paper, comparison_line, stack
-from advreg.transfer import load_reference
+from advreg.figures.tables import write_table
+from advreg.jobs.seeds import compare_to_paper, comparison_line, stack
+from advreg.jobs.transfer import load_reference
 
 with logged(snakemake) as log:
     w, p = snakemake.wildcards, snakemake.params

@@ -1,8 +1,8 @@
 from _log import logged
 import torch
 
-from advreg.tables import write_table
-from advreg.experiments import covariance_structure
+from advreg.figures.tables import write_table
+from advreg.jobs.sgr_analysis import covariance_structure
 
 with logged(snakemake) as log:
     torch.set_num_threads(snakemake.threads)

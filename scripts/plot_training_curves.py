@@ -1,7 +1,7 @@
 from _log import logged
 import pandas as pd
 
-from advreg.plots import training_curves
+from advreg.figures.common import training_curves
 
 with logged(snakemake):
     hist = {lab: pd.read_csv(f) for lab, f in zip(snakemake.params.labels, snakemake.input.histories)}

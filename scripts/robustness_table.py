@@ -2,8 +2,8 @@ from _log import logged
 import json
 
 
-from advreg.tables import write_table
-from advreg.strong_eval import robustness_rows, robustness_table
+from advreg.figures.tables import write_table
+from advreg.jobs.strong import robustness_rows, robustness_table
 
 with logged(snakemake) as log:
     metrics = [json.load(open(f)) for f in snakemake.input.rows]

@@ -5,10 +5,10 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from advreg.tables import write_table
-from advreg.sn_experiment import best_beta, sweep_table, with_published
-from advreg.seed_tables import sn_best_ci
-from advreg.sn_figures import beta_sweep_figure, gap_figure, margins_figure
+from advreg.figures.tables import write_table
+from advreg.jobs.sn import best_beta, sweep_table, with_published
+from advreg.jobs.seeds import sn_best_ci
+from advreg.figures.sn import beta_sweep_figure, gap_figure, margins_figure
 
 with logged(snakemake) as log:
     i, o, p = snakemake.input, snakemake.output, snakemake.params

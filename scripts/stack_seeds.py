@@ -3,8 +3,8 @@ import json
 
 import pandas as pd
 
-from advreg.tables import write_table
-from advreg.seed_tables import ci_cells, stack, wide
+from advreg.figures.tables import write_table
+from advreg.jobs.seeds import ci_cells, stack, wide
 
 with logged(snakemake) as log:
     i, p = snakemake.input, snakemake.params

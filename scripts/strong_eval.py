@@ -3,7 +3,7 @@ import torch
 
 from advreg.progress import format_record
 
-from advreg.strong_eval import evaluate_strong
+from advreg.jobs.strong import evaluate_strong
 
 with logged(snakemake) as log:
     torch.set_num_threads(snakemake.threads)

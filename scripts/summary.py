@@ -1,6 +1,6 @@
 from _log import logged
 
-from advreg.summary import write_summary
+from advreg.jobs.summary import write_summary
 
 with logged(snakemake):
     i, p = snakemake.input, snakemake.params

@@ -1,6 +1,6 @@
 from _log import logged
 
-from advreg.experiments import trajectories
+from advreg.jobs.sgr_analysis import trajectories
 
 with logged(snakemake):
     p = snakemake.params

@@ -3,9 +3,9 @@ import json
 
 import torch
 
-from advreg.tables import write_table
-from advreg.plots import matrix_heatmap
-from advreg.transfer import measure_matrix
+from advreg.figures.tables import write_table
+from advreg.figures.common import matrix_heatmap
+from advreg.jobs.transfer import measure_matrix
 
 with logged(snakemake) as log:
     torch.set_num_threads(snakemake.threads)

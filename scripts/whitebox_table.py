@@ -2,8 +2,8 @@ from _log import logged
 import json
 
 
-from advreg.tables import write_table
-from advreg.transfer import whitebox_table
+from advreg.figures.tables import write_table
+from advreg.jobs.transfer import whitebox_table
 
 with logged(snakemake) as log:
     metrics = [json.load(open(f)) for f in snakemake.input.metrics]

@@ -1,0 +1,107 @@
+"""Figures of the SN generalization-gap experiments (Farnia et al. 2019): the gap with and without
+SN per scheme (the appendix table's message), the β sweep, and the normalized-margin distributions
+of the margin-bound figure."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from advreg.figures.common import _save, plt
+
+
+def _is_inf(b) -> bool:
+    try:
+        return float(b) == float("inf")
+    except (TypeError, ValueError):
+        return False
+
+
+def gap_figure(best: pd.DataFrame, path, title: str = "") -> None:
+    """Left: adversarial generalization gap (train − test accuracy under the training attack) per
+    scheme, β = ∞ vs β*; right: test accuracy. Black markers: the paper's numbers where published."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    x = np.arange(len(best))
+    w = 0.38
+    for ax, key, paper, label in ((axes[0], "gap", "paper_gap", "generalization gap (train − test)"),
+                                  (axes[1], "test_adv_acc", "paper_test", "test accuracy")):
+        ax.bar(x - w / 2, best[f"{key}_no_sn"], w, label="no SN (β = ∞)", color="tab:gray")
+        # the validation's choice: SN at β* — or no SN at all where it picked β = ∞
+        ax.bar(x + w / 2, best[f"{key}_sn"], w, label="validation's choice β*", color="tab:blue")
+        if f"{paper}_no_sn" in best and best[f"{paper}_no_sn"].notna().any():
+            ax.plot(x - w / 2, best[f"{paper}_no_sn"], "k_", ms=18, mew=2, label="paper")
+            ax.plot(x + w / 2, best[f"{paper}_sn"], "k_", ms=18, mew=2)
+        ax.set_xticks(x, [f"{s}\nβ*={b}" + (" (no SN)" if _is_inf(b) else "")
+                          for s, b in zip(best["scheme"], best["beta_star"])])
+        ax.set(ylabel=label)
+        ax.legend(fontsize=8)
+    axes[0].axhline(0, color="k", lw=0.5)
+    if title:
+        fig.suptitle(title + " — accuracy under each scheme's training attack (ERM: clean)")
+    _save(fig, path)
+
+
+def beta_sweep_figure(df: pd.DataFrame, path, title: str = "") -> None:
+    """Per scheme: train/test accuracy under the training attack and the gap against β (∞ last);
+    last panel: the product of the layer spectral norms ∏ s_k (the bounds' capacity term)."""
+    mean = (df.groupby(["scheme", "beta"], observed=True)
+            [["train_adv_acc", "test_adv_acc", "gap", "spectral_product"]].mean().reset_index())
+    schemes = list(mean["scheme"].cat.categories.intersection(mean["scheme"].unique()))
+    fig, axes = plt.subplots(1, len(schemes) + 1, figsize=(3.4 * (len(schemes) + 1), 3.6), squeeze=False)
+    for ax, scheme in zip(axes[0], schemes):
+        g = mean[mean["scheme"] == scheme]
+        labels = [str(b) for b in g["beta"]]
+        ax.plot(labels, g["train_adv_acc"], "o--", label="train")
+        ax.plot(labels, g["test_adv_acc"], "o-", label="test")
+        ax.plot(labels, g["gap"], "s:", color="tab:red", label="gap")
+        ax.set(title=str(scheme), xlabel="β", ylim=(min(0, g["gap"].min()) - 0.02, 1.02))
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel("accuracy under the training attack")
+    ax = axes[0][-1]
+    for scheme in schemes:
+        g = mean[mean["scheme"] == scheme]
+        ax.plot([str(b) for b in g["beta"]], g["spectral_product"], "o-", label=str(scheme))
+    ax.set(yscale="log", xlabel="β", title="∏ layer spectral norms")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # beside the panel, not on it
+    if title:
+        fig.suptitle(title, y=1.03)
+    _save(fig, path)
+
+
+def _thin_ticks(ax, min_px: float = 14.0) -> None:
+    """Keep only y ticks at least ``min_px`` apart on screen: a symlog axis labels every decade on
+    both sides of a narrow linear region, and the labels around 0 collide. 0 is kept first."""
+    lo, hi = sorted(ax.get_ylim())
+    ticks = [t for t in ax.get_yticks() if lo <= t <= hi]
+    px = {t: ax.transData.transform((0, t))[1] for t in ticks}
+    kept: list[float] = []
+    for t in sorted(ticks, key=lambda t: (t != 0, abs(t))):  # 0 first, then outwards
+        if all(abs(px[t] - px[k]) >= min_px for k in kept):
+            kept.append(t)
+    ax.set_yticks(sorted(kept))
+
+
+def margins_figure(rows: list[dict], margins: list[np.ndarray], best: pd.DataFrame, path, title: str = "") -> None:
+    """Per scheme: the training-set margins normalized by the bound's capacity term Γ, one box per
+    β (symlog scale: they span orders of magnitude); β* marked. The paper's margin figure shows the
+    same quantity as densities for β = ∞ vs β*."""
+    schemes = list(dict.fromkeys(r["scheme"] for r in rows))
+    star = dict(zip(best["scheme"].astype(str), best["beta_star"].astype(str)))
+    fig, axes = plt.subplots(1, len(schemes), figsize=(3.6 * len(schemes), 3.8), squeeze=False)
+    for ax, scheme in zip(axes[0], schemes):
+        by_beta: dict[str, list[np.ndarray]] = {}
+        for r, m in zip(rows, margins):
+            if r["scheme"] == scheme:
+                by_beta.setdefault(r["beta"], []).append(m / r["normalizer"])
+        betas = sorted(by_beta, key=lambda b: float(b))
+        data = [np.concatenate(by_beta[b]) for b in betas]
+        ax.boxplot(data, showfliers=False)
+        ax.set_xticks(range(1, len(betas) + 1), [f"{b}*" if b == star.get(scheme) else b for b in betas])
+        linthresh = max(1e-12, min(np.abs(np.median(d)) for d in data) / 10)
+        ax.set_yscale("symlog", linthresh=linthresh)
+        ax.tick_params(axis="y", labelsize=7)
+        _thin_ticks(ax)
+        ax.set(title=scheme, xlabel="β  (* = β*)")
+    axes[0][0].set_ylabel("normalized margin  m / Γ")
+    if title:
+        fig.suptitle(title, y=1.03)
+    _save(fig, path)

@@ -1,0 +1,31 @@
+"""Clean-accuracy evaluation: every trained model re-measured on the test split."""
+from __future__ import annotations
+
+import pandas as pd
+
+from advreg.attacks import accuracy
+from advreg.data import evaluated_on
+from advreg.models import load_model
+from advreg.jobs.seeds import seed_columns_ci
+from advreg.io import pick_device, test_split
+
+
+def clean_accuracy_table(dataset_path, models: dict[tuple[str, int], str], batch_size: int,
+                         device: str = "auto", max_test: int | None = None) -> tuple[pd.DataFrame, dict]:
+    """Test accuracy (%) of every (method, seed) model, re-measured from the saved weights.
+
+    Rows: methods in the given order; columns: one per seed, then ``mean``, its 95 % t-interval
+    half-width ``ci95`` and the number of ``seeds``. Also returns the
+    caption's data clause (split, counts, how many test images were used).
+    """
+    dev = pick_device(device)
+    x, y, meta = test_split(dataset_path, dev, max_test)
+    rows, n_train = {}, set()
+    for (method, seed), path in models.items():
+        model, blob = load_model(path, dev)
+        n_train.add(blob["info"].get("n_train"))
+        rows.setdefault(method, {})[f"seed{seed}"] = 100.0 * accuracy(model, x, y, batch_size)
+    df = pd.DataFrame.from_dict(rows, orient="index")
+    df = seed_columns_ci(df, list(df.columns))
+    df.index.name = "method"
+    return df.round(2), evaluated_on(meta, len(x), n_train.pop() if len(n_train) == 1 else None)

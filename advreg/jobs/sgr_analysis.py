@@ -1,0 +1,130 @@
+"""The SGR paper's analysis experiments, from saved models and adversarial sets to tables and
+figures (Sec. 4.2 covariance structure, Sec. 4.3 LRC attack, App. figures 6-8). Each function is
+what one pipeline job does."""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import torch
+
+from advreg.atomic import atomic_path
+from advreg.figures import sgr as sgr_figures
+from advreg.attacks import predicted_labels
+from advreg.data import load_dataset, to_float
+from advreg.lrc import LRCSampler
+from advreg.lrc_attack import data_covariance_sweep, lrc_sweep
+from advreg.models import load_model
+from advreg.structure import perturbation_structure
+from advreg.io import head, pick_device
+from advreg.trajectories import softmax_along_line
+
+
+def _test_split(dataset_path, dev, max_test):
+    data = load_dataset(dataset_path, dev)
+    x, y = head(data, "test", max_test)
+    return data, to_float(x), y
+
+
+def _adv(path, dev):
+    return torch.load(path, map_location=dev, weights_only=True)["whitebox"].float()
+
+
+def _write_csv(df: pd.DataFrame, path) -> None:
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False)
+
+
+def covariance_structure(dataset_path, adv_sets: dict[str, str], max_test, max_data: int,
+                         fraction: float, out_csv, fig2_path, fig5_path, zetas, device="auto") -> pd.DataFrame:
+    """Fig. 2: raw second moments of the clean model's adversarial perturbations (full matrix,
+    Eq. 15, and covariance function, Eq. 16) beside the data covariance; decay lengths.
+    Fig. 5: the synthetic LRC covariance matrices."""
+    dev = pick_device(device)
+    data, x, _ = _test_split(dataset_path, dev, max_test)
+    adv = {name: _adv(p, dev) for name, p in adv_sets.items()}
+    x_data = to_float(data["x_train"][:max_data])
+    c, h, w = x.shape[1:]
+    arrays, table = perturbation_structure(x, adv, x_data, fraction=fraction,
+                                           matrix=c * h * w <= 4096)
+    _write_csv(table, out_csv)
+    sgr_figures.fig2_covariance(arrays, table, fig2_path, c, h, w)
+    sgr_figures.fig5_lrc_matrices(c, h, w, zetas, fig5_path)
+    return table
+
+
+def lrc_attack(model_path, dataset_path, zetas, epsilons, k, batch_size, seed, max_test,
+               data_covariance: bool, max_data: int, out_csv, device="auto") -> pd.DataFrame:
+    """Worst-of-k accuracy under LRC noise over the (ζ, ε) grid, and (optionally) under noise
+    with the data set's own covariance (Sec. 4.3)."""
+    dev = pick_device(device)
+    data, x, y = _test_split(dataset_path, dev, max_test)
+    model, _ = load_model(model_path, dev)
+    df = lrc_sweep(model, x, y, zetas, epsilons, k, batch_size, seed)
+    if data_covariance:
+        x_data = to_float(data["x_train"][:max_data])
+        df = pd.concat([df, data_covariance_sweep(model, x, y, x_data, epsilons, k, batch_size, seed)])
+    _write_csv(df, out_csv)
+    return df
+
+
+def lrc_figures(csvs: dict[str, str], dataset_path, sample_model_path, fig_eps: float,
+                sample_zetas, out_csv, fig3_acc, fig3_samples, fig4, device="auto",
+                sample_model_name: str = "") -> pd.DataFrame:
+    dev = pick_device(device)
+    df = pd.concat([pd.read_csv(p).assign(model=m) for m, p in csvs.items()], ignore_index=True)
+    _write_csv(df, out_csv)
+    sgr_figures.fig3_accuracy_vs_zeta(df, fig_eps, fig3_acc)
+    sgr_figures.fig4_accuracy_vs_eps(df, fig4)
+    _, x, _ = _test_split(dataset_path, dev, 2)
+    model, _ = load_model(sample_model_path, dev)
+    c, h, w = x.shape[1:]
+    g = torch.Generator(device=dev).manual_seed(0)
+    noises, preds = {}, {}
+    for z in sample_zetas:
+        noise = LRCSampler(c, h, w, z, device=dev).sample(len(x), generator=g)
+        noises[z] = noise
+        preds[z] = predicted_labels(model, (x + fig_eps * noise).clamp(0, 1)).tolist()
+    sgr_figures.fig3_samples(x, noises, fig_eps, preds, fig3_samples, model_name=sample_model_name)
+    return df
+
+
+def flipped_examples(model, x: torch.Tensor, x_adv: torch.Tensor, n: int) -> tuple[list[int], int]:
+    """The first ``n`` indices whose prediction the adversarial example changes (padded with the
+    first unchanged ones when fewer exist), and how many changed."""
+    changed = (predicted_labels(model, x) != predicted_labels(model, x_adv)).nonzero().flatten().tolist()
+    rest = [i for i in range(len(x)) if i not in set(changed)]
+    return (changed + rest)[:n], len(changed)
+
+
+def trajectories(models: dict[str, str], adv_sets: dict[str, str], dataset_path, n_examples: int,
+                 steps: int, path, device="auto", pool: int = 200) -> None:
+    """Fig. 6: softmax outputs along the line from clean inputs to each model's PGD examples, on
+    test images where PGD changes the first model's prediction (the clean model in the paper's
+    figure): on images where the attack fails every line is flat and the figure shows nothing."""
+    dev = pick_device(device)
+    first = next(iter(models))
+    adv = {name: _adv(p, dev) for name, p in adv_sets.items()}
+    _, x, _ = _test_split(dataset_path, dev, min(pool, len(adv[first])))
+    ref, _ = load_model(models[first], dev)
+    idx, n_changed = flipped_examples(ref, x, adv[first][:len(x)], n_examples)
+    probs = {}
+    for name, mp in models.items():
+        model, _ = load_model(mp, dev)
+        probs[name] = softmax_along_line(model, x[idx], adv[name][idx], steps)
+    title = (f"test images {idx} (of the first {len(x)}): where PGD changes {first}'s prediction"
+             if n_changed >= len(idx) else
+             f"test images {idx}: PGD changes {first}'s prediction on only {n_changed} of the first {len(x)}")
+    sgr_figures.fig6_trajectories(probs, path, n_examples=n_examples, title=title)
+
+
+def adversarial_samples(model_path, adv_set, dataset_path, n: int, path, title: str, device="auto") -> None:
+    """Figs. 7-8: PGD-perturbed samples of one model with its predictions."""
+    dev = pick_device(device)
+    _, x, _ = _test_split(dataset_path, dev, n)
+    model, _ = load_model(model_path, dev)
+    xa = _adv(adv_set, dev)[:n]
+    sgr_figures.fig78_samples(x, xa, predicted_labels(model, x), predicted_labels(model, xa), path, title, n=n)
+
+
+DEFAULT_FRACTION = math.exp(-1)

@@ -1,0 +1,74 @@
+"""results/<run>/summary.md: every table of the run in the paper's order, the figure list, and
+the run's provenance, for reading without a browser (the HTML report carries the same)."""
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+import torch
+
+from advreg.atomic import write_text
+
+PACKAGES = ("torch", "torchvision", "numpy", "pandas", "matplotlib", "snakemake",
+            "snakemake-executor-plugin-slurm")
+
+
+def provenance(repo_dir) -> dict:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo_dir, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain"], cwd=repo_dir, capture_output=True,
+                                    text=True).stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        commit, dirty = "unknown (not a git checkout)", False
+    versions = {}
+    for p in PACKAGES:
+        try:
+            versions[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            versions[p] = "not installed"
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+    return {"git commit": commit + (" (with uncommitted changes)" if dirty else ""),
+            "python": platform.python_version(), **versions, "device of this job": device}
+
+
+_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><style>
+body {{ font-family: sans-serif; font-size: 13px; margin: 10px; max-width: 110em; }}
+table {{ border-collapse: collapse; margin: 6px 0 14px; }}
+th, td {{ border: 1px solid #ccc; padding: 2px 6px; }}
+th {{ background: #f3f3f3; }}
+</style></head><body>
+{body}
+</body></html>
+"""
+
+
+def markdown_page(text: str) -> str:
+    """summary.md as the report's first page (Python-Markdown with its tables extension)."""
+    import markdown
+    return _PAGE.format(body=markdown.markdown(text, extensions=["tables"]))
+
+
+def write_summary(path, run_name: str, sections: list[tuple[str, list[str]]], figures: list[str],
+                  repo_dir, notes: list[str], html_path=None) -> None:
+    """``sections``: (heading, [Markdown table files]) in the paper's order; ``html_path``: the same
+    page rendered for the report."""
+    lines = [f"# Reproduction summary: run `{run_name}`", ""]
+    lines += [f"- {n}" for n in notes] + [""]
+    for heading, files in sections:
+        if not files:   # e.g. no published matrix for this run's datasets
+            continue
+        lines += [f"## {heading}", ""]
+        for f in files:
+            lines += [Path(f).read_text().rstrip(), ""]
+    lines += ["## Figures", ""] + [f"- `{f}`" for f in figures] + [""]
+    lines += ["## Provenance", "", "| item | value |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in provenance(repo_dir).items()]
+    text = "\n".join(lines) + "\n"
+    for out, content in ((path, text), (html_path, markdown_page(text) if html_path else None)):
+        if out:
+            write_text(out, content)

@@ -1,0 +1,150 @@
+# The SGR paper's analysis figures: covariance structure (Figs. 2, 5), LRC attack sweep (Figs. 3,
+# 4), softmax trajectories (Fig. 6), PGD samples (Figs. 7, 8).
+
+
+def first_eps(dataset, attack):
+    return advcfg.attack_eps(config, dataset, attack)[0]
+
+
+rule perturbation_covariance:
+    input:
+        data=f"{R}/data/{{dataset}}.pt",
+        sets=lambda w: [adv_path(w.dataset, w.seed, a, first_eps(w.dataset, a), config["structure"]["model"], "pt")
+                        for a in config["structure"]["attacks"]],
+        code=script_code("perturbation_covariance"),
+    output:
+        csv=f"{R}/structure/decay_lengths_{{dataset}}_seed{{seed}}.csv",
+        html=report(f"{R}/structure/decay_lengths_{{dataset}}_seed{{seed}}.html", caption="../report/structure.rst",
+                    category=CATEGORY["structure"], labels={"dataset": "{dataset}", "file": "decay lengths"}),
+        fig2=report(f"{R}/figures/fig2_covariance_{{dataset}}_seed{{seed}}.png", caption="../report/fig2.rst",
+                    category=CATEGORY["structure"], labels={"dataset": "{dataset}", "file": "Fig. 2"}),
+        fig5=report(f"{R}/figures/fig5_lrc_matrices_{{dataset}}_seed{{seed}}.png", caption="../report/fig5.rst",
+                    category=CATEGORY["structure"], labels={"dataset": "{dataset}", "file": "Fig. 5"}),
+    params:
+        names=lambda w: [f"{a} ε={first_eps(w.dataset, a)}" for a in config["structure"]["attacks"]],
+        fraction=config["structure"]["fraction"],
+        max_data=config["structure"]["max_data"],
+        max_test=config["evaluation"]["max_test"],
+        zetas=config["lrc"]["zetas"],
+        device=config["device"],
+    threads: config["threads"]
+    resources:
+        gpu=GPU,
+        runtime=job_runtime("perturbation_covariance"),
+        mem_mb=job_mem("perturbation_covariance"),
+    log:
+        f"{R}/logs/perturbation_covariance/{{dataset}}_seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/perturbation_covariance/{{dataset}}_seed{{seed}}.tsv",
+    conda:
+        ENV
+    script:
+        "../scripts/perturbation_covariance.py"
+
+
+rule lrc_attack:
+    input:
+        model=lambda w: model_path(w.dataset, w.source, w.seed),
+        data=f"{R}/data/{{dataset}}.pt",
+        code=script_code("lrc_attack"),
+    output:
+        f"{R}/lrc/{{dataset}}_seed{{seed}}_{{source}}.csv",
+    params:
+        lrc=config["lrc"],
+        batch_size=config["evaluation"]["batch_size"],
+        max_data=config["structure"]["max_data"],
+        device=config["device"],
+    threads: config["threads"]
+    resources:
+        gpu=GPU,
+        runtime=job_runtime("lrc_attack"),
+        mem_mb=job_mem("lrc_attack"),
+    log:
+        f"{R}/logs/lrc_attack/{{dataset}}_seed{{seed}}_{{source}}.log",
+    benchmark:
+        f"{R}/benchmarks/lrc_attack/{{dataset}}_seed{{seed}}_{{source}}.tsv",
+    conda:
+        ENV
+    script:
+        "../scripts/lrc_attack.py"
+
+
+rule lrc_figures:
+    input:
+        csvs=lambda w: [f"{R}/lrc/{w.dataset}_seed{w.seed}_{m}.csv" for m in config["lrc"]["models"]],
+        data=f"{R}/data/{{dataset}}.pt",
+        model=lambda w: model_path(w.dataset, config["lrc"]["models"][0], w.seed),
+        code=script_code("lrc_figures"),
+    output:
+        csv=f"{R}/lrc/lrc_sweep_{{dataset}}_seed{{seed}}.csv",
+        html=report(f"{R}/lrc/lrc_sweep_{{dataset}}_seed{{seed}}.html", caption="../report/lrc_table.rst",
+                    category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "every sweep point"}),
+        fig3=report(f"{R}/figures/fig3_lrc_accuracy_vs_zeta_{{dataset}}_seed{{seed}}.png", caption="../report/fig3.rst",
+                    category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "Fig. 3 (left)"}),
+        samples=report(f"{R}/figures/fig3_lrc_samples_{{dataset}}_seed{{seed}}.png", caption="../report/fig3_samples.rst",
+                       category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "Fig. 3 (right)"}),
+        fig4=report(f"{R}/figures/fig4_lrc_accuracy_vs_eps_{{dataset}}_seed{{seed}}.png", caption="../report/fig4.rst",
+                    category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "Fig. 4"}),
+    params:
+        models=config["lrc"]["models"],
+        fig_eps=config["lrc"]["fig_eps"],
+        sample_zetas=config["lrc"]["sample_zetas"],
+        device=config["device"],
+    log:
+        f"{R}/logs/lrc_figures/{{dataset}}_seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/lrc_figures/{{dataset}}_seed{{seed}}.tsv",
+    conda:
+        ENV
+    script:
+        "../scripts/lrc_figures.py"
+
+
+rule trajectories:
+    input:
+        models=lambda w: [model_path(w.dataset, m, w.seed) for m in config["smoothness"]["models"]],
+        sets=lambda w: [adv_path(w.dataset, w.seed, config["smoothness"]["attack"],
+                                 first_eps(w.dataset, config["smoothness"]["attack"]), m, "pt")
+                        for m in config["smoothness"]["models"]],
+        data=f"{R}/data/{{dataset}}.pt",
+        code=script_code("trajectories"),
+    output:
+        report(f"{R}/figures/fig6_trajectories_{{dataset}}_seed{{seed}}.png", caption="../report/fig6.rst",
+               category=CATEGORY["smoothness"], labels={"dataset": "{dataset}", "file": "Fig. 6"}),
+    params:
+        names=config["smoothness"]["models"],
+        examples=config["smoothness"]["examples"],
+        steps=config["smoothness"]["steps"],
+        device=config["device"],
+    log:
+        f"{R}/logs/trajectories/{{dataset}}_seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/trajectories/{{dataset}}_seed{{seed}}.tsv",
+    conda:
+        ENV
+    script:
+        "../scripts/trajectories.py"
+
+
+rule adversarial_samples:
+    input:
+        model=lambda w: model_path(w.dataset, w.source, w.seed),
+        adv=lambda w: adv_path(w.dataset, w.seed, config["smoothness"]["attack"],
+                               first_eps(w.dataset, config["smoothness"]["attack"]), w.source, "pt"),
+        data=f"{R}/data/{{dataset}}.pt",
+        code=script_code("adversarial_samples"),
+    output:
+        report(f"{R}/figures/fig78_samples_{{dataset}}_seed{{seed}}_{{source}}.png", caption="../report/fig78.rst",
+               category=CATEGORY["smoothness"], labels={"dataset": "{dataset}", "file": "Figs. 7-8: {source}"}),
+    params:
+        n=config["smoothness"]["samples"],
+        attack=config["smoothness"]["attack"],
+        device=config["device"],
+    log:
+        f"{R}/logs/adversarial_samples/{{dataset}}_seed{{seed}}_{{source}}.log",
+    benchmark:
+        f"{R}/benchmarks/adversarial_samples/{{dataset}}_seed{{seed}}_{{source}}.tsv",
+    conda:
+        ENV
+    script:
+        "../scripts/adversarial_samples.py"

@@ -1,0 +1,91 @@
+"""The cost model (advreg.cost, benchmarks/cost_model.py): FLOP counts against layer arithmetic,
+method steps against the clean step, job counts against Snakemake's plan, tiny sizes only."""
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+
+from advreg import config as advcfg
+from advreg import cost
+from workflow_utils import REPO
+
+MLP = {"arch": "mlp", "in_channels": 1, "image_size": 4, "widths": [8], "num_classes": 10}
+
+
+def _tiny_config() -> dict:
+    return advcfg.load([REPO / "config.yaml", REPO / "presets" / "tiny.yaml"])
+
+
+def test_pass_flops_of_a_linear_layer_chain():
+    fwd, fb = cost.pass_flops(MLP)
+    # 16 -> 8 -> 10: a matmul of (1×m)·(m×n) is 2mn FLOPs in torch's counter
+    assert fwd == pytest.approx(2 * (16 * 8 + 8 * 10))
+    # the input gradient needs the backward of each matmul w.r.t. its input (and no weight grads
+    # beyond what autograd computes): more than the forward, at most three forwards
+    assert fwd < fb <= 3 * fwd
+
+
+def test_method_steps_cost_what_they_compute():
+    config = _tiny_config()
+    spec = advcfg.model_spec(config, "mnist", "clean")
+    clean = cost.step_flops(spec, "clean", advcfg.method_cfg(config, "mnist", "clean"), 16)
+    pgd_cfg = advcfg.method_cfg(config, "mnist", "pgd")
+    pgd = cost.step_flops(spec, "pgd", pgd_cfg, 16)
+    sgr = cost.step_flops(spec, "sgr_sign", advcfg.method_cfg(config, "mnist", "sgr_sign"), 16)
+    # PGD augmentation: `steps` input-gradient passes, then the training step on the mixed batch
+    assert pgd > (1 + pgd_cfg["steps"] * 0.9) * clean
+    # SGR: double backpropagation, so a step costs more than a clean step, less than 5 of them
+    assert 1.5 * clean < sgr < 5 * clean
+    # FLOPs are linear in the batch
+    assert cost.step_flops(spec, "clean", {}, 32) == pytest.approx(2 * clean, rel=1e-6)
+
+
+def test_training_job_flops_scale_with_epochs_and_data():
+    config = _tiny_config()
+    w = {"dataset": "mnist", "method": "clean", "seed": "0"}
+    base = cost.job_flops("train", w, config)
+    more = copy.deepcopy(config)
+    more["dataset_settings"]["mnist"]["epochs"] *= 2
+    assert cost.job_flops("train", w, more) == pytest.approx(2 * base)
+    assert base > 0
+
+
+def test_strong_ensemble_survival_and_queries():
+    fb, fwd = 3.0, 1.0
+    one = cost._ensemble_flops([{"kind": "apgd_ce", "steps": 10}], fb, fwd)
+    assert one == pytest.approx(2 * fwd + 10 * fb + fwd)
+    two = cost._ensemble_flops([{"kind": "apgd_ce", "steps": 10}, {"kind": "square", "queries": 100}], fb, fwd)
+    assert two - one == pytest.approx(cost.SURVIVE * (100 * fwd + fwd))
+
+
+def test_job_seconds_uses_the_rate_of_its_kind():
+    rates = {"train_flops_per_s": 1e9, "attack_flops_per_s": 2e9}
+    assert cost.job_seconds("train", 1e9, 2.0, rates) == pytest.approx(3.0)
+    assert cost.job_seconds("strong_eval", 1e9, 2.0, rates) == pytest.approx(2.5)
+    assert cost.job_seconds("summary", 0.0, 2.0, rates) == pytest.approx(2.0 + cost.SMALL_JOB_S)
+    # a measured fixed cost of the rule replaces start-up (it includes it)
+    fixed = {**rates, "fixed:train": 0.5, "fixed:summary": 0.25}
+    assert cost.job_seconds("train", 1e9, 2.0, fixed) == pytest.approx(1.5)
+    assert cost.job_seconds("summary", 0.0, 2.0, fixed) == pytest.approx(0.25)
+
+
+def test_fixed_cost_is_measured_time_less_compute_per_job():
+    measured = {"train": (4, 20.0), "summary": (1, 0.5), "strong_eval": (2, 1.0)}
+    compute = {"train": 12.0, "summary": 0.0, "strong_eval": 3.0}
+    assert cost.fixed_seconds(measured, compute) == pytest.approx(
+        {"fixed:train": 2.0, "fixed:summary": 0.5, "fixed:strong_eval": 0.0})  # never below 0
+
+
+def test_calibration_measures_positive_rates():
+    spec = {**MLP, "image_size": 8, "widths": [32]}
+    r = cost.calibrate(spec, batch=16, attack_batch=32, repeats=2)
+    assert r["train_flops_per_s"] > 0 and r["attack_flops_per_s"] > 0
+
+
+def test_flop_counts_share_every_finite_sn_beta():
+    """SN's β scales the weights, not the work: one FLOP count serves every finite β, β = ∞ apart."""
+    spec = {**MLP, "spectral_norm": {"beta": 2.0, "mode": "operator"}}
+    assert cost._flop_key(spec) == cost._flop_key({**spec, "spectral_norm": {"beta": 8.0, "mode": "operator"}})
+    assert cost._flop_key(spec) != cost._flop_key({**spec, "spectral_norm": {"beta": math.inf, "mode": "operator"}})

@@ -1,0 +1,126 @@
+"""The pipeline's other figures (advreg.figures.common, advreg.figures.sn) show what they were given and
+cannot mislead: distinct colours per model, heat-map scales fitted to the values with every value
+printed, a β = ∞ winner labelled "no SN", legends and tick labels that do not collide."""
+from __future__ import annotations
+
+import math
+
+import matplotlib.colors
+import numpy as np
+import pandas as pd
+
+from advreg.figures import common as plots
+from advreg.figures import sn as sn_figures
+
+
+def _history(seed):
+    r = np.random.default_rng(seed)
+    return pd.DataFrame({"epoch": [1, 2, 3], "loss": r.uniform(0.1, 1, 3), "train_acc": r.uniform(0.5, 1, 3),
+                         "val_acc": r.uniform(0.5, 1, 3)})
+
+
+def test_training_curves_give_each_of_twelve_models_its_own_colour(tmp_path, drawn):
+    models = [f"m{i}" for i in range(12)]
+    hist = {m: _history(i) for i, m in enumerate(models)}
+    plots.training_curves(hist, tmp_path / "c.png")
+    ax_loss, ax_acc = drawn[-1].axes
+    colours = [matplotlib.colors.to_hex(line.get_color()) for line in ax_loss.get_lines()]
+    assert len(set(colours)) == 12
+    assert [t.get_text() for t in ax_acc.get_legend().get_texts()] == [f"{m} val" for m in models]
+    val_lines = [line for line in ax_acc.get_lines() if line.get_linestyle() == "-"]
+    for line, m in zip(val_lines, models):
+        np.testing.assert_allclose(line.get_ydata(), 100 * hist[m]["val_acc"])
+
+
+def test_heatmap_scale_fits_the_values_and_prints_each(tmp_path, drawn):
+    df = pd.DataFrame([[99.0, 67.5, 90.1], [98.2, 80.0, 71.3]], index=["a", "b"], columns=["test", "a", "b"])
+    plots.matrix_heatmap(df, tmp_path / "h.png")
+    ax = drawn[-1].axes[0]
+    im = ax.images[0]
+    assert (im.norm.vmin, im.norm.vmax) == (67.5, 99.0)
+    texts = [t.get_text() for t in ax.texts]
+    assert texts == [f"{v:.1f}" for v in df.to_numpy().ravel()]
+    bold = [t.get_text() for t in ax.texts if t.get_fontweight() == "bold"]
+    assert bold == ["67.5", "71.3"]  # the white-box diagonal (row a × column a, row b × column b)
+
+
+def _best(beta_star_fgm):
+    return pd.DataFrame({"scheme": ["ERM", "FGM"], "beta_star": ["2", beta_star_fgm],
+                         "gap_no_sn": [0.05, 0.10], "gap_sn": [0.03, 0.10],
+                         "test_adv_acc_no_sn": [0.9, 0.6], "test_adv_acc_sn": [0.91, 0.6]})
+
+
+def test_gap_figure_labels_an_infinite_beta_star_as_no_sn(tmp_path, drawn):
+    sn_figures.gap_figure(_best("inf"), tmp_path / "g.png")
+    ax = drawn[-1].axes[0]
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["ERM\nβ*=2", "FGM\nβ*=inf (no SN)"]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["no SN (β = ∞)", "validation's choice β*"]  # never "SN" for a β = ∞ model
+    heights = [p.get_height() for p in ax.patches]
+    np.testing.assert_allclose(heights, [0.05, 0.10, 0.03, 0.10])
+
+
+def _sweep():
+    rows = []
+    for scheme in ("ERM", "FGM"):
+        for beta in ("1", "2", "inf"):
+            rows.append({"scheme": scheme, "beta": beta, "train_adv_acc": 0.9, "test_adv_acc": 0.8,
+                         "gap": 0.1, "spectral_product": 10.0 ** (1 + len(beta))})
+    df = pd.DataFrame(rows)
+    df["scheme"] = pd.Categorical(df["scheme"], ["ERM", "FGM"])
+    return df
+
+
+def _renderer(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    canvas = FigureCanvasAgg(fig)  # the saved figure's canvas is closed: lay it out again
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def _overlap(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_beta_sweep_legend_does_not_cover_the_last_panel(tmp_path, drawn):
+    sn_figures.beta_sweep_figure(_sweep(), tmp_path / "b.png")
+    fig = drawn[-1]
+    renderer = _renderer(fig)
+    last = fig.axes[-1]
+    assert last.get_title() == "∏ layer spectral norms"
+    legend = last.get_legend().get_window_extent(renderer)
+    assert not _overlap(legend, last.get_window_extent(renderer))
+    assert [t.get_text() for t in last.get_legend().get_texts()] == ["ERM", "FGM"]
+
+
+def test_margin_tick_labels_do_not_overlap(tmp_path, drawn):
+    r = np.random.default_rng(0)
+    rows, margins = [], []
+    for beta in ("1", "4", "inf"):
+        rows.append({"scheme": "FGM", "beta": beta, "normalizer": 1.0})
+        margins.append(r.lognormal(mean=math.log(10.0 ** (2 * len(beta))), sigma=2.0, size=200))
+    best = pd.DataFrame({"scheme": ["FGM"], "beta_star": ["4"]})
+    sn_figures.margins_figure(rows, margins, best, tmp_path / "m.png")
+    fig = drawn[-1]
+    renderer = _renderer(fig)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "4*", "inf"]
+    boxes = [t.get_window_extent(renderer) for t in ax.get_yticklabels()
+             if t.get_visible() and t.get_text() and ax.get_ylim()[0] <= t.get_position()[1] <= ax.get_ylim()[1]]
+    assert len(boxes) >= 2
+    assert not any(_overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_accuracy_vs_eps_plots_each_models_sweep(tmp_path, drawn):
+    curves = {m: [{"eps_255": e, "paper_attack": base - e / 2, "strong": base - e, "seed": s}
+                  for s in (0, 1) for e in (8, 32, 128)] for m, base in (("clean", 90.0), ("gn", 95.0))}
+    plots.accuracy_vs_eps(curves, tmp_path / "a.png", paper_eps=32)
+    axes = [a for a in drawn[-1].axes if a.axison]
+    assert [a.get_title() for a in axes] == ["clean", "gn"]
+    lines = [line for line in axes[1].get_lines() if len(line.get_xdata()) == 3]
+    assert len(lines) == 4  # paper PGD and strong, per seed
+    blue = [line for line in lines if line.get_color() == "tab:blue"]
+    np.testing.assert_allclose(blue[0].get_xdata(), [8, 32, 128])
+    np.testing.assert_allclose(blue[0].get_ydata(), [91.0, 79.0, 31.0])
+    assert [t.get_text() for t in axes[0].get_legend().get_texts()] == ["paper PGD", "strong"]

@@ -1,0 +1,97 @@
+"""The package's architecture, read from its source with ``ast`` (issue 15): no import cycle, the
+mathematics layer (advreg's own modules) imports nothing from the jobs (advreg.jobs) or the
+figures (advreg.figures), the figures import no job; and no block of more than 10 lines is
+written twice in advreg/."""
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from pathlib import Path
+
+from workflow_utils import REPO
+
+PKG = REPO / "advreg"
+
+
+def _module_name(path: Path) -> str:
+    rel = path.relative_to(REPO).with_suffix("")
+    parts = rel.parts[:-1] if rel.name == "__init__" else rel.parts
+    return ".".join(parts)
+
+
+MODULES = {_module_name(p): p for p in PKG.rglob("*.py")}
+
+
+def _imports(path: Path) -> set[str]:
+    """advreg modules imported anywhere in ``path`` (top level or inside functions)."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names if a.name in MODULES}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "advreg":
+            # `from advreg.jobs import sn` imports the module advreg.jobs.sn
+            subs = {f"{node.module}.{a.name}" for a in node.names} & MODULES.keys()
+            out |= subs or ({node.module} & MODULES.keys())
+    return out - {"advreg"}
+
+
+GRAPH = {m: _imports(p) for m, p in MODULES.items()}
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 and parts[1] in ("jobs", "figures") else "math"
+
+
+def test_the_reader_sees_the_imports_it_should():
+    assert "advreg.layers" in GRAPH["advreg.models"]
+    assert "advreg.figures.tables" in GRAPH["advreg.jobs.evaluate"] or GRAPH["advreg.jobs.evaluate"]
+    assert {"math", "jobs", "figures"} == {_layer(m) for m in MODULES}
+
+
+def test_no_import_cycle():
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(m: str) -> None:
+        state[m] = 1
+        path.append(m)
+        for n in sorted(GRAPH[m]):
+            assert state.get(n) != 1, "import cycle: " + " -> ".join(path[path.index(n):] + [n])
+            if n not in state:
+                visit(n)
+        path.pop()
+        state[m] = 2
+
+    for m in sorted(GRAPH):
+        if m not in state:
+            visit(m)
+
+
+def test_imports_only_go_down_the_layers():
+    allowed = {"math": {"math"}, "figures": {"math", "figures"}, "jobs": {"math", "jobs", "figures"}}
+    wrong = [f"{m} ({_layer(m)}) imports {n} ({_layer(n)})"
+             for m, deps in sorted(GRAPH.items()) for n in sorted(deps) if _layer(n) not in allowed[_layer(m)]]
+    assert not wrong, "\n".join(wrong)
+
+
+def _blocks(n: int = 11):
+    """Every run of ``n`` consecutive non-blank, non-comment lines (stripped) in advreg/, with
+    where it starts; docstring lines count as code (a copied docstring is a copy)."""
+    for path in sorted(PKG.rglob("*.py")):
+        lines = [(i + 1, ln.strip()) for i, ln in enumerate(path.read_text().splitlines())]
+        lines = [(i, ln) for i, ln in lines if ln and not ln.startswith("#")]
+        for k in range(len(lines) - n + 1):
+            window = tuple(ln for _, ln in lines[k:k + n])
+            # a run of closing brackets or imports is not logic written twice
+            if sum(len(ln) > 3 and not ln.startswith(("import ", "from ")) for ln in window) >= n - 2:
+                yield window, f"{path.relative_to(REPO)}:{lines[k][0]}"
+
+
+def test_no_block_of_more_than_ten_lines_is_written_twice():
+    seen = defaultdict(list)
+    for window, where in _blocks():
+        seen[window].append(where)
+    twice = {w: places for w, places in seen.items() if len(places) > 1}
+    assert not twice, "repeated blocks:\n" + "\n".join(
+        f"{', '.join(p)}: {w[0]} …" for w, p in list(twice.items())[:10])

@@ -1,0 +1,49 @@
+"""The conda environment pins the same versions as the pip requirements (one stack, two formats)."""
+import re
+
+import yaml
+
+from workflow_utils import REPO
+
+
+def test_conda_pins_match_pip_pins():
+    pip_pins = {l.strip() for l in (REPO / "envs" / "requirements.txt").read_text().splitlines()
+                if l.strip() and not l.startswith("#")}
+    env = yaml.safe_load((REPO / "envs" / "advreg.yaml").read_text())
+    conda_pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert {p for p in conda_pip if "==" in p} == pip_pins
+
+
+def _gpu_rules() -> set[str]:
+    """Rules whose `resources:` hold `gpu=` (rules/*.smk)."""
+    out = set()
+    for smk in (REPO / "rules").glob("*.smk"):
+        for block in re.split(r"^(?=(?:local)?rule \w+:)", smk.read_text(), flags=re.M):
+            m = re.match(r"(?:local)?rule (\w+):", block)
+            if m and re.search(r"^\s+gpu=", block, re.M):
+                out.add(m.group(1))
+    return out
+
+
+def test_the_rules_that_run_a_model_carry_their_gpu_and_the_profiles_follow():
+    """The GPU is a fact of the rule (`resources: gpu=GPU`); the SLURM profile only routes those
+    rules to its GPU partition, the test cluster (no GPUs) turns each off, and the local profile
+    declares the pool. A rule given a GPU and forgotten in a profile would queue on a CPU node."""
+    gpu = _gpu_rules()
+    assert {"train", "train_sn", "evaluate_sn", "adversarial_set", "lrc_attack", "strong_eval",
+            "masking_diagnostics", "transfer_matrix"} <= gpu
+    slurm = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())["set-resources"]
+    test = yaml.safe_load((REPO / "tests/slurm/profile/config.yaml").read_text())["set-resources"]
+    assert set(slurm) == gpu and all(v["slurm_partition"] == "gpu" for v in slurm.values())
+    assert set(test) == gpu and all(v == {"gpu": 0} for v in test.values())
+    local = yaml.safe_load((REPO / "profiles/local/config.yaml").read_text())
+    assert local["resources"]["gpu"] == 1 and "set-resources" not in local
+
+
+def test_every_rule_runs_in_the_conda_environment():
+    """`conda:` on every rule that runs a script, so `--sdm conda` builds the pinned stack."""
+    for smk in (REPO / "rules").glob("*.smk"):
+        for block in re.split(r"^(?=(?:local)?rule \w+:)", smk.read_text(), flags=re.M):
+            if re.match(r"(?:local)?rule \w+:", block) and "    script:" in block:
+                assert re.search(r"^    conda:\n        ENV\n", block, re.M), f"{smk.name}: {block[:60]}"
+    assert 'ENV = "../envs/advreg.yaml"' in (REPO / "rules" / "common.smk").read_text()

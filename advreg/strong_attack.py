@@ -11,7 +11,7 @@ The ensemble is a list of entries ``{kind, steps | queries, targets, restarts}``
 ``strong_eval.ensembles.standard`` is AutoAttack's "standard" version with the fra31/auto-attack
 settings (APGD-CE 100 steps; APGD-T and FAB-T 100 steps, 9 target classes; Square 5,000 queries).
 torchattacks' own ``AutoAttack`` class uses its attacks' default 10 steps instead, which is why
-the ensemble is assembled here with explicit settings (``tests/test_strong_attack.py`` checks
+the ensemble is assembled here with explicit settings (``tests/unit/test_strong_attack.py`` checks
 that, given torchattacks' settings, this loop returns exactly what ``torchattacks.AutoAttack``
 does).
 """

@@ -7,7 +7,7 @@ job say so in that log.
 - A job whose Snakemake was killed (SIGKILL: it cannot cancel its jobs) would run on as an orphan,
   finish, and delete its training checkpoint while Snakemake's metadata still marks its outputs
   incomplete. A watcher thread notices that the parent process is gone and ends the job the same
-  way, so the checkpoint stays and the re-run resumes from it (README "Recovering a killed run").
+  way, so the checkpoint stays and the re-run resumes from it (docs/running.md "Recovering a killed run").
 - SIGKILL of the job itself cannot be caught: its log then ends without that line.
 Every script imports this module first, so Snakemake's pid is recorded before the heavy imports.
 

@@ -14,7 +14,7 @@ How (the zygote of Android and of multiprocessing's forkserver, across processes
   SIGINT and SIGHUP to the child and exits with the child's status. To Snakemake the job is the
   client process, as before (logs, exit status, cancellation).
 - The child's ``_log`` watches the client instead of its own parent: a job whose Snakemake dies
-  still stops (README "Recovering a killed run").
+  still stops (docs/running.md "Recovering a killed run").
 - Anything unusual runs the job cold, as before: no server, a refused connection, a request from a
   process that is not a descendant of the Snakemake that started the server (a SLURM job on the
   same host), or a preloaded module file changed since the server imported it.

@@ -22,6 +22,7 @@ import torch
 
 from advreg.atomic import write_json
 from advreg import attacks
+from advreg.attacks import share
 from advreg import strong_attack
 from advreg.jobs.attack import attack_kwargs, eps_pixels
 
@@ -44,7 +45,7 @@ def measure(model, x, y, eps_255: list, paper_eps_255, pgd_cfg: dict, strong_ens
         adv = attacks.run_attack("pgd", model, x, eps, {**kw, "step_size": step, "y": y}, batch_size, gen)
         strong = strong_attack.strong_attack(model, x, y, eps, strong_ensemble, seed=seed, batch_size=batch_size)
         sweep.append({"eps_255": float(e), "paper_attack": _acc(model, adv, y, batch_size),
-                      "strong": 100 * strong["robust"].float().mean().item()})
+                      "strong": 100 * share(strong["robust"])})
     eps = eps_pixels(paper_eps_255)
     base = attacks.run_attack("pgd", model, x, eps, {**kw, "y": y}, batch_size, gen)
     robust = attacks.predicted_labels(model, base, batch_size) == y
@@ -53,7 +54,7 @@ def measure(model, x, y, eps_255: list, paper_eps_255, pgd_cfg: dict, strong_ens
         adv = attacks.run_attack("pgd", model, x, eps, long_kw, batch_size, gen)
         robust &= attacks.predicted_labels(model, adv, batch_size) == y
     return {"n": len(x), "sweep": sweep, "paper_eps_255": float(paper_eps_255),
-            "pgd": _acc(model, base, y, batch_size), "pgd_long": 100 * robust.float().mean().item(),
+            "pgd": _acc(model, base, y, batch_size), "pgd_long": 100 * share(robust),
             "pgd_steps": kw["steps"], "pgd_long_steps": kw["steps"] * steps_factor, "restarts": restarts}
 
 

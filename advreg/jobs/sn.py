@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from advreg.attacks import share
 from advreg.data import load_dataset, to_float
 from advreg.methods import MethodContext, build_method, method_kind
 from advreg.models import load_model
@@ -84,8 +85,8 @@ def evaluate_sn_model(model_path, dataset_path, val: int, train_eval: int, max_t
     for split, (x, y) in splits.items():
         logits = _adversarial_logits(model, x, attack, batch_size)
         clean = logits if attack is None else _adversarial_logits(model, x, None, batch_size)
-        row[f"{split}_adv_acc"] = (logits.argmax(1) == y).float().mean().item()
-        row[f"{split}_clean_acc"] = (clean.argmax(1) == y).float().mean().item()
+        row[f"{split}_adv_acc"] = share(logits.argmax(1) == y)
+        row[f"{split}_clean_acc"] = share(clean.argmax(1) == y)
         if split == "train":
             train_logits = logits
     row["gap"] = row["train_adv_acc"] - row["test_adv_acc"]

@@ -18,7 +18,7 @@ import torch
 from advreg.atomic import write_json
 from advreg import strong_attack
 from advreg.jobs.attack import eps_pixels
-from advreg.attacks import predicted_labels
+from advreg.attacks import predicted_labels, share
 from advreg.data import evaluated_on, to_float
 from advreg.io import test_split
 from advreg.models import load_model
@@ -49,10 +49,10 @@ def evaluate_strong(model_path, dataset_path, paper_set, paper_json, eps_255, en
                                       batch_size=batch_size, log=log)
     metrics = {"source": source, "eps_255": eps_255, "n": len(x),
                "ensemble": [strong_attack.entry_label(e) for e in ensemble],
-               "clean_acc": 100 * out["clean_correct"].float().mean().item(),
-               "paper_attack": f"{paper['attack']}", "paper_acc": 100 * paper_correct.float().mean().item(),
-               "strong_acc": 100 * out["robust"].float().mean().item(),
-               "worst_acc": 100 * (out["robust"] & paper_correct).float().mean().item(),
+               "clean_acc": 100 * share(out["clean_correct"]),
+               "paper_attack": f"{paper['attack']}", "paper_acc": 100 * share(paper_correct),
+               "strong_acc": 100 * share(out["robust"]),
+               "worst_acc": 100 * share(out["robust"] & paper_correct),
                "steps": out["steps"], "seconds": round(time.perf_counter() - t0, 3), "device": str(dev),
                # the paper attack's time on these images (its job attacked paper['n'] of them)
                "paper_seconds": round(paper["seconds"] * len(x) / paper["n"], 3),

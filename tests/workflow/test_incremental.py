@@ -1,5 +1,5 @@
 """Incremental re-runs: after ONE completed tiny run, dry-run plans show that a change re-plans
-exactly the jobs it affects (README "Incremental re-runs"). Only dry runs after the real run."""
+exactly the jobs it affects (docs/running.md "Incremental re-runs"). Only dry runs after the real run."""
 from __future__ import annotations
 
 import os

@@ -1,5 +1,5 @@
 """Snakemake killed mid-training (SIGKILL: it cannot cancel its jobs): the orphaned training job
-notices, logs that it was killed and stops, keeping its checkpoint; the README's recovery commands
+notices, logs that it was killed and stops, keeping its checkpoint; the recovery commands of docs/running.md
 (--unlock, then --rerun-incomplete) resume from the last epoch checkpoint and end with exactly the
 weights of an uninterrupted run (CPU, fixed seed)."""
 from __future__ import annotations

@@ -22,3 +22,24 @@ def test_every_rule_declares_the_code_of_its_own_script():
                 assert declared == [runs.group(1)], (smk.name, block.splitlines()[0])
                 checked += 1
     assert checked >= 20
+
+
+def _graph(mermaid: str) -> tuple[set[str], set[tuple[str, str]]]:
+    """(rule names, edges between rule names) of a mermaid rule graph: node ids are numbered in an
+    order Snakemake does not fix, so the graph is compared by names."""
+    names = dict(re.findall(r"^\s*(id\d+)\[(\w+)\]", mermaid, re.M))
+    edges = {(names[a], names[b]) for a, b in re.findall(r"^\s*(id\d+) --> (id\d+)", mermaid, re.M)}
+    return set(names.values()), edges
+
+
+def test_the_readme_shows_the_current_rule_graph():
+    """The README's rule graph is `snakemake --rulegraph mermaid-js` of the tiny preset (styles
+    dropped): a rule added, removed or rewired without updating it fails here."""
+    from workflow_utils import snakemake_cli
+
+    out = snakemake_cli(REPO, "--rulegraph", "mermaid-js", "--configfile", "presets/tiny.yaml").stdout
+    readme = (REPO / "README.md").read_text()
+    shown = readme.split("<!-- rulegraph:begin -->\n```mermaid\n", 1)[1].split("\n```\n<!-- rulegraph:end -->")[0]
+    rules, edges = _graph(out)
+    assert len(rules) >= 25 and len(edges) >= 40
+    assert _graph(shown) == (rules, edges), "README's rule graph is stale: regenerate it with snakemake --rulegraph mermaid-js"

@@ -34,7 +34,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from advreg import config as advcfg
 from advreg.attacks import ATTACK_PASSES
 from advreg.methods import MethodContext, build_method
-from advreg.models import build_from_spec
+from advreg.models import build_from_spec, place
 
 # images per dataset file (the official splits); the validation split is carved from training
 TRAIN_IMAGES = {"mnist": 60000, "fashion_mnist": 60000, "cifar10": 50000}
@@ -153,9 +153,9 @@ def _attack_passes(kind: str, cfg: dict, fb: float, fwd: float, transfer: bool =
     return n_fb * fb + n_fwd * fwd
 
 
-def _ensemble_flops(ensemble: list[dict], fb: float, fwd: float) -> float:
+def _ensemble_flops(ensemble: list[dict], fb: float, fwd: float, survive: float = SURVIVE) -> float:
     """FLOPs per image of the strong ensemble: the first attack on every image, later ones on the
-    ``SURVIVE`` share (AutoAttack attacks only the images still robust)."""
+    ``survive`` share (AutoAttack attacks only the images still robust)."""
     total, share = 2 * fwd, 1.0
     for e in ensemble:
         kind = e["kind"]
@@ -171,7 +171,7 @@ def _ensemble_flops(ensemble: list[dict], fb: float, fwd: float) -> float:
         else:
             raise ValueError(f"no cost rule for strong-attack kind {kind!r}")
         total += share * (f + fwd)
-        share *= SURVIVE
+        share *= survive
     return total
 
 
@@ -245,12 +245,27 @@ def job_flops(rule: str, w: dict, config: dict) -> float:
     return 0.0
 
 
+def _unbreakable(model: torch.nn.Module) -> torch.nn.Module:
+    """The same architecture with its last layer's bias for class 0 raised by 1e4: no attack can
+    move an image off class 0, so every attack runs all its steps and queries on every image (the
+    work the cost model counts; a random model would be fooled at once and stop early)."""
+    last = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1]
+    with torch.no_grad():
+        last.bias[0] += 1e4
+    return model
+
+
 def calibrate(spec: dict, batch: int = 128, attack_batch: int = 500, repeats: int = 5,
-              device: str = "cpu") -> dict:
-    """Measured FLOP/s on ``device``: a clean training step of ``spec`` at ``batch``, and a
-    forward + input-gradient pass (an attack step) at ``attack_batch``."""
+              device: str = "cpu", ensemble: list[dict] | None = None) -> dict:
+    """Measured FLOP/s on ``device`` of the code the jobs run: a clean training step of ``spec``
+    at ``batch``; our PGD (``advreg.attacks.pgd``: gradient, step, projection, clip) on
+    ``attack_batch`` images, the paper attacks' rate; and, given the strong ``ensemble``, that
+    ensemble cut to a few steps and queries (``advreg.strong_attack``, torchattacks' APGD and
+    Square with their bookkeeping) on an unbreakable model, the strong evaluation's rate."""
+    from advreg import attacks, strong_attack
+
     dev = torch.device(device)
-    model = build_from_spec(spec).to(dev)
+    model = place(build_from_spec(spec), dev)  # as the jobs hold it (channels-last on a CPU)
     c, s = spec["in_channels"], spec["image_size"]
     opt = torch.optim.Adam(model.parameters())
 
@@ -258,14 +273,14 @@ def calibrate(spec: dict, batch: int = 128, attack_batch: int = 500, repeats: in
         if dev.type == "cuda":
             torch.cuda.synchronize()
 
-    def timed(fn):
+    def timed(fn, n=repeats):
         fn()
         sync()
         t0 = time.perf_counter()
-        for _ in range(repeats):
+        for _ in range(n):
             fn()
         sync()
-        return (time.perf_counter() - t0) / repeats
+        return (time.perf_counter() - t0) / n
 
     x = torch.rand(batch, c, s, s, device=dev)
     y = torch.randint(0, NUM_CLASSES, (batch,), device=dev)
@@ -275,21 +290,28 @@ def calibrate(spec: dict, batch: int = 128, attack_batch: int = 500, repeats: in
         F.cross_entropy(model(x), y).backward()
         opt.step()
 
+    model.train()
+    out = {"device": str(dev), "train_flops_per_s": _count(train_step) / timed(train_step)}
+    model.eval()
     xa = torch.rand(attack_batch, c, s, s, device=dev)
     ya = torch.randint(0, NUM_CLASSES, (attack_batch,), device=dev)
-
-    def attack_step():
-        xr = xa.clone().requires_grad_(True)
-        torch.autograd.grad(F.cross_entropy(model(xr), ya), xr)
-
-    model.train()
-    train_flops = _count(train_step)
-    t_train = timed(train_step)
-    model.eval()
-    attack_flops = _count(attack_step)
-    t_attack = timed(attack_step)
-    return {"device": str(dev), "train_flops_per_s": train_flops / t_train,
-            "attack_flops_per_s": attack_flops / t_attack}
+    steps = 5
+    fwd, fb = pass_flops(spec)
+    pgd_flops = attack_batch * (steps * fb)
+    t = timed(lambda: attacks.pgd(model, xa, 0.1, steps, 0.01, y=ya), n=max(1, repeats // 2))
+    out["attack_flops_per_s"] = pgd_flops / t
+    if ensemble:
+        short = [{**e, **{k: min(v, cap) for k, cap in (("steps", 5), ("queries", 25), ("targets", 1),
+                                                        ("restarts", 1)) for v in [e.get(k)] if v}}
+                 for e in ensemble]
+        n = min(attack_batch, 200)
+        xs = xa[:n]
+        strong_model = _unbreakable(place(build_from_spec(spec), dev).eval())
+        y0 = torch.zeros(n, dtype=torch.long, device=dev)
+        flops = n * _ensemble_flops(short, fb, fwd, survive=1.0)
+        t = timed(lambda: strong_attack.strong_attack(strong_model, xs, y0, 0.1, short, batch_size=n), n=1)
+        out["strong_flops_per_s"] = flops / t
+    return out
 
 
 def startup_seconds(modules: tuple[str, ...] = ("torch", "advreg.train", "advreg.strong_attack"),
@@ -305,6 +327,8 @@ def startup_seconds(modules: tuple[str, ...] = ("torch", "advreg.train", "advreg
 
 
 TRAIN_RULES = ("train", "train_sn")
+# most of these jobs' passes are the strong ensemble's (the masking sweep runs it at every ε)
+STRONG_RULES = ("strong_eval", "masking_diagnostics")
 
 
 def calibrate_methods(config: dict, dataset: str, methods, device: str = "cpu", repeats: int = 3) -> dict:
@@ -318,7 +342,7 @@ def calibrate_methods(config: dict, dataset: str, methods, device: str = "cpu", 
         cfg = advcfg.method_cfg(config, dataset, name)
         batch = config["dataset_settings"][dataset]["batch_size"]
         torch.manual_seed(0)
-        model = build_from_spec(spec).to(dev).train()
+        model = place(build_from_spec(spec), dev).train()
         opt = torch.optim.Adam(model.parameters())
         c, s = spec["in_channels"], spec["image_size"]
         ctx = MethodContext(device=dev, generator=torch.Generator(device=dev).manual_seed(0),
@@ -362,6 +386,8 @@ def job_seconds(rule: str, flops: float, startup: float, throughput: dict, metho
         return fixed
     if rule in TRAIN_RULES:
         rate = throughput.get(f"train:{method}", throughput["train_flops_per_s"])
+    elif rule in STRONG_RULES:
+        rate = throughput.get("strong_flops_per_s", throughput["attack_flops_per_s"])
     else:
         rate = throughput["attack_flops_per_s"]
     return fixed + flops / rate

@@ -169,11 +169,15 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
 
     config = load_config(args.configfile)
+    if args.device == "cpu":
+        import torch
+        torch.set_num_threads(config["threads"])  # what each job uses (its rule's `threads:`)
     jobs = planned_jobs(args.configfile)
     ds = config["datasets"][0]
     spec = advcfg.model_spec(config, ds, config["methods"][0])
     rates = cost.calibrate(spec, batch=config["dataset_settings"][ds]["batch_size"],
-                           attack_batch=min(500, config["evaluation"]["batch_size"]), device=args.device)
+                           attack_batch=min(500, config["evaluation"]["batch_size"]), device=args.device,
+                           ensemble=config["strong_eval"]["attacks"])
     trained = sorted({w["method"] for r, w in jobs if r == "train" and w.get("dataset") == ds})
     rates.update(cost.calibrate_methods(config, ds, trained, args.device))
     warm = config["warm_start"] and args.device == "cpu"
@@ -181,7 +185,8 @@ def main(argv=None) -> None:
     print(f"calibration on {rates['device']}: plain training step {rates['train_flops_per_s'] / 1e9:.1f} GFLOP/s, "
           f"methods {min(v for k, v in rates.items() if k.startswith('train:')) / 1e9:.1f}-"
           f"{max(v for k, v in rates.items() if k.startswith('train:')) / 1e9:.1f} GFLOP/s, "
-          f"attack batches {rates['attack_flops_per_s'] / 1e9:.1f} GFLOP/s, start-up "
+          f"PGD {rates['attack_flops_per_s'] / 1e9:.1f} GFLOP/s, strong ensemble "
+          f"{rates['strong_flops_per_s'] / 1e9:.1f} GFLOP/s, start-up "
           f"{startup:.2f} s a job ({'warm' if warm else 'cold'})")
 
     if not args.no_fixed:

@@ -6,6 +6,7 @@ import copy
 import math
 
 import pytest
+import torch
 
 from advreg import config as advcfg
 from advreg import cost
@@ -80,8 +81,22 @@ def test_fixed_cost_is_measured_time_less_compute_per_job():
 
 def test_calibration_measures_positive_rates():
     spec = {**MLP, "image_size": 8, "widths": [32]}
-    r = cost.calibrate(spec, batch=16, attack_batch=32, repeats=2)
-    assert r["train_flops_per_s"] > 0 and r["attack_flops_per_s"] > 0
+    r = cost.calibrate(spec, batch=16, attack_batch=32, repeats=2,
+                       ensemble=[{"kind": "apgd_ce", "steps": 3}, {"kind": "square", "queries": 5}])
+    assert r["train_flops_per_s"] > 0 and r["attack_flops_per_s"] > 0 and r["strong_flops_per_s"] > 0
+
+
+def test_the_strong_calibration_model_cannot_be_broken():
+    """Every attack runs all its steps on every image only if none succeeds: the calibration's
+    model keeps class 0 whatever the input."""
+    from advreg.strong_attack import strong_attack
+
+    torch.manual_seed(0)
+    model = cost._unbreakable(cost.build_from_spec({**MLP, "image_size": 8, "widths": [32]}).eval())
+    x = torch.rand(20, 1, 8, 8)
+    out = strong_attack(model, x, torch.zeros(20, dtype=torch.long), 0.5,
+                        [{"kind": "apgd_ce", "steps": 5}, {"kind": "square", "queries": 10}])
+    assert out["robust"].all() and [s["attacked"] for s in out["steps"]] == [20, 20]
 
 
 def test_flop_counts_share_every_finite_sn_beta():

@@ -34,7 +34,7 @@ _reason = {"why": None}
 
 # Warm start (scripts/_warm.py): in a local run, a server that has imported torch and advreg forks
 # this job, so the rest of the script runs there and this process only waits for its status.
-from _warm import hand_over, is_alive  # noqa: E402  (stdlib only: cheap for a cold job too)
+from _warm import hand_over, is_alive, parent_gone  # noqa: E402  (stdlib only: cheap for a cold job too)
 
 if os.environ.get("ADVREG_WARM_SOCKET") and not os.environ.get("ADVREG_WARM_CLIENT"):
     _code = hand_over(os.environ["ADVREG_WARM_SOCKET"])
@@ -61,7 +61,7 @@ def _on_signal(signum, frame):
 def _watch_parent(parent: int) -> None:
     while True:
         time.sleep(WATCH_SECONDS)
-        if (not is_alive(_CLIENT) if _CLIENT else os.getppid() != parent):
+        if (not is_alive(_CLIENT) if _CLIENT else parent_gone(parent)):
             who = f"its job process (pid {_CLIENT})" if _CLIENT else f"Snakemake (pid {parent})"
             _reason["why"] = f"{who} is gone; this orphaned job stops"
             os.kill(os.getpid(), signal.SIGTERM)

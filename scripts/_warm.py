@@ -101,7 +101,7 @@ def hand_over(path: str) -> int | None:
             status, _ = _recv(sock)
             break
         except socket.timeout:
-            if os.getppid() != parent:
+            if parent_gone(parent):
                 # Snakemake is gone (SIGKILL): end here, so the job sees its client gone and stops
                 # (scripts/_log.py), as a cold job that loses its parent does
                 sock.close()
@@ -109,7 +109,7 @@ def hand_over(path: str) -> int | None:
         except OSError:
             break
     sock.close()
-    if (not status or "exit" not in status) and os.getppid() != parent:
+    if (not status or "exit" not in status) and parent_gone(parent):
         os._exit(1)  # the server went down with Snakemake: end as above, the job stops on its own
     if not status or "exit" not in status:
         # the server is gone (killed): stop the job rather than leave it running unwatched
@@ -287,6 +287,13 @@ def is_alive(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def parent_gone(parent: int) -> bool:
+    """Whether ``parent`` (this process's parent when it started: Snakemake) is gone. getppid alone
+    is not enough: a SIGKILLed multi-threaded Snakemake shows as a zombie (what the server's owner
+    check sees) while its other threads still exit, and only after them is this process reparented."""
+    return os.getppid() != parent or not is_alive(parent)
 
 
 def start(path: str, modules: list[str], log_path: str) -> int:

@@ -2,7 +2,8 @@
 and write one compact artifact per dataset (uint8 images + int64 labels: train / validation / test).
 
 File names, MD5s and official URLs are torchvision's own (``torchvision.datasets.MNIST.resources``
-etc.), so a file that passes here is the file torchvision would have downloaded.
+etc., written out in ``DATASETS`` and checked against torchvision by a test), so a file that passes
+here is the file torchvision would have downloaded.
 
 A *source* is a local folder or an http(s)/file URL laid out as ``<source>/<dataset>/<original
 file>`` (e.g. ``shared/data/mnist/t10k-images-idx3-ubyte.gz``), or ``official`` (torchvision's
@@ -15,7 +16,6 @@ selection — λ, β*, the training curves — can be made without looking at a 
 """
 from __future__ import annotations
 
-import functools
 import gzip
 import os
 import shutil
@@ -32,7 +32,7 @@ from advreg.atomic import atomic_path, save_torch
 
 def _tvd():
     """torchvision.datasets, imported on first use: it pulls in torchvision.models and
-    torch._dynamo (≈1.3 s), which every job that only reads a prepared artifact would pay."""
+    torch._dynamo (≈2 s), which every job that only reads a prepared artifact would pay."""
     import torchvision.datasets as tvd
     return tvd
 
@@ -50,28 +50,33 @@ class DatasetSpec:
     fmt: str  # "idx" (MNIST-style gz) or "cifar" (pickle tarball)
 
 
-def _idx_spec(name: str, cls) -> DatasetSpec:
+def _idx_files(md5s: tuple[str, str, str, str]) -> dict[str, tuple[str, str]]:
+    names = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+             "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
     roles = ("train_images", "train_labels", "test_images", "test_labels")
-    return DatasetSpec(name, (1, 28, 28), dict(zip(roles, map(tuple, cls.resources))),
-                       tuple(cls.mirrors), "idx")
+    return {r: (n, m) for r, n, m in zip(roles, names, md5s)}
 
 
-@functools.cache
-def _datasets() -> dict[str, DatasetSpec]:
-    tvd = _tvd()
-    return {
-        "mnist": _idx_spec("mnist", tvd.MNIST),
-        "fashion_mnist": _idx_spec("fashion_mnist", tvd.FashionMNIST),
-        "cifar10": DatasetSpec(
-            "cifar10", (3, 32, 32), {"archive": (tvd.CIFAR10.filename, tvd.CIFAR10.tgz_md5)},
-            (tvd.CIFAR10.url.rsplit("/", 1)[0] + "/",), "cifar"),
-    }
+# torchvision's own file names, MD5s and download URLs (MNIST.resources/.mirrors,
+# FashionMNIST.resources/.mirrors, CIFAR10.filename/.tgz_md5/.url; tests/unit/test_data.py checks
+# they are equal), written out so that reading them costs no torchvision import (≈2 s, paid by
+# every Snakemake process that checks the config or announces the split).
+DATASETS = {
+    "mnist": DatasetSpec(
+        "mnist", (1, 28, 28),
+        _idx_files(("f68b3c2dcbeaaa9fbdd348bbdeb94873", "d53e105ee54ea40749a09fcbcd1e9432",
+                    "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c")),
+        ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"), "idx"),
+    "fashion_mnist": DatasetSpec(
+        "fashion_mnist", (1, 28, 28),
+        _idx_files(("8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe",
+                    "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12a480ee83cd310")),
+        ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",), "idx"),
+    "cifar10": DatasetSpec(
+        "cifar10", (3, 32, 32), {"archive": ("cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a")},
+        ("https://www.cs.toronto.edu/~kriz/",), "cifar"),
+}
 
-
-def __getattr__(name: str):
-    if name == "DATASETS":  # `from advreg.data import DATASETS` builds the specs on first use
-        return _datasets()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 SPLITS = ("official", "test_file", "auto")
 OFFICIAL = "official"  # the source name of torchvision's download URLs
@@ -80,9 +85,9 @@ PARTS = ("train", "val", "test")
 
 def get_spec(name: str) -> DatasetSpec:
     try:
-        return _datasets()[name]
+        return DATASETS[name]
     except KeyError:
-        raise DataError(f"unknown dataset {name!r}; expected one of {sorted(_datasets())}") from None
+        raise DataError(f"unknown dataset {name!r}; expected one of {sorted(DATASETS)}") from None
 
 
 def _is_url(source: str) -> bool:

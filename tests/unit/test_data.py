@@ -294,3 +294,18 @@ def test_real_mirror_test_file_split(mnist_test_digits, tmp_path):
     x, y = mnist_test_digits
     assert torch.equal(art["x_test"].float().div(255), x[8000:])
     assert torch.equal(art["y_train"], y[:7000]) and torch.equal(art["y_val"], y[7000:8000])
+
+
+def test_dataset_files_are_torchvisions():
+    """DATASETS writes out torchvision's file names, MD5s and URLs (so reading them imports no
+    torchvision): they must stay torchvision's."""
+    import torchvision.datasets as tvd
+
+    for name, cls in (("mnist", tvd.MNIST), ("fashion_mnist", tvd.FashionMNIST)):
+        spec = data.DATASETS[name]
+        assert list(spec.files.values()) == [tuple(r) for r in cls.resources], name
+        assert spec.urls == tuple(cls.mirrors), name
+        assert spec.shape == (1, 28, 28)
+    cifar = data.DATASETS["cifar10"]
+    assert cifar.files == {"archive": (tvd.CIFAR10.filename, tvd.CIFAR10.tgz_md5)}
+    assert cifar.urls == (tvd.CIFAR10.url.rsplit("/", 1)[0] + "/",) and cifar.shape == (3, 32, 32)

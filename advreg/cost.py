@@ -25,7 +25,6 @@ import json
 import math
 import subprocess
 import sys
-import time
 
 import torch
 import torch.nn.functional as F
@@ -35,6 +34,7 @@ from advreg import config as advcfg
 from advreg.attacks import ATTACK_PASSES
 from advreg.methods import MethodContext, build_method
 from advreg.models import build_from_spec, place
+from advreg.timing import seconds_per_call
 
 # images per dataset file (the official splits); the validation split is carved from training
 TRAIN_IMAGES = {"mnist": 60000, "fashion_mnist": 60000, "cifar10": 50000}
@@ -269,18 +269,8 @@ def calibrate(spec: dict, batch: int = 128, attack_batch: int = 500, repeats: in
     c, s = spec["in_channels"], spec["image_size"]
     opt = torch.optim.Adam(model.parameters())
 
-    def sync():
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
-
     def timed(fn, n=repeats):
-        fn()
-        sync()
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        sync()
-        return (time.perf_counter() - t0) / n
+        return seconds_per_call(fn, dev, calls=n, warmup=1)
 
     x = torch.rand(batch, c, s, s, device=dev)
     y = torch.randint(0, NUM_CLASSES, (batch,), device=dev)
@@ -318,12 +308,7 @@ def startup_seconds(modules: tuple[str, ...] = ("torch", "advreg.train", "advreg
                     repeats: int = 3) -> float:
     """Seconds for a fresh Python to import what a job imports (the per-job start-up)."""
     code = "; ".join(f"import {m}" for m in modules)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True)
-        times.append(time.perf_counter() - t0)
-    return sorted(times)[len(times) // 2]
+    return seconds_per_call(lambda: subprocess.run([sys.executable, "-c", code], check=True), rounds=repeats)
 
 
 TRAIN_RULES = ("train", "train_sn")
@@ -357,17 +342,10 @@ def calibrate_methods(config: dict, dataset: str, methods, device: str = "cpu", 
             loss.backward()
             opt.step()
 
-        step()
         period = int(cfg.get("update_every", 1) or 1)
-        n = max(repeats, period)
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        for _ in range(n):
-            step()
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
-        out[f"train:{name}"] = step_flops(spec, name, cfg, batch) * n / (time.perf_counter() - t0)
+        # a whole covariance-update period, so the update's share is in the rate
+        t = seconds_per_call(step, dev, calls=max(repeats, period), warmup=1)
+        out[f"train:{name}"] = step_flops(spec, name, cfg, batch) / t
     return out
 
 

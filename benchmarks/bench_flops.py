@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -21,21 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from advreg.cost import _count  # noqa: E402
 from advreg.models import build_from_spec, place  # noqa: E402
+from advreg.timing import seconds_per_call  # noqa: E402
 
 PAPER_MNIST = [32, 32, 64, 64, 200, 200]  # the C&W widths the SGR paper trains on MNIST
-
-
-def _median_seconds(fn, device, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    return sorted(times)[len(times) // 2]
 
 
 def measure(device: str = "cpu", widths=PAPER_MNIST, batch: int = 128, matmul: int = 1024,
@@ -44,7 +31,7 @@ def measure(device: str = "cpu", widths=PAPER_MNIST, batch: int = 128, matmul: i
     a = torch.randn(matmul, matmul, device=dev)
     b = torch.randn(matmul, matmul, device=dev)
     a @ b
-    mm = 2 * matmul ** 3 / _median_seconds(lambda: a @ b, dev, repeats)
+    mm = 2 * matmul ** 3 / seconds_per_call(lambda: a @ b, dev, rounds=repeats)
 
     spec = {"arch": "cw", "in_channels": 1, "image_size": 28, "widths": list(widths), "num_classes": 10}
     model = place(build_from_spec(spec), dev).train()
@@ -59,7 +46,7 @@ def measure(device: str = "cpu", widths=PAPER_MNIST, batch: int = 128, matmul: i
 
     step()
     flops = _count(step)
-    achieved = flops / _median_seconds(step, dev, repeats)
+    achieved = flops / seconds_per_call(step, dev, rounds=repeats)
     return {"device": str(dev), "threads": torch.get_num_threads(), "matmul_gflops": mm / 1e9,
             "step_gflops": achieved / 1e9, "share": achieved / mm, "step_mflop": flops / 1e6}
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import copy
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -23,6 +21,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from advreg.models import build_from_spec, place  # noqa: E402
+from advreg.timing import seconds_per_call  # noqa: E402
 
 SPECS = {
     "cw-mnist-quick": {"arch": "cw", "in_channels": 1, "image_size": 28, "widths": [16, 16, 32, 32, 100, 100]},
@@ -31,26 +30,6 @@ SPECS = {
     "elunet-sn-quick": {"arch": "elunet", "in_channels": 1, "image_size": 28, "widths": [16, 32, 32],
                         "spectral_norm": {"beta": 1.0, "mode": "operator"}},
 }
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
-def _time(fn, device, steps: int, repeats: int) -> float:
-    """Median seconds per call."""
-    fn()  # warm-up (oneDNN primitive creation, cuDNN autotune)
-    fn()
-    rounds = []
-    for _ in range(repeats):
-        _sync(device)
-        t = time.perf_counter()
-        for _ in range(steps):
-            fn()
-        _sync(device)
-        rounds.append((time.perf_counter() - t) / steps)
-    return statistics.median(rounds)
 
 
 def bench(spec: dict, device: torch.device, batch: int, steps: int, repeats: int) -> dict:
@@ -73,9 +52,9 @@ def bench(spec: dict, device: torch.device, batch: int, steps: int, repeats: int
                 model(x)
 
         model.train()
-        out[f"{name}_step_ms"] = 1e3 * _time(step, device, steps, repeats)
+        out[f"{name}_step_ms"] = 1e3 * seconds_per_call(step, device, calls=steps, rounds=repeats, warmup=2)
         model.eval()
-        out[f"{name}_fwd_ms"] = 1e3 * _time(forward, device, steps, repeats)
+        out[f"{name}_fwd_ms"] = 1e3 * seconds_per_call(forward, device, calls=steps, rounds=repeats, warmup=2)
     a, b = copy.deepcopy(base).eval(), place(copy.deepcopy(base), device).eval()
     with torch.no_grad():
         out["max_abs_logit_diff"] = (a(x) - b(x)).abs().max().item()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import time
 
 import torch
 import yaml
@@ -19,22 +18,12 @@ from advreg import config as advcfg
 from advreg.data import DATASETS
 from advreg.methods import MethodContext, build_method
 from advreg.models import build_model
-
-
-def sync(dev):
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
+from advreg.timing import seconds_per_call
 
 
 def time_steps(fn, dev, repeats):
-    fn()  # warm-up (allocations, cuDNN autotune, first covariance estimate)
-    fn()
-    sync(dev)
-    t0 = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    sync(dev)
-    return (time.perf_counter() - t0) / repeats
+    # two warm-up steps: allocations, cuDNN autotune, the first covariance estimate
+    return seconds_per_call(fn, dev, calls=repeats, warmup=2)
 
 
 def measure(config: dict, dataset: str, device: str, batch: int, repeats: int,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -18,24 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from advreg.attacks import pgd, predicted_labels  # noqa: E402
 from advreg.models import build_model  # noqa: E402
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def _time(fn, device: torch.device, repeats: int) -> float:
-    """Median seconds per call."""
-    times = []
-    for _ in range(repeats):
-        _sync(device)
-        t0 = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    return times[len(times) // 2]
+from advreg.timing import seconds_per_call  # noqa: E402
 
 
 def measure(device: str, batch: int = 256, steps: int = 40, repeats: int = 5, eps: float = 0.3,
@@ -63,8 +45,8 @@ def measure(device: str, batch: int = 256, steps: int = 40, repeats: int = 5, ep
     # interleave to share any drift in machine load
     t_ours, t_theirs = [], []
     for _ in range(repeats):
-        t_ours.append(_time(ours, device, 1))
-        t_theirs.append(_time(theirs, device, 1))
+        t_ours.append(seconds_per_call(ours, device))
+        t_theirs.append(seconds_per_call(theirs, device))
     t_ours.sort()
     t_theirs.sort()
     to, tt = t_ours[len(t_ours) // 2], t_theirs[len(t_theirs) // 2]

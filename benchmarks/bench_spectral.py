@@ -17,7 +17,6 @@ import argparse
 import copy
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -28,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from advreg.models import build_model  # noqa: E402
 from advreg.sn_architectures import SN_ARCHITECTURES  # noqa: E402
 from advreg.spectral import apply_spectral_norm, spectral_parametrizations  # noqa: E402
+from advreg.timing import seconds_per_call  # noqa: E402
 
 MODELS = {
     # name: (arch, in_channels, image_size, widths)
@@ -36,17 +36,8 @@ MODELS = {
 }
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def _timed(fn, device) -> float:
-    _sync(device)
-    t = time.perf_counter()
-    fn()
-    _sync(device)
-    return (time.perf_counter() - t) * 1e3
+    return seconds_per_call(fn, device) * 1e3
 
 
 def bench(name: str, arch: str, C: int, S: int, widths, args, device) -> dict:

@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from advreg import config as advcfg  # noqa: E402
 from advreg import cost  # noqa: E402
+from advreg.timing import seconds_per_call  # noqa: E402
 
 
 # what a run needs of the repository (not results or caches): the tests' throwaway copies use it too
@@ -146,13 +147,10 @@ def warm_startup_seconds() -> float:
         Path(job).write_text("import _log\n")
         pid = _warm.start(sock, ["torch", "advreg.train", "advreg.strong_attack"], os.path.join(d, "log"))
         env = {**os.environ, _warm.ENV_SOCKET: sock, "PYTHONPATH": str(ROOT / "scripts")}
-        times = []
-        for _ in range(3):
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, job], env=env, check=True)
-            times.append(time.perf_counter() - t0)
+        seconds = seconds_per_call(lambda: subprocess.run([sys.executable, job], env=env, check=True),
+                                   rounds=3)
         _warm.stop(pid)
-    return sorted(times)[1]
+    return seconds
 
 
 def main(argv=None) -> None:

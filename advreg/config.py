@@ -474,3 +474,45 @@ def train_settings(config: dict, dataset: str, seed: int) -> dict:
                       eval_batch_size=config["evaluation"]["batch_size"],
                       max_train=ds.get("max_train"), lr_schedule=ds["lr_schedule"])
     return s.__dict__.copy()
+
+
+# The official training files' sizes (advreg.data's artifacts record the same in meta["counts"]):
+# what a run trains on is read from the config here, so the claim verdicts' regime indicators need
+# no dataset artifact.
+OFFICIAL_TRAIN_IMAGES = {"mnist": 60000, "fashion_mnist": 60000, "cifar10": 50000}
+
+
+def training_images(config: dict, dataset: str, max_train: int | None) -> int:
+    """How many images a model of ``dataset`` trains on: the split's training part (official: the
+    training file less the ``data.val`` validation images; test-file: ``data.test_file_train``),
+    cut to ``max_train``."""
+    from advreg.data import get_spec, resolve_split, sources
+    d = config["data"]
+    split, _ = resolve_split(get_spec(dataset), d["split"], sources(d["mirror"], d["offline"]))
+    n = OFFICIAL_TRAIN_IMAGES[dataset] - d["val"] if split == "official" else d["test_file_train"]
+    return min(n, max_train) if max_train else n
+
+
+def run_regime(config: dict) -> dict:
+    """The settings of a run that the claims register compares with the papers' (advreg.jobs.verdicts):
+    per dataset the SGR models' widths, epochs, training images and PGD-training steps; the LRC
+    grid; per SN dataset the β grid, epochs and training images; the SGR variants' Σ source and
+    representation; the test images the attacks use."""
+    pgd = method_cfg(config, config["datasets"][0], "pgd") if "pgd" in config["methods"] else {}
+    ds0 = config["datasets"][0]
+    sgr = {m: method_cfg(config, ds0, m) for m in config["methods"]}
+    out = {"datasets": {}, "sn": {}, "pgd_train_steps": pgd.get("steps"),
+           "max_test": config["evaluation"]["max_test"],
+           "sgr_variants": {m: {"source": c["source"], "representation": c["representation"]}
+                            for m, c in sgr.items() if method_kind(m, c) == "sgr" and not c.get("spectral_norm")},
+           "lrc": {"zetas": list(config["lrc"]["zetas"]), "epsilons": list(config["lrc"]["epsilons"]),
+                   "k": config["lrc"]["k"]}}
+    for ds in config["datasets"]:
+        st = config["dataset_settings"][ds]
+        out["datasets"][ds] = {"widths": list(st["widths"]), "epochs": st["epochs"], "arch": st["arch"],
+                               "training_images": training_images(config, ds, st.get("max_train"))}
+    for ds in config["sn_experiments"]["datasets"]:
+        st = config["sn_experiments"]["settings"][ds]
+        out["sn"][ds] = {"betas": sn_betas(config, ds), "epochs": st["epochs"], "arch": st["arch"],
+                         "training_images": training_images(config, ds, st.get("max_train"))}
+    return out

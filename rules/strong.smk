@@ -67,33 +67,50 @@ rule robustness_table:
         "../scripts/robustness_table.py"
 
 
-def claim_inputs(w):
+def claim_files():
+    """The tables the claim verdicts read, by kind, dataset and seed (the job looks each one up by
+    its keys; nothing is matched by list order)."""
     lrc_ds = [ds for ds in DATASETS if config["lrc"]["models"]]
-    return {"robustness": [f"{R}/tables/robustness_{ds}_per_seed.csv" for ds in DATASETS],
-            "lrc": [f"{R}/lrc/lrc_sweep_{ds}_seed{s}.csv" for ds in lrc_ds for s in SEEDS],
-            "decay": [f"{R}/structure/decay_lengths_{ds}_seed{s}.csv" for ds in DATASETS for s in SEEDS],
-            "sn_sweep": [f"{R}/tables/sn_sweep_{ds}.csv" for ds in SN["datasets"]],
-            "sn_generalization": [f"{R}/tables/sn_generalization_{ds}.csv" for ds in SN["datasets"]],
-            "code": script_code("claim_verdicts")}
+    a = STRONG["paper_attack"]
+    top_eps = {ds: max(advcfg.attack_eps(config, ds, a), key=float) for ds in DATASETS}
+    return {
+        "robustness": {ds: f"{R}/tables/robustness_{ds}_per_seed.csv" for ds in DATASETS},
+        "clean_accuracy": {ds: f"{R}/tables/clean_accuracy_{ds}.csv" for ds in DATASETS},
+        "matrices": {ds: {str(s): f"{R}/matrices/{ds}_seed{s}_{a}_eps{top_eps[ds]}.csv" for s in SEEDS}
+                     for ds in DATASETS if a in config["transfer"]["attacks"]},
+        "lrc": {ds: {str(s): f"{R}/lrc/lrc_sweep_{ds}_seed{s}.csv" for s in SEEDS} for ds in lrc_ds},
+        "decay": {ds: {str(s): f"{R}/structure/decay_lengths_{ds}_seed{s}.csv" for s in SEEDS} for ds in DATASETS},
+        "histories": {ds: {m: {str(s): f"{R}/models/{ds}/{m}/seed{s}/history.csv" for s in SEEDS} for m in METHODS}
+                      for ds in DATASETS},
+        "sn_sweep": {ds: f"{R}/tables/sn_sweep_{ds}.csv" for ds in config["sn_experiments"]["datasets"]},
+        "sn_generalization": {ds: f"{R}/tables/sn_generalization_{ds}.csv" for ds in config["sn_experiments"]["datasets"]},
+    }
+
+
+def flat_paths(tree):
+    """Every path in a nested dict of paths."""
+    return [p for v in tree.values() for p in (flat_paths(v) if isinstance(v, dict) else [v])]
 
 
 rule claim_verdicts:
     input:
-        unpack(claim_inputs),
+        tables=flat_paths(claim_files()),
+        code=script_code("claim_verdicts"),
     output:
         csv=f"{R}/tables/claims.csv",
         html=report(f"{R}/tables/claims.html", caption="../report/claims.rst", category=CATEGORY["summary"],
                     labels={"table": "claim verdicts"}),
         md=f"{R}/tables/claims.md",
+        regime=f"{R}/tables/regime.md",
     params:
         run_name=config["run_name"],
+        files=claim_files(),
+        settings=advcfg.run_regime(config),
         datasets=DATASETS,
-        seeds=SEEDS,
         sn_datasets=config["sn_experiments"]["datasets"],
         references={ds: advcfg.reference_file(config, ds, STRONG["paper_attack"],
                                               max(advcfg.attack_eps(config, ds, STRONG["paper_attack"]), key=float))
                     for ds in DATASETS},
-        pgd_gap=config["claims"]["pgd_gap"],
     log:
         f"{R}/logs/claim_verdicts.log",
     benchmark:

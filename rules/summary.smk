@@ -14,7 +14,8 @@ def summary_inputs(w):
             lrc.append(f"{R}/tables/lrc_sweep_{ds}.md")
     figures = [t for t in all_targets(summary=False) if t.endswith(".png")]
     sn = [f"{R}/tables/sn_generalization_{ds}.md" for ds in config["sn_experiments"]["datasets"]]
-    return {"claims": f"{R}/tables/claims.md", "tables": tables, "matrices": matrices,
+    return {"claims": f"{R}/tables/claims.md", "claims_csv": f"{R}/tables/claims.csv",
+            "regime": f"{R}/tables/regime.md", "tables": tables, "matrices": matrices,
             "comparisons": comparisons, "structure": structure, "lrc": lrc, "sn": sn, "figures": figures,
             "code": script_code("summary")}
 

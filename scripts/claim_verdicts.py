@@ -1,12 +1,11 @@
 from _log import logged
-import pandas as pd
 
 from advreg.jobs.verdicts import claim_records, claims_table, write_claims
 
 with logged(snakemake) as log:
-    i, p = snakemake.input, snakemake.params
-    records = claim_records(p.datasets, p.seeds, p.sn_datasets, list(i.robustness), list(i.lrc), list(i.decay),
-                            list(i.sn_sweep), list(i.sn_generalization), p.references, p.pgd_gap)
+    o, p = snakemake.output, snakemake.params
+    records, judged = claim_records(p.files, p.settings, p.references, p.datasets, p.sn_datasets)
     table = claims_table(records)
-    write_claims(table, snakemake.output.csv, snakemake.output.md, p.run_name, snakemake.output.html)
-    log(table.to_string())
+    write_claims(table, judged, o.csv, o.md, o.regime, p.run_name, o.html)
+    log(table[["dataset", "id", "case", "verdict", "effect_paper_setting", "effect_strong_attack",
+               "seeds_to_settle", "regime"]].to_string())

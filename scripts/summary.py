@@ -1,6 +1,6 @@
 from _log import logged
 
-from advreg.jobs.summary import write_summary
+from advreg.jobs.summary import opening, write_summary
 
 with logged(snakemake):
     i, p = snakemake.input, snakemake.params
@@ -15,4 +15,4 @@ with logged(snakemake):
              f"caption states the split actually used and its counts); selections (λ, β*, training "
              f"curves) read the validation split carved from the training file, never a test image"]
     write_summary(snakemake.output.md, p.run_name, sections, list(i.figures), p.repo, notes,
-                  html_path=snakemake.output.html)
+                  html_path=snakemake.output.html, first=opening(i.claims_csv, i.regime))

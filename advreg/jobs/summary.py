@@ -53,11 +53,23 @@ def markdown_page(text: str) -> str:
     return _PAGE.format(body=markdown.markdown(text, extensions=["tables"]))
 
 
+def opening(claims_csv, regime_md) -> list[str]:
+    """The summary's first lines: the verdict totals, then how close the run came to each paper's
+    regime (the lines advreg.jobs.verdicts wrote above its regime table)."""
+    import pandas as pd
+    counts = pd.read_csv(claims_csv)["verdict"].value_counts()
+    regime = [line for line in Path(regime_md).read_text().splitlines() if line.startswith("- ")]
+    return (["**Verdicts**: " + ", ".join(f"{v} {k}" for k, v in counts.sort_index().items())
+             + " (the table below; each row also says whether it was reached in the paper's regime).", ""]
+            + ["**How close this run came to each paper's regime** (indicators and tolerances: "
+               "`tables/regime.md`, from the claims register):", ""] + regime + [""])
+
+
 def write_summary(path, run_name: str, sections: list[tuple[str, list[str]]], figures: list[str],
-                  repo_dir, notes: list[str], html_path=None) -> None:
-    """``sections``: (heading, [Markdown table files]) in the paper's order; ``html_path``: the same
-    page rendered for the report."""
-    lines = [f"# Reproduction summary: run `{run_name}`", ""]
+                  repo_dir, notes: list[str], html_path=None, first: list[str] | None = None) -> None:
+    """``sections``: (heading, [Markdown table files]) in the paper's order; ``first``: lines that
+    open the page (``opening``); ``html_path``: the same page rendered for the report."""
+    lines = [f"# Reproduction summary: run `{run_name}`", ""] + (first or [])
     lines += [f"- {n}" for n in notes] + [""]
     for heading, files in sections:
         if not files:   # e.g. no published matrix for this run's datasets

@@ -1,220 +1,647 @@
-"""A verdict on each quantitative claim of the two papers, computed from a run's own tables.
+"""A verdict on each claim of the claims register (advreg/reference/claims.yaml), computed from a
+run's own tables, beside the regime it was measured in.
 
-Every claim is an *effect* measured once per seed (a paired difference between two models of the
-same seed, or between two conditions of one model), summarised as mean ± 95 % t-interval over the
-seeds (advreg.stats), and compared with a threshold in the claimed direction:
+For every register entry and every dataset of the run that the paper makes the claim about, the
+entry's *effect* (``EFFECTS``) is measured once per seed: a paired difference between two models of
+the same seed, or between two conditions of one model. Its mean ± 95 % t-interval over the seeds
+decides the verdict by the entry's kind (advreg.claims.verdict). Claims about robustness are judged
+under the paper's attack and under the strong ensemble; the verdict takes the strong attack where
+there is one (a gain that only a weak attack shows is not a gain).
 
-- **supported**: the whole interval lies on the claimed side of the threshold;
-- **contradicted**: the whole interval lies on the other side;
-- **inconclusive**: the interval contains the threshold, or there is a single seed (no interval).
+Beside it, the entry's regime indicators (``MEASURES``: the clean model's accuracy and robustness,
+training images, widths, the LRC grid, the SN training accuracy, gap and β grid) are compared with
+the paper's values within the register's tolerances, so a verdict reached far from the paper's
+regime says so. An inconclusive row gives the seeds that would settle it at the observed mean and
+spread (advreg.claims.seeds_to_settle).
 
-``*_paper_setting`` columns measure the effect as the paper does (its attack, its noise, its
-statistic); ``*_strong_attack`` columns repeat robustness effects under the strong ensemble.
-Effects are in accuracy points (the SN gaps too), decay lengths in pixels.
-
-Claims about robustness are judged twice, under the paper's attack and under the strong ensemble;
-the verdict column uses the strong attack where there is one (a gain that only a weak attack shows
-is not a gain). Nothing here is typed in by hand: the paper's values come from the published
-matrices (advreg/reference/) and the SN table's paper columns, where the run has them.
+A claim the run cannot test (a dataset it does not have, a model it did not train) gets a row that
+says why. Nothing is typed in by hand: the paper's values come from the published matrices and the
+SN paper's table (advreg/reference/), or the register, which cites each one's source.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
+from importlib import resources
 
 import numpy as np
 import pandas as pd
 
+from advreg import claims as C
+from advreg.atomic import write_text
 from advreg.stats import fmt_ci, mean_ci
 
-SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
+PAPERS = {"SGR": "SGR paper (Roth et al. 2018)", "SN": "SN paper (Farnia et al. 2019)"}
 
 
-def verdict(mean: float, half: float, threshold: float = 0.0) -> str:
-    """The rule above for a claim 'effect > threshold'."""
-    if math.isnan(mean) or math.isnan(half):
-        return INCONCLUSIVE
-    if mean - half > threshold:
-        return SUPPORTED
-    if mean + half < threshold:
-        return CONTRADICTED
-    return INCONCLUSIVE
+class NotTested(Exception):
+    """The run cannot measure this effect; the message says why."""
 
 
-def _effect(values) -> tuple[str, float, float, int]:
-    m, h, n = mean_ci(values)
-    return fmt_ci(m, h, 2 if abs(m) < 1 else 1), m, h, n
+@dataclass
+class Case:
+    """One measured comparison of a claim: per-seed values under the paper's setting and (for
+    robustness) under the strong attack."""
+    case: str
+    paper: list[float]
+    strong: list[float] | None = None
+    images: int | None = None
+    paper_value: str = "–"
+    effect_text: str | None = None      # shown instead of the mean ± interval (β*)
+    fixed_verdict: str | None = None    # a verdict the rule of the kind cannot give (β*)
 
 
-def _paired_series(df: pd.DataFrame, a: str, b: str, col: str) -> pd.Series:
-    """Per seed (index): df[col] of model a minus that of model b, seeds present for both."""
-    wa = df[df["model"] == a].set_index("seed")[col].astype(float)
-    wb = df[df["model"] == b].set_index("seed")[col].astype(float)
+@dataclass
+class RunTables:
+    """The run's tables, read on first use. ``files``: the paths by kind, dataset and seed (the
+    rule's params); ``settings``: advreg.config.run_regime; ``references``: dataset -> published
+    matrix of the claim's ε (or None)."""
+    files: dict
+    settings: dict
+    references: dict
+    _cache: dict = field(default_factory=dict)
+
+    def _get(self, key, load):
+        if key not in self._cache:
+            self._cache[key] = load()
+        return self._cache[key]
+
+    def robustness(self, ds: str) -> pd.DataFrame:
+        """Per-seed robustness rows (clean, paper attack, strong) at the largest ε evaluated."""
+        def load():
+            rows = pd.read_csv(self.files["robustness"][ds])
+            return rows[rows["eps_255"].astype(str) == str(max(rows["eps_255"], key=float))]
+        return self._get(("robustness", ds), load)
+
+    def reference(self, ds: str) -> pd.DataFrame | None:
+        name = self.references.get(ds)
+        if not name:
+            return None
+        return self._get(("reference", ds), lambda: read_reference(name))
+
+    def clean_accuracy(self, ds: str) -> pd.DataFrame:
+        return self._get(("clean", ds), lambda: pd.read_csv(self.files["clean_accuracy"][ds], index_col=0))
+
+    def matrices(self, ds: str) -> dict[int, pd.DataFrame]:
+        return self._get(("matrices", ds), lambda: {int(s): pd.read_csv(p, index_col=0)
+                                                     for s, p in self.files["matrices"].get(ds, {}).items()})
+
+    def lrc(self, ds: str) -> pd.DataFrame | None:
+        files = self.files["lrc"].get(ds)
+        if not files:
+            return None
+        return self._get(("lrc", ds), lambda: pd.concat([pd.read_csv(p).assign(seed=int(s)) for s, p in files.items()]))
+
+    def decay(self, ds: str) -> pd.DataFrame:
+        if not self.files["decay"].get(ds):
+            raise NotTested("the run computed no perturbation covariance")
+        return self._get(("decay", ds), lambda: pd.concat(
+            [pd.read_csv(p).assign(seed=int(s)) for s, p in self.files["decay"][ds].items()]))
+
+    def epoch_seconds(self, ds: str, method: str) -> dict[int, float]:
+        """Per seed: the median training seconds per epoch of a model (its history.csv)."""
+        files = self.files["histories"].get(ds, {}).get(method, {})
+        return {int(s): float(pd.read_csv(p)["seconds"].median()) for s, p in files.items()}
+
+    def sn(self, ds: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(sweep rows, per-scheme β* table) of the SN experiments."""
+        if ds not in self.files["sn_sweep"]:
+            raise NotTested(f"the run's SN experiments do not include {ds}")
+        return self._get(("sn", ds), lambda: (pd.read_csv(self.files["sn_sweep"][ds]),
+                                              pd.read_csv(self.files["sn_generalization"][ds])))
+
+
+def read_reference(name: str) -> pd.DataFrame:
+    """A published matrix shipped in advreg/reference/ (row: model attacked; `test`: clean accuracy)."""
+    return pd.read_csv(resources.files("advreg") / "reference" / name, index_col=0)
+
+
+# ----------------------------------------------------------------------------- effects
+
+def _per_seed(df: pd.DataFrame, model: str, col: str) -> pd.Series:
+    return df[df["model"] == model].set_index("seed")[col].astype(float)
+
+
+def _paired(df: pd.DataFrame, a: str, b: str, col: str) -> pd.Series:
+    """Per seed: df[col] of model a minus that of model b, on the seeds both have."""
+    wa, wb = _per_seed(df, a, col), _per_seed(df, b, col)
     common = wa.index.intersection(wb.index)
     return wa[common] - wb[common]
 
 
-def _paired(df: pd.DataFrame, a: str, b: str, col: str) -> list[float]:
-    return list(_paired_series(df, a, b, col))
+def _need(have, wanted, what: str) -> None:
+    missing = [m for m in wanted if m not in set(have)]
+    if missing:
+        raise NotTested(f"needs {what} {', '.join(missing)}, not in this run")
 
 
-def _row(dataset, claim, source, paper_vals, strong_vals, threshold, paper_value, n_images=None):
-    p_txt, pm, ph, n = _effect(paper_vals)
-    rec = {"dataset": dataset, "claim": claim, "source": source, "seeds": n,
-           "threshold": threshold, "effect_paper_setting": p_txt,
-           "verdict_paper_setting": verdict(pm, ph, threshold)}
-    if strong_vals is not None:
-        s_txt, sm, sh, _ = _effect(strong_vals)
-        rec["effect_strong_attack"], rec["verdict_strong_attack"] = s_txt, verdict(sm, sh, threshold)
-    else:
-        rec["effect_strong_attack"], rec["verdict_strong_attack"] = "n/a", "n/a"
-    rec["paper_value"] = paper_value
-    rec["images"] = n_images
-    rec["verdict"] = rec["verdict_strong_attack"] if strong_vals is not None else rec["verdict_paper_setting"]
-    return rec
-
-
-def _paper_diag(reference: pd.DataFrame | None, a: str, b: str):
-    if reference is None or a not in reference.index or b not in reference.index:
+def _ref_value(t: RunTables, ds: str, fn) -> str:
+    ref = t.reference(ds)
+    try:
+        return f"{fn(ref):+.1f}" if ref is not None else "–"
+    except KeyError:
         return "–"
-    return round(float(reference.loc[a, a] - reference.loc[b, b]), 1)
 
 
-def robustness_claims(dataset: str, rows: pd.DataFrame, reference: pd.DataFrame | None,
-                      pgd_gap: float = 5.0) -> list[dict]:
-    """Table 1 claims from the per-seed robustness rows (advreg.jobs.strong.robustness_rows) at
-    the largest ε evaluated."""
-    rows = rows[rows["eps_255"].astype(str) == str(max(rows["eps_255"], key=float))]
-    n = int(rows["n"].iloc[0])
-    eps = rows["eps_255"].iloc[0]
-    src = f"white-box accuracy, ε = {eps}/255, points"
-    out = []
+def whitebox_gain(t: RunTables, ds: str, models: list[str], baseline: str) -> list[Case]:
+    """White-box accuracy of each model minus the baseline's, per seed (paper attack and strong),
+    at the largest ε evaluated; the paper's value from the published matrix's diagonal."""
+    rows = t.robustness(ds)
     have = set(rows["model"])
-    for m, name in (("gn", "GN"), ("sgr_sign", "SGR (sign)"), ("sgr_grad", "SGR (grad)"), ("pgd", "PGD training")):
-        if m in have and "clean" in have:
-            out.append(_row(dataset, f"{name} raises white-box robustness over clean (effect: {m} − clean)", src,
-                            _paired(rows, m, "clean", "paper_attack"), _paired(rows, m, "clean", "strong"),
-                            0.0, _paper_diag(reference, m, "clean"), n))
-    if {"sgr_sign", "gn"} <= have:
-        out.append(_row(dataset, "SGR is at least as robust as GN (effect: sgr_sign − gn)", src,
-                        _paired(rows, "sgr_sign", "gn", "paper_attack"), _paired(rows, "sgr_sign", "gn", "strong"),
-                        0.0, _paper_diag(reference, "sgr_sign", "gn"), n))
-    if {"sgr_sign", "pgd"} <= have:
-        out.append(_row(dataset, f"SGR approaches PGD training: within {pgd_gap:g} points "
-                                 f"(effect: sgr_sign − pgd > −{pgd_gap:g})", src,
-                        _paired(rows, "sgr_sign", "pgd", "paper_attack"), _paired(rows, "sgr_sign", "pgd", "strong"),
-                        -pgd_gap, _paper_diag(reference, "sgr_sign", "pgd"), n))
-    return out
+    _need(have, [baseline], "the model")
+    present = [m for m in models if m in have]
+    if not present:
+        _need(have, models, "the models")
+    eps = rows["eps_255"].iloc[0]
+    return [Case(f"{m} − {baseline}, ε = {eps}/255", list(_paired(rows, m, baseline, "paper_attack")),
+                 list(_paired(rows, m, baseline, "strong")), int(rows["n"].iloc[0]),
+                 _ref_value(t, ds, lambda r, m=m: r.loc[m, m] - r.loc[baseline, baseline]))
+            for m in present]
 
 
-def lrc_claims(dataset: str, sweep: pd.DataFrame) -> list[dict]:
-    """Sec. 4.3: SGR beats GN on LRC noise at the longest decay length, and the two converge as
-    ζ → 0 (the SGR − GN gap is larger at the longest ζ than at the shortest), at the largest ε."""
-    sw = sweep[(sweep["noise"] == "lrc") & (sweep["eps"] == sweep["eps"].max())]
-    if not {"sgr_sign", "gn"} <= set(sw["model"]):
-        return []
-    zmin, zmax, eps = sw["zeta"].min(), sw["zeta"].max(), sw["eps"].max()
-    acc = "worst_of_k_acc"
+def clean_drop(t: RunTables, ds: str, model: str, baseline: str) -> list[Case]:
+    """Clean test accuracy of the baseline minus the model's, per seed."""
+    acc = t.clean_accuracy(ds)
+    _need(acc.index, [model, baseline], "the models")
+    seeds = [c for c in acc.columns if c.startswith("seed")]
+    vals = [float(acc.loc[baseline, s] - acc.loc[model, s]) for s in seeds
+            if not (pd.isna(acc.loc[baseline, s]) or pd.isna(acc.loc[model, s]))]
+    return [Case(f"{baseline} − {model}, clean test accuracy", vals, None, t.settings.get("max_test"),
+                 _ref_value(t, ds, lambda r: r.loc[baseline, "test"] - r.loc[model, "test"]))]
 
-    long_gap = _paired_series(sw[sw["zeta"] == zmax], "sgr_sign", "gn", acc)
-    short_gap = _paired_series(sw[sw["zeta"] == zmin], "sgr_sign", "gn", acc)
+
+def transfer_to_clean(t: RunTables, ds: str, harmless: list[str], harmful: list[str]) -> list[Case]:
+    """Per seed, the clean model's accuracy on the paper attack's examples from the ``harmless``
+    models minus that on the ``harmful`` ones' (each group averaged over the models it has)."""
+    mats = t.matrices(ds)
+    if not mats:
+        raise NotTested("the run builds no transfer matrix for the paper attack")
+
+    def groups(m: pd.DataFrame):
+        a, b = [c for c in harmless if c in m.columns], [c for c in harmful if c in m.columns]
+        if "clean" not in m.index or not a or not b:
+            raise NotTested(f"needs the clean model and at least one of {harmless} and of {harmful} in the matrix")
+        return a, b
+
+    vals = []
+    for m in mats.values():
+        a, b = groups(m)
+        vals.append(float(m.loc["clean", a].mean() - m.loc["clean", b].mean()))
+    a, b = groups(next(iter(mats.values())))
+    return [Case(f"clean model: mean of {'/'.join(a)} sources − mean of {'/'.join(b)}", vals, None,
+                 t.settings.get("max_test"),
+                 _ref_value(t, ds, lambda r: r.loc["clean", a].mean() - r.loc["clean", b].mean()))]
+
+
+def _lrc(t: RunTables, ds: str, noise: str = "lrc") -> pd.DataFrame:
+    sw = t.lrc(ds)
+    if sw is None:
+        raise NotTested("the run has no LRC sweep (lrc.models is empty)")
+    sw = sw[sw["noise"] == noise]
+    if sw.empty:
+        raise NotTested(f"the LRC sweep has no '{noise}' noise" +
+                        (" (lrc.data_covariance is off)" if noise == "data" else ""))
+    return sw
+
+
+def _lrc_eps(sw: pd.DataFrame) -> float:
+    """The paper's ε = 0.3 where the sweep has it, else its largest."""
+    eps = sorted(sw["eps"].unique())
+    return 0.3 if any(abs(e - 0.3) < 1e-9 for e in eps) else eps[-1]
+
+
+def _lrc_gaps(t: RunTables, ds: str, a: str, b: str):
+    sw = _lrc(t, ds)
+    _need(sw["model"], [a, b], "LRC results of the models")
+    eps = _lrc_eps(sw)
+    sw = sw[np.isclose(sw["eps"], eps)]
+    zmin, zmax = sw["zeta"].min(), sw["zeta"].max()
+    long_gap = _paired(sw[sw["zeta"] == zmax], a, b, "worst_of_k_acc")
+    short_gap = _paired(sw[sw["zeta"] == zmin], a, b, "worst_of_k_acc")
+    return long_gap, short_gap, zmin, zmax, eps, int(sw["n"].iloc[0]), int(sw["k"].iloc[0])
+
+
+def lrc_gap_longest(t: RunTables, ds: str, a: str, b: str) -> list[Case]:
+    long_gap, _, _, zmax, eps, n, k = _lrc_gaps(t, ds, a, b)
+    return [Case(f"{a} − {b}, worst-of-{k}, ζ = {zmax:g}, ε = {eps:g}", list(long_gap), None, n,
+                 "+25 or more (ζ ≈ 16; Sec. 1 / ICLR)")]
+
+
+def lrc_gap_shrinks(t: RunTables, ds: str, a: str, b: str) -> list[Case]:
+    long_gap, short_gap, zmin, zmax, eps, n, k = _lrc_gaps(t, ds, a, b)
     common = long_gap.index.intersection(short_gap.index)
-    src = f"LRC worst-of-k accuracy, ε = {eps:g}, points"
-    n = int(sw["n"].iloc[0])
-    return [_row(dataset, f"SGR beats GN against LRC noise at long decay length (ζ = {zmax:g}; effect: sgr_sign − gn)",
-                 src, list(long_gap), None, 0.0, "+17.1 (CIFAR-10 data covariance, ε = 0.3)", n),
-            _row(dataset, f"SGR converges to GN as ζ → 0 (effect: (sgr_sign − gn) at ζ = {zmax:g} minus at ζ = {zmin:g})",
-                 src, list(long_gap[common] - short_gap[common]), None, 0.0, "qualitative (Fig. 3)", n)]
+    return [Case(f"({a} − {b}) at ζ = {zmax:g} minus at ζ = {zmin:g}, ε = {eps:g}",
+                 list(long_gap[common] - short_gap[common]), None, n, "qualitative (Fig. 3)")]
 
 
-def structure_claims(dataset: str, decay: pd.DataFrame) -> list[dict]:
-    """Sec. 4.2: adversarial perturbations have a shorter decay length than the data (per seed:
-    data decay length − that of each attack's perturbations, in pixels)."""
+def lrc_data_gap(t: RunTables, ds: str, a: str, b: str, eps: float) -> list[Case]:
+    sw = _lrc(t, ds, "data")
+    _need(sw["model"], [a, b], "LRC results of the models")
+    sw = sw[np.isclose(sw["eps"], eps)]
+    if sw.empty:
+        raise NotTested(f"the data-covariance sweep has no ε = {eps:g}")
+    return [Case(f"{a} − {b}, data covariance, ε = {eps:g}", list(_paired(sw, a, b, "worst_of_k_acc")), None,
+                 int(sw["n"].iloc[0]), "+17.1 (CIFAR-10: 65.8 vs 48.7)")]
+
+
+def decay_shorter(t: RunTables, ds: str) -> list[Case]:
+    """Per attack source: the data's decay length minus the perturbations' (pixels), per seed."""
+    decay = t.decay(ds)
     out = []
     for src in sorted(s for s in decay["source"].unique() if s != "data"):
         vals = []
-        for seed, g in decay.groupby("seed"):
+        for _, g in decay.groupby("seed"):
             d = g.set_index("source")["decay_length"]
             if "data" in d and src in d:
                 vals.append(float(d["data"] - d[src]))
-        out.append(_row(dataset, f"{src} perturbations have shorter-range covariance than the data "
-                                 f"(effect: data decay length − perturbations')", "decay length at 1/e, pixels",
-                        vals, None, 0.0, "qualitative (Fig. 2: shorter)", int(decay["n"].iloc[0])))
+        out.append(Case(f"data − {src} perturbations", vals, None, int(decay["n"].iloc[0]), "qualitative (Fig. 2)"))
+    if not out:
+        raise NotTested("the run computed no perturbation covariance")
     return out
 
 
-def sn_claims(dataset: str, sweep: pd.DataFrame, generalization: pd.DataFrame) -> list[dict]:
-    """Farnia et al.: SN shrinks the adversarial generalization gap of FGM/PGM/WRM training
-    (per seed: gap without SN − gap at the smallest β), and validation picks a finite β."""
+def lrc_minus_whitebox_gap(t: RunTables, ds: str, a: str, b: str) -> list[Case]:
+    """Per seed: (a − b) under LRC noise at the longest ζ minus |a − b| under the white-box attack."""
+    long_gap, _, _, zmax, eps, n, _ = _lrc_gaps(t, ds, a, b)
+    rows = t.robustness(ds)
+    _need(rows["model"], [a, b], "the models")
+    out = {}
+    for col in ("paper_attack", "strong"):
+        wb = _paired(rows, a, b, col).abs()
+        common = long_gap.index.intersection(wb.index)
+        out[col] = list(long_gap[common] - wb[common])
+    return [Case(f"({a} − {b}) LRC ζ = {zmax:g}, ε = {eps:g} minus |{a} − {b}| white-box", out["paper_attack"],
+                 out["strong"], n, "qualitative")]
+
+
+def representation_loss(t: RunTables, ds: str, source: str) -> list[Case]:
+    """White-box accuracy of the covariance-function SGR model minus the full-matrix one's (same
+    Σ source), per seed."""
+    variants = t.settings.get("sgr_variants", {})
+    fn = [m for m, v in variants.items() if v["source"] == source and v["representation"] == "function"]
+    full = [m for m, v in variants.items() if v["source"] == source and v["representation"] == "full"]
+    if not fn or not full:
+        raise NotTested(f"needs an SGR model with Σ from '{source}' in each representation (function and "
+                        f"full); this run trains {'none with full' if fn else 'none with function'} "
+                        f"(add a method with kind: sgr, source: {source}, representation: full)")
+    return whitebox_gain(t, ds, [fn[0]], full[0])
+
+
+def epoch_time_ratio(t: RunTables, ds: str, model: str, baseline: str) -> list[Case]:
+    """Per seed: the model's median training seconds per epoch over the baseline's."""
+    a, b = t.epoch_seconds(ds, model), t.epoch_seconds(ds, baseline)
+    if not a or not b:
+        raise NotTested(f"needs the training histories of {model} and {baseline}, not in this run")
+    seeds = sorted(set(a) & set(b))
+    return [Case(f"{model} / {baseline}, training seconds per epoch", [a[s] / b[s] for s in seeds], None, None,
+                 "not reported as a number")]
+
+
+def _scheme_rows(t: RunTables, ds: str, schemes: dict) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    sweep, best = t.sn(ds)
+    wanted = schemes.get(ds, [])
+    present = [s for s in wanted if s in set(best["scheme"])]
+    if not present:
+        raise NotTested(f"needs the SN schemes {', '.join(wanted)}, none in this run")
+    return sweep, best.set_index("scheme"), present
+
+
+def _at_beta(sweep: pd.DataFrame, scheme: str, beta: str, col: str) -> pd.Series:
+    g = sweep[(sweep["scheme"] == scheme) & (sweep["beta"].map(C.label) == C.label(beta))]
+    return 100 * g.set_index("seed")[col].astype(float)
+
+
+def _paper_sn(best: pd.DataFrame, scheme: str, fn) -> str:
+    try:
+        v = fn(best.loc[scheme])
+        return "–" if pd.isna(v) else f"{v:+.1f}"
+    except KeyError:
+        return "–"
+
+
+def sn_test_gain(t: RunTables, ds: str, schemes: dict) -> list[Case]:
+    """Per seed: test accuracy under the training attack at the validated β* minus at β = ∞. When
+    validation picks β = ∞ the effect is 0 by construction and the claim is not borne out."""
+    sweep, best, present = _scheme_rows(t, ds, schemes)
     out = []
-    n_test = int(sweep["n_test"].iloc[0]) if "n_test" in sweep else None
-    for scheme, g in sweep.groupby("scheme", sort=False):
-        if scheme == "ERM":
-            continue
-        betas = g["beta"].astype(str)
-        finite = sorted({b for b in betas if b != "inf"}, key=float)
-        if not finite or "inf" not in set(betas):
-            continue
-        no_sn = 100 * g[betas == "inf"].set_index("seed")["gap"]
-        sn = 100 * g[betas == finite[0]].set_index("seed")["gap"]
-        common = no_sn.index.intersection(sn.index)
-        gen = generalization.set_index("scheme").loc[scheme] if scheme in set(generalization["scheme"]) else None
-        paper = (round(100 * float(gen["paper_gap_no_sn"] - gen["paper_gap_sn"]), 2)
-                 if gen is not None and not pd.isna(gen.get("paper_gap_no_sn", np.nan)) else "–")
-        out.append(_row(dataset, f"SN shrinks the generalization gap of {scheme} training "
-                                 f"(effect: gap at β = ∞ − gap at β = {finite[0]})",
-                        "train − test accuracy under the training attack, points", list((no_sn[common] - sn[common]).astype(float)),
-                        None, 0.0, paper, n_test))
-        if gen is not None:
-            picked = str(gen["beta_star"])
-            rec = {"dataset": dataset, "claim": f"validation picks a finite β for {scheme}", "source": "β* on validation",
-                   "seeds": int(len(common)), "threshold": "", "effect_paper_setting": f"β* = {picked}",
-                   "verdict_paper_setting": CONTRADICTED if picked == "inf" else SUPPORTED,
-                   "effect_strong_attack": "n/a", "verdict_strong_attack": "n/a",
-                   # a dataset the paper did not run (Fashion-MNIST) has no published β*: "–", not "nan"
-                   "paper_value": "–" if pd.isna(gen.get("paper_beta_star", np.nan)) else str(gen["paper_beta_star"]),
-                   "images": n_test}
-            rec["verdict"] = rec["verdict_paper_setting"]
-            out.append(rec)
+    for s in present:
+        star = C.label(best.loc[s, "beta_star"])
+        diff = _at_beta(sweep, s, star, "test_adv_acc") - _at_beta(sweep, s, "inf", "test_adv_acc")
+        paper = _paper_sn(best, s, lambda r: 100 * (r["paper_test_sn"] - r["paper_test_no_sn"]))
+        case = Case(f"{s}: β* = {star} vs β = ∞", list(diff.dropna()), None, int(sweep["n_test"].iloc[0]), paper)
+        if star == "inf":
+            case.effect_text, case.fixed_verdict = "0 (β* = ∞: validation chose no SN)", C.CONTRADICTED
+        out.append(case)
     return out
+
+
+def sn_beta_star(t: RunTables, ds: str, schemes: dict) -> list[Case]:
+    """The β validation picks for each scheme (seeds averaged, as the authors do): finite or ∞."""
+    sweep, best, present = _scheme_rows(t, ds, schemes)
+    out = []
+    for s in present:
+        star = C.label(best.loc[s, "beta_star"])
+        paper = best.loc[s].get("paper_beta_star", np.nan)
+        seeds = sweep[sweep["scheme"] == s]["seed"].nunique()
+        out.append(Case(f"{s}: β* on validation", [math.nan] * seeds, None, int(sweep["n_val"].iloc[0]),
+                        "–" if pd.isna(paper) else C.label(paper), effect_text=f"β* = {star}",
+                        fixed_verdict=C.CONTRADICTED if star == "inf" else C.SUPPORTED))
+    return out
+
+
+def sn_gap_shrinks(t: RunTables, ds: str, schemes: dict) -> list[Case]:
+    """Per seed: the train − test gap under the training attack at β = ∞ minus at β*."""
+    sweep, best, present = _scheme_rows(t, ds, schemes)
+    out = []
+    for s in present:
+        star = C.label(best.loc[s, "beta_star"])
+        diff = _at_beta(sweep, s, "inf", "gap") - _at_beta(sweep, s, star, "gap")
+        paper = _paper_sn(best, s, lambda r: 100 * (r["paper_gap_no_sn"] - r["paper_gap_sn"]))
+        case = Case(f"{s}: gap at β = ∞ − at β* = {star}", list(diff.dropna()), None, int(sweep["n_test"].iloc[0]), paper)
+        if star == "inf":
+            case.effect_text, case.fixed_verdict = "0 (β* = ∞: validation chose no SN)", C.CONTRADICTED
+        out.append(case)
+    return out
+
+
+#: effect name -> (function, whether it is measured on the SN experiments' datasets)
+EFFECTS = {"whitebox_gain": (whitebox_gain, False), "clean_drop": (clean_drop, False),
+           "transfer_to_clean": (transfer_to_clean, False), "lrc_gap_longest": (lrc_gap_longest, False),
+           "lrc_gap_shrinks": (lrc_gap_shrinks, False), "lrc_data_gap": (lrc_data_gap, False),
+           "decay_shorter": (decay_shorter, False), "lrc_minus_whitebox_gap": (lrc_minus_whitebox_gap, False),
+           "representation_loss": (representation_loss, False), "epoch_time_ratio": (epoch_time_ratio, False),
+           "sn_test_gain": (sn_test_gain, True), "sn_beta_star": (sn_beta_star, True),
+           "sn_gap_shrinks": (sn_gap_shrinks, True)}
+
+
+# ----------------------------------------------------------------------------- regime measures
+# name -> fn(tables, dataset) -> (the run's value, the paper's value or None: the register's)
+
+def _ref_cell(t: RunTables, ds: str, row: str, col: str):
+    ref = t.reference(ds)
+    if ref is None or row not in ref.index or col not in ref.columns:
+        return None
+    return float(ref.loc[row, col])
+
+
+def _clean_row_mean(t: RunTables, ds: str, col: str):
+    rows = t.robustness(ds)
+    v = _per_seed(rows, "clean", col)
+    return float(v.mean()) if len(v) else None
+
+
+def _clean_clean_acc(t, ds):
+    acc = t.clean_accuracy(ds)
+    return (float(acc.loc["clean", "mean"]) if "clean" in acc.index else None), _ref_cell(t, ds, "clean", "test")
+
+
+def _sn_erm(t, ds, col):
+    sweep, _ = t.sn(ds)
+    g = sweep[(sweep["scheme"] == "ERM") & (sweep["beta"].map(C.label) == "inf")]
+    return float(100 * g[col].mean()) if len(g) else None
+
+
+def _sn_paper_erm_gap(t, ds):
+    _, best = t.sn(ds)
+    row = best[best["scheme"] == "ERM"]
+    return None if row.empty or pd.isna(row["paper_gap_no_sn"].iloc[0]) else float(100 * row["paper_gap_no_sn"].iloc[0])
+
+
+def _lrc_grid(t, ds, col):
+    sw = _lrc(t, ds)
+    return sorted(sw[col].unique().tolist())
+
+
+MEASURES = {
+    "clean_clean_acc": _clean_clean_acc,
+    "clean_attack_acc": lambda t, ds: (_clean_row_mean(t, ds, "paper_attack"), _ref_cell(t, ds, "clean", "clean")),
+    "clean_strong_acc": lambda t, ds: (_clean_row_mean(t, ds, "strong"), _ref_cell(t, ds, "clean", "clean")),
+    "training_images": lambda t, ds: (t.settings["datasets"][ds]["training_images"], None),
+    "widths": lambda t, ds: (t.settings["datasets"][ds]["widths"], None),
+    "epochs": lambda t, ds: (t.settings["datasets"][ds]["epochs"], None),
+    "lrc_zetas": lambda t, ds: (_lrc_grid(t, ds, "zeta"), None),
+    "lrc_eps": lambda t, ds: (_lrc_grid(t, ds, "eps"), None),
+    "lrc_k": lambda t, ds: (int(_lrc(t, ds)["k"].max()), None),
+    "pgd_train_steps": lambda t, ds: (t.settings.get("pgd_train_steps"), None),
+    "sn_train_acc": lambda t, ds: (_sn_erm(t, ds, "train_adv_acc"), None),
+    "sn_erm_gap": lambda t, ds: (_sn_erm(t, ds, "gap"), _sn_paper_erm_gap(t, ds)),
+    "sn_betas": lambda t, ds: (sorted(t.sn(ds)[0]["beta"].map(C.label).unique().tolist(), key=float), None),
+    "sn_training_images": lambda t, ds: (t.settings["sn"][ds]["training_images"], None),
+    "sn_epochs": lambda t, ds: (t.settings["sn"][ds]["epochs"], None),
+}
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(C.label(x) for x in v) + "]"
+    if isinstance(v, float):
+        return C.label(v) if v in (math.inf, -math.inf) or v == int(v) and abs(v) >= 100 else f"{v:.1f}"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def regime(t: RunTables, indicators: list[dict], ds: str) -> list[dict]:
+    """Each indicator of a regime set on one dataset: run, paper, tolerance, within (True/False/None)."""
+    out = []
+    for ind in indicators:
+        try:
+            run, paper = MEASURES[ind["measure"]](t, ds)
+        except NotTested:
+            run, paper = None, None
+        if paper is None:
+            spec = ind.get("paper", {})
+            paper = spec.get(ds, spec.get("any"))
+        if paper is None:
+            within, tol = None, "no paper value for this dataset"
+        else:
+            within, tol = C.check_indicator(run, paper, ind["check"])
+        out.append({"indicator": ind["name"], "run": _fmt(run), "paper": _fmt(paper), "tolerance": tol,
+                    "within": within})
+    return out
+
+
+def regime_status(inds: list[dict], ds: str) -> str:
+    """'within', 'outside: …' (the indicators out of tolerance) or why nothing was judged."""
+    judged = [i for i in inds if i["within"] is not None]
+    if not judged:
+        return (f"no paper regime: the paper did not run {ds}"
+                if all(i["tolerance"] == "no paper value for this dataset" for i in inds) else "not measured")
+    bad = [i for i in judged if not i["within"]]
+    if not bad:
+        return "within"
+    return "outside: " + "; ".join(f"{i['indicator']} {i['run']} (paper {i['paper']}, {i['tolerance']})" for i in bad)
+
+
+def _indicators_text(inds: list[dict]) -> str:
+    mark = {True: "within", False: "OUTSIDE", None: "not judged"}
+    return "; ".join(f"{i['indicator']}: {i['run']} (paper {i['paper']}, {i['tolerance']}: {mark[i['within']]})"
+                     for i in inds)
+
+
+# ----------------------------------------------------------------------------- records
+
+def _test_text(entry: dict) -> str:
+    if entry["kind"] == "equivalence":
+        return f"equivalence: |effect| < {entry['threshold']:g} {entry['unit']}"
+    return f"superiority: effect {'>' if entry.get('direction', 'above') == 'above' else '<'} {entry['threshold']:g} {entry['unit']}"
+
+
+def _judge(entry: dict, vals) -> tuple[str, str, float, float, int]:
+    m, h, n = mean_ci(vals)
+    text = fmt_ci(m, h, 2 if abs(m) < 1 else 1) if not math.isnan(m) else "–"
+    return text, C.verdict(entry["kind"], m, h, float(entry["threshold"]), entry.get("direction", "above")), m, h, n
+
+
+def _qualified(v: str, status: str) -> str:
+    if status == "within":
+        return f"{v}, within the paper's regime"
+    if status.startswith("outside"):
+        return f"{v}, outside the paper's regime: {status[len('outside: '):]}"
+    return f"{v} ({status})"
+
+
+def _base(entry: dict, ds: str) -> dict:
+    return {"dataset": ds, "id": entry["id"], "paper": entry["paper"], "section": entry["section"],
+            "claim": entry["quote"], "test": _test_text(entry)}
+
+
+def _not_tested(entry: dict, ds: str, why: str) -> dict:
+    return {**_base(entry, ds), "case": "–", "effect_paper_setting": "–", "verdict_paper_setting": C.NOT_TESTED,
+            "effect_strong_attack": "n/a", "verdict_strong_attack": "n/a", "verdict": C.NOT_TESTED,
+            "regime": "–", "verdict_in_regime": f"not tested: {why}", "seeds_to_settle": "–",
+            "paper_value": "–", "seeds": 0, "images": "–", "regime_indicators": "–"}
+
+
+def claim_rows(entry: dict, t: RunTables, run_datasets: list[str], sn_datasets: list[str],
+               regimes: dict) -> tuple[list[dict], list[tuple[str, str, list[dict]]]]:
+    """The table rows of one register entry, and the regime indicators it was judged with
+    (dataset, regime name, indicators)."""
+    fn, on_sn = EFFECTS[entry["effect"]["name"]]
+    available = sn_datasets if on_sn else run_datasets
+    claimed = available if entry["datasets"] == "any" else [d for d in entry["datasets"] if d in available]
+    if not claimed:
+        where = "the run's SN experiments have" if on_sn else "this run has"
+        return [_not_tested(entry, "/".join(entry["datasets"]),
+                            f"the paper makes this claim about {', '.join(entry['datasets'])}; "
+                            f"{where} {', '.join(available) or 'no dataset'}")], []
+    rows, judged = [], []
+    for ds in claimed:
+        try:
+            cases = fn(t, ds, **entry["effect"].get("args", {}))
+        except NotTested as e:
+            rows.append(_not_tested(entry, ds, str(e)))
+            continue
+        inds = regime(t, regimes[entry["regime"]], ds)
+        judged.append((ds, entry["regime"], inds))
+        status = regime_status(inds, ds)
+        for case in cases:
+            rows.append(_case_row(entry, ds, case, inds, status))
+    return rows, judged
+
+
+def _case_row(entry: dict, ds: str, case: Case, inds: list[dict], status: str) -> dict:
+    p_txt, p_v, pm, ph, n = _judge(entry, case.paper)
+    rec = {**_base(entry, ds), "case": case.case, "effect_paper_setting": case.effect_text or p_txt,
+           "verdict_paper_setting": case.fixed_verdict or p_v}
+    if case.strong is not None:
+        s_txt, s_v, sm, sh, _ = _judge(entry, case.strong)
+        rec.update(effect_strong_attack=s_txt, verdict_strong_attack=s_v)
+        final, dm, dvals = s_v, sm, case.strong
+    else:
+        rec.update(effect_strong_attack="n/a", verdict_strong_attack="n/a")
+        final, dm, dvals = rec["verdict_paper_setting"], pm, case.paper
+    sd = float(np.std(np.asarray(dvals, float)[~np.isnan(np.asarray(dvals, float))], ddof=1)) if n > 1 else math.nan
+    rec.update(verdict=final, regime="within" if status == "within" else status,
+               verdict_in_regime=_qualified(final, status),
+               seeds_to_settle=(C.seeds_to_settle(entry["kind"], dm, sd, n, float(entry["threshold"]))
+                                if final == C.INCONCLUSIVE else "–"),
+               paper_value=case.paper_value, seeds=n if case.effect_text is None else len(case.paper),
+               images="–" if case.images is None else case.images, regime_indicators=_indicators_text(inds))
+    return rec
+
+
+COLUMNS = ["dataset", "id", "paper", "section", "claim", "case", "test", "verdict", "verdict_in_regime",
+           "effect_paper_setting", "verdict_paper_setting", "effect_strong_attack", "verdict_strong_attack",
+           "paper_value", "seeds", "seeds_to_settle", "images", "regime", "regime_indicators"]
+
+
+def claim_records(files: dict, settings: dict, references: dict, run_datasets: list[str],
+                  sn_datasets: list[str], register: dict | None = None):
+    """Every register entry's rows, and the regime indicators behind them."""
+    register = register or C.load_register()
+    t = RunTables(files, settings, references)
+    rows, judged = [], []
+    for entry in register["claims"]:
+        r, j = claim_rows(entry, t, run_datasets, sn_datasets, register["regimes"])
+        rows += r
+        judged += j
+    return rows, judged
 
 
 def claims_table(records: list[dict]) -> pd.DataFrame:
-    cols = ["dataset", "claim", "verdict", "effect_paper_setting", "verdict_paper_setting",
-            "effect_strong_attack", "verdict_strong_attack", "paper_value", "threshold", "seeds", "images", "source"]
-    return pd.DataFrame(records, columns=cols)
+    return pd.DataFrame(records, columns=COLUMNS)
 
 
-def claim_records(datasets, seeds, sn_datasets, robustness, lrc, decay, sn_sweep, sn_generalization,
-                  references: dict, pgd_gap: float) -> list[dict]:
-    """Every claim's record from the run's files: ``robustness`` (per-seed rows) per dataset,
-    ``lrc`` and ``decay`` per (dataset, seed) in that order, the SN tables per SN dataset;
-    ``references``: dataset -> published matrix file name (or None)."""
-    from advreg.jobs.transfer import load_reference
+def regime_lines(judged: list[tuple[str, str, list[dict]]]) -> list[str]:
+    """One line per paper: how close the run came to its regime, dataset by dataset."""
+    lines = []
+    paper_of = {"table1": "SGR", "structure": "SGR", "lrc": "SGR", "overhead": "SGR", "sn": "SN"}
+    for paper, title in PAPERS.items():
+        per_ds: dict[str, dict[str, dict]] = {}
+        for ds, name, inds in judged:
+            if paper_of.get(name) == paper:
+                for i in inds:
+                    per_ds.setdefault(ds, {})[i["indicator"]] = i
+        if not per_ds:
+            lines.append(f"**{title}**: no claim of it was tested in this run.")
+            continue
+        parts = []
+        for ds, inds in per_ds.items():
+            judged_i = [i for i in inds.values() if i["within"] is not None]
+            if not judged_i:
+                parts.append(f"{ds}: no paper regime (the paper did not run {ds})")
+                continue
+            bad = [i for i in judged_i if not i["within"]]
+            txt = f"{ds}: {len(judged_i) - len(bad)} of {len(judged_i)} regime indicators within the paper's tolerance"
+            if bad:
+                txt += " (outside: " + "; ".join(f"{i['indicator']} {i['run']} vs paper {i['paper']}, {i['tolerance']}"
+                                                 for i in bad) + ")"
+            parts.append(txt)
+        lines.append(f"**{title}**: " + " — ".join(parts) + ".")
+    return lines
 
-    records = []
-    by_ds = lambda files: {ds: files[k * len(seeds):(k + 1) * len(seeds)] for k, ds in enumerate(datasets)}  # noqa: E731
-    lrc_files, decay_files = by_ds(list(lrc)), by_ds(list(decay))
-    for k, ds in enumerate(datasets):
-        ref = load_reference(references[ds]) if references.get(ds) else None
-        records += robustness_claims(ds, pd.read_csv(robustness[k]), ref, pgd_gap)
-        if lrc_files.get(ds):
-            sweeps = [pd.read_csv(f).assign(seed=s) for f, s in zip(lrc_files[ds], seeds)]
-            records += lrc_claims(ds, pd.concat(sweeps))
-        tables = [pd.read_csv(f).assign(seed=s) for f, s in zip(decay_files[ds], seeds)]
-        records += structure_claims(ds, pd.concat(tables))
-    for k, ds in enumerate(sn_datasets):
-        records += sn_claims(ds, pd.read_csv(sn_sweep[k]), pd.read_csv(sn_generalization[k]))
-    return records
+
+def regime_table(judged: list[tuple[str, str, list[dict]]]) -> pd.DataFrame:
+    seen, rows = set(), []
+    for ds, name, inds in judged:
+        for i in inds:
+            key = (ds, name, i["indicator"])
+            if key not in seen:
+                seen.add(key)
+                rows.append({"dataset": ds, "regime": name, **i,
+                             "within": {True: "within", False: "outside", None: "not judged"}[i["within"]]})
+    return pd.DataFrame(rows, columns=["dataset", "regime", "indicator", "run", "paper", "tolerance", "within"])
 
 
-def write_claims(table: pd.DataFrame, csv_path, md_path, run_name: str, html_path=None) -> None:
+def write_claims(table: pd.DataFrame, judged, csv_path, md_path, regime_md, run_name: str, html_path=None) -> None:
     from advreg.figures.tables import write_table
 
     counts = table["verdict"].value_counts().to_dict()
-    caption = (f"Verdict on each quantitative claim of the two papers, from the tables of run "
-               f"`{run_name}` only. Effect = mean ± 95 % t-interval over seeds of a per-seed paired "
-               f"difference; supported when the whole interval lies beyond the threshold in the "
-               f"claimed direction, contradicted when it lies wholly on the other side, inconclusive "
-               f"otherwise or with one seed. The verdict column uses the strong attack where the claim "
-               f"is about robustness. Totals: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + ".")
+    caption = (
+        f"Verdict on each claim of the two papers in the claims register (advreg/reference/claims.yaml), "
+        f"from the tables of run `{run_name}` only; each claim is quoted from the paper and judged only "
+        f"on the datasets the paper makes it about. Effect = mean ± 95 % t-interval over seeds of a "
+        f"per-seed paired difference. Superiority: supported when the whole interval lies beyond the "
+        f"threshold in the claimed direction, contradicted when it lies wholly on the other side. "
+        f"Equivalence: supported when the whole interval lies inside ± the threshold, contradicted when "
+        f"it lies wholly outside. Otherwise, or with one seed, inconclusive. Robustness claims take the "
+        f"strong attack. `regime`: the run's regime indicators against the paper's values and the "
+        f"register's tolerances. `seeds_to_settle`: the smallest N ≥ 2 with t(0.975, N−1)·s/√N below the "
+        f"distance of the observed mean from the threshold (equivalence: from ± the threshold), s the "
+        f"observed standard deviation over seeds, i.e. if mean and spread stay as observed. Totals: "
+        + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + ".")
     write_table(table.set_index("dataset"), csv_path, md_path, caption=caption, html_path=html_path)
+    lines = regime_lines(judged)
+    text = "\n".join(f"- {line}" for line in lines) + "\n\n" + regime_table(judged).to_markdown(index=False) + "\n"
+    write_text(regime_md, text)

@@ -1,74 +1,224 @@
-"""Tests of advreg.jobs.verdicts: the verdict rule, and claims computed from synthetic tables give the
-verdicts their numbers imply (supported / contradicted / inconclusive)."""
+"""Tests of the verdict arithmetic (advreg.claims) and the verdict job (advreg.jobs.verdicts) on
+synthetic tables: both kinds of claim give each of the three verdicts their numbers imply, the
+regime indicators say within/outside, inconclusive rows give the seeds that would settle them, and
+a claim the run cannot test says why."""
 from __future__ import annotations
 
 import math
 
 import pandas as pd
 import pytest
+from scipy import stats
 
+from advreg import claims as C
 from advreg.jobs import verdicts as V
 
-
-def test_rule():
-    assert V.verdict(3.0, 1.0) == V.SUPPORTED
-    assert V.verdict(-3.0, 1.0) == V.CONTRADICTED
-    assert V.verdict(0.5, 1.0) == V.INCONCLUSIVE            # the interval contains the threshold
-    assert V.verdict(3.0, math.nan) == V.INCONCLUSIVE       # one seed: no interval
-    assert V.verdict(-3.0, 1.0, threshold=-5) == V.SUPPORTED
-    assert V.verdict(-6.5, 1.0, threshold=-5) == V.CONTRADICTED
+S, X, I = C.SUPPORTED, C.CONTRADICTED, C.INCONCLUSIVE
 
 
-def _rows(acc: dict[str, list[tuple[float, float]]]) -> pd.DataFrame:
-    """Per-seed robustness rows: model -> [(paper attack, strong), one per seed]."""
-    return pd.DataFrame([{"model": m, "seed": s, "eps_255": "32", "n": 1000, "clean": 99.0,
-                          "paper_attack": p, "strong": st, "difference": p - st, "cost_ratio": 5.0}
-                         for m, vals in acc.items() for s, (p, st) in enumerate(vals)])
+def test_superiority_rule():
+    assert C.verdict("superiority", 3.0, 1.0, 0) == S
+    assert C.verdict("superiority", -3.0, 1.0, 0) == X
+    assert C.verdict("superiority", 0.5, 1.0, 0) == I                # the interval contains τ
+    assert C.verdict("superiority", 3.0, math.nan, 0) == I           # one seed: no interval
+    assert C.verdict("superiority", -3.0, 1.0, -5) == S              # non-inferiority: > −5
+    assert C.verdict("superiority", 1.5, 0.2, 2.0, "below") == S     # claimed below τ
+    assert C.verdict("superiority", 3.1, 0.2, 2.0, "below") == X
 
 
-def test_robustness_claims_from_synthetic_table():
-    rows = _rows({"clean": [(70, 60), (72, 61), (71, 62)],
-                  "gn": [(85, 75), (86, 74), (84, 76)],          # +14 under both: supported
-                  "sgr_sign": [(80, 59), (82, 64), (81, 60)],    # +10 paper, ≈ 0 strong: inconclusive
-                  "pgd": [(95, 93), (96, 94), (95, 93)]})
-    ref = pd.DataFrame({"clean": [24.7, 0, 0, 0], "gn": [0, 88.9, 0, 0], "sgr_sign": [0, 0, 86.9, 0],
-                        "pgd": [0, 0, 0, 98.2]}, index=["clean", "gn", "sgr_sign", "pgd"])
-    recs = {r["claim"].split(" (effect")[0].split(":")[0]: r for r in V.robustness_claims("mnist", rows, ref, pgd_gap=5)}
-    gn = recs["GN raises white-box robustness over clean"]
-    assert (gn["verdict_paper_setting"], gn["verdict_strong_attack"], gn["verdict"]) == (V.SUPPORTED,) * 3
-    assert gn["paper_value"] == pytest.approx(64.2) and gn["seeds"] == 3 and gn["images"] == 1000
-    sgr = recs["SGR (sign) raises white-box robustness over clean"]
-    assert sgr["verdict_paper_setting"] == V.SUPPORTED and sgr["verdict_strong_attack"] == V.INCONCLUSIVE
-    assert sgr["verdict"] == V.INCONCLUSIVE                 # the strong attack decides
-    vs_gn = recs["SGR is at least as robust as GN"]
-    assert vs_gn["verdict_paper_setting"] == V.CONTRADICTED and vs_gn["verdict"] == V.CONTRADICTED
-    assert vs_gn["effect_paper_setting"].startswith("-4.0 ±")
-    near_pgd = recs["SGR approaches PGD training"]
-    assert near_pgd["verdict"] == V.CONTRADICTED and near_pgd["threshold"] == -5
+def test_equivalence_rule():
+    assert C.verdict("equivalence", 0.5, 1.0, 5) == S                # [−0.5, 1.5] inside ±5
+    assert C.verdict("equivalence", -9.0, 1.0, 5) == X               # wholly below −5
+    assert C.verdict("equivalence", 7.0, 1.0, 5) == X                # wholly above +5
+    assert C.verdict("equivalence", 4.5, 1.0, 5) == I                # straddles +5
+    assert C.verdict("equivalence", 0.0, math.nan, 5) == I
+    with pytest.raises(ValueError, match="claim kind 'maybe'"):
+        C.verdict("maybe", 0, 1, 0)
 
 
-def test_lrc_structure_and_sn_claims_from_synthetic_tables():
-    lrc = pd.DataFrame([{"noise": "lrc", "zeta": z, "eps": 0.3, "k": 5, "worst_of_k_acc": acc, "n": 500,
-                         "seed": s, "model": m}
+def _decided_at(kind, mean, sd, n_seeds, threshold):
+    return C.verdict(kind, mean, stats.t.ppf(0.975, n_seeds - 1) * sd / math.sqrt(n_seeds), threshold) != I
+
+
+@pytest.mark.parametrize("kind,mean,sd,threshold,expected", [
+    ("superiority", 2.0, 2.0, 0.0, 7),     # t(0.975, 6)·2/√7 = 1.85 < 2; t(0.975, 5)·2/√6 = 2.10
+    ("equivalence", 1.0, 1.0, 5.0, 3),     # margin 4: t(0.975, 2)/√3 = 2.48 < 4
+    ("equivalence", 8.0, 3.0, 5.0, 7),     # margin 3 outside ±5: t(0.975, N − 1)·3/√N < 3 as the first
+])
+def test_seeds_to_settle_is_the_smallest_n_that_decides(kind, mean, sd, threshold, expected):
+    n = int(C.seeds_to_settle(kind, mean, sd, 3, threshold))
+    assert _decided_at(kind, mean, sd, n, threshold) and not _decided_at(kind, mean, sd, n - 1, threshold)
+    assert n == expected
+
+
+def test_seeds_to_settle_edge_cases():
+    assert C.seeds_to_settle("superiority", 1.0, math.nan, 1, 0).startswith("unknown: one seed")
+    assert C.seeds_to_settle("superiority", 0.0, 1.0, 3, 0).startswith("never")
+    assert C.seeds_to_settle("superiority", 0.01, 10.0, 3, 0, cap=50) == "> 50"
+
+
+def test_regime_checks():
+    assert C.check_indicator(99.2, 99.4, {"abs": 0.4}) == (True, "± 0.4")
+    assert C.check_indicator(96.7, 99.4, {"abs": 0.4})[0] is False
+    assert C.check_indicator(30.0, 24.7, {"max_over": 15})[0] and not C.check_indicator(45.0, 24.7, {"max_over": 15})[0]
+    assert C.check_indicator(58000, 60000, {"min_ratio": 0.9})[0] and not C.check_indicator(8000, 60000, {"min_ratio": 0.9})[0]
+    assert C.check_indicator(["inf", "1", "2", "4", "8", "16"], [math.inf, 1, 2, 4, 8, 16], {"covers": True})[0]
+    assert not C.check_indicator(["1", "inf"], [math.inf, 1, 2, 4, 8, 16], {"covers": True})[0]
+    assert C.check_indicator(3, 50, {"info": True}) == (None, "shown, not judged")
+    assert C.check_indicator(None, 50, {"abs": 1})[0] is None
+
+
+# ----------------------------------------------------------------------------- a synthetic run
+
+REF = "mnist_pgd_eps-small_transfer.csv"   # clean 99.4 % clean, 24.7 % under PGD
+
+
+def _write_run(tmp_path, robust: dict, clean_acc: float = 99.3) -> dict:
+    """Per-seed robustness rows (model -> [(paper attack, strong) per seed]) and a clean-accuracy
+    table as the pipeline writes them; returns the job's ``files``."""
+    rows = [{"model": m, "seed": s, "eps_255": "32", "n": 1000, "clean": 99.0, "paper_attack": p,
+             "strong": st, "difference": p - st, "cost_ratio": 5.0}
+            for m, vals in robust.items() for s, (p, st) in enumerate(vals)]
+    pd.DataFrame(rows).to_csv(tmp_path / "rob.csv", index=False)
+    seeds = range(len(next(iter(robust.values()))))
+    acc = pd.DataFrame({f"seed{s}": {m: clean_acc for m in robust} for s in seeds})
+    acc["mean"] = clean_acc
+    acc.index.name = "method"
+    acc.to_csv(tmp_path / "clean.csv")
+    return {"robustness": {"mnist": str(tmp_path / "rob.csv")}, "clean_accuracy": {"mnist": str(tmp_path / "clean.csv")},
+            "matrices": {}, "lrc": {}, "decay": {}, "histories": {}, "sn_sweep": {}, "sn_generalization": {}}
+
+
+SETTINGS = {"datasets": {"mnist": {"widths": [32, 32, 64, 64, 200, 200], "epochs": 10, "arch": "cw",
+                                   "training_images": 58000}},
+            "sn": {}, "pgd_train_steps": 40, "max_test": 1000, "sgr_variants": {}, "lrc": {}}
+
+
+def _register(kind: str, models: list[str], baseline: str, threshold: float) -> dict:
+    reg = C.load_register()
+    return {"regimes": reg["regimes"],
+            "claims": [{"id": "synthetic", "paper": "SGR", "section": "4.4", "quote": "q", "datasets": ["mnist"],
+                        "effect": {"name": "whitebox_gain", "args": {"models": models, "baseline": baseline}},
+                        "unit": "accuracy points", "kind": kind, "direction": "above", "threshold": threshold,
+                        "threshold_why": "test", "regime": "table1"}]}
+
+
+def _verdicts(records) -> dict:
+    return {r["case"].split(" − ")[0]: r for r in records}
+
+
+def test_superiority_claims_from_synthetic_tables(tmp_path):
+    files = _write_run(tmp_path, {"clean": [(28, 20), (30, 21), (29, 22)],
+                                  "gn": [(85, 35), (86, 34), (84, 36)],        # +14 strong: supported
+                                  "wdecay": [(20, 10), (21, 11), (19, 12)],    # −10: contradicted
+                                  "sgr_sign": [(40, 19), (41, 25), (42, 20)]})  # +0.3 ± 8 strong: inconclusive
+    recs, judged = V.claim_records(files, SETTINGS, {"mnist": REF}, ["mnist"], [],
+                                   _register("superiority", ["gn", "wdecay", "sgr_sign"], "clean", 0.0))
+    v = _verdicts(recs)
+    assert (v["gn"]["verdict"], v["wdecay"]["verdict"], v["sgr_sign"]["verdict"]) == (S, X, I)
+    assert v["sgr_sign"]["verdict_paper_setting"] == S          # the paper attack alone would say supported
+    assert v["gn"]["paper_value"] == "+64.2" and v["gn"]["seeds"] == 3 and v["gn"]["images"] == 1000
+    # the inconclusive row gives its seeds: strong effect −1, +4, −2 (mean 0.33, sd 3.2)
+    n = int(v["sgr_sign"]["seeds_to_settle"])
+    assert n > 3 and v["gn"]["seeds_to_settle"] == "–"
+    # regime: clean model 99.3 % clean (paper 99.4 ± 0.4), 29 % under PGD (24.7 ± 15), 58,000 images, C&W widths
+    assert v["gn"]["regime"] == "within" and v["gn"]["verdict_in_regime"] == "supported, within the paper's regime"
+    assert "clean model, clean accuracy (%): 99.3 (paper 99.4, ± 0.4: within)" in v["gn"]["regime_indicators"]
+    assert [d for d, _, _ in judged] == ["mnist"]
+
+
+def test_equivalence_claims_from_synthetic_tables(tmp_path):
+    files = _write_run(tmp_path, {"sgr_sign": [(80, 60), (81, 61), (82, 62)],
+                                  "sgr_grad": [(80, 60.5), (81, 61.4), (82, 62.3)],   # +0.4 ± 0.4: supported
+                                  "fgsm_sgr": [(70, 48), (71, 49), (72, 50.2)],       # −11.9: contradicted
+                                  "pgd_sgr": [(84, 63), (85, 66), (86, 67)],          # +4.3 ± 5: inconclusive
+                                  "clean": [(60, 50), (61, 52), (62, 51)]},           # 61 % under PGD
+                       clean_acc=96.7)
+    recs, judged = V.claim_records(files, SETTINGS, {"mnist": REF}, ["mnist"], [],
+                                   _register("equivalence", ["sgr_grad", "fgsm_sgr", "pgd_sgr"], "sgr_sign", 5.0))
+    v = _verdicts(recs)
+    assert (v["sgr_grad"]["verdict"], v["fgsm_sgr"]["verdict"], v["pgd_sgr"]["verdict"]) == (S, X, I)
+    assert v["pgd_sgr"]["test"] == "equivalence: |effect| < 5 accuracy points"
+    assert int(v["pgd_sgr"]["seeds_to_settle"]) > 3
+    # outside the regime: the verdict says so, naming the indicators out of tolerance
+    x = v["fgsm_sgr"]["verdict_in_regime"]
+    assert x.startswith("contradicted, outside the paper's regime: ")
+    assert "clean model, clean accuracy (%) 96.7 (paper 99.4, ± 0.4)" in x
+    assert "paper-attack accuracy at the claim's ε (%) 61.0 (paper 24.7, ± 15)" in x
+    lines = V.regime_lines(judged)
+    assert lines[0].startswith("**SGR paper (Roth et al. 2018)**: mnist: 2 of 5 regime indicators within")
+    assert lines[1] == "**SN paper (Farnia et al. 2019)**: no claim of it was tested in this run."
+
+
+def test_claims_the_run_cannot_test_say_why(tmp_path):
+    files = _write_run(tmp_path, {"clean": [(28, 20)], "sgr_sign": [(40, 30)]})
+    reg = C.load_register()
+    recs, _ = V.claim_records(files, SETTINGS, {"mnist": REF}, ["mnist"], [], reg)
+    by_id = {}
+    for r in recs:
+        by_id.setdefault(r["id"], []).append(r)
+    # a CIFAR-10 claim in an MNIST run, an SN claim without SN experiments, a model not trained
+    (cifar,) = by_id["sgr-4.4-pgd-tradeoff"]
+    assert cifar["verdict"] == C.NOT_TESTED and cifar["dataset"] == "cifar10"
+    assert "the paper makes this claim about cifar10; this run has mnist" in cifar["verdict_in_regime"]
+    (gap,) = by_id["sn-gap"]
+    assert gap["verdict"] == C.NOT_TESTED
+    (variants,) = by_id["sgr-4.4-variants-equal"]
+    assert "needs the models sgr_grad, fgsm_sgr, pgd_sgr, not in this run" in variants["verdict_in_regime"]
+    (full,) = by_id["sgr-4.4-covariance-function"]
+    assert "representation: full" in full["verdict_in_regime"]
+    # one seed: every measured row is inconclusive and says a second seed is needed
+    (wb, *_) = [r for r in by_id["sgr-4.4-mnist-whitebox"] if r["verdict"] != C.NOT_TESTED]
+    assert wb["verdict"] == I and wb["seeds_to_settle"].startswith("unknown: one seed")
+    assert set(by_id) == {e["id"] for e in reg["claims"]}      # every entry has a row
+
+
+def test_lrc_structure_overhead_and_sn_effects(tmp_path):
+    lrc = pd.DataFrame([{"noise": "lrc", "zeta": z, "eps": 0.3, "k": 100, "worst_of_k_acc": acc, "mean_single_acc": acc,
+                         "n": 500, "seed": s, "model": m}
                         for s in range(3) for z, g_acc, s_acc in ((1, 60, 60 + s % 2), (16, 40, 55 + s))
                         for m, acc in (("gn", g_acc), ("sgr_sign", s_acc))])
-    long_, conv = V.lrc_claims("mnist", lrc)
-    assert long_["verdict"] == V.SUPPORTED and long_["effect_paper_setting"].startswith("16.0 ±")
-    assert conv["verdict"] == V.SUPPORTED
-    decay = pd.DataFrame([{"source": src, "decay_length": d + 0.1 * s, "n": 1000, "seed": s}
+    decay = pd.DataFrame([{"source": src, "decay_length": d + 0.1 * s, "n": 1000}
                           for s in range(3) for src, d in (("data", 2.0), ("pgd ε=32", 3.0 - 0.4 * s))])
-    (st,) = V.structure_claims("mnist", decay)
-    # per seed −1.0, −0.6, −0.2: mean −0.6 ± 0.99 (t with 2 d.o.f.): the interval contains 0
-    assert st["verdict"] == V.INCONCLUSIVE
-    sweep = pd.DataFrame([{"scheme": "FGM", "beta": b, "seed": s, "gap": g + 0.001 * s, "n_test": 1000}
-                          for s in range(3) for b, g in ((1.0, 0.02), (math.inf, 0.10))])
-    gen = pd.DataFrame([{"scheme": "FGM", "beta_star": math.inf, "paper_gap_no_sn": 0.0171,
-                         "paper_gap_sn": 0.0222, "paper_beta_star": 4.0}])
-    gap, beta = V.sn_claims("mnist", sweep, gen)
-    assert gap["verdict"] == V.SUPPORTED and gap["effect_paper_setting"].startswith("8.0")
-    assert gap["paper_value"] == pytest.approx(-0.51)
-    assert beta["verdict"] == V.CONTRADICTED and beta["effect_paper_setting"] == "β* = inf"
-    # a dataset the paper did not run: no published gap or β*, shown as "–" (never "nan")
-    gen_new = gen.assign(paper_gap_no_sn=float("nan"), paper_gap_sn=float("nan"), paper_beta_star=float("nan"))
-    gap, beta = V.sn_claims("fashion_mnist", sweep, gen_new)
-    assert gap["paper_value"] == "–" and beta["paper_value"] == "–"
+    files = {"lrc": {"mnist": {}}, "decay": {"mnist": {}}, "histories": {"mnist": {"sgr_sign": {}, "clean": {}, "pgd": {}}},
+             "sn_sweep": {}, "sn_generalization": {}}
+    for s in range(3):
+        lrc[lrc["seed"] == s].to_csv(tmp_path / f"lrc{s}.csv", index=False)
+        files["lrc"]["mnist"][str(s)] = str(tmp_path / f"lrc{s}.csv")
+        decay.iloc[2 * s:2 * s + 2].to_csv(tmp_path / f"decay{s}.csv", index=False)
+        files["decay"]["mnist"][str(s)] = str(tmp_path / f"decay{s}.csv")
+        for m, sec in (("clean", 10.0), ("sgr_sign", 24.0 + s), ("pgd", 100.0)):
+            pd.DataFrame({"epoch": [1, 2, 3], "seconds": [sec, sec, sec * 3]}).to_csv(tmp_path / f"h{m}{s}.csv", index=False)
+            files["histories"]["mnist"][m][str(s)] = str(tmp_path / f"h{m}{s}.csv")
+    sweep = pd.DataFrame([{"scheme": sc, "beta": b, "seed": s, "train_adv_acc": tr, "test_adv_acc": te + 0.001 * s,
+                           "gap": tr - te - 0.001 * s, "n_test": 1000, "n_val": 500}
+                          for s in range(3) for sc, rows in
+                          (("ERM", (("inf", 0.999, 0.987), ("4", 0.999, 0.986))),
+                           ("FGM", (("inf", 0.98, 0.90), ("4", 0.97, 0.95))))
+                          for b, tr, te in rows])
+    best = pd.DataFrame([{"scheme": "ERM", "beta_star": "inf", "paper_beta_star": "inf", "paper_test_no_sn": 0.9867,
+                          "paper_test_sn": 0.9867, "paper_gap_no_sn": 0.012, "paper_gap_sn": 0.012},
+                         {"scheme": "FGM", "beta_star": "4", "paper_beta_star": 4.0, "paper_test_no_sn": 0.9662,
+                          "paper_test_sn": 0.974, "paper_gap_no_sn": 0.0171, "paper_gap_sn": 0.0222}])
+    sweep.to_csv(tmp_path / "sweep.csv", index=False)
+    best.to_csv(tmp_path / "best.csv", index=False)
+    files["sn_sweep"]["mnist"], files["sn_generalization"]["mnist"] = str(tmp_path / "sweep.csv"), str(tmp_path / "best.csv")
+    t = V.RunTables(files, {**SETTINGS, "sn": {"mnist": {"training_images": 55000, "epochs": 25}}}, {})
+
+    (long_,) = V.lrc_gap_longest(t, "mnist", "sgr_sign", "gn")
+    assert long_.paper == [15.0, 16.0, 17.0]
+    (conv,) = V.lrc_gap_shrinks(t, "mnist", "sgr_sign", "gn")
+    assert conv.paper == [15.0, 15.0, 17.0]
+    (st,) = V.decay_shorter(t, "mnist")
+    assert st.paper == pytest.approx([-1.0, -0.6, -0.2])    # data 2.0 + 0.1 s, pgd 3.0 − 0.3 s
+    (cost,) = V.epoch_time_ratio(t, "mnist", "pgd", "sgr_sign")
+    assert cost.paper == pytest.approx([100 / 24, 100 / 25, 100 / 26])   # medians per epoch
+    (gain,) = V.sn_test_gain(t, "mnist", {"mnist": ["FGM", "PGM"]})
+    assert gain.paper == pytest.approx([5.0, 5.0, 5.0]) and gain.paper_value == "+0.8"
+    (beta,) = V.sn_beta_star(t, "mnist", {"mnist": ["FGM"]})
+    assert beta.fixed_verdict == S and beta.effect_text == "β* = 4"
+    assert V.MEASURES["sn_erm_gap"](t, "mnist") == (pytest.approx(1.1), pytest.approx(1.2))
+    assert V.MEASURES["sn_betas"](t, "mnist")[0] == ["4", "inf"]
+    assert V.MEASURES["lrc_k"](t, "mnist") == (100, None)
+    with pytest.raises(V.NotTested, match="needs the SN schemes WRM"):
+        V.sn_gap_shrinks(t, "mnist", {"mnist": ["WRM"]})

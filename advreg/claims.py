@@ -1,0 +1,140 @@
+"""The claims register (advreg/reference/claims.yaml) and the arithmetic of a verdict: the two
+kinds of claim, the seeds that would settle an open one, and the regime check. Pure functions on
+numbers; the tables are read by advreg.jobs.verdicts.
+
+A claim's effect is measured once per seed and summarised as mean m ± half-width h of its 95 %
+Student-t interval over the n seeds (advreg.stats.mean_ci).
+
+- *superiority* ("A beats B", "SN raises test accuracy"): with the claimed direction ``above``
+  (``below``), **supported** when m − h > τ (m + h < τ), **contradicted** when the whole interval
+  lies on the other side, **inconclusive** otherwise or with one seed;
+- *equivalence* ("performed equally well", "no loss of performance"): **supported** when the
+  whole interval lies inside ±δ, **contradicted** when it lies wholly outside it (m − h > δ or
+  m + h < −δ), **inconclusive** otherwise.
+"""
+from __future__ import annotations
+
+import math
+import re
+from importlib import resources
+
+import yaml
+from scipy import stats
+
+SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
+NOT_TESTED = "not tested"
+KINDS = ("superiority", "equivalence")
+ELLIPSIS = "…"
+
+
+def load_register() -> dict:
+    """The register: ``claims`` (a list of entries) and ``regimes`` (indicator sets by name)."""
+    text = (resources.files("advreg") / "reference" / "claims.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+# ----------------------------------------------------------------------------- verdicts
+
+def verdict(kind: str, mean: float, half: float, threshold: float, direction: str = "above") -> str:
+    """The rule of the module docstring; ``threshold``: τ (superiority) or δ (equivalence)."""
+    if kind not in KINDS:
+        raise ValueError(f"claim kind {kind!r}; expected one of {KINDS}")
+    if math.isnan(mean) or math.isnan(half):
+        return INCONCLUSIVE
+    lo, hi = mean - half, mean + half
+    if kind == "equivalence":
+        if -threshold < lo and hi < threshold:
+            return SUPPORTED
+        if lo > threshold or hi < -threshold:
+            return CONTRADICTED
+        return INCONCLUSIVE
+    if direction == "below":   # "effect < τ" is "−effect > −τ"
+        lo, hi, threshold = -hi, -lo, -threshold
+    if lo > threshold:
+        return SUPPORTED
+    if hi < threshold:
+        return CONTRADICTED
+    return INCONCLUSIVE
+
+
+def margin(kind: str, mean: float, threshold: float) -> float:
+    """How far the mean lies from the nearest boundary of the verdict (≥ 0): the half-width the
+    interval must shrink below for the verdict to be decided at this mean."""
+    if kind == "equivalence":
+        return abs(threshold - abs(mean))
+    return abs(mean - threshold)
+
+
+def seeds_to_settle(kind: str, mean: float, sd: float, n: int, threshold: float, cap: int = 10_000) -> str:
+    """The smallest number of seeds N ≥ 2 at which the observed mean and standard deviation would
+    give an interval that clears the threshold: t(0.975, N − 1) · sd / √N < margin (``margin``),
+    i.e. the mean and spread are assumed to stay as observed. A text for the table."""
+    if n < 2 or math.isnan(sd):
+        return "unknown: one seed gives no spread; run at least 2"
+    gap = margin(kind, mean, threshold)
+    if gap == 0 or math.isnan(gap):
+        return "never: the mean lies on the threshold"
+    if sd == 0:
+        return str(max(n, 2))
+    for big_n in range(2, cap + 1):
+        if stats.t.ppf(0.975, big_n - 1) * sd / math.sqrt(big_n) < gap:
+            return str(big_n)
+    return f"> {cap:,}"
+
+
+# ----------------------------------------------------------------------------- quotes
+
+def normalize(text: str) -> str:
+    """Whitespace collapsed and typographic quotes/apostrophes made plain, for matching quotes."""
+    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def quote_found(quote: str, source: str) -> bool:
+    """Whether ``quote`` occurs word for word in ``source``: its fragments between ``…`` (the
+    register's mark for an elision, e.g. a number the text extraction lost) in order."""
+    src, pos = normalize(source), 0
+    for frag in (normalize(f) for f in quote.split(ELLIPSIS)):
+        if not frag:
+            continue
+        at = src.find(frag, pos)
+        if at < 0:
+            return False
+        pos = at + len(frag)
+    return True
+
+
+# ----------------------------------------------------------------------------- regime
+
+def label(value) -> str:
+    """A number as the tables write it: 1.0 → '1', inf → 'inf' (β labels, ζ, ε)."""
+    try:
+        return f"{float(value):g}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def check_indicator(run, paper, check: dict) -> tuple[bool | None, str]:
+    """(within?, the tolerance in words) for one regime indicator; ``None``: shown, not judged.
+
+    ``check``: ``{abs: t}`` |run − paper| ≤ t; ``{max_over: t}`` run ≤ paper + t; ``{min_ratio: r}``
+    run ≥ r · paper; ``{min: v}`` run ≥ v; ``{equal: true}`` run == paper; ``{covers: true}`` the
+    run's values include every paper value; ``{info: true}`` not judged.
+    """
+    if run is None or (isinstance(run, float) and math.isnan(run)):
+        return None, "not measured in this run"
+    if "info" in check:
+        return None, "shown, not judged"
+    if "abs" in check:
+        return abs(float(run) - float(paper)) <= check["abs"], f"± {check['abs']:g}"
+    if "max_over" in check:
+        return float(run) <= float(paper) + check["max_over"], f"≤ paper + {check['max_over']:g}"
+    if "min_ratio" in check:
+        return float(run) >= check["min_ratio"] * float(paper), f"≥ {check['min_ratio']:g} × paper"
+    if "min" in check:
+        return float(run) >= check["min"], f"≥ {check['min']:g}"
+    if "equal" in check:
+        return list(run) == list(paper) if isinstance(paper, list) else run == paper, "equal"
+    if "covers" in check:
+        return set(map(label, paper)) <= set(map(label, run)), "includes every paper value"
+    raise ValueError(f"regime check {check!r}; expected one of abs, max_over, min_ratio, min, equal, covers, info")

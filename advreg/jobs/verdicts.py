@@ -319,20 +319,25 @@ def _paper_sn(best: pd.DataFrame, scheme: str, fn) -> str:
         return "–"
 
 
-def sn_test_gain(t: RunTables, ds: str, schemes: dict) -> list[Case]:
-    """Per seed: test accuracy under the training attack at the validated β* minus at β = ∞. When
-    validation picks β = ∞ the effect is 0 by construction and the claim is not borne out."""
+def _sn_paired(t: RunTables, ds: str, schemes: dict, col: str, sign: int, label: str, paper_cols) -> list[Case]:
+    """Per scheme and seed: ``sign`` × (``col`` at β* − at β = ∞), in points. When validation picks
+    β = ∞ the effect is 0 by construction and the claim (a benefit of SN) is not borne out."""
     sweep, best, present = _scheme_rows(t, ds, schemes)
     out = []
     for s in present:
         star = C.label(best.loc[s, "beta_star"])
-        diff = _at_beta(sweep, s, star, "test_adv_acc") - _at_beta(sweep, s, "inf", "test_adv_acc")
-        paper = _paper_sn(best, s, lambda r: 100 * (r["paper_test_sn"] - r["paper_test_no_sn"]))
-        case = Case(f"{s}: β* = {star} vs β = ∞", list(diff.dropna()), None, int(sweep["n_test"].iloc[0]), paper)
+        diff = sign * (_at_beta(sweep, s, star, col) - _at_beta(sweep, s, "inf", col))
+        paper = _paper_sn(best, s, lambda r: sign * 100 * (r[paper_cols[0]] - r[paper_cols[1]]))
+        case = Case(label.format(s=s, star=star), list(diff.dropna()), None, int(sweep["n_test"].iloc[0]), paper)
         if star == "inf":
             case.effect_text, case.fixed_verdict = "0 (β* = ∞: validation chose no SN)", C.CONTRADICTED
         out.append(case)
     return out
+
+
+def sn_test_gain(t: RunTables, ds: str, schemes: dict) -> list[Case]:
+    """Per seed: test accuracy under the training attack at the validated β* minus at β = ∞."""
+    return _sn_paired(t, ds, schemes, "test_adv_acc", 1, "{s}: β* = {star} vs β = ∞", ("paper_test_sn", "paper_test_no_sn"))
 
 
 def sn_beta_star(t: RunTables, ds: str, schemes: dict) -> list[Case]:
@@ -351,17 +356,7 @@ def sn_beta_star(t: RunTables, ds: str, schemes: dict) -> list[Case]:
 
 def sn_gap_shrinks(t: RunTables, ds: str, schemes: dict) -> list[Case]:
     """Per seed: the train − test gap under the training attack at β = ∞ minus at β*."""
-    sweep, best, present = _scheme_rows(t, ds, schemes)
-    out = []
-    for s in present:
-        star = C.label(best.loc[s, "beta_star"])
-        diff = _at_beta(sweep, s, "inf", "gap") - _at_beta(sweep, s, star, "gap")
-        paper = _paper_sn(best, s, lambda r: 100 * (r["paper_gap_no_sn"] - r["paper_gap_sn"]))
-        case = Case(f"{s}: gap at β = ∞ − at β* = {star}", list(diff.dropna()), None, int(sweep["n_test"].iloc[0]), paper)
-        if star == "inf":
-            case.effect_text, case.fixed_verdict = "0 (β* = ∞: validation chose no SN)", C.CONTRADICTED
-        out.append(case)
-    return out
+    return _sn_paired(t, ds, schemes, "gap", -1, "{s}: gap at β = ∞ − at β* = {star}", ("paper_gap_sn", "paper_gap_no_sn"))
 
 
 #: effect name -> (function, whether it is measured on the SN experiments' datasets)

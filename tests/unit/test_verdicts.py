@@ -220,5 +220,9 @@ def test_lrc_structure_overhead_and_sn_effects(tmp_path):
     assert V.MEASURES["sn_erm_gap"](t, "mnist") == (pytest.approx(1.1), pytest.approx(1.2))
     assert V.MEASURES["sn_betas"](t, "mnist")[0] == ["4", "inf"]
     assert V.MEASURES["lrc_k"](t, "mnist") == (100, None)
+    (gap,) = V.sn_gap_shrinks(t, "mnist", {"mnist": ["FGM"]})
+    assert gap.paper == pytest.approx([6.0, 6.0, 6.0]) and gap.paper_value == "-0.5"   # paper: 1.71 → 2.22
+    (erm,) = V.sn_test_gain(t, "mnist", {"mnist": ["ERM"]})                           # β* = ∞: no SN chosen
+    assert erm.fixed_verdict == X and erm.effect_text.startswith("0 (β* = ∞")
     with pytest.raises(V.NotTested, match="needs the SN schemes WRM"):
         V.sn_gap_shrinks(t, "mnist", {"mnist": ["WRM"]})

@@ -48,7 +48,7 @@ forward-with-graph and backward of three batch-1 convolutions per layer (CW CNN,
 SN cost 6.5 % vs 11.5 % of a step). ``grad_through_power=True`` reproduces the authors' full
 autodiff through v̂, û and σ̂.
 
-Miyato baseline (``mode='miyato'``)
+Miyato baseline (``mode='kernel'``)
 -----------------------------------
 Uses the implementation behind ``torch.nn.utils.parametrizations.spectral_norm`` (its
 ``_SpectralNorm`` class: reshaped kernel ``C_out × (C_in·kh·kw)``, u/v buffers, power method under
@@ -380,6 +380,11 @@ def trace_layers(model: nn.Module, input_shape: Sequence[int]) -> list[tuple[str
     return [(names[m], m, seen[m]) for m in order]
 
 
+#: The SN modes, named once: the config's ``spectral_norm.mode`` and ``sn_experiments.mode`` accept these
+#: (advreg.methods, the schema's enums, checked by a test), and ``apply_spectral_norm`` builds each.
+SN_MODES = ("operator", "kernel")
+
+
 def apply_spectral_norm(model: nn.Module, input_shape: Sequence[int], beta: Optional[float] = 1.0,
                         mode: str = "operator", n_power_iterations: int = 1,
                         warmup_iterations: int = 100, grad_through_power: bool = False,
@@ -389,19 +394,20 @@ def apply_spectral_norm(model: nn.Module, input_shape: Sequence[int], beta: Opti
 
     input_shape: (C, H, W) of the model input (conv input shapes are found by a dry forward).
     beta: the per-layer cap (one for all layers); ``inf`` = no rescale (power steps still run).
-      ``None`` is allowed only for ``mode='miyato'`` and registers the unmodified
+      ``None`` is allowed only for ``mode='kernel'`` and registers the unmodified
       ``torch.nn.utils.parametrizations.spectral_norm`` (W / σ).
-    mode: 'operator' (conv operator norm, this paper) or 'miyato' (reshaped kernel, PyTorch's).
+    mode: 'operator' (conv operator norm, this paper) or 'kernel' (Miyato et al.'s reshaped
+      kernel, PyTorch's).
     warmup_iterations: power iterations run at registration so σ̂ starts accurate (100: the
       effective operator norms of AlexNet/ELU-Net/Inception start within ~0.5 % of β; 20 leaves ~2 %).
     seed: u initialization (layer k uses seed + k); the global RNG is not consumed.
     layer_filter(name, module) -> bool: restrict which layers get SN (default: all).
     Call it the same way on a freshly built model before ``load_state_dict`` of a saved one.
     """
-    if mode not in ("operator", "miyato"):
-        raise ValueError(f"mode must be 'operator' or 'miyato', got {mode!r}")
-    if beta is None and mode != "miyato":
-        raise ValueError("beta=None is only meaningful for mode='miyato'")
+    if mode not in SN_MODES:
+        raise ValueError(f"spectral norm mode {mode!r}; expected one of {SN_MODES}")
+    if beta is None and mode != "kernel":
+        raise ValueError("beta=None is only meaningful for mode='kernel'")
     layers = trace_layers(model, input_shape)
     traced = {m for _, m, _ in layers}
     for name, m in model.named_modules():
@@ -413,7 +419,7 @@ def apply_spectral_norm(model: nn.Module, input_shape: Sequence[int], beta: Opti
         if parametrize.is_parametrized(m, "weight"):
             raise ValueError(f"layer {name!r} already has a parametrization on weight")
         w = m.weight
-        if mode == "miyato":
+        if mode == "kernel":
             if MiyatoSpectralNorm is None:  # pragma: no cover
                 raise RuntimeError("this torch has no parametrizations._SpectralNorm")
             if beta is None:

@@ -87,7 +87,7 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--beta", type=float, default=1.0)
-    ap.add_argument("--mode", default="operator", choices=["operator", "miyato"])
+    ap.add_argument("--mode", default="operator", choices=["operator", "kernel"])
     ap.add_argument("--n-power-iterations", type=int, default=1)
     ap.add_argument("--grad-through-power", action="store_true")
     ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads on CPU (0: default)")

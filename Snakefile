@@ -80,7 +80,8 @@ include: "rules/summary.smk"
 
 
 # Light jobs run where Snakemake runs, never as cluster jobs: downloads (compute nodes are often
-# offline), tables and figures from small files.
+# offline), tables and figures from small files. A rule that runs a model (its params pass
+# `device`) is never here: it takes the `gpu` resource and runs as a job (tests/workflow/test_envs.py).
 localrules:
     all,
     prepare_dataset,
@@ -94,9 +95,6 @@ localrules:
     transfer_seeds,
     lrc_seeds,
     decay_seeds,
-    lrc_figures,
-    trajectories,
-    adversarial_samples,
     sn_results,
     summary,
 

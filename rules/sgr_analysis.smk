@@ -90,6 +90,11 @@ rule lrc_figures:
         fig_eps=config["lrc"]["fig_eps"],
         sample_zetas=config["lrc"]["sample_zetas"],
         device=config["device"],
+    threads: config["threads"]
+    resources:
+        gpu=GPU,
+        runtime=job_runtime("lrc_figures"),
+        mem_mb=job_mem("lrc_figures"),
     log:
         f"{R}/logs/lrc_figures/{{dataset}}_seed{{seed}}.log",
     benchmark:
@@ -116,6 +121,11 @@ rule trajectories:
         examples=config["smoothness"]["examples"],
         steps=config["smoothness"]["steps"],
         device=config["device"],
+    threads: config["threads"]
+    resources:
+        gpu=GPU,
+        runtime=job_runtime("trajectories"),
+        mem_mb=job_mem("trajectories"),
     log:
         f"{R}/logs/trajectories/{{dataset}}_seed{{seed}}.log",
     benchmark:
@@ -140,6 +150,11 @@ rule adversarial_samples:
         n=config["smoothness"]["samples"],
         attack=config["smoothness"]["attack"],
         device=config["device"],
+    threads: config["threads"]
+    resources:
+        gpu=GPU,
+        runtime=job_runtime("adversarial_samples"),
+        mem_mb=job_mem("adversarial_samples"),
     log:
         f"{R}/logs/adversarial_samples/{{dataset}}_seed{{seed}}_{{source}}.log",
     benchmark:

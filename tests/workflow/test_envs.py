@@ -14,15 +14,40 @@ def test_conda_pins_match_pip_pins():
     assert {p for p in conda_pip if "==" in p} == pip_pins
 
 
-def _gpu_rules() -> set[str]:
-    """Rules whose `resources:` hold `gpu=` (rules/*.smk)."""
+def _rules_with(pattern: str) -> set[str]:
+    """Rules (rules/*.smk) whose block has a line matching ``pattern``."""
     out = set()
     for smk in (REPO / "rules").glob("*.smk"):
         for block in re.split(r"^(?=(?:local)?rule \w+:)", smk.read_text(), flags=re.M):
             m = re.match(r"(?:local)?rule (\w+):", block)
-            if m and re.search(r"^\s+gpu=", block, re.M):
+            if m and re.search(pattern, block, re.M):
                 out.add(m.group(1))
     return out
+
+
+def _gpu_rules() -> set[str]:
+    """Rules whose `resources:` hold `gpu=`."""
+    return _rules_with(r"^\s+gpu=")
+
+
+def test_no_rule_that_runs_a_model_is_a_local_rule():
+    """A rule that runs a model passes `device` to its job; with `device=cuda` on a GPU cluster a
+    local rule would run it on the login node (no GPU: pick_device fails). Every such rule takes
+    the `gpu` resource and is no `localrules` entry, and the SLURM profile's plan with
+    `device=cuda` gives each of its jobs a GPU."""
+    from workflow_utils import snakemake_cli
+
+    runs_model = _rules_with(r'^\s+device=config\["device"\]')
+    assert len(runs_model) >= 13 and runs_model <= _gpu_rules()
+    block = (REPO / "Snakefile").read_text().split("localrules:", 1)[1].split("\n\n", 1)[0]
+    local = set(re.findall(r"^\s+(\w+),", block, re.M))
+    assert "all" in local and not local & runs_model, f"run on the login node: {sorted(local & runs_model)}"
+    out = snakemake_cli(REPO, "-n", "--workflow-profile", "profiles/slurm", "--configfile", "presets/tiny.yaml",
+                        "--config", "device=cuda", "--forceall").stdout
+    for job in re.split(r"\n(?=\[)", out):
+        m = re.search(r"^rule (\w+):", job, re.M)
+        if m and m.group(1) in runs_model:
+            assert re.search(r"resources: .*gpu=1", job), job
 
 
 def test_the_rules_that_run_a_model_carry_their_gpu_and_the_profiles_follow():

@@ -22,7 +22,9 @@ from advreg import extensions as _extensions
 _extensions.load(config.get("extensions"))
 _layers = advcfg.read_layers([os.path.join(workflow.basedir, "config.yaml"),
                               *workflow.config_settings.configfiles])
-_layers.append(dict(workflow.config_settings.config or {}))
+_overrides = advcfg.typed_overrides(dict(workflow.config_settings.config or {}))
+config.update(advcfg.merge([config, _overrides]))   # nested --config values typed as in a file
+_layers.append(_overrides)
 for _note in advcfg.validate(config, advcfg.load_schema(), _layers):
     logger.info(f"config: {_note}")
 

@@ -54,6 +54,28 @@ def merge(layers: list[dict]) -> dict:
     return out
 
 
+def typed_overrides(overrides: dict) -> dict:
+    """``--config`` overrides with their nested values typed as a config file types them.
+
+    Why: Snakemake types a top-level ``--config key=value`` (int, float, bool) but reads a list or
+    a mapping with YAML's BaseLoader, which leaves every element a string: ``seeds=[0,1]`` arrives
+    as ``['0', '1']`` and ``dataset_settings={mnist: {epochs: 2}}`` with ``'2'``. Each nested
+    string is read again with ``yaml.safe_load`` (what a config file gets), so both mean what
+    they say."""
+    def typed(v):
+        if isinstance(v, dict):
+            return {k: typed(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [typed(x) for x in v]
+        if isinstance(v, str):
+            try:
+                return yaml.safe_load(v) if v.strip() else v
+            except yaml.YAMLError:
+                return v
+        return v
+    return {k: typed(v) if isinstance(v, (dict, list)) else v for k, v in overrides.items()}
+
+
 def load(files, log=None) -> dict:
     """The config of an entry point outside Snakemake (benchmarks, the λ probe, tests): ``files``
     merged in order as Snakemake merges --configfile (config.yaml first) and validated as the

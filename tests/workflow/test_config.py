@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from advreg import config as advcfg
-from workflow_utils import REPO, copy_workflow, snakemake_cli, write_config
+from workflow_utils import planned_jobs, REPO, copy_workflow, snakemake_cli, write_config
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +134,18 @@ def test_narrowing_through_the_cli_plans_the_run(workdir):
     proc = snakemake_cli(workdir, "-n", "--cores", "1", "--configfile", "presets/tiny.yaml", str(cfg))
     assert "config: transfer.attacks: narrowed to ['pgd']" in proc.stdout + proc.stderr
     assert "config: lrc.models" not in proc.stdout + proc.stderr  # tiny's lrc.models all remain
+
+
+def test_nested_config_overrides_on_the_command_line_are_typed(workdir):
+    """Snakemake reads a list or mapping given with --config as strings ('0', '2'); the Snakefile
+    types them as a config file would, so these plan the run they say (issue 29)."""
+    assert advcfg.typed_overrides({"seeds": ["0", "1"], "run_name": "x", "dataset_settings": {"mnist": {
+        "epochs": "2", "lr": "0.01", "flip": "false", "widths": ["8", "8"]}}}) == {
+        "seeds": [0, 1], "run_name": "x", "dataset_settings": {"mnist": {"epochs": 2, "lr": 0.01, "flip": False,
+                                                                          "widths": [8, 8]}}}
+    jobs = planned_jobs(workdir, [workdir / "presets" / "tiny.yaml"], "--config", "seeds=[0,1]",
+                        "dataset_settings={mnist: {epochs: 2}}")
+    assert {w["seed"] for rule, w in jobs if rule == "train"} == {"0", "1"}
 
 
 def _set(path: str, value):

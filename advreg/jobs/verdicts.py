@@ -503,7 +503,7 @@ def _base(entry: dict, ds: str) -> dict:
 
 def _not_tested(entry: dict, ds: str, why: str) -> dict:
     return {**_base(entry, ds), "case": "–", "effect_paper_setting": "–", "verdict_paper_setting": C.NOT_TESTED,
-            "effect_strong_attack": "n/a", "verdict_strong_attack": "n/a", "verdict": C.NOT_TESTED,
+            "effect_strong_attack": "–", "verdict_strong_attack": "–", "verdict": C.NOT_TESTED,
             "regime": "–", "verdict_in_regime": f"not tested: {why}", "seeds_to_settle": "–",
             "paper_value": "–", "seeds": 0, "images": "–", "regime_indicators": "–"}
 
@@ -544,7 +544,7 @@ def _case_row(entry: dict, ds: str, case: Case, inds: list[dict], status: str) -
         rec.update(effect_strong_attack=s_txt, verdict_strong_attack=s_v)
         final, dm, dvals = s_v, sm, case.strong
     else:
-        rec.update(effect_strong_attack="n/a", verdict_strong_attack="n/a")
+        rec.update(effect_strong_attack="–", verdict_strong_attack="–")
         final, dm, dvals = rec["verdict_paper_setting"], pm, case.paper
     sd = float(np.std(np.asarray(dvals, float)[~np.isnan(np.asarray(dvals, float))], ddof=1)) if n > 1 else math.nan
     rec.update(verdict=final, regime="within" if status == "within" else status,

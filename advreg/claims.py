@@ -90,18 +90,23 @@ def normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def quote_found(quote: str, source: str) -> bool:
+def quote_found(quote: str, source: str, max_gap: int = 200) -> bool:
     """Whether ``quote`` occurs word for word in ``source``: its fragments between ``…`` (the
-    register's mark for an elision, e.g. a number the text extraction lost) in order."""
-    src, pos = normalize(source), 0
-    for frag in (normalize(f) for f in quote.split(ELLIPSIS)):
-        if not frag:
-            continue
-        at = src.find(frag, pos)
-        if at < 0:
-            return False
-        pos = at + len(frag)
-    return True
+    register's mark for an elision, e.g. a number the text extraction lost) in order, each within
+    ``max_gap`` characters of the one before (an elision stays inside its sentence)."""
+    src = normalize(source)
+    frags = [normalize(f) for f in quote.split(ELLIPSIS) if normalize(f)]
+
+    def rest_found(i: int, pos: int) -> bool:
+        if i == len(frags):
+            return True
+        at = src.find(frags[i], pos)
+        while at >= 0 and (i == 0 or at - pos <= max_gap):
+            if rest_found(i + 1, at + len(frags[i])):
+                return True
+            at = src.find(frags[i], at + 1)
+        return False
+    return rest_found(0, 0)
 
 
 # ----------------------------------------------------------------------------- regime

@@ -525,6 +525,8 @@ def run_regime(config: dict) -> dict:
     sgr = {m: method_cfg(config, ds0, m) for m in config["methods"]}
     out = {"datasets": {}, "sn": {}, "pgd_train_steps": pgd.get("steps"),
            "max_test": config["evaluation"]["max_test"],
+           "paper_attack_eps": {ds: attack_eps(config, ds, config["strong_eval"]["paper_attack"])
+                                for ds in config["datasets"]},
            "sgr_variants": {m: {"source": c["source"], "representation": c["representation"]}
                             for m, c in sgr.items() if method_kind(m, c) == "sgr" and not c.get("spectral_norm")},
            "lrc": {"zetas": list(config["lrc"]["zetas"]), "epsilons": list(config["lrc"]["epsilons"]),

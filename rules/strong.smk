@@ -68,15 +68,15 @@ rule robustness_table:
 
 
 def claim_files():
-    """The tables the claim verdicts read, by kind, dataset and seed (the job looks each one up by
-    its keys; nothing is matched by list order)."""
+    """The tables the claim verdicts read, by kind, dataset, ε and seed (the job looks each one up
+    by its keys; nothing is matched by list order)."""
     lrc_ds = [ds for ds in DATASETS if config["lrc"]["models"]]
     a = STRONG["paper_attack"]
-    top_eps = {ds: max(advcfg.attack_eps(config, ds, a), key=float) for ds in DATASETS}
     return {
         "robustness": {ds: f"{R}/tables/robustness_{ds}_per_seed.csv" for ds in DATASETS},
         "clean_accuracy": {ds: f"{R}/tables/clean_accuracy_{ds}.csv" for ds in DATASETS},
-        "matrices": {ds: {str(s): f"{R}/matrices/{ds}_seed{s}_{a}_eps{top_eps[ds]}.csv" for s in SEEDS}
+        "matrices": {ds: {e: {str(s): f"{R}/matrices/{ds}_seed{s}_{a}_eps{e}.csv" for s in SEEDS}
+                          for e in advcfg.attack_eps(config, ds, a)}
                      for ds in DATASETS if a in config["transfer"]["attacks"]},
         "lrc": {ds: {str(s): f"{R}/lrc/lrc_sweep_{ds}_seed{s}.csv" for s in SEEDS} for ds in lrc_ds},
         "decay": {ds: {str(s): f"{R}/structure/decay_lengths_{ds}_seed{s}.csv" for s in SEEDS} for ds in DATASETS},
@@ -108,8 +108,8 @@ rule claim_verdicts:
         settings=advcfg.run_regime(config),
         datasets=DATASETS,
         sn_datasets=config["sn_experiments"]["datasets"],
-        references={ds: advcfg.reference_file(config, ds, STRONG["paper_attack"],
-                                              max(advcfg.attack_eps(config, ds, STRONG["paper_attack"]), key=float))
+        references={ds: {e: advcfg.reference_file(config, ds, STRONG["paper_attack"], e)
+                         for e in advcfg.attack_eps(config, ds, STRONG["paper_attack"])}
                     for ds in DATASETS},
     log:
         f"{R}/logs/claim_verdicts.log",

@@ -21,6 +21,7 @@ SN paper's table (advreg/reference/), or the register, which cites each one's so
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -47,18 +48,18 @@ class Case:
     strong: list[float] | None = None
     images: int | None = None
     paper_value: str = "–"
-    effect_text: str | None = None      # shown instead of the mean ± interval (β*)
-    fixed_verdict: str | None = None    # a verdict the rule of the kind cannot give (β*)
 
 
 @dataclass
 class RunTables:
-    """The run's tables, read on first use. ``files``: the paths by kind, dataset and seed (the
-    rule's params); ``settings``: advreg.config.run_regime; ``references``: dataset -> published
-    matrix of the claim's ε (or None)."""
+    """The run's tables, read on first use. ``files``: the paths by kind, dataset, ε and seed (the
+    rule's params); ``settings``: advreg.config.run_regime; ``references``: dataset -> ε -> the
+    published matrix (or None); ``claim_eps``: dataset -> the paper's Table-1 ε (register
+    ``table1_eps_255``), in 1/255."""
     files: dict
     settings: dict
     references: dict
+    claim_eps: dict = field(default_factory=dict)
     _cache: dict = field(default_factory=dict)
 
     def _get(self, key, load):
@@ -66,15 +67,30 @@ class RunTables:
             self._cache[key] = load()
         return self._cache[key]
 
+    def eps(self, ds: str) -> str:
+        """The ε (label, 1/255) at which this dataset's Table-1 claims are judged: the paper's
+        Table-1 ε where the paper has one (NotTested when the run does not attack at it), else the
+        run's smallest ε (the analogue of the paper's ε-small matrix)."""
+        run = sorted(self.settings.get("paper_attack_eps", {}).get(ds, []), key=float)
+        if ds in self.claim_eps:
+            want = C.label(self.claim_eps[ds])
+            if want not in map(C.label, run):
+                raise NotTested(f"the paper judges this at ε = {want}/255 on {ds}; the run attacks at "
+                                f"{', '.join(run) or 'no ε'}")
+            return next(e for e in run if C.label(e) == want)
+        if not run:
+            raise NotTested(f"the run does not attack {ds} with the paper attack")
+        return run[0]
+
     def robustness(self, ds: str) -> pd.DataFrame:
-        """Per-seed robustness rows (clean, paper attack, strong) at the largest ε evaluated."""
+        """Per-seed robustness rows (clean, paper attack, strong) at the claim's ε."""
         def load():
             rows = pd.read_csv(self.files["robustness"][ds])
-            return rows[rows["eps_255"].astype(str) == str(max(rows["eps_255"], key=float))]
+            return rows[rows["eps_255"].map(C.label) == C.label(self.eps(ds))]
         return self._get(("robustness", ds), load)
 
     def reference(self, ds: str) -> pd.DataFrame | None:
-        name = self.references.get(ds)
+        name = self.references.get(ds, {}).get(self.eps(ds))
         if not name:
             return None
         return self._get(("reference", ds), lambda: read_reference(name))
@@ -83,8 +99,9 @@ class RunTables:
         return self._get(("clean", ds), lambda: pd.read_csv(self.files["clean_accuracy"][ds], index_col=0))
 
     def matrices(self, ds: str) -> dict[int, pd.DataFrame]:
-        return self._get(("matrices", ds), lambda: {int(s): pd.read_csv(p, index_col=0)
-                                                     for s, p in self.files["matrices"].get(ds, {}).items()})
+        """The paper attack's white-box/transfer matrix of each seed at the claim's ε."""
+        files = self.files["matrices"].get(ds, {}).get(self.eps(ds), {})
+        return self._get(("matrices", ds), lambda: {int(s): pd.read_csv(p, index_col=0) for s, p in files.items()})
 
     def lrc(self, ds: str) -> pd.DataFrame | None:
         files = self.files["lrc"].get(ds)
@@ -145,7 +162,7 @@ def _ref_value(t: RunTables, ds: str, fn) -> str:
 
 def whitebox_gain(t: RunTables, ds: str, models: list[str], baseline: str) -> list[Case]:
     """White-box accuracy of each model minus the baseline's, per seed (paper attack and strong),
-    at the largest ε evaluated; the paper's value from the published matrix's diagonal."""
+    at the claim's ε; the paper's value from the published matrix's diagonal."""
     rows = t.robustness(ds)
     have = set(rows["model"])
     _need(have, [baseline], "the model")
@@ -163,7 +180,7 @@ def clean_drop(t: RunTables, ds: str, model: str, baseline: str) -> list[Case]:
     """Clean test accuracy of the baseline minus the model's, per seed."""
     acc = t.clean_accuracy(ds)
     _need(acc.index, [model, baseline], "the models")
-    seeds = [c for c in acc.columns if c.startswith("seed")]
+    seeds = [c for c in acc.columns if re.fullmatch(r"seed\d+", c)]   # not the `seeds` count column
     vals = [float(acc.loc[baseline, s] - acc.loc[model, s]) for s in seeds
             if not (pd.isna(acc.loc[baseline, s]) or pd.isna(acc.loc[model, s]))]
     return [Case(f"{baseline} − {model}, clean test accuracy", vals, None, t.settings.get("max_test"),
@@ -191,6 +208,46 @@ def transfer_to_clean(t: RunTables, ds: str, harmless: list[str], harmful: list[
     return [Case(f"clean model: mean of {'/'.join(a)} sources − mean of {'/'.join(b)}", vals, None,
                  t.settings.get("max_test"),
                  _ref_value(t, ds, lambda r: r.loc["clean", a].mean() - r.loc["clean", b].mean()))]
+
+
+def clean_examples_on_regularized(t: RunTables, ds: str, models: list[str]) -> list[Case]:
+    """Per seed: the regularized models' accuracy on the clean model's examples minus the clean
+    model's accuracy on theirs (each averaged over ``models``): Sec. 4.4's hypothesis (i), the
+    regularized models' perturbations are the stronger ones."""
+    mats = t.matrices(ds)
+    if not mats:
+        raise NotTested("the run builds no transfer matrix for the paper attack")
+    vals = []
+    for m in mats.values():
+        have = [x for x in models if x in m.index and x in m.columns]
+        if "clean" not in m.index or not have:
+            raise NotTested(f"needs the clean model and one of {models} in the matrix")
+        vals.append(float(m.loc[have, "clean"].mean() - m.loc["clean", have].mean()))
+    return [Case(f"{'/'.join(have)} on clean's examples − clean on theirs", vals, None, t.settings.get("max_test"),
+                 _ref_value(t, ds, lambda r: r.loc[have, "clean"].mean() - r.loc["clean", have].mean()))]
+
+
+def transfer_robustness_gap(t: RunTables, ds: str, models: list[str], baseline: str, sources: list[str]) -> list[Case]:
+    """Per seed and model: its mean accuracy under the transfer attacks from ``sources`` (those in
+    the matrix) minus the baseline's under the same sources."""
+    mats = t.matrices(ds)
+    if not mats:
+        raise NotTested("the run builds no transfer matrix for the paper attack")
+    first = next(iter(mats.values()))
+    present = [m for m in models if m in first.index]
+    src = [c for c in sources if c in first.columns]
+    if baseline not in first.index or not present or not src:
+        raise NotTested(f"needs {baseline}, one of {models} and one of the sources {sources} in the matrix")
+    return [Case(f"{m} − {baseline}, mean over transfer from {'/'.join(src)}",
+                 [float(mt.loc[m, src].mean() - mt.loc[baseline, src].mean()) for mt in mats.values()], None,
+                 t.settings.get("max_test"),
+                 _ref_value(t, ds, lambda r, m=m: r.loc[m, src].mean() - r.loc[baseline, src].mean()))
+            for m in present]
+
+
+def untestable(t: RunTables, ds: str, reason: str) -> list[Case]:
+    """A claim no table of this pipeline measures (the register says why)."""
+    raise NotTested(reason)
 
 
 def _lrc(t: RunTables, ds: str, noise: str = "lrc") -> pd.DataFrame:
@@ -230,8 +287,9 @@ def lrc_gap_longest(t: RunTables, ds: str, a: str, b: str) -> list[Case]:
 def lrc_gap_shrinks(t: RunTables, ds: str, a: str, b: str) -> list[Case]:
     long_gap, short_gap, zmin, zmax, eps, n, k = _lrc_gaps(t, ds, a, b)
     common = long_gap.index.intersection(short_gap.index)
-    return [Case(f"({a} − {b}) at ζ = {zmax:g} minus at ζ = {zmin:g}, ε = {eps:g}",
-                 list(long_gap[common] - short_gap[common]), None, n, "qualitative (Fig. 3)")]
+    # |gap| at the shortest ζ: a large GN advantage there is no convergence either
+    return [Case(f"({a} − {b}) at ζ = {zmax:g} minus |{a} − {b}| at ζ = {zmin:g}, ε = {eps:g}",
+                 list(long_gap[common] - short_gap[common].abs()), None, n, "qualitative (Fig. 3)")]
 
 
 def lrc_data_gap(t: RunTables, ds: str, a: str, b: str, eps: float) -> list[Case]:
@@ -306,11 +364,6 @@ def _scheme_rows(t: RunTables, ds: str, schemes: dict) -> tuple[pd.DataFrame, pd
     return sweep, best.set_index("scheme"), present
 
 
-def _at_beta(sweep: pd.DataFrame, scheme: str, beta: str, col: str) -> pd.Series:
-    g = sweep[(sweep["scheme"] == scheme) & (sweep["beta"].map(C.label) == C.label(beta))]
-    return 100 * g.set_index("seed")[col].astype(float)
-
-
 def _paper_sn(best: pd.DataFrame, scheme: str, fn) -> str:
     try:
         v = fn(best.loc[scheme])
@@ -319,44 +372,70 @@ def _paper_sn(best: pd.DataFrame, scheme: str, fn) -> str:
         return "–"
 
 
+def seed_beta_star(sweep: pd.DataFrame, scheme: str) -> dict[int, str]:
+    """Per seed: β* = argmax of that seed's validation accuracy under the training attack, ties to
+    the weakest normalization (β = ∞ first, then larger β), the authors' rule (advreg.jobs.sn.best_beta
+    applies it to the seed mean for the SN tables). Each seed repeats the whole procedure (train
+    every β, validate, pick), so the effects below vary with the pick as they would for a user."""
+    out = {}
+    for seed, g in sweep[sweep["scheme"] == scheme].groupby("seed"):
+        g = g.assign(_b=g["beta"].map(lambda b: float(C.label(b)))).sort_values("_b", ascending=False)
+        out[int(seed)] = C.label(g.loc[g["val_adv_acc"].idxmax(), "beta"])
+    return out
+
+
+def _at(sweep: pd.DataFrame, scheme: str, seed: int, beta: str, col: str) -> float:
+    g = sweep[(sweep["scheme"] == scheme) & (sweep["seed"] == seed) & (sweep["beta"].map(C.label) == C.label(beta))]
+    return float(100 * g[col].iloc[0]) if len(g) else math.nan
+
+
+def _stars(stars: dict[int, str]) -> str:
+    return ", ".join(f"{b}" for b in stars.values())
+
+
 def _sn_paired(t: RunTables, ds: str, schemes: dict, col: str, sign: int, label: str, paper_cols) -> list[Case]:
-    """Per scheme and seed: ``sign`` × (``col`` at β* − at β = ∞), in points. When validation picks
-    β = ∞ the effect is 0 by construction and the claim (a benefit of SN) is not borne out."""
+    """Per scheme and seed: ``sign`` × (``col`` at the seed's β* − at β = ∞), in points; a seed whose
+    validation picks β = ∞ contributes 0 (no SN chosen, no benefit)."""
     sweep, best, present = _scheme_rows(t, ds, schemes)
     out = []
     for s in present:
-        star = C.label(best.loc[s, "beta_star"])
-        diff = sign * (_at_beta(sweep, s, star, col) - _at_beta(sweep, s, "inf", col))
+        stars = seed_beta_star(sweep, s)
+        vals = [sign * (_at(sweep, s, seed, b, col) - _at(sweep, s, seed, "inf", col)) for seed, b in stars.items()]
         paper = _paper_sn(best, s, lambda r: sign * 100 * (r[paper_cols[0]] - r[paper_cols[1]]))
-        case = Case(label.format(s=s, star=star), list(diff.dropna()), None, int(sweep["n_test"].iloc[0]), paper)
-        if star == "inf":
-            case.effect_text, case.fixed_verdict = "0 (β* = ∞: validation chose no SN)", C.CONTRADICTED
-        out.append(case)
+        out.append(Case(label.format(s=s, stars=_stars(stars)), [v for v in vals if not math.isnan(v)], None,
+                        int(sweep["n_test"].iloc[0]), paper))
     return out
 
 
 def sn_test_gain(t: RunTables, ds: str, schemes: dict) -> list[Case]:
     """Per seed: test accuracy under the training attack at the validated β* minus at β = ∞."""
-    return _sn_paired(t, ds, schemes, "test_adv_acc", 1, "{s}: β* = {star} vs β = ∞", ("paper_test_sn", "paper_test_no_sn"))
+    return _sn_paired(t, ds, schemes, "test_adv_acc", 1, "{s}: at β* (per seed: {stars}) − at β = ∞",
+                      ("paper_test_sn", "paper_test_no_sn"))
 
 
 def sn_beta_star(t: RunTables, ds: str, schemes: dict) -> list[Case]:
-    """The β validation picks for each scheme (seeds averaged, as the authors do): finite or ∞."""
+    """Per seed: validation accuracy under the training attack of the best finite β minus that of
+    β = ∞ (> 0: validation picks a finite β)."""
     sweep, best, present = _scheme_rows(t, ds, schemes)
     out = []
     for s in present:
-        star = C.label(best.loc[s, "beta_star"])
+        finite = sorted({C.label(b) for b in sweep[sweep["scheme"] == s]["beta"]} - {"inf"}, key=float)
+        if not finite:
+            raise NotTested(f"the β grid of {s} has no finite β")
+        stars = seed_beta_star(sweep, s)
+        vals = [max(_at(sweep, s, seed, b, "val_adv_acc") for b in finite) - _at(sweep, s, seed, "inf", "val_adv_acc")
+                for seed in stars]
         paper = best.loc[s].get("paper_beta_star", np.nan)
-        seeds = sweep[sweep["scheme"] == s]["seed"].nunique()
-        out.append(Case(f"{s}: β* on validation", [math.nan] * seeds, None, int(sweep["n_val"].iloc[0]),
-                        "–" if pd.isna(paper) else C.label(paper), effect_text=f"β* = {star}",
-                        fixed_verdict=C.CONTRADICTED if star == "inf" else C.SUPPORTED))
+        out.append(Case(f"{s}: best finite β − β = ∞ on validation (β* per seed: {_stars(stars)})",
+                        [v for v in vals if not math.isnan(v)], None, int(sweep["n_val"].iloc[0]),
+                        "–" if pd.isna(paper) else f"β* = {C.label(paper)}"))
     return out
 
 
 def sn_gap_shrinks(t: RunTables, ds: str, schemes: dict) -> list[Case]:
-    """Per seed: the train − test gap under the training attack at β = ∞ minus at β*."""
-    return _sn_paired(t, ds, schemes, "gap", -1, "{s}: gap at β = ∞ − at β* = {star}", ("paper_gap_sn", "paper_gap_no_sn"))
+    """Per seed: the train − test gap under the training attack at β = ∞ minus at the seed's β*."""
+    return _sn_paired(t, ds, schemes, "gap", -1, "{s}: gap at β = ∞ − at β* (per seed: {stars})",
+                      ("paper_gap_sn", "paper_gap_no_sn"))
 
 
 #: effect name -> (function, whether it is measured on the SN experiments' datasets)
@@ -365,6 +444,8 @@ EFFECTS = {"whitebox_gain": (whitebox_gain, False), "clean_drop": (clean_drop, F
            "lrc_gap_shrinks": (lrc_gap_shrinks, False), "lrc_data_gap": (lrc_data_gap, False),
            "decay_shorter": (decay_shorter, False), "lrc_minus_whitebox_gap": (lrc_minus_whitebox_gap, False),
            "representation_loss": (representation_loss, False), "epoch_time_ratio": (epoch_time_ratio, False),
+           "clean_examples_on_regularized": (clean_examples_on_regularized, False),
+           "transfer_robustness_gap": (transfer_robustness_gap, False), "untestable": (untestable, False),
            "sn_test_gain": (sn_test_gain, True), "sn_beta_star": (sn_beta_star, True),
            "sn_gap_shrinks": (sn_gap_shrinks, True)}
 
@@ -432,7 +513,9 @@ def _fmt(v) -> str:
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(C.label(x) for x in v) + "]"
     if isinstance(v, float):
-        return C.label(v) if v in (math.inf, -math.inf) or v == int(v) and abs(v) >= 100 else f"{v:.1f}"
+        if math.isnan(v):
+            return "–"
+        return C.label(v) if math.isinf(v) or v == int(v) and abs(v) >= 100 else f"{v:.1f}"
     return f"{v:,}" if isinstance(v, int) else str(v)
 
 
@@ -482,10 +565,10 @@ def _test_text(entry: dict) -> str:
     return f"superiority: effect {'>' if entry.get('direction', 'above') == 'above' else '<'} {entry['threshold']:g} {entry['unit']}"
 
 
-def _judge(entry: dict, vals) -> tuple[str, str, float, float, int]:
-    m, h, n = mean_ci(vals)
+def _judge(entry: dict, vals) -> tuple[str, str, float, float]:
+    m, h, _ = mean_ci(vals)
     text = fmt_ci(m, h, 2 if abs(m) < 1 else 1) if not math.isnan(m) else "–"
-    return text, C.verdict(entry["kind"], m, h, float(entry["threshold"]), entry.get("direction", "above")), m, h, n
+    return text, C.verdict(entry["kind"], m, h, float(entry["threshold"]), entry.get("direction", "above")), m, h
 
 
 def _qualified(v: str, status: str) -> str:
@@ -509,18 +592,20 @@ def _not_tested(entry: dict, ds: str, why: str) -> dict:
 
 
 def claim_rows(entry: dict, t: RunTables, run_datasets: list[str], sn_datasets: list[str],
-               regimes: dict) -> tuple[list[dict], list[tuple[str, str, list[dict]]]]:
+               regimes: dict) -> tuple[list[dict], list[dict]]:
     """The table rows of one register entry, and the regime indicators it was judged with
-    (dataset, regime name, indicators)."""
+    ({dataset, regime, paper, indicators})."""
     fn, on_sn = EFFECTS[entry["effect"]["name"]]
     available = sn_datasets if on_sn else run_datasets
-    claimed = available if entry["datasets"] == "any" else [d for d in entry["datasets"] if d in available]
-    if not claimed:
-        where = "the run's SN experiments have" if on_sn else "this run has"
-        return [_not_tested(entry, "/".join(entry["datasets"]),
-                            f"the paper makes this claim about {', '.join(entry['datasets'])}; "
-                            f"{where} {', '.join(available) or 'no dataset'}")], []
-    rows, judged = [], []
+    where = "the run's SN experiments have" if on_sn else "this run has"
+    if entry["datasets"] == "any":
+        claimed, missing = list(available), []
+    else:
+        claimed = [d for d in entry["datasets"] if d in available]
+        missing = [d for d in entry["datasets"] if d not in available]
+    rows = [_not_tested(entry, d, f"the paper makes this claim about {', '.join(entry['datasets'])}; "
+                                  f"{where} {', '.join(available) or 'no dataset'}") for d in missing]
+    judged = []
     for ds in claimed:
         try:
             cases = fn(t, ds, **entry["effect"].get("args", {}))
@@ -528,7 +613,7 @@ def claim_rows(entry: dict, t: RunTables, run_datasets: list[str], sn_datasets: 
             rows.append(_not_tested(entry, ds, str(e)))
             continue
         inds = regime(t, regimes[entry["regime"]], ds)
-        judged.append((ds, entry["regime"], inds))
+        judged.append({"dataset": ds, "regime": entry["regime"], "paper": entry["paper"], "indicators": inds})
         status = regime_status(inds, ds)
         for case in cases:
             rows.append(_case_row(entry, ds, case, inds, status))
@@ -536,22 +621,23 @@ def claim_rows(entry: dict, t: RunTables, run_datasets: list[str], sn_datasets: 
 
 
 def _case_row(entry: dict, ds: str, case: Case, inds: list[dict], status: str) -> dict:
-    p_txt, p_v, pm, ph, n = _judge(entry, case.paper)
-    rec = {**_base(entry, ds), "case": case.case, "effect_paper_setting": case.effect_text or p_txt,
-           "verdict_paper_setting": case.fixed_verdict or p_v}
+    p_txt, p_v, pm, _ = _judge(entry, case.paper)
+    rec = {**_base(entry, ds), "case": case.case, "effect_paper_setting": p_txt, "verdict_paper_setting": p_v}
     if case.strong is not None:
-        s_txt, s_v, sm, sh, _ = _judge(entry, case.strong)
+        s_txt, s_v, sm, _ = _judge(entry, case.strong)
         rec.update(effect_strong_attack=s_txt, verdict_strong_attack=s_v)
         final, dm, dvals = s_v, sm, case.strong
     else:
         rec.update(effect_strong_attack="–", verdict_strong_attack="–")
-        final, dm, dvals = rec["verdict_paper_setting"], pm, case.paper
-    sd = float(np.std(np.asarray(dvals, float)[~np.isnan(np.asarray(dvals, float))], ddof=1)) if n > 1 else math.nan
+        final, dm, dvals = p_v, pm, case.paper
+    v = np.asarray(dvals, float)
+    v = v[~np.isnan(v)]          # the values the verdict comes from: their n and spread
+    sd = float(np.std(v, ddof=1)) if len(v) > 1 else math.nan
     rec.update(verdict=final, regime="within" if status == "within" else status,
                verdict_in_regime=_qualified(final, status),
-               seeds_to_settle=(C.seeds_to_settle(entry["kind"], dm, sd, n, float(entry["threshold"]))
+               seeds_to_settle=(C.seeds_to_settle(entry["kind"], dm, sd, len(v), float(entry["threshold"]))
                                 if final == C.INCONCLUSIVE else "–"),
-               paper_value=case.paper_value, seeds=n if case.effect_text is None else len(case.paper),
+               paper_value=case.paper_value, seeds=len(v),
                images="–" if case.images is None else case.images, regime_indicators=_indicators_text(inds))
     return rec
 
@@ -565,7 +651,7 @@ def claim_records(files: dict, settings: dict, references: dict, run_datasets: l
                   sn_datasets: list[str], register: dict | None = None):
     """Every register entry's rows, and the regime indicators behind them."""
     register = register or C.load_register()
-    t = RunTables(files, settings, references)
+    t = RunTables(files, settings, references, register.get("table1_eps_255", {}))
     rows, judged = [], []
     for entry in register["claims"]:
         r, j = claim_rows(entry, t, run_datasets, sn_datasets, register["regimes"])
@@ -578,16 +664,15 @@ def claims_table(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(records, columns=COLUMNS)
 
 
-def regime_lines(judged: list[tuple[str, str, list[dict]]]) -> list[str]:
+def regime_lines(judged: list[dict]) -> list[str]:
     """One line per paper: how close the run came to its regime, dataset by dataset."""
     lines = []
-    paper_of = {"table1": "SGR", "structure": "SGR", "lrc": "SGR", "overhead": "SGR", "sn": "SN"}
     for paper, title in PAPERS.items():
         per_ds: dict[str, dict[str, dict]] = {}
-        for ds, name, inds in judged:
-            if paper_of.get(name) == paper:
-                for i in inds:
-                    per_ds.setdefault(ds, {})[i["indicator"]] = i
+        for j in judged:
+            if j["paper"] == paper:
+                for i in j["indicators"]:
+                    per_ds.setdefault(j["dataset"], {})[i["indicator"]] = i
         if not per_ds:
             lines.append(f"**{title}**: no claim of it was tested in this run.")
             continue
@@ -607,10 +692,11 @@ def regime_lines(judged: list[tuple[str, str, list[dict]]]) -> list[str]:
     return lines
 
 
-def regime_table(judged: list[tuple[str, str, list[dict]]]) -> pd.DataFrame:
+def regime_table(judged: list[dict]) -> pd.DataFrame:
     seen, rows = set(), []
-    for ds, name, inds in judged:
-        for i in inds:
+    for j in judged:
+        ds, name = j["dataset"], j["regime"]
+        for i in j["indicators"]:
             key = (ds, name, i["indicator"])
             if key not in seen:
                 seen.add(key)

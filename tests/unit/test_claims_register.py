@@ -45,6 +45,8 @@ def test_quote_matching_needs_every_fragment_in_order():
     assert C.quote_found("On MNIST for an attack strength of … SGR & GN achieve remarkable", text)
     assert not C.quote_found("SGR & GN achieve … On MNIST", text)          # out of order
     assert not C.quote_found("SGR and GN achieve remarkable", text)         # not word for word
+    far = "On MNIST for an attack strength of 0.1. " + "x" * 500 + " SGR & GN achieve remarkable"
+    assert not C.quote_found("On MNIST for an attack strength of … SGR & GN achieve remarkable", far)
 
 
 def test_entries_are_complete_and_consistent():
@@ -54,7 +56,7 @@ def test_entries_are_complete_and_consistent():
         assert e["paper"] in PAPER_FILES and e["section"] and e["quote"] and e["threshold_why"]
         assert e["kind"] in C.KINDS and e.get("direction", "above") in ("above", "below")
         assert e["effect"]["name"] in V.EFFECTS and e["regime"] in REGISTER["regimes"]
-        assert e["datasets"] == "any" or set(e["datasets"]) <= {"mnist", "cifar10"}
+        assert e["datasets"] == "any" or set(e["datasets"]) <= {"mnist", "cifar10", "svhn"}
         if e["datasets"] == "any":
             assert e.get("scope"), f"{e['id']}: a general claim says where the paper makes it"
     for name, indicators in REGISTER["regimes"].items():
@@ -67,7 +69,11 @@ def test_coverage_of_the_sections_and_no_claim_the_papers_do_not_make():
     assert {"4.2", "4.3", "4.4"} <= sections
     effects = {e["effect"]["name"] for e in REGISTER["claims"]}
     assert {"transfer_to_clean", "epoch_time_ratio", "representation_loss", "sn_test_gain",
-            "sn_beta_star", "sn_gap_shrinks"} <= effects
+            "sn_beta_star", "sn_gap_shrinks", "clean_examples_on_regularized", "transfer_robustness_gap"} <= effects
+    # "no loss of performance" and "equally well" are equivalence claims
+    kinds = {e["id"]: e["kind"] for e in REGISTER["claims"]}
+    assert kinds["sgr-4.4-covariance-function"] == kinds["sgr-4.4-variants-equal-transfer"] == "equivalence"
+    assert set(REGISTER["table1_eps_255"]) == {"mnist", "cifar10"}
     assert {e["kind"] for e in REGISTER["claims"]} == set(C.KINDS)
     # "SGR approaches PGD training: within 5 points" is no sentence of the paper
     assert not any("approaches PGD" in e["quote"] for e in REGISTER["claims"])

@@ -82,7 +82,7 @@ def _write_run(tmp_path, robust: dict, clean_acc: float = 99.3) -> dict:
     pd.DataFrame(rows).to_csv(tmp_path / "rob.csv", index=False)
     seeds = range(len(next(iter(robust.values()))))
     acc = pd.DataFrame({f"seed{s}": {m: clean_acc for m in robust} for s in seeds})
-    acc["mean"] = clean_acc
+    acc["mean"], acc["ci95"], acc["seeds"] = clean_acc, 0.0, len(seeds)   # as the pipeline writes it
     acc.index.name = "method"
     acc.to_csv(tmp_path / "clean.csv")
     return {"robustness": {"mnist": str(tmp_path / "rob.csv")}, "clean_accuracy": {"mnist": str(tmp_path / "clean.csv")},
@@ -91,12 +91,14 @@ def _write_run(tmp_path, robust: dict, clean_acc: float = 99.3) -> dict:
 
 SETTINGS = {"datasets": {"mnist": {"widths": [32, 32, 64, 64, 200, 200], "epochs": 10, "arch": "cw",
                                    "training_images": 58000}},
-            "sn": {}, "pgd_train_steps": 40, "max_test": 1000, "sgr_variants": {}, "lrc": {}}
+            "sn": {}, "pgd_train_steps": 40, "max_test": 1000, "sgr_variants": {}, "lrc": {},
+            "paper_attack_eps": {"mnist": ["32"]}}
+REFS = {"mnist": {"32": REF}}
 
 
 def _register(kind: str, models: list[str], baseline: str, threshold: float) -> dict:
     reg = C.load_register()
-    return {"regimes": reg["regimes"],
+    return {"regimes": reg["regimes"], "table1_eps_255": reg["table1_eps_255"],
             "claims": [{"id": "synthetic", "paper": "SGR", "section": "4.4", "quote": "q", "datasets": ["mnist"],
                         "effect": {"name": "whitebox_gain", "args": {"models": models, "baseline": baseline}},
                         "unit": "accuracy points", "kind": kind, "direction": "above", "threshold": threshold,
@@ -112,7 +114,7 @@ def test_superiority_claims_from_synthetic_tables(tmp_path):
                                   "gn": [(85, 35), (86, 34), (84, 36)],        # +14 strong: supported
                                   "wdecay": [(20, 10), (21, 11), (19, 12)],    # −10: contradicted
                                   "sgr_sign": [(40, 19), (41, 25), (42, 20)]})  # +0.3 ± 8 strong: inconclusive
-    recs, judged = V.claim_records(files, SETTINGS, {"mnist": REF}, ["mnist"], [],
+    recs, judged = V.claim_records(files, SETTINGS, REFS, ["mnist"], [],
                                    _register("superiority", ["gn", "wdecay", "sgr_sign"], "clean", 0.0))
     v = _verdicts(recs)
     assert (v["gn"]["verdict"], v["wdecay"]["verdict"], v["sgr_sign"]["verdict"]) == (S, X, I)
@@ -124,7 +126,14 @@ def test_superiority_claims_from_synthetic_tables(tmp_path):
     # regime: clean model 99.3 % clean (paper 99.4 ± 0.4), 29 % under PGD (24.7 ± 15), 58,000 images, C&W widths
     assert v["gn"]["regime"] == "within" and v["gn"]["verdict_in_regime"] == "supported, within the paper's regime"
     assert "clean model, clean accuracy (%): 99.3 (paper 99.4, ± 0.4: within)" in v["gn"]["regime_indicators"]
-    assert [d for d, _, _ in judged] == ["mnist"]
+    assert [j["dataset"] for j in judged] == ["mnist"]
+    t = V.RunTables(files, SETTINGS, REFS, {"mnist": 32})
+    (drop,) = V.clean_drop(t, "mnist", "gn", "clean")
+    assert drop.paper == [0.0, 0.0, 0.0] and drop.paper_value == "+0.0"   # three seeds, not the `seeds` column
+    # judged at the paper's Table-1 ε: a run that does not attack at it cannot test the claim
+    t = V.RunTables(files, {**SETTINGS, "paper_attack_eps": {"mnist": ["76.5"]}}, REFS, {"mnist": 32})
+    with pytest.raises(V.NotTested, match="the paper judges this at ε = 32/255 on mnist; the run attacks at 76.5"):
+        V.whitebox_gain(t, "mnist", ["gn"], "clean")
 
 
 def test_equivalence_claims_from_synthetic_tables(tmp_path):
@@ -134,7 +143,7 @@ def test_equivalence_claims_from_synthetic_tables(tmp_path):
                                   "pgd_sgr": [(84, 63), (85, 66), (86, 67)],          # +4.3 ± 5: inconclusive
                                   "clean": [(60, 50), (61, 52), (62, 51)]},           # 61 % under PGD
                        clean_acc=96.7)
-    recs, judged = V.claim_records(files, SETTINGS, {"mnist": REF}, ["mnist"], [],
+    recs, judged = V.claim_records(files, SETTINGS, REFS, ["mnist"], [],
                                    _register("equivalence", ["sgr_grad", "fgsm_sgr", "pgd_sgr"], "sgr_sign", 5.0))
     v = _verdicts(recs)
     assert (v["sgr_grad"]["verdict"], v["fgsm_sgr"]["verdict"], v["pgd_sgr"]["verdict"]) == (S, X, I)
@@ -153,7 +162,7 @@ def test_equivalence_claims_from_synthetic_tables(tmp_path):
 def test_claims_the_run_cannot_test_say_why(tmp_path):
     files = _write_run(tmp_path, {"clean": [(28, 20)], "sgr_sign": [(40, 30)]})
     reg = C.load_register()
-    recs, _ = V.claim_records(files, SETTINGS, {"mnist": REF}, ["mnist"], [], reg)
+    recs, _ = V.claim_records(files, SETTINGS, REFS, ["mnist"], [], reg)
     by_id = {}
     for r in recs:
         by_id.setdefault(r["id"], []).append(r)
@@ -163,8 +172,13 @@ def test_claims_the_run_cannot_test_say_why(tmp_path):
     assert "the paper makes this claim about cifar10; this run has mnist" in cifar["verdict_in_regime"]
     (gap,) = by_id["sn-gap"]
     assert gap["verdict"] == C.NOT_TESTED
-    (variants,) = by_id["sgr-4.4-variants-equal"]
+    (variants,) = by_id["sgr-4.4-variants-equal-whitebox"]
     assert "needs the models sgr_grad, fgsm_sgr, pgd_sgr, not in this run" in variants["verdict_in_regime"]
+    (transfer,) = by_id["sgr-4.4-variants-equal-transfer"]
+    assert "no transfer matrix" in transfer["verdict_in_regime"]
+    # a claim about MNIST and CIFAR-10 in an MNIST run: its CIFAR-10 row says why it is not tested
+    assert {r["dataset"] for r in by_id["sgr-4.4-transfer-clean-row"]} == {"mnist", "cifar10"}
+    assert {r["dataset"] for r in by_id["sn-test-gain"]} == {"mnist", "cifar10", "svhn"}
     (full,) = by_id["sgr-4.4-covariance-function"]
     assert "representation: full" in full["verdict_in_regime"]
     # one seed: every measured row is inconclusive and says a second seed is needed
@@ -190,12 +204,12 @@ def test_lrc_structure_overhead_and_sn_effects(tmp_path):
         for m, sec in (("clean", 10.0), ("sgr_sign", 24.0 + s), ("pgd", 100.0)):
             pd.DataFrame({"epoch": [1, 2, 3], "seconds": [sec, sec, sec * 3]}).to_csv(tmp_path / f"h{m}{s}.csv", index=False)
             files["histories"]["mnist"][m][str(s)] = str(tmp_path / f"h{m}{s}.csv")
-    sweep = pd.DataFrame([{"scheme": sc, "beta": b, "seed": s, "train_adv_acc": tr, "test_adv_acc": te + 0.001 * s,
-                           "gap": tr - te - 0.001 * s, "n_test": 1000, "n_val": 500}
+    sweep = pd.DataFrame([{"scheme": sc, "beta": b, "seed": s, "train_adv_acc": tr, "val_adv_acc": va,
+                           "test_adv_acc": te + 0.001 * s, "gap": tr - te - 0.001 * s, "n_test": 1000, "n_val": 500}
                           for s in range(3) for sc, rows in
-                          (("ERM", (("inf", 0.999, 0.987), ("4", 0.999, 0.986))),
-                           ("FGM", (("inf", 0.98, 0.90), ("4", 0.97, 0.95))))
-                          for b, tr, te in rows])
+                          (("ERM", ((math.inf, 0.999, 0.99, 0.987), (4.0, 0.999, 0.99, 0.986))),   # tie: β* = ∞
+                           ("FGM", ((math.inf, 0.98, 0.90 + 0.1 * (s == 2), 0.90), (4.0, 0.97, 0.95, 0.95))))
+                          for b, tr, va, te in rows])
     best = pd.DataFrame([{"scheme": "ERM", "beta_star": "inf", "paper_beta_star": "inf", "paper_test_no_sn": 0.9867,
                           "paper_test_sn": 0.9867, "paper_gap_no_sn": 0.012, "paper_gap_sn": 0.012},
                          {"scheme": "FGM", "beta_star": "4", "paper_beta_star": 4.0, "paper_test_no_sn": 0.9662,
@@ -208,21 +222,26 @@ def test_lrc_structure_overhead_and_sn_effects(tmp_path):
     (long_,) = V.lrc_gap_longest(t, "mnist", "sgr_sign", "gn")
     assert long_.paper == [15.0, 16.0, 17.0]
     (conv,) = V.lrc_gap_shrinks(t, "mnist", "sgr_sign", "gn")
-    assert conv.paper == [15.0, 15.0, 17.0]
+    assert conv.paper == [15.0, 15.0, 17.0]                  # 15, 16, 17 at ζ = 16 minus |0|, |1|, |0| at ζ = 1
     (st,) = V.decay_shorter(t, "mnist")
     assert st.paper == pytest.approx([-1.0, -0.6, -0.2])    # data 2.0 + 0.1 s, pgd 3.0 − 0.3 s
     (cost,) = V.epoch_time_ratio(t, "mnist", "pgd", "sgr_sign")
     assert cost.paper == pytest.approx([100 / 24, 100 / 25, 100 / 26])   # medians per epoch
+    # β* per seed on that seed's validation: 4, 4 and (seed 2, where β = ∞ validates best) ∞
+    assert V.seed_beta_star(sweep, "FGM") == {0: "4", 1: "4", 2: "inf"}
+    assert V.seed_beta_star(sweep, "ERM") == {0: "inf", 1: "inf", 2: "inf"}      # a tie goes to ∞
     (gain,) = V.sn_test_gain(t, "mnist", {"mnist": ["FGM", "PGM"]})
-    assert gain.paper == pytest.approx([5.0, 5.0, 5.0]) and gain.paper_value == "+0.8"
+    assert gain.paper == pytest.approx([5.0, 5.0, 0.0]) and gain.paper_value == "+0.8"
+    assert gain.case == "FGM: at β* (per seed: 4, 4, inf) − at β = ∞"
     (beta,) = V.sn_beta_star(t, "mnist", {"mnist": ["FGM"]})
-    assert beta.fixed_verdict == S and beta.effect_text == "β* = 4"
+    assert beta.paper == pytest.approx([5.0, 5.0, -5.0]) and beta.paper_value == "β* = 4"
     assert V.MEASURES["sn_erm_gap"](t, "mnist") == (pytest.approx(1.1), pytest.approx(1.2))
     assert V.MEASURES["sn_betas"](t, "mnist")[0] == ["4", "inf"]
+    assert V.MEASURES["sn_train_acc"](t, "mnist") == (pytest.approx(99.9), None)
     assert V.MEASURES["lrc_k"](t, "mnist") == (100, None)
     (gap,) = V.sn_gap_shrinks(t, "mnist", {"mnist": ["FGM"]})
-    assert gap.paper == pytest.approx([6.0, 6.0, 6.0]) and gap.paper_value == "-0.5"   # paper: 1.71 → 2.22
+    assert gap.paper == pytest.approx([6.0, 6.0, 0.0]) and gap.paper_value == "-0.5"   # paper: 1.71 → 2.22
     (erm,) = V.sn_test_gain(t, "mnist", {"mnist": ["ERM"]})                           # β* = ∞: no SN chosen
-    assert erm.fixed_verdict == X and erm.effect_text.startswith("0 (β* = ∞")
+    assert erm.paper == [0.0, 0.0, 0.0]
     with pytest.raises(V.NotTested, match="needs the SN schemes WRM"):
         V.sn_gap_shrinks(t, "mnist", {"mnist": ["WRM"]})

@@ -185,3 +185,30 @@ def all_targets(summary=True):
             targets += [f"{R}/figures/fig78_samples_{ds}_seed{seed}_{m}.png"
                         for m in config["smoothness"]["models"]]
     return targets + sn_targets()
+
+
+# ------------------------------------------------------------------ the claim verdicts' inputs
+
+def claim_files():
+    """The tables the claim verdicts read, by kind, dataset, ε and seed (the job looks each one up
+    by its keys; nothing is matched by list order)."""
+    lrc_ds = [ds for ds in DATASETS if config["lrc"]["models"]]
+    a = config["strong_eval"]["paper_attack"]
+    return {
+        "robustness": {ds: f"{R}/tables/robustness_{ds}_per_seed.csv" for ds in DATASETS},
+        "clean_accuracy": {ds: f"{R}/tables/clean_accuracy_{ds}.csv" for ds in DATASETS},
+        "matrices": {ds: {e: {str(s): f"{R}/matrices/{ds}_seed{s}_{a}_eps{e}.csv" for s in SEEDS}
+                          for e in advcfg.attack_eps(config, ds, a)}
+                     for ds in DATASETS if a in config["transfer"]["attacks"]},
+        "lrc": {ds: {str(s): f"{R}/lrc/lrc_sweep_{ds}_seed{s}.csv" for s in SEEDS} for ds in lrc_ds},
+        "decay": {ds: {str(s): f"{R}/structure/decay_lengths_{ds}_seed{s}.csv" for s in SEEDS} for ds in DATASETS},
+        "histories": {ds: {m: {str(s): f"{R}/models/{ds}/{m}/seed{s}/history.csv" for s in SEEDS} for m in METHODS}
+                      for ds in DATASETS},
+        "sn_sweep": {ds: f"{R}/tables/sn_sweep_{ds}.csv" for ds in config["sn_experiments"]["datasets"]},
+        "sn_generalization": {ds: f"{R}/tables/sn_generalization_{ds}.csv" for ds in config["sn_experiments"]["datasets"]},
+    }
+
+
+def flat_paths(tree):
+    """Every path in a nested dict of paths."""
+    return [p for v in tree.values() for p in (flat_paths(v) if isinstance(v, dict) else [v])]

@@ -288,7 +288,8 @@ def lrc_gap_shrinks(t: RunTables, ds: str, a: str, b: str) -> list[Case]:
     long_gap, short_gap, zmin, zmax, eps, n, k = _lrc_gaps(t, ds, a, b)
     common = long_gap.index.intersection(short_gap.index)
     # |gap| at the shortest ζ: a large GN advantage there is no convergence either
-    return [Case(f"({a} − {b}) at ζ = {zmax:g} minus |{a} − {b}| at ζ = {zmin:g}, ε = {eps:g}",
+    # (no "|" in a table cell: Markdown would split the cell)
+    return [Case(f"({a} − {b}) at ζ = {zmax:g} minus abs({a} − {b}) at ζ = {zmin:g}, ε = {eps:g}",
                  list(long_gap[common] - short_gap[common].abs()), None, n, "qualitative (Fig. 3)")]
 
 
@@ -328,7 +329,7 @@ def lrc_minus_whitebox_gap(t: RunTables, ds: str, a: str, b: str) -> list[Case]:
         wb = _paired(rows, a, b, col).abs()
         common = long_gap.index.intersection(wb.index)
         out[col] = list(long_gap[common] - wb[common])
-    return [Case(f"({a} − {b}) LRC ζ = {zmax:g}, ε = {eps:g} minus |{a} − {b}| white-box", out["paper_attack"],
+    return [Case(f"({a} − {b}) LRC ζ = {zmax:g}, ε = {eps:g} minus abs({a} − {b}) white-box", out["paper_attack"],
                  out["strong"], n, "qualitative")]
 
 
@@ -561,7 +562,7 @@ def _indicators_text(inds: list[dict]) -> str:
 
 def _test_text(entry: dict) -> str:
     if entry["kind"] == "equivalence":
-        return f"equivalence: |effect| < {entry['threshold']:g} {entry['unit']}"
+        return f"equivalence: abs(effect) < {entry['threshold']:g} {entry['unit']}"
     return f"superiority: effect {'>' if entry.get('direction', 'above') == 'above' else '<'} {entry['threshold']:g} {entry['unit']}"
 
 

@@ -147,7 +147,7 @@ def test_equivalence_claims_from_synthetic_tables(tmp_path):
                                    _register("equivalence", ["sgr_grad", "fgsm_sgr", "pgd_sgr"], "sgr_sign", 5.0))
     v = _verdicts(recs)
     assert (v["sgr_grad"]["verdict"], v["fgsm_sgr"]["verdict"], v["pgd_sgr"]["verdict"]) == (S, X, I)
-    assert v["pgd_sgr"]["test"] == "equivalence: |effect| < 5 accuracy points"
+    assert v["pgd_sgr"]["test"] == "equivalence: abs(effect) < 5 accuracy points"
     assert int(v["pgd_sgr"]["seeds_to_settle"]) > 3
     # outside the regime: the verdict says so, naming the indicators out of tolerance
     x = v["fgsm_sgr"]["verdict_in_regime"]

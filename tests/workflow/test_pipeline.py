@@ -188,7 +188,8 @@ def test_full_config_plans_the_paper_grid(tmp_path):
     expected = {(d, m, str(s)) for d in config["datasets"] for m in advcfg.trained_methods(config, d)
                 for s in config["seeds"]}
     assert {(w["dataset"], w["method"], w["seed"]) for r, w in jobs if r == "train"} == expected
-    assert len(config["methods"]) == 12 and {"pgd_large", "fgsm_large"} < {m for _, m, _ in expected}
+    assert len(config["methods"]) == 13 and {"pgd_large", "fgsm_large"} < {m for _, m, _ in expected}
+    assert "sgr_sign_full" in config["methods"]   # the covariance-function claim (Sec. 4.4) needs it
     assert {"gn_sn", "sgr_sign_sn"} <= set(config["methods"]) & set(config["lrc"]["models"])  # SN × SGR
     # the SN experiments: dataset × scheme × β × seed
     sn = config["sn_experiments"]
@@ -207,10 +208,10 @@ def test_evidence_preset_plans_three_seeds_of_every_method_on_two_datasets(tmp_p
     jobs = planned_jobs(wd, [wd / "presets" / "evidence.yaml"])
     quick = yaml.safe_load((REPO / "presets" / "quick.yaml").read_text())
     evidence = yaml.safe_load((REPO / "presets" / "evidence.yaml").read_text())
-    assert evidence["methods"] == quick["methods"] and evidence["seeds"] == [0, 1, 2]
+    assert evidence["methods"] == quick["methods"] + ["sgr_sign_full"] and evidence["seeds"] == [0, 1, 2]
     assert evidence["evaluation"]["max_test"] >= 1000
     trained = {(w["dataset"], w["method"], w["seed"]) for r, w in jobs if r == "train"}
-    assert trained == {(d, m, s) for d in ("mnist", "fashion_mnist") for m in quick["methods"] for s in "012"}
+    assert trained == {(d, m, s) for d in ("mnist", "fashion_mnist") for m in evidence["methods"] for s in "012"}
     assert {(w["dataset"], w["seed"]) for r, w in jobs if r == "train_sn"} == \
         {(d, s) for d in ("mnist", "fashion_mnist") for s in "012"}
     assert {w["dataset"] for r, w in jobs if r == "lrc_attack"} == {"mnist", "fashion_mnist"}

@@ -2,6 +2,7 @@
 ETA at least every ``every`` seconds (and at the end of each unit of work)."""
 from __future__ import annotations
 
+import os
 import time
 
 import torch
@@ -14,9 +15,17 @@ def hms(seconds: float) -> str:
     return f"{s // 3600:d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
-def describe_device(requested: str | None, gpu_resource: int = 0) -> list[str]:
-    """The device line a job logs first, and a loud warning when the job was given a GPU
-    (``resources: gpu``) or asked for CUDA but torch sees none (it then runs on the CPU)."""
+#: Set by a scheduler that gave the job a GPU (SLURM's --gpus/--gres) or by a user who chose one.
+GPU_GIVEN_ENV = ("SLURM_JOB_GPUS", "SLURM_GPUS_ON_NODE", "SLURM_STEP_GPUS", "CUDA_VISIBLE_DEVICES")
+
+
+def describe_device(requested: str | None, gpu_resource: int = 0, env=None) -> list[str]:
+    """The device line a job logs first, and a loud warning when the run asked for a GPU but torch
+    sees none (it then runs on the CPU): ``device: cuda``, or a job holding ``resources: gpu``
+    that a scheduler (or the user, through ``GPU_GIVEN_ENV``) gave a GPU. A ``device: auto`` job
+    of a local run on a machine without one (the CPU presets) only says where it runs: its ``gpu``
+    resource is the rule's default, not a request."""
+    env = os.environ if env is None else env
     cuda = torch.cuda.is_available()
     if cuda:
         names = ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
@@ -24,10 +33,12 @@ def describe_device(requested: str | None, gpu_resource: int = 0) -> list[str]:
     else:
         seen = "no CUDA device: the CPU"
     lines = [f"device: requested {requested or 'n/a'}, {seen}; torch {torch.__version__}"]
-    wants_gpu = gpu_resource > 0 or (requested or "").startswith("cuda")
+    given = [k for k in GPU_GIVEN_ENV if env.get(k)]
+    wants_gpu = (requested or "").startswith("cuda") or (gpu_resource > 0 and bool(given))
     if wants_gpu and not cuda:
-        lines.append("WARNING: this job expected a GPU (" + (f"resources: gpu={gpu_resource}" if gpu_resource
-                     else f"device {requested}") + ") but torch sees no CUDA device: it runs on the CPU, "
+        why = (f"device {requested}" if (requested or "").startswith("cuda")
+               else f"resources: gpu={gpu_resource}, {given[0]}={env[given[0]]}")
+        lines.append(f"WARNING: this job expected a GPU ({why}) but torch sees no CUDA device: it runs on the CPU, "
                      "which can be 10-100x slower. Check CUDA_VISIBLE_DEVICES, the driver and the torch build.")
     return lines
 

@@ -6,14 +6,17 @@ import torch
 from advreg import progress as P
 
 
-def test_device_line_warns_when_a_gpu_was_expected(monkeypatch):
+def test_device_line_warns_only_when_the_run_asked_for_a_gpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    lines = P.describe_device("auto", gpu_resource=1)
-    assert lines[0].startswith("device: requested auto, no CUDA device")
-    assert len(lines) == 2 and lines[1].startswith("WARNING: this job expected a GPU (resources: gpu=1)")
-    assert "WARNING" in P.describe_device("cuda:0")[1]
-    assert P.describe_device("auto") == lines[:1]  # no GPU asked for: no warning
-    assert P.describe_device("cpu", gpu_resource=0) == [lines[0].replace("auto", "cpu")]
+    # a local CPU run of `device: auto` (the quick preset): the rule's gpu=1 is no request, no warning
+    lines = P.describe_device("auto", gpu_resource=1, env={})
+    assert len(lines) == 1 and lines[0].startswith("device: requested auto, no CUDA device")
+    # a scheduler gave the job a GPU that torch cannot see: warn, naming why a GPU was expected
+    (_, warn) = P.describe_device("auto", gpu_resource=1, env={"SLURM_JOB_GPUS": "0"})
+    assert warn.startswith("WARNING: this job expected a GPU (resources: gpu=1, SLURM_JOB_GPUS=0)")
+    assert "WARNING" in P.describe_device("cuda:0", env={})[1]        # device: cuda asked for one
+    assert P.describe_device("auto", env={"SLURM_JOB_GPUS": "0"}) == lines  # no gpu resource: no warning
+    assert P.describe_device("cpu", gpu_resource=0, env={}) == [lines[0].replace("auto", "cpu")]
 
 
 def test_progress_reports_rate_and_eta(monkeypatch):

@@ -104,6 +104,8 @@ def test_tiny_run_produces_every_target(tiny_run):
     assert summary.index("How close this run came to each paper's regime") < summary.index("Verdicts on the papers' claims")
     assert summary.index("Verdicts on the papers' claims") < summary.index("Clean and white-box accuracy")
     assert "**SGR paper (Roth et al. 2018)**: mnist: " in summary and "**SN paper (Farnia et al. 2019)**: mnist: " in summary
+    # a CPU run warns of no missing GPU in any job log (issue 29)
+    assert not any("expected a GPU" in p.read_text() for p in (res / "logs").rglob("*.log"))
     # every job forked from the warm-start server (scripts/_warm.py), and each log says so
     openings = [p.read_text().splitlines()[0] for p in (res / "logs").rglob("*.log") if p.name != "warm_start.log"]
     assert len(openings) > 40 and all("(warm start for pid " in line for line in openings), \

@@ -499,8 +499,8 @@ def train_settings(config: dict, dataset: str, seed: int) -> dict:
 
 
 # The official training files' sizes (advreg.data's artifacts record the same in meta["counts"]):
-# what a run trains on is read from the config here, so the claim verdicts' regime indicators need
-# no dataset artifact.
+# what a run trains on is read from the config here (the claim verdicts' regime indicators, the
+# cost model), so neither needs a dataset artifact.
 OFFICIAL_TRAIN_IMAGES = {"mnist": 60000, "fashion_mnist": 60000, "cifar10": 50000}
 
 
@@ -517,26 +517,23 @@ def training_images(config: dict, dataset: str, max_train: int | None) -> int:
 
 def run_regime(config: dict) -> dict:
     """The settings of a run that the claims register compares with the papers' (advreg.jobs.verdicts):
-    per dataset the SGR models' widths, epochs, training images and PGD-training steps; the LRC
-    grid; per SN dataset the β grid, epochs and training images; the SGR variants' Σ source and
-    representation; the test images the attacks use."""
-    pgd = method_cfg(config, config["datasets"][0], "pgd") if "pgd" in config["methods"] else {}
-    ds0 = config["datasets"][0]
-    sgr = {m: method_cfg(config, ds0, m) for m in config["methods"]}
-    out = {"datasets": {}, "sn": {}, "pgd_train_steps": pgd.get("steps"),
+    per dataset the SGR models' widths, epochs and training images; the PGD-training steps; per SN
+    dataset the β grid, epochs and training images; the SGR variants' Σ source and representation;
+    the paper attack's ε per dataset; the test images the attacks use. (The LRC grid is read from
+    the sweep's own table.)"""
+    cfgs = {m: method_cfg(config, config["datasets"][0], m) for m in config["methods"]}
+    out = {"datasets": {}, "sn": {}, "pgd_train_steps": cfgs.get("pgd", {}).get("steps"),
            "max_test": config["evaluation"]["max_test"],
            "paper_attack_eps": {ds: attack_eps(config, ds, config["strong_eval"]["paper_attack"])
                                 for ds in config["datasets"]},
            "sgr_variants": {m: {"source": c["source"], "representation": c["representation"]}
-                            for m, c in sgr.items() if method_kind(m, c) == "sgr" and not c.get("spectral_norm")},
-           "lrc": {"zetas": list(config["lrc"]["zetas"]), "epsilons": list(config["lrc"]["epsilons"]),
-                   "k": config["lrc"]["k"]}}
+                            for m, c in cfgs.items() if method_kind(m, c) == "sgr" and not c.get("spectral_norm")}}
     for ds in config["datasets"]:
         st = config["dataset_settings"][ds]
-        out["datasets"][ds] = {"widths": list(st["widths"]), "epochs": st["epochs"], "arch": st["arch"],
+        out["datasets"][ds] = {"widths": list(st["widths"]), "epochs": st["epochs"],
                                "training_images": training_images(config, ds, st.get("max_train"))}
     for ds in config["sn_experiments"]["datasets"]:
         st = config["sn_experiments"]["settings"][ds]
-        out["sn"][ds] = {"betas": sn_betas(config, ds), "epochs": st["epochs"], "arch": st["arch"],
+        out["sn"][ds] = {"betas": sn_betas(config, ds), "epochs": st["epochs"],
                          "training_images": training_images(config, ds, st.get("max_train"))}
     return out

@@ -37,7 +37,7 @@ from advreg.models import build_from_spec, place
 from advreg.timing import seconds_per_call
 
 # images per dataset file (the official splits); the validation split is carved from training
-TRAIN_IMAGES = {"mnist": 60000, "fashion_mnist": 60000, "cifar10": 50000}
+TRAIN_IMAGES = advcfg.OFFICIAL_TRAIN_IMAGES
 TEST_IMAGES = 10000
 NUM_CLASSES = 10
 # ours: a prior for the share of the attacked images still robust when each later attack of the

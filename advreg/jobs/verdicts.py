@@ -101,19 +101,20 @@ class RunTables:
     def matrices(self, ds: str) -> dict[int, pd.DataFrame]:
         """The paper attack's white-box/transfer matrix of each seed at the claim's ε."""
         files = self.files["matrices"].get(ds, {}).get(self.eps(ds), {})
+        if not files:
+            raise NotTested("the run builds no transfer matrix for the paper attack")
         return self._get(("matrices", ds), lambda: {int(s): pd.read_csv(p, index_col=0) for s, p in files.items()})
 
     def lrc(self, ds: str) -> pd.DataFrame | None:
         files = self.files["lrc"].get(ds)
         if not files:
             return None
-        return self._get(("lrc", ds), lambda: pd.concat([pd.read_csv(p).assign(seed=int(s)) for s, p in files.items()]))
+        return self._get(("lrc", ds), lambda: _stack_seeds(files))
 
     def decay(self, ds: str) -> pd.DataFrame:
         if not self.files["decay"].get(ds):
             raise NotTested("the run computed no perturbation covariance")
-        return self._get(("decay", ds), lambda: pd.concat(
-            [pd.read_csv(p).assign(seed=int(s)) for s, p in self.files["decay"][ds].items()]))
+        return self._get(("decay", ds), lambda: _stack_seeds(self.files["decay"][ds]))
 
     def epoch_seconds(self, ds: str, method: str) -> dict[int, float]:
         """Per seed: the median training seconds per epoch of a model (its history.csv)."""
@@ -126,6 +127,11 @@ class RunTables:
             raise NotTested(f"the run's SN experiments do not include {ds}")
         return self._get(("sn", ds), lambda: (pd.read_csv(self.files["sn_sweep"][ds]),
                                               pd.read_csv(self.files["sn_generalization"][ds])))
+
+
+def _stack_seeds(files: dict) -> pd.DataFrame:
+    """One table of per-seed CSVs ({seed: path}), with their seed as a column."""
+    return pd.concat([pd.read_csv(p).assign(seed=int(s)) for s, p in files.items()])
 
 
 def read_reference(name: str) -> pd.DataFrame:
@@ -152,12 +158,20 @@ def _need(have, wanted, what: str) -> None:
         raise NotTested(f"needs {what} {', '.join(missing)}, not in this run")
 
 
-def _ref_value(t: RunTables, ds: str, fn) -> str:
-    ref = t.reference(ds)
+def _paper_number(fn, source) -> str:
+    """``fn(source)`` as a signed paper value, "–" where the paper has none (no table, a missing
+    row or column, NaN)."""
+    if source is None:
+        return "–"
     try:
-        return f"{fn(ref):+.1f}" if ref is not None else "–"
+        v = fn(source)
     except KeyError:
         return "–"
+    return "–" if pd.isna(v) else f"{v:+.1f}"
+
+
+def _ref_value(t: RunTables, ds: str, fn) -> str:
+    return _paper_number(fn, t.reference(ds))
 
 
 def whitebox_gain(t: RunTables, ds: str, models: list[str], baseline: str) -> list[Case]:
@@ -191,8 +205,6 @@ def transfer_to_clean(t: RunTables, ds: str, harmless: list[str], harmful: list[
     """Per seed, the clean model's accuracy on the paper attack's examples from the ``harmless``
     models minus that on the ``harmful`` ones' (each group averaged over the models it has)."""
     mats = t.matrices(ds)
-    if not mats:
-        raise NotTested("the run builds no transfer matrix for the paper attack")
 
     def groups(m: pd.DataFrame):
         a, b = [c for c in harmless if c in m.columns], [c for c in harmful if c in m.columns]
@@ -215,8 +227,6 @@ def clean_examples_on_regularized(t: RunTables, ds: str, models: list[str]) -> l
     model's accuracy on theirs (each averaged over ``models``): Sec. 4.4's hypothesis (i), the
     regularized models' perturbations are the stronger ones."""
     mats = t.matrices(ds)
-    if not mats:
-        raise NotTested("the run builds no transfer matrix for the paper attack")
     vals = []
     for m in mats.values():
         have = [x for x in models if x in m.index and x in m.columns]
@@ -231,8 +241,6 @@ def transfer_robustness_gap(t: RunTables, ds: str, models: list[str], baseline: 
     """Per seed and model: its mean accuracy under the transfer attacks from ``sources`` (those in
     the matrix) minus the baseline's under the same sources."""
     mats = t.matrices(ds)
-    if not mats:
-        raise NotTested("the run builds no transfer matrix for the paper attack")
     first = next(iter(mats.values()))
     present = [m for m in models if m in first.index]
     src = [c for c in sources if c in first.columns]
@@ -365,14 +373,6 @@ def _scheme_rows(t: RunTables, ds: str, schemes: dict) -> tuple[pd.DataFrame, pd
     return sweep, best.set_index("scheme"), present
 
 
-def _paper_sn(best: pd.DataFrame, scheme: str, fn) -> str:
-    try:
-        v = fn(best.loc[scheme])
-        return "–" if pd.isna(v) else f"{v:+.1f}"
-    except KeyError:
-        return "–"
-
-
 def seed_beta_star(sweep: pd.DataFrame, scheme: str) -> dict[int, str]:
     """Per seed: β* = argmax of that seed's validation accuracy under the training attack, ties to
     the weakest normalization (β = ∞ first, then larger β), the authors' rule (advreg.jobs.sn.best_beta
@@ -402,7 +402,7 @@ def _sn_paired(t: RunTables, ds: str, schemes: dict, col: str, sign: int, label:
     for s in present:
         stars = seed_beta_star(sweep, s)
         vals = [sign * (_at(sweep, s, seed, b, col) - _at(sweep, s, seed, "inf", col)) for seed, b in stars.items()]
-        paper = _paper_sn(best, s, lambda r: sign * 100 * (r[paper_cols[0]] - r[paper_cols[1]]))
+        paper = _paper_number(lambda b: sign * 100 * (b.loc[s, paper_cols[0]] - b.loc[s, paper_cols[1]]), best)
         out.append(Case(label.format(s=s, stars=_stars(stars)), [v for v in vals if not math.isnan(v)], None,
                         int(sweep["n_test"].iloc[0]), paper))
     return out
@@ -634,7 +634,7 @@ def _case_row(entry: dict, ds: str, case: Case, inds: list[dict], status: str) -
     v = np.asarray(dvals, float)
     v = v[~np.isnan(v)]          # the values the verdict comes from: their n and spread
     sd = float(np.std(v, ddof=1)) if len(v) > 1 else math.nan
-    rec.update(verdict=final, regime="within" if status == "within" else status,
+    rec.update(verdict=final, regime=status,
                verdict_in_regime=_qualified(final, status),
                seeds_to_settle=(C.seeds_to_settle(entry["kind"], dm, sd, len(v), float(entry["threshold"]))
                                 if final == C.INCONCLUSIVE else "–"),

@@ -23,6 +23,7 @@ from scipy import stats
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 NOT_TESTED = "not tested"
+NOT_TESTED_STAND_IN = "not tested (stand-in data)"   # a dataset replaced by a generated stand-in (advreg.stand_in)
 KINDS = ("superiority", "equivalence")
 ELLIPSIS = "…"
 

@@ -228,6 +228,7 @@ def config_problems(config: dict) -> list[str]:
     out += _attack_problems(config)
     out += _strong_eval_problems(config)
     out += _sn_problems(config)
+    out += _stand_in_problems(config)
     for key in ("lrc.models", "smoothness.models", "structure.attacks"):
         section, name = key.split(".")
         if not config[section][name]:
@@ -363,6 +364,26 @@ def _strong_entry_problems(key: str, e: dict) -> list[str]:
     if unused:
         return [f"{key} ({e['kind']}): {sorted(unused)} do not apply to this attack"]
     return []
+
+
+def _stand_in_problems(config: dict) -> list[str]:
+    """A stand-in is chosen before any job starts (advreg.data.stand_in_needed), which only an
+    offline run with local mirrors can do: a download might have supplied the original."""
+    d = config["data"]
+    listed = d["stand_in"]["datasets"]
+    if not listed:
+        return []
+    from advreg.data import OFFICIAL, _is_url, sources
+    out = []
+    urls = [s for s in sources(d["mirror"], d["offline"]) if s == OFFICIAL or _is_url(s)]
+    if urls:
+        out.append(f"data.stand_in.datasets: {listed} needs data.offline: true and local mirrors only "
+                   f"(got the sources {urls}): whether a download supplies the original is known only "
+                   f"when the job runs, and a stand-in must be chosen before any job starts")
+    if d["stand_in"]["train"] <= d["val"]:
+        out.append(f"data.stand_in.train={d['stand_in']['train']} must exceed data.val={d['val']} "
+                   f"(the validation images are carved from the training part)")
+    return out
 
 
 SN_SCHEME_KINDS = ("clean", "fgm", "pgm", "wrm")
@@ -508,8 +529,11 @@ def training_images(config: dict, dataset: str, max_train: int | None) -> int:
     """How many images a model of ``dataset`` trains on: the split's training part (official: the
     training file less the ``data.val`` validation images; test-file: ``data.test_file_train``),
     cut to ``max_train``."""
-    from advreg.data import get_spec, resolve_split, sources
+    from advreg.data import get_spec, resolve_split, sources, stand_in_needed
     d = config["data"]
+    if stand_in_needed(dataset, d["mirror"], d["offline"], d["stand_in"]["datasets"]):
+        n = d["stand_in"]["train"] - d["val"]
+        return min(n, max_train) if max_train else n
     split, _ = resolve_split(get_spec(dataset), d["split"], sources(d["mirror"], d["offline"]))
     n = OFFICIAL_TRAIN_IMAGES[dataset] - d["val"] if split == "official" else d["test_file_train"]
     return min(n, max_train) if max_train else n

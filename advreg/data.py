@@ -198,8 +198,13 @@ def fetch_file(spec: DatasetSpec, role: str, raw_dir: Path, srcs: list[str], log
                 shutil.copyfile(path, tmp)
             log(f"{spec.name}/{fname}: copied from {path} (MD5 {md5} ok)")
             return dest, str(path)
+    local = [s for s in srcs if not (s == OFFICIAL or _is_url(s))]
+    where = (f"put the original file at {Path(local[0]) / spec.name / fname}" if local else
+             f"list a folder holding <folder>/{spec.name}/{fname} under data.mirror")
     raise DataError(f"no source has a good copy of {spec.name}/{fname} (expected MD5 {md5}); "
-                    f"tried in order: " + "; ".join(failures))
+                    f"tried in order: " + "; ".join(failures) + f". To fix: {where}"
+                    + ("" if OFFICIAL in srcs else ", or allow the official download (data.offline: false)")
+                    + " and run again")
 
 
 def _read_idx_gz(path: Path) -> torch.Tensor:
@@ -211,13 +216,20 @@ def _read_idx_gz(path: Path) -> torch.Tensor:
         return _tvd().mnist.read_sn3_pascalvincent_tensor(str(raw), strict=False)
 
 
-def _read_cifar(archive: Path, raw_dir: Path) -> dict[str, torch.Tensor]:
+def _read_cifar(archive: Path, raw_dir: Path, batch_md5s: dict[str, str] | None = None) -> dict[str, torch.Tensor]:
+    """The official archive's pickles through torchvision's reader, which verifies every batch
+    file's MD5 first: the official MD5s, or (a stand-in) ``batch_md5s``."""
     with tarfile.open(archive, "r:gz") as tar:
         tar.extractall(raw_dir, filter="data")
+    reader = _tvd().CIFAR10
+    if batch_md5s is not None:
+        reader = type("StandInCIFAR10", (reader,), {
+            "train_list": [[f, batch_md5s[f]] for f, _ in reader.train_list],
+            "test_list": [[f, batch_md5s[f]] for f, _ in reader.test_list],
+            "meta": {**reader.meta, "md5": batch_md5s["batches.meta"]}})
     out = {}
     for part, train in (("train", True), ("test", False)):
-        # CIFAR10(download=False) verifies every batch file's MD5 before reading.
-        ds = _tvd().CIFAR10(str(raw_dir), train=train, download=False)
+        ds = reader(str(raw_dir), train=train, download=False)
         out[f"x_{part}"] = torch.from_numpy(np.ascontiguousarray(ds.data.transpose(0, 3, 1, 2)))
         out[f"y_{part}"] = torch.tensor(ds.targets, dtype=torch.int64)
     return out
@@ -259,17 +271,51 @@ def _describe(split: str, n: dict[str, int]) -> str:
             f"{n['val']:,} validation images (its last), {n['test']:,} test images (the official test file)")
 
 
+def stand_in_needed(name: str, mirror, offline: bool, allowed) -> bool:
+    """Whether a run uses a generated stand-in for ``name`` (advreg.stand_in): the config lists it
+    under ``data.stand_in.datasets`` and no local source holds its original files. Decided from
+    the config and the local folders alone, before any job starts (the config check requires such a
+    run to be offline, so no download could have supplied the originals); a mirror that later holds
+    the originals changes this, and with it prepare_dataset's params, so Snakemake rebuilds the
+    artifact from the real files."""
+    if name not in (allowed or []):
+        return False
+    spec = get_spec(name)
+    local = [s for s in sources(mirror, offline) if not (s == OFFICIAL or _is_url(s))]
+    return not any(all((Path(s) / name / spec.files[r][0]).exists() for r in required_roles(spec, "official"))
+                   for s in local)
+
+
+def _stand_in_files(spec: DatasetSpec, raw_dir: Path, n_train: int, n_test: int, log) -> tuple[dict, dict, dict]:
+    from advreg import stand_in
+    if spec.fmt != "cifar":
+        raise DataError(f"no stand-in exists for {spec.name} (only for the CIFAR-10 format)")
+    path, md5s = stand_in.write_cifar_archive(raw_dir, n_train, n_test)
+    log(f"{spec.name}: {stand_in.STAND_IN_LABEL}: no local source holds {spec.files['archive'][0]}; "
+        f"generated {path.name} ({n_train:,} training + {n_test:,} test images, the official archive layout)")
+    arrays = _read_cifar(path, raw_dir, md5s)
+    return arrays, {path.name: stand_in.archive_md5(path)}, {path.name: "generated (advreg.stand_in)"}
+
+
 def prepare_dataset(name: str, out_path: str | Path, raw_dir: str | Path, mirror, split: str,
-                    test_file_train: int, val: int, offline: bool = False, log=print) -> dict:
+                    test_file_train: int, val: int, offline: bool = False, log=print,
+                    stand_in: dict | None = None) -> dict:
     """Fetch, verify and pack one dataset into ``out_path`` (written atomically: nothing partial
-    is left when any file is missing or corrupt)."""
+    is left when any file is missing or corrupt). ``stand_in`` ({train, test} image counts, given
+    only when ``stand_in_needed``) packs a generated stand-in instead, marked as one in its meta."""
     spec = get_spec(name)
     srcs = sources(mirror, offline)
-    split, why = resolve_split(spec, split, srcs)
-    log(f"{name}: {split} split ({why}); sources in order: {srcs}")
     raw_dir = Path(raw_dir)
-    fetched = {r: fetch_file(spec, r, raw_dir, srcs, log) for r in required_roles(spec, split)}
-    arrays = load_arrays(spec, {r: p for r, (p, _) in fetched.items()}, raw_dir)
+    if stand_in:
+        split, why = "official", "a generated stand-in has the official layout"
+        arrays, files, srcs_used = _stand_in_files(spec, raw_dir, stand_in["train"], stand_in["test"], log)
+    else:
+        split, why = resolve_split(spec, split, srcs)
+        fetched = {r: fetch_file(spec, r, raw_dir, srcs, log) for r in required_roles(spec, split)}
+        arrays = load_arrays(spec, {r: p for r, (p, _) in fetched.items()}, raw_dir)
+        files = {spec.files[r][0]: spec.files[r][1] for r in fetched}
+        srcs_used = {spec.files[r][0]: src for r, (_, src) in fetched.items()}
+    log(f"{name}: {split} split ({why}); sources in order: {srcs}")
     if split == "test_file":
         arrays = split_test_file(arrays["x_test"], arrays["y_test"], test_file_train, val)
     else:
@@ -279,9 +325,12 @@ def prepare_dataset(name: str, out_path: str | Path, raw_dir: str | Path, mirror
         if k.startswith("x_") and tuple(v.shape[1:]) != spec.shape:
             raise DataError(f"{name}: {k} has shape {tuple(v.shape)}, expected (N, {spec.shape})")
     counts = {p: len(arrays[f"y_{p}"]) for p in PARTS}
-    meta = {"dataset": name, "split": split, "split_description": _describe(split, counts),
-            "counts": counts, "files": {spec.files[r][0]: spec.files[r][1] for r in fetched},
-            "sources": {spec.files[r][0]: src for r, (_, src) in fetched.items()}}
+    described = _describe(split, counts)
+    if stand_in:
+        from advreg.stand_in import STAND_IN_LABEL
+        described = f"{STAND_IN_LABEL}: {described}"
+    meta = {"dataset": name, "split": split, "split_description": described, "stand_in": bool(stand_in),
+            "counts": counts, "files": files, "sources": srcs_used}
     save_torch(out_path, {**arrays, "meta": meta})  # no partial artifact survives a failure
     return meta
 
@@ -303,6 +352,14 @@ def load_dataset(path: str | Path, device: str | torch.device = "cpu", parts=PAR
 def to_float(x_uint8: torch.Tensor) -> torch.Tensor:
     """uint8 pixels -> float in [0, 1], the pixel space all attacks and ε live in."""
     return x_uint8.float().div_(255.0)
+
+
+def stand_in_note(meta: dict) -> str:
+    """The label a figure built from this artifact carries: a stand-in's, or nothing."""
+    if not meta.get("stand_in"):
+        return ""
+    from advreg.stand_in import STAND_IN_LABEL
+    return f"{STAND_IN_LABEL}: {meta.get('dataset', '')}"
 
 
 def evaluated_on(meta: dict, n_eval: int, n_train: int | None = None) -> str:

@@ -46,6 +46,7 @@ rule whitebox_table:
         md=f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.md",
         tex=f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.tex",
     params:
+        note=data_note,
         methods=METHODS,
     log:
         f"{R}/logs/whitebox_table/{{dataset}}_seed{{seed}}.log",

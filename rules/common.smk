@@ -23,6 +23,35 @@ def _announce_splits():
             logger.info(f"data: {ds}: {split} split ({why})")
 
 _announce_splits()
+
+
+# Datasets replaced by a generated stand-in (data.stand_in, rehearsals only; advreg.stand_in),
+# decided here, before any job: every caption, figure, summary line and claim row of theirs says so.
+def _stand_ins():
+    from advreg.data import stand_in_needed
+    d = config["data"]
+    out = {ds for ds in DATASETS if stand_in_needed(ds, d["mirror"], d["offline"], d["stand_in"]["datasets"])}
+    for ds in sorted(out):
+        logger.warning(f"WARNING: data: {ds} is a SYNTHETIC STAND-IN (data.stand_in; no local mirror holds "
+                       f"its original files): every number computed from it is a rehearsal, not a result")
+    return out
+
+
+STAND_IN = _stand_ins()
+
+
+def stand_in_sizes(wildcards):
+    """prepare_dataset's stand_in param: the stand-in's image counts, or None for the real files
+    (a change either way re-runs the job and everything downstream)."""
+    if wildcards.dataset not in STAND_IN:
+        return None
+    return {k: config["data"]["stand_in"][k] for k in ("train", "test")}
+
+
+def data_note(wildcards):
+    """The label a dataset's captions and figure titles open with: empty for the real data."""
+    from advreg.stand_in import STAND_IN_LABEL
+    return f"{STAND_IN_LABEL}. " if wildcards.dataset in STAND_IN else ""
 METHODS = config["methods"]
 # Every rule's software environment (`snakemake --sdm conda` builds it; the pins equal
 # envs/requirements.txt, which the README's pip command installs).

@@ -14,6 +14,7 @@ rule prepare_dataset:
         split=config["data"]["split"],
         test_file_train=config["data"]["test_file_train"],
         val=config["data"]["val"],
+        stand_in=stand_in_sizes,
         raw_dir=lambda w: f"{R}/data/raw/{w.dataset}",
     log:
         f"{R}/logs/prepare_dataset/{{dataset}}.log",

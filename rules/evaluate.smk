@@ -13,6 +13,7 @@ rule clean_accuracy:
                     labels={"dataset": "{dataset}", "table": "clean accuracy"}),
         md=f"{R}/tables/clean_accuracy_{{dataset}}.md",
     params:
+        note=data_note,
         methods=METHODS,
         seeds=SEEDS,
         batch_size=config["evaluation"]["batch_size"],
@@ -43,6 +44,7 @@ rule training_curves:
                caption="../report/training_curves.rst", category=CATEGORY["diagnostics"],
                labels={"dataset": "{dataset}", "figure": "training curves"}),
     params:
+        note=data_note,
         labels=[f"{m} (seed {s})" for m in METHODS for s in SEEDS],
     log:
         f"{R}/logs/training_curves/{{dataset}}.log",

@@ -20,6 +20,7 @@ rule whitebox_seeds:
                     category=CATEGORY["table1"], labels={"dataset": "{dataset}", "table": "white-box accuracy, over seeds"}),
         md=f"{R}/tables/whitebox_{{dataset}}.md",
     params:
+        note=data_note,
         seeds=SEEDS,
         what="White-box accuracy (%) of every model under each attack (ε in units of 1/255; DeepFool: robustness ρ)",
     log:
@@ -45,6 +46,7 @@ rule transfer_seeds:
                     "file": "over seeds (csv)"}),
         md=f"{R}/tables/transfer_{{dataset}}_{{attack}}_eps{{eps}}.md",
     params:
+        note=data_note,
         seeds=SEEDS,
         what=lambda w: (f"{w.attack} ε={w.eps}/255 white-box (diagonal) and transfer accuracy (%); rows: model "
                         f"attacked, test: clean accuracy, columns: source of the adversarial examples"),
@@ -69,6 +71,7 @@ rule paper_comparison:
                     labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}"}),
         md=f"{R}/comparison/{{dataset}}_{{attack}}_eps{{eps}}.md",
     params:
+        note=data_note,
         seeds=SEEDS,
         reference=lambda w: advcfg.reference_file(config, w.dataset, w.attack, w.eps),
         tolerance=config["transfer"]["tolerance"],
@@ -92,6 +95,7 @@ rule lrc_seeds:
                     category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "sweep over seeds"}),
         md=f"{R}/tables/lrc_sweep_{{dataset}}.md",
     params:
+        note=data_note,
         seeds=SEEDS,
         group_by=["model", "noise", "zeta", "eps", "k", "n"],
         columns=["worst_of_k_acc", "mean_single_acc"],
@@ -116,6 +120,7 @@ rule decay_seeds:
                     category=CATEGORY["structure"], labels={"dataset": "{dataset}", "file": "decay lengths over seeds"}),
         md=f"{R}/tables/decay_lengths_{{dataset}}.md",
     params:
+        note=data_note,
         seeds=SEEDS,
         group_by=["source", "n"],
         columns=["decay_length", "rms", "mean_linf", "mean_l2"],

@@ -21,6 +21,7 @@ rule perturbation_covariance:
         fig5=report(f"{R}/figures/fig5_lrc_matrices_{{dataset}}_seed{{seed}}.png", caption="../report/fig5.rst",
                     category=CATEGORY["structure"], labels={"dataset": "{dataset}", "file": "Fig. 5"}),
     params:
+        note=data_note,
         names=lambda w: [f"{a} ε={first_eps(w.dataset, a)}" for a in config["structure"]["attacks"]],
         fraction=config["structure"]["fraction"],
         max_data=config["structure"]["max_data"],
@@ -86,6 +87,7 @@ rule lrc_figures:
         fig4=report(f"{R}/figures/fig4_lrc_accuracy_vs_eps_{{dataset}}_seed{{seed}}.png", caption="../report/fig4.rst",
                     category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "Fig. 4"}),
     params:
+        note=data_note,
         models=config["lrc"]["models"],
         fig_eps=config["lrc"]["fig_eps"],
         sample_zetas=config["lrc"]["sample_zetas"],
@@ -117,6 +119,7 @@ rule trajectories:
         report(f"{R}/figures/fig6_trajectories_{{dataset}}_seed{{seed}}.png", caption="../report/fig6.rst",
                category=CATEGORY["smoothness"], labels={"dataset": "{dataset}", "file": "Fig. 6"}),
     params:
+        note=data_note,
         names=config["smoothness"]["models"],
         examples=config["smoothness"]["examples"],
         steps=config["smoothness"]["steps"],
@@ -147,6 +150,7 @@ rule adversarial_samples:
         report(f"{R}/figures/fig78_samples_{{dataset}}_seed{{seed}}_{{source}}.png", caption="../report/fig78.rst",
                category=CATEGORY["smoothness"], labels={"dataset": "{dataset}", "file": "Figs. 7-8: {source}"}),
     params:
+        note=data_note,
         n=config["smoothness"]["samples"],
         attack=config["smoothness"]["attack"],
         device=config["device"],

@@ -92,6 +92,7 @@ rule sn_results:
         margins_fig=report(f"{R}/figures/sn_margins_{{dataset}}.png", caption="../report/sn_margins.rst",
                            category=CATEGORY["sn"], labels={"dataset": "{dataset}", "file": "margins"}),
     params:
+        note=data_note,
         dataset=lambda w: w.dataset,
         arch=lambda w: SN["settings"][w.dataset]["arch"],
         schemes=SN["schemes"],

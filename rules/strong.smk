@@ -54,6 +54,7 @@ rule robustness_table:
         md=f"{R}/tables/robustness_{{dataset}}.md",
         rows=f"{R}/tables/robustness_{{dataset}}_per_seed.csv",
     params:
+        note=data_note,
         methods=METHODS,
         seeds=lambda w: [s for e in advcfg.attack_eps(config, w.dataset, STRONG["paper_attack"])
                          for m in METHODS for s in SEEDS],
@@ -83,6 +84,7 @@ rule claim_verdicts:
         settings=advcfg.run_regime(config),
         datasets=DATASETS,
         sn_datasets=config["sn_experiments"]["datasets"],
+        stand_ins=sorted(STAND_IN),
         references={ds: {e: advcfg.reference_file(config, ds, STRONG["paper_attack"], e)
                          for e in advcfg.attack_eps(config, ds, STRONG["paper_attack"])}
                     for ds in DATASETS},
@@ -162,6 +164,7 @@ rule masking_table:
         png=report(f"{R}/figures/accuracy_vs_eps_{{dataset}}.png", caption="../report/masking.rst",
                    category=CATEGORY["diagnostics"], labels={"dataset": "{dataset}", "figure": "accuracy vs ε (masking check)"}),
     params:
+        note=data_note,
         methods=METHODS,
         matrices=lambda w: {f"{s}|{e}": path for (s, e), path in diag_matrices(w.dataset).items()},
         tol=DIAG["tol"],

@@ -30,6 +30,7 @@ rule summary:
     params:
         run_name=config["run_name"],
         datasets=DATASETS,
+        stand_ins=sorted(STAND_IN),
         split=config["data"]["split"],
         repo=workflow.basedir,
     log:

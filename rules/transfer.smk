@@ -29,6 +29,7 @@ rule transfer_matrix:
                    labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}",
                    "file": "heat map"}),
     params:
+        note=data_note,
         labels=lambda w: list(advcfg.matrix_models(config, w.dataset, w.eps)),
         batch_size=config["evaluation"]["batch_size"],
         max_test=config["evaluation"]["max_test"],

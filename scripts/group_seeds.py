@@ -12,7 +12,7 @@ with logged(snakemake) as log:
     n = int(table["seeds"].max())
     spread = (f"mean ± 95 % t-interval over n = {n} seeds ({', '.join(map(str, p.seeds))})" if n > 1 else
               f"one seed ({p.seeds[0]}): no interval")
-    caption = f"{p.what}; {snakemake.wildcards.dataset}; {spread}."
+    caption = f"{p.note}{p.what}; {snakemake.wildcards.dataset}; {spread}."
     write_table(table.set_index(p.group_by[0]).round(4), snakemake.output.csv)
     shown = table[[*p.group_by, "seeds"]].copy()
     for v in p.columns:

@@ -12,7 +12,7 @@ with logged(snakemake) as log:
     matrices = {tuple(k.split("|")): v for k, v in p.matrices.items()}
     table = flags_table(recs, p.methods, matrices, tol=p.tol, gap_tol=p.gap_tol)
     n_flagged = int(table["any_flag"].sum())
-    caption = (f"Gradient-masking checks on {snakemake.wildcards.dataset} (Carlini et al. 2019), "
+    caption = (f"{p.note}Gradient-masking checks on {snakemake.wildcards.dataset} (Carlini et al. 2019), "
                f"{recs[0]['n']} test images, ε = {recs[0]['paper_eps_255']:g}/255; FLAG = a sign of "
                f"masking or of a too-weak paper attack; {n_flagged} of {len(table)} (model, seed) rows flagged.")
     write_table(table, snakemake.output.csv, snakemake.output.md, caption=caption,
@@ -21,5 +21,5 @@ with logged(snakemake) as log:
     for r in recs:
         curves.setdefault(r["source"], []).extend({**s, "seed": r["seed"]} for s in r["sweep"])
     accuracy_vs_eps(curves, snakemake.output.png, recs[0]["paper_eps_255"],
-                    title=f"{snakemake.wildcards.dataset}: accuracy vs ε ({recs[0]['n']} test images)")
+                    title=f"{snakemake.wildcards.dataset}: accuracy vs ε ({recs[0]['n']} test images)", note=p.note)
     log(table.to_string())

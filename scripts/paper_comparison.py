@@ -11,7 +11,7 @@ with logged(snakemake) as log:
     w, p = snakemake.wildcards, snakemake.params
     mean, half, n = stack({s: pd.read_csv(f, index_col=0) for s, f in zip(p.seeds, snakemake.input.tables)})
     table, summary = compare_to_paper(mean, half, n, load_reference(p.reference), p.tolerance)
-    line = comparison_line(f"{w.dataset} {w.attack} ε={w.eps}/255 vs {p.reference}", summary)
+    line = p.note + comparison_line(f"{w.dataset} {w.attack} ε={w.eps}/255 vs {p.reference}", summary)
     write_table(table.set_index("target_model"), snakemake.output.csv, snakemake.output.md,
                 caption=line, html_path=snakemake.output.html)
     log(line)

@@ -9,6 +9,6 @@ with logged(snakemake) as log:
     p, o = snakemake.params, snakemake.output
     table = covariance_structure(snakemake.input.data, dict(zip(p.names, snakemake.input.sets)),
                                  p.max_test, p.max_data, p.fraction, o.csv, o.fig2, o.fig5, p.zetas, p.device)
-    write_table(table, html_path=o.html, caption=f"Decay lengths of the perturbations and of the data, "
+    write_table(table, html_path=o.html, caption=f"{p.note}Decay lengths of the perturbations and of the data, "
                 f"{snakemake.wildcards.dataset}, seed {snakemake.wildcards.seed}")
     log(table.to_string())

@@ -11,7 +11,7 @@ with logged(snakemake) as log:
     rows.to_csv(snakemake.output.rows, index=False)
     table = robustness_table(rows, snakemake.params.methods)
     shown = table[["eps_255", "seeds", "images", "clean", "paper_attack", "strong", "difference", "cost_ratio"]]
-    caption = (f"Accuracy (%) on {snakemake.wildcards.dataset}: clean, under the paper's attack "
+    caption = (f"{snakemake.params.note}Accuracy (%) on {snakemake.wildcards.dataset}: clean, under the paper's attack "
                f"({metrics[0]['paper_attack']}) and under the strong ensemble "
                f"({' → '.join(metrics[0]['ensemble'])}, each on the images still robust; worst case "
                f"per image), mean ± 95 % t-interval over the seeds; difference = paper − strong; "

@@ -16,16 +16,16 @@ with logged(snakemake) as log:
     margins = [np.load(f) for f in i.margins]
     df = sweep_table(rows, p.schemes, p.betas)
     write_table(df.set_index(["scheme", "beta", "seed"]).round(6), o.sweep, html_path=o.sweep_html,
-                caption=f"SN β sweep, {p.dataset} / {p.arch}: every (scheme, β, seed)")
+                caption=f"{p.note}SN β sweep, {p.dataset} / {p.arch}: every (scheme, β, seed)")
     reference = pd.read_csv(resources.files("advreg") / "reference" / "sn_table.csv", dtype={"beta_star": str})
     best = with_published(sn_best_ci(df, best_beta(df)), reference, p.dataset, p.arch)
-    caption = (f"SN generalization gap, {p.dataset} / {p.arch}: accuracy under each scheme's training attack "
+    caption = (f"{p.note}SN generalization gap, {p.dataset} / {p.arch}: accuracy under each scheme's training attack "
                f"(ERM: clean), β = ∞ (no SN) vs the validation-selected β*; paper_*: Farnia et al. 2019 for "
                f"the same dataset/architecture where published; *_ci95: half-width of the 95 % t-interval over the "
                f"{int(best['seeds'].max()) if 'seeds' in best else 1} seeds (empty: one seed); "
                f"{rows[0]['n_train']} training, {rows[0]['n_val']} validation, {rows[0]['n_test']} test images")
     write_table(best.set_index("scheme").round(4), o.csv, o.md, caption=caption, html_path=o.html)
     log(best.to_string())
-    gap_figure(best, o.gap, title=f"{p.dataset} / {p.arch}")
-    beta_sweep_figure(df, o.sweep_fig, title=f"{p.dataset} / {p.arch}")
-    margins_figure(rows, margins, best, o.margins_fig, title=f"{p.dataset} / {p.arch}: training-set margins")
+    gap_figure(best, o.gap, title=f"{p.dataset} / {p.arch}", note=p.note)
+    beta_sweep_figure(df, o.sweep_fig, title=f"{p.dataset} / {p.arch}", note=p.note)
+    margins_figure(rows, margins, best, o.margins_fig, title=f"{p.dataset} / {p.arch}: training-set margins", note=p.note)

@@ -13,7 +13,7 @@ with logged(snakemake) as log:
     data = json.load(open(i.metrics))["data"]
     spread = (f"mean ± 95 % t-interval over n = {n} seeds ({', '.join(map(str, p.seeds))})" if n > 1 else
               f"one seed ({p.seeds[0]}): no interval")
-    caption = f"{p.what}, {snakemake.wildcards.dataset}; {spread}. Data: {data}."
+    caption = f"{p.note}{p.what}, {snakemake.wildcards.dataset}; {spread}. Data: {data}."
     digits = 3 if "deepfool rho" in mean.columns else 1
     write_table(wide(mean, half, n).round(4), snakemake.output.csv)
     shown = ci_cells(mean, half, 1)

@@ -14,5 +14,6 @@ with logged(snakemake):
     notes = [f"datasets: {', '.join(p.datasets)}; data split setting: `{p.split}` (each table's "
              f"caption states the split actually used and its counts); selections (λ, β*, training "
              f"curves) read the validation split carved from the training file, never a test image"]
+    first = opening(i.claims_csv, i.regime, p.stand_ins)
     write_summary(snakemake.output.md, p.run_name, sections, list(i.figures), p.repo, notes,
-                  html_path=snakemake.output.html, first=opening(i.claims_csv, i.regime))
+                  html_path=snakemake.output.html, first=first)

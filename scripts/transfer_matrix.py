@@ -13,10 +13,10 @@ with logged(snakemake) as log:
     df = measure_matrix(i.data, dict(zip(p.labels, i.models)), dict(zip(p.labels, i.sets)),
                         dict(zip(p.labels, i.metrics)), p.batch_size, p.max_test, p.device).round(1)
     title = f"{w.dataset}: {w.attack} ε={w.eps}/255 (seed {w.seed})"
-    caption = (f"{title}. Rows: model attacked; test: clean accuracy; columns: source of the "
+    caption = (f"{p.note}{title}. Rows: model attacked; test: clean accuracy; columns: source of the "
                f"adversarial examples; diagonal: white-box, off-diagonal: transfer. Accuracy in %. "
                f"Data: {json.load(open(i.metrics[0]))['data']}.")
     write_table(df, snakemake.output.csv, snakemake.output.md, snakemake.output.tex, caption=caption,
                 html_path=snakemake.output.html)
-    matrix_heatmap(df, snakemake.output.png, title)
+    matrix_heatmap(df, snakemake.output.png, title, note=p.note)
     log(df.to_string())

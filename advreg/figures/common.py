@@ -10,7 +10,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
-def _save(fig, path) -> None:
+def _save(fig, path, note: str = "") -> None:
+    """Write the figure; a ``note`` (a synthetic stand-in's label, advreg.stand_in) is printed in red
+    across its top, so the image cannot be shown without it."""
+    if note:
+        fig.text(0.5, 1.0, note, ha="center", va="bottom", color="red", fontsize=11, fontweight="bold",
+                 wrap=True, transform=fig.transFigure)
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
@@ -24,7 +29,7 @@ def distinct_colors(n: int) -> list:
     return [cmap(i / (n - 1) if n > 20 else i) for i in range(n)]
 
 
-def training_curves(histories: dict[str, pd.DataFrame], path, title: str = "") -> None:
+def training_curves(histories: dict[str, pd.DataFrame], path, title: str = "", note: str = "") -> None:
     """Loss and train/validation accuracy per epoch, one line per model, each model its own colour
     (validation: the split carved from the training file, never the test set)."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(11, 4))
@@ -38,10 +43,10 @@ def training_curves(histories: dict[str, pd.DataFrame], path, title: str = "") -
     ax_acc.legend(fontsize=7)
     if title:
         fig.suptitle(title)
-    _save(fig, path)
+    _save(fig, path, note)
 
 
-def matrix_heatmap(df: pd.DataFrame, path, title: str = "") -> None:
+def matrix_heatmap(df: pd.DataFrame, path, title: str = "", note: str = "") -> None:
     """Accuracy matrix (rows: model attacked; columns: test, then source of the examples). The
     colour scale spans the matrix's own range (values of 67-99 on a 0-100 scale look uniform), and
     every cell prints its value."""
@@ -66,11 +71,11 @@ def matrix_heatmap(df: pd.DataFrame, path, title: str = "") -> None:
     fig.colorbar(im, ax=ax, label="accuracy (%)")
     if title:
         ax.set_title(title)
-    _save(fig, path)
+    _save(fig, path, note)
 
 
 def accuracy_vs_eps(curves: dict[str, list[dict]], path, paper_eps: float, chance: float = 10.0,
-                    title: str = "") -> None:
+                    title: str = "", note: str = "") -> None:
     """Gradient-masking check (Carlini et al. 2019): accuracy vs ε per model under the paper's PGD
     and the strong ensemble; ``curves``: model -> [{eps_255, paper_attack, strong}, ...] (one list
     per seed concatenated: each seed is one faint line)."""
@@ -98,4 +103,4 @@ def accuracy_vs_eps(curves: dict[str, list[dict]], path, paper_eps: float, chanc
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    _save(fig, path)
+    _save(fig, path, note)

@@ -65,7 +65,7 @@ def _matrix_panel(ax, m, title) -> object:
 # ----------------------------------------------------------------------------- Fig. 2
 
 def fig2_covariance(arrays: Mapping[str, dict], table: pd.DataFrame, path, C: int, H: int, W: int,
-                    trim: float = 0.25, max_r: int | None = None) -> None:
+                    trim: float = 0.25, max_r: int | None = None, note: str = "") -> None:
     """(a) centre-cropped (``trim`` per side), max-|.|-rescaled second-moment matrices of each
     source side by side; (b) normalized radial covariance functions, intra-channel (one curve per
     source, per channel for C = 3; colour = channel, line style = source; each divided by its own
@@ -131,14 +131,14 @@ def fig2_covariance(arrays: Mapping[str, dict], table: pd.DataFrame, path, C: in
                       ha="right", transform=ax_intra.transAxes)
     fig.text(0.01, 0.49, f"(b) covariance functions (decay length at {fraction:.3g} of peak)",
              fontsize=10, va="top")
-    _save(fig, path)
+    _save(fig, path, note)
 
 
 # ----------------------------------------------------------------------------- Fig. 3
 
 def fig3_samples(x: torch.Tensor, noises_by_zeta: Mapping[float, torch.Tensor], eps: float,
                  predictions: Mapping[float, Sequence[int]], path, class_names=None,
-                 model_name: str = "") -> None:
+                 model_name: str = "", note: str = "") -> None:
     """LRC-perturbed samples. x: (m, C, H, W) originals (two in the paper); noises_by_zeta:
     ζ -> (m, C, H, W) unit-variance noise; predictions: ζ -> m predicted labels on the perturbed
     images. Rows: original / perturbed clip(x + ε·ξ) / perturbation ξ rescaled to the full range;
@@ -164,7 +164,7 @@ def fig3_samples(x: torch.Tensor, noises_by_zeta: Mapping[float, torch.Tensor], 
         axes[row, 0].set_ylabel(name, fontsize=8)
     whose = f"model {model_name!r}'s" if model_name else "the model's"
     fig.text(0.5, 0.0, f"footer: {whose} predicted class of the perturbed image", ha="center", fontsize=8)
-    _save(fig, path)
+    _save(fig, path, note)
 
 
 def _mean_std(df: pd.DataFrame, by: list[str], value: str = "worst_of_k_acc") -> pd.DataFrame:
@@ -178,7 +178,8 @@ def _models(df: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(df["model"])) if "model" in df else ["model"]
 
 
-def fig3_accuracy_vs_zeta(df: pd.DataFrame, eps: float, path, value: str = "worst_of_k_acc") -> None:
+def fig3_accuracy_vs_zeta(df: pd.DataFrame, eps: float, path, value: str = "worst_of_k_acc",
+                          note: str = "") -> None:
     """Worst-of-k accuracy vs decay length ζ at fixed ε (LRC rows), one line per model, mean ± std
     over runs (seeds). Rows with noise='data' at that ε, if any, are drawn as dashed horizontal
     lines in the model's colour."""
@@ -210,10 +211,10 @@ def fig3_accuracy_vs_zeta(df: pd.DataFrame, eps: float, path, value: str = "wors
            title=f"LRC attack, ε = {eps:g}" + ("  (dashed: data covariance)" if not data.empty else ""))
     ax.set_ylim(0, 100)
     ax.legend(fontsize=7)
-    _save(fig, path)
+    _save(fig, path, note)
 
 
-def fig4_accuracy_vs_eps(df: pd.DataFrame, path, value: str = "worst_of_k_acc") -> None:
+def fig4_accuracy_vs_eps(df: pd.DataFrame, path, value: str = "worst_of_k_acc", note: str = "") -> None:
     """Accuracy vs ε, one panel per ζ (LRC rows) plus one for noise='data' if present, a line per
     model (mean ± std over runs)."""
     if "model" not in df:
@@ -246,13 +247,13 @@ def fig4_accuracy_vs_eps(df: pd.DataFrame, path, value: str = "worst_of_k_acc") 
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
     axes.flat[0].legend(fontsize=7)
-    _save(fig, path)
+    _save(fig, path, note)
 
 
 # ----------------------------------------------------------------------------- Fig. 5
 
 def fig5_lrc_matrices(C: int, H: int, W: int, zetas: Sequence[float], path, inter_channel: float = 0.5,
-                      trim: float = 0.25) -> None:
+                      trim: float = 0.25, note: str = "") -> None:
     """LRC covariance matrices Cch ⊗ exp(−r/ζ) (``lrc.lrc_covariance_function`` laid out as the
     stationary (CHW)² matrix), centre-cropped like Fig. 2, one panel per ζ."""
     zetas = list(zetas)
@@ -264,13 +265,13 @@ def fig5_lrc_matrices(C: int, H: int, W: int, zetas: Sequence[float], path, inte
         im = _matrix_panel(ax, m, f"ζ = {float(zeta):g}")
     fig.colorbar(im, ax=list(axes[0]), shrink=0.8)
     fig.suptitle(f"LRC covariance matrices (C={C}, {H}×{W}, centre crop)", fontsize=10)
-    _save(fig, path)
+    _save(fig, path, note)
 
 
 # ----------------------------------------------------------------------------- Fig. 6
 
 def fig6_trajectories(probs_by_model: Mapping[str, torch.Tensor], path, n_examples: int = 4,
-                      class_names=None, title: str = "") -> None:
+                      class_names=None, title: str = "", note: str = "") -> None:
     """Softmax outputs along x_clean + t(x_adv − x_clean), t ∈ [0, 1] (``trajectories.softmax_along_line``):
     one row per model, one column per example (the first ``n_examples``). The classes predicted at
     t = 0 and t = 1 are drawn bold and labelled, the others thin grey."""
@@ -302,14 +303,14 @@ def fig6_trajectories(probs_by_model: Mapping[str, torch.Tensor], path, n_exampl
         axes[row, 0].set_ylabel(f"{model}\nsoftmax")
     if title:
         fig.suptitle(title, fontsize=9)
-    _save(fig, path)
+    _save(fig, path, note)
 
 
 # ----------------------------------------------------------------------------- Figs. 7–8
 
 def fig78_samples(x_clean: torch.Tensor, x_adv: torch.Tensor, preds_clean: Sequence[int],
                   preds_adv: Sequence[int], path, title: str, n: int = 16, ncols: int = 8,
-                  class_names=None) -> None:
+                  class_names=None, note: str = "") -> None:
     """PGD-perturbed samples of one model: for each block of ``ncols`` examples a row of clean
     images (titled with the clean prediction) above a row of their adversarial versions (titled
     with the adversarial prediction, red where it changed). The first ``n`` examples are shown."""
@@ -335,4 +336,4 @@ def fig78_samples(x_clean: torch.Tensor, x_adv: torch.Tensor, preds_clean: Seque
         axes[2 * b, 0].set_ylabel("clean", fontsize=8)
         axes[2 * b + 1, 0].set_ylabel("PGD", fontsize=8)
     fig.suptitle(title, fontsize=10)
-    _save(fig, path)
+    _save(fig, path, note)

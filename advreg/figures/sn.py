@@ -16,7 +16,7 @@ def _is_inf(b) -> bool:
         return False
 
 
-def gap_figure(best: pd.DataFrame, path, title: str = "") -> None:
+def gap_figure(best: pd.DataFrame, path, title: str = "", note: str = "") -> None:
     """Left: adversarial generalization gap (train − test accuracy under the training attack) per
     scheme, β = ∞ vs β*; right: test accuracy. Black markers: the paper's numbers where published."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
@@ -37,10 +37,10 @@ def gap_figure(best: pd.DataFrame, path, title: str = "") -> None:
     axes[0].axhline(0, color="k", lw=0.5)
     if title:
         fig.suptitle(title + " — accuracy under each scheme's training attack (ERM: clean)")
-    _save(fig, path)
+    _save(fig, path, note)
 
 
-def beta_sweep_figure(df: pd.DataFrame, path, title: str = "") -> None:
+def beta_sweep_figure(df: pd.DataFrame, path, title: str = "", note: str = "") -> None:
     """Per scheme: train/test accuracy under the training attack and the gap against β (∞ last);
     last panel: the product of the layer spectral norms ∏ s_k (the bounds' capacity term)."""
     mean = (df.groupby(["scheme", "beta"], observed=True)
@@ -64,7 +64,7 @@ def beta_sweep_figure(df: pd.DataFrame, path, title: str = "") -> None:
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # beside the panel, not on it
     if title:
         fig.suptitle(title, y=1.03)
-    _save(fig, path)
+    _save(fig, path, note)
 
 
 def _thin_ticks(ax, min_px: float = 14.0) -> None:
@@ -80,7 +80,7 @@ def _thin_ticks(ax, min_px: float = 14.0) -> None:
     ax.set_yticks(sorted(kept))
 
 
-def margins_figure(rows: list[dict], margins: list[np.ndarray], best: pd.DataFrame, path, title: str = "") -> None:
+def margins_figure(rows: list[dict], margins: list[np.ndarray], best: pd.DataFrame, path, title: str = "", note: str = "") -> None:
     """Per scheme: the training-set margins normalized by the bound's capacity term Γ, one box per
     β (symlog scale: they span orders of magnitude); β* marked. The paper's margin figure shows the
     same quantity as densities for β = ∞ vs β*."""
@@ -104,4 +104,4 @@ def margins_figure(rows: list[dict], margins: list[np.ndarray], best: pd.DataFra
     axes[0][0].set_ylabel("normalized margin  m / Γ")
     if title:
         fig.suptitle(title, y=1.03)
-    _save(fig, path)
+    _save(fig, path, note)

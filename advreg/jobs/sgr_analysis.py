@@ -11,7 +11,7 @@ import torch
 from advreg.atomic import atomic_path
 from advreg.figures import sgr as sgr_figures
 from advreg.attacks import predicted_labels
-from advreg.data import load_dataset, to_float
+from advreg.data import load_dataset, stand_in_note, to_float
 from advreg.lrc import LRCSampler
 from advreg.lrc_attack import data_covariance_sweep, lrc_sweep
 from advreg.models import load_model
@@ -48,8 +48,9 @@ def covariance_structure(dataset_path, adv_sets: dict[str, str], max_test, max_d
     arrays, table = perturbation_structure(x, adv, x_data, fraction=fraction,
                                            matrix=c * h * w <= 4096)
     _write_csv(table, out_csv)
-    sgr_figures.fig2_covariance(arrays, table, fig2_path, c, h, w)
-    sgr_figures.fig5_lrc_matrices(c, h, w, zetas, fig5_path)
+    note = stand_in_note(data["meta"])
+    sgr_figures.fig2_covariance(arrays, table, fig2_path, c, h, w, note=note)
+    sgr_figures.fig5_lrc_matrices(c, h, w, zetas, fig5_path, note=note)
     return table
 
 
@@ -74,9 +75,10 @@ def lrc_figures(csvs: dict[str, str], dataset_path, sample_model_path, fig_eps: 
     dev = pick_device(device)
     df = pd.concat([pd.read_csv(p).assign(model=m) for m, p in csvs.items()], ignore_index=True)
     _write_csv(df, out_csv)
-    sgr_figures.fig3_accuracy_vs_zeta(df, fig_eps, fig3_acc)
-    sgr_figures.fig4_accuracy_vs_eps(df, fig4)
-    _, x, _ = _test_split(dataset_path, dev, 2)
+    data, x, _ = _test_split(dataset_path, dev, 2)
+    note = stand_in_note(data["meta"])
+    sgr_figures.fig3_accuracy_vs_zeta(df, fig_eps, fig3_acc, note=note)
+    sgr_figures.fig4_accuracy_vs_eps(df, fig4, note=note)
     model, _ = load_model(sample_model_path, dev)
     c, h, w = x.shape[1:]
     g = torch.Generator(device=dev).manual_seed(0)
@@ -85,7 +87,7 @@ def lrc_figures(csvs: dict[str, str], dataset_path, sample_model_path, fig_eps: 
         noise = LRCSampler(c, h, w, z, device=dev).sample(len(x), generator=g)
         noises[z] = noise
         preds[z] = predicted_labels(model, (x + fig_eps * noise).clamp(0, 1)).tolist()
-    sgr_figures.fig3_samples(x, noises, fig_eps, preds, fig3_samples, model_name=sample_model_name)
+    sgr_figures.fig3_samples(x, noises, fig_eps, preds, fig3_samples, model_name=sample_model_name, note=note)
     return df
 
 
@@ -105,7 +107,7 @@ def trajectories(models: dict[str, str], adv_sets: dict[str, str], dataset_path,
     dev = pick_device(device)
     first = next(iter(models))
     adv = {name: _adv(p, dev) for name, p in adv_sets.items()}
-    _, x, _ = _test_split(dataset_path, dev, min(pool, len(adv[first])))
+    data, x, _ = _test_split(dataset_path, dev, min(pool, len(adv[first])))
     ref, _ = load_model(models[first], dev)
     idx, n_changed = flipped_examples(ref, x, adv[first][:len(x)], n_examples)
     probs = {}
@@ -115,16 +117,17 @@ def trajectories(models: dict[str, str], adv_sets: dict[str, str], dataset_path,
     title = (f"test images {idx} (of the first {len(x)}): where PGD changes {first}'s prediction"
              if n_changed >= len(idx) else
              f"test images {idx}: PGD changes {first}'s prediction on only {n_changed} of the first {len(x)}")
-    sgr_figures.fig6_trajectories(probs, path, n_examples=n_examples, title=title)
+    sgr_figures.fig6_trajectories(probs, path, n_examples=n_examples, title=title, note=stand_in_note(data["meta"]))
 
 
 def adversarial_samples(model_path, adv_set, dataset_path, n: int, path, title: str, device="auto") -> None:
     """Figs. 7-8: PGD-perturbed samples of one model with its predictions."""
     dev = pick_device(device)
-    _, x, _ = _test_split(dataset_path, dev, n)
+    data, x, _ = _test_split(dataset_path, dev, n)
     model, _ = load_model(model_path, dev)
     xa = _adv(adv_set, dev)[:n]
-    sgr_figures.fig78_samples(x, xa, predicted_labels(model, x), predicted_labels(model, xa), path, title, n=n)
+    sgr_figures.fig78_samples(x, xa, predicted_labels(model, x), predicted_labels(model, xa), path, title, n=n,
+                              note=stand_in_note(data["meta"]))
 
 
 DEFAULT_FRACTION = math.exp(-1)

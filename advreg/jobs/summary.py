@@ -53,13 +53,19 @@ def markdown_page(text: str) -> str:
     return _PAGE.format(body=markdown.markdown(text, extensions=["tables"]))
 
 
-def opening(claims_csv, regime_md) -> list[str]:
-    """The summary's first lines: the verdict totals, then how close the run came to each paper's
-    regime (the lines advreg.jobs.verdicts wrote above its regime table)."""
+def opening(claims_csv, regime_md, stand_ins=()) -> list[str]:
+    """The summary's first lines: a stand-in warning when the run used one (advreg.stand_in), the
+    verdict totals, then how close the run came to each paper's regime (the lines
+    advreg.jobs.verdicts wrote above its regime table)."""
     import pandas as pd
+    from advreg.stand_in import STAND_IN_LABEL
     counts = pd.read_csv(claims_csv)["verdict"].value_counts()
     regime = [line for line in Path(regime_md).read_text().splitlines() if line.startswith("- ")]
-    return (["**Verdicts**: " + ", ".join(f"{v} {k}" for k, v in counts.sort_index().items())
+    warn = ([f"**{STAND_IN_LABEL}: {', '.join(stand_ins)}.** Every table and figure of "
+             f"{', '.join(stand_ins)} in this run comes from generated data (data.stand_in): it rehearses "
+             f"the code path, it measures nothing; its claim rows read \"not tested (stand-in data)\".", ""]
+            if stand_ins else [])
+    return warn + (["**Verdicts**: " + ", ".join(f"{v} {k}" for k, v in counts.sort_index().items())
              + " (the table below; each row also says whether it was reached in the paper's regime).", ""]
             + ["**How close this run came to each paper's regime** (indicators and tolerances: "
                "`tables/regime.md`, from the claims register):", ""] + regime + [""])

@@ -585,17 +585,18 @@ def _base(entry: dict, ds: str) -> dict:
             "claim": entry["quote"], "test": _test_text(entry)}
 
 
-def _not_tested(entry: dict, ds: str, why: str) -> dict:
-    return {**_base(entry, ds), "case": "–", "effect_paper_setting": "–", "verdict_paper_setting": C.NOT_TESTED,
-            "effect_strong_attack": "–", "verdict_strong_attack": "–", "verdict": C.NOT_TESTED,
+def _not_tested(entry: dict, ds: str, why: str, verdict: str = C.NOT_TESTED) -> dict:
+    return {**_base(entry, ds), "case": "–", "effect_paper_setting": "–", "verdict_paper_setting": verdict,
+            "effect_strong_attack": "–", "verdict_strong_attack": "–", "verdict": verdict,
             "regime": "–", "verdict_in_regime": f"not tested: {why}", "seeds_to_settle": "–",
             "paper_value": "–", "seeds": 0, "images": "–", "regime_indicators": "–"}
 
 
 def claim_rows(entry: dict, t: RunTables, run_datasets: list[str], sn_datasets: list[str],
-               regimes: dict) -> tuple[list[dict], list[dict]]:
+               regimes: dict, stand_ins=()) -> tuple[list[dict], list[dict]]:
     """The table rows of one register entry, and the regime indicators it was judged with
-    ({dataset, regime, paper, indicators})."""
+    ({dataset, regime, paper, indicators}). A dataset in ``stand_ins`` (a generated stand-in,
+    advreg.stand_in) is never judged: its rows read "not tested (stand-in data)"."""
     fn, on_sn = EFFECTS[entry["effect"]["name"]]
     available = sn_datasets if on_sn else run_datasets
     where = "the run's SN experiments have" if on_sn else "this run has"
@@ -608,6 +609,10 @@ def claim_rows(entry: dict, t: RunTables, run_datasets: list[str], sn_datasets: 
                                   f"{where} {', '.join(available) or 'no dataset'}") for d in missing]
     judged = []
     for ds in claimed:
+        if ds in stand_ins:
+            rows.append(_not_tested(entry, ds, f"{ds} is a synthetic stand-in in this run (data.stand_in), "
+                                               f"not the real dataset", C.NOT_TESTED_STAND_IN))
+            continue
         try:
             cases = fn(t, ds, **entry["effect"].get("args", {}))
         except NotTested as e:
@@ -649,13 +654,13 @@ COLUMNS = ["dataset", "id", "paper", "section", "claim", "case", "test", "verdic
 
 
 def claim_records(files: dict, settings: dict, references: dict, run_datasets: list[str],
-                  sn_datasets: list[str], register: dict | None = None):
+                  sn_datasets: list[str], register: dict | None = None, stand_ins=()):
     """Every register entry's rows, and the regime indicators behind them."""
     register = register or C.load_register()
     t = RunTables(files, settings, references, register.get("table1_eps_255", {}))
     rows, judged = [], []
     for entry in register["claims"]:
-        r, j = claim_rows(entry, t, run_datasets, sn_datasets, register["regimes"])
+        r, j = claim_rows(entry, t, run_datasets, sn_datasets, register["regimes"], stand_ins)
         rows += r
         judged += j
     return rows, judged

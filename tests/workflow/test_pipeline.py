@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -203,6 +204,12 @@ def test_full_config_plans_the_paper_grid(tmp_path):
     assert sum(r == "paper_comparison" for r, _ in jobs) == 4
     assert {w["dataset"] for r, w in jobs if r == "prepare_dataset"} == {"mnist", "fashion_mnist", "cifar10"}
     assert {d for d, _, _ in expected} == {"mnist", "fashion_mnist", "cifar10"}
+    # the rehearsal (issue 27) plans exactly these jobs: every rule with the same wildcard values;
+    # only the sizes inside the jobs are cut (and CIFAR-10 is a stand-in: its prepare_dataset job
+    # is planned like the real one)
+    rehearsal = planned_jobs(wd, [wd / "presets" / "rehearsal.yaml"])
+    as_set = lambda js: Counter((r, tuple(sorted(w.items()))) for r, w in js)   # noqa: E731
+    assert as_set(rehearsal) == as_set(jobs) and len(jobs) > 1800
 
 
 def test_evidence_preset_plans_three_seeds_of_every_method_on_two_datasets(tmp_path):

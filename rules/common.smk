@@ -105,7 +105,9 @@ def warm_modules():
     scripts = os.path.join(workflow.basedir, "scripts")
     mods = sorted({m for f in os.listdir(scripts) if f.endswith(".py") and not f.startswith("_")
                    for m in file_closure(os.path.join(scripts, f))})
-    return ["torch", "pandas", "matplotlib", "snakemake.script", *mods]
+    # torch._dynamo: torch.optim.Optimizer.__init__ imports it on first use (torch._compile's
+    # _disable_dynamo), 2 s that every training job paid after its fork (measured in the rehearsal)
+    return ["torch", "torch._dynamo", "pandas", "matplotlib", "snakemake.script", *mods]
 
 
 _COST_CACHE = {}

@@ -88,6 +88,20 @@ def startup_seconds(pid: int) -> float | None:
         return None
 
 
+def resources_line(wall: float) -> str:
+    """The job's last log line: what it needed (the rehearsal reads these to size `resources:`).
+    Peak RSS is this process's (a warm-started job's includes the server's imports, as a cold
+    job's would); the GPU peak is PyTorch's allocator peak, when the job used a GPU."""
+    import resource
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    text = (f"job resources: wall {wall:.1f} s, cpu {ru.ru_utime + ru.ru_stime:.1f} s, "
+            f"peak RSS {ru.ru_maxrss / 1024:.0f} MB")
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
+        text += f", peak GPU memory {torch.cuda.max_memory_allocated() / 2**20:.0f} MB"
+    return text
+
+
 def _load_extensions(snakemake, log) -> None:
     """Import the config's extensions (advreg.extensions) in this job's process, so the methods and
     attacks they register exist here as they did when Snakemake checked the config."""
@@ -127,9 +141,11 @@ def logged(snakemake):
 
     with open(path, "w", buffering=1) as f, contextlib.redirect_stdout(f), contextlib.redirect_stderr(f):
         try:
+            t0 = time.perf_counter()
             _opening(snakemake, log)
             _load_extensions(snakemake, log)
             yield log
+            log(resources_line(time.perf_counter() - t0))
         except Killed as e:
             print(f"KILLED at {_stamp()}: {e}. Outputs of this job are "
                   f"incomplete; a training job keeps its last epoch checkpoint and resumes from it.",

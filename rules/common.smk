@@ -195,6 +195,27 @@ def sn_targets():
     return out
 
 
+def figure_files():
+    """Every figure a run draws (its PNG; each has an SVG twin), in the papers' order: the summary
+    links each one."""
+    out = []
+    for ds in DATASETS:
+        for seed in SEEDS:
+            out += [p for p in matrix_targets(ds, seed) if p.endswith(".png")]
+            out += [f"{R}/figures/fig2_covariance_{ds}_seed{seed}.png",
+                    f"{R}/figures/fig5_lrc_matrices_{ds}_seed{seed}.png"]
+            if config["lrc"]["models"]:
+                out += [f"{R}/figures/fig3_lrc_accuracy_vs_zeta_{ds}_seed{seed}.png",
+                        f"{R}/figures/fig3_lrc_samples_{ds}_seed{seed}.png",
+                        f"{R}/figures/fig4_lrc_accuracy_vs_eps_{ds}_seed{seed}.png"]
+            out.append(f"{R}/figures/fig6_trajectories_{ds}_seed{seed}.png")
+            out += [f"{R}/figures/fig78_samples_{ds}_seed{seed}_{m}.png" for m in config["smoothness"]["models"]]
+    out += [p for p in sn_targets() if p.endswith(".png")]
+    for ds in DATASETS:
+        out += [f"{R}/figures/training_curves_{ds}.png", f"{R}/figures/accuracy_vs_eps_{ds}.png"]
+    return out
+
+
 def all_targets(summary=True):
     targets = [f"{R}/summary.md", f"{R}/tables/claims.csv"] if summary else []
     for ds in DATASETS:

@@ -43,6 +43,7 @@ rule training_curves:
         report(f"{R}/figures/training_curves_{{dataset}}.png",
                caption="../report/training_curves.rst", category=CATEGORY["diagnostics"],
                labels={"dataset": "{dataset}", "figure": "training curves"}),
+        svg=f"{R}/figures/training_curves_{{dataset}}.svg",
     params:
         note=data_note,
         labels=[f"{m} (seed {s})" for m in METHODS for s in SEEDS],

@@ -18,8 +18,10 @@ rule perturbation_covariance:
                     category=CATEGORY["structure"], labels={"dataset": "{dataset}", "file": "decay lengths"}),
         fig2=report(f"{R}/figures/fig2_covariance_{{dataset}}_seed{{seed}}.png", caption="../report/fig2.rst",
                     category=CATEGORY["structure"], labels={"dataset": "{dataset}", "file": "Fig. 2"}),
+        fig2_svg=f"{R}/figures/fig2_covariance_{{dataset}}_seed{{seed}}.svg",
         fig5=report(f"{R}/figures/fig5_lrc_matrices_{{dataset}}_seed{{seed}}.png", caption="../report/fig5.rst",
                     category=CATEGORY["structure"], labels={"dataset": "{dataset}", "file": "Fig. 5"}),
+        fig5_svg=f"{R}/figures/fig5_lrc_matrices_{{dataset}}_seed{{seed}}.svg",
     params:
         note=data_note,
         names=lambda w: [f"{a} ε={first_eps(w.dataset, a)}" for a in config["structure"]["attacks"]],
@@ -82,10 +84,13 @@ rule lrc_figures:
                     category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "every sweep point"}),
         fig3=report(f"{R}/figures/fig3_lrc_accuracy_vs_zeta_{{dataset}}_seed{{seed}}.png", caption="../report/fig3.rst",
                     category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "Fig. 3 (left)"}),
+        fig3_svg=f"{R}/figures/fig3_lrc_accuracy_vs_zeta_{{dataset}}_seed{{seed}}.svg",
         samples=report(f"{R}/figures/fig3_lrc_samples_{{dataset}}_seed{{seed}}.png", caption="../report/fig3_samples.rst",
                        category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "Fig. 3 (right)"}),
+        samples_svg=f"{R}/figures/fig3_lrc_samples_{{dataset}}_seed{{seed}}.svg",
         fig4=report(f"{R}/figures/fig4_lrc_accuracy_vs_eps_{{dataset}}_seed{{seed}}.png", caption="../report/fig4.rst",
                     category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "Fig. 4"}),
+        fig4_svg=f"{R}/figures/fig4_lrc_accuracy_vs_eps_{{dataset}}_seed{{seed}}.svg",
     params:
         note=data_note,
         models=config["lrc"]["models"],
@@ -118,6 +123,7 @@ rule trajectories:
     output:
         report(f"{R}/figures/fig6_trajectories_{{dataset}}_seed{{seed}}.png", caption="../report/fig6.rst",
                category=CATEGORY["smoothness"], labels={"dataset": "{dataset}", "file": "Fig. 6"}),
+        svg=f"{R}/figures/fig6_trajectories_{{dataset}}_seed{{seed}}.svg",
     params:
         note=data_note,
         names=config["smoothness"]["models"],
@@ -149,6 +155,7 @@ rule adversarial_samples:
     output:
         report(f"{R}/figures/fig78_samples_{{dataset}}_seed{{seed}}_{{source}}.png", caption="../report/fig78.rst",
                category=CATEGORY["smoothness"], labels={"dataset": "{dataset}", "file": "Figs. 7-8: {source}"}),
+        svg=f"{R}/figures/fig78_samples_{{dataset}}_seed{{seed}}_{{source}}.svg",
     params:
         note=data_note,
         n=config["smoothness"]["samples"],

@@ -87,16 +87,20 @@ rule sn_results:
                     category=CATEGORY["sn"], labels={"dataset": "{dataset}", "file": "gap table"}),
         gap=report(f"{R}/figures/sn_gap_{{dataset}}.png", caption="../report/sn_gap.rst",
                    category=CATEGORY["sn"], labels={"dataset": "{dataset}", "file": "generalization gap"}),
+        gap_svg=f"{R}/figures/sn_gap_{{dataset}}.svg",
         sweep_fig=report(f"{R}/figures/sn_beta_sweep_{{dataset}}.png", caption="../report/sn_beta_sweep.rst",
                          category=CATEGORY["sn"], labels={"dataset": "{dataset}", "file": "β sweep"}),
+        sweep_fig_svg=f"{R}/figures/sn_beta_sweep_{{dataset}}.svg",
         margins_fig=report(f"{R}/figures/sn_margins_{{dataset}}.png", caption="../report/sn_margins.rst",
                            category=CATEGORY["sn"], labels={"dataset": "{dataset}", "file": "margins"}),
+        margins_fig_svg=f"{R}/figures/sn_margins_{{dataset}}.svg",
     params:
         note=data_note,
         dataset=lambda w: w.dataset,
         arch=lambda w: SN["settings"][w.dataset]["arch"],
         schemes=SN["schemes"],
         betas=lambda w: advcfg.sn_betas(config, w.dataset),
+        settings=advcfg.run_regime(config),
     log:
         f"{R}/logs/sn_results/{{dataset}}.log",
     benchmark:

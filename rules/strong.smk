@@ -163,6 +163,7 @@ rule masking_table:
         md=f"{R}/tables/masking_{{dataset}}.md",
         png=report(f"{R}/figures/accuracy_vs_eps_{{dataset}}.png", caption="../report/masking.rst",
                    category=CATEGORY["diagnostics"], labels={"dataset": "{dataset}", "figure": "accuracy vs ε (masking check)"}),
+        svg=f"{R}/figures/accuracy_vs_eps_{{dataset}}.svg",
     params:
         note=data_note,
         methods=METHODS,

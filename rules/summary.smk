@@ -12,7 +12,7 @@ def summary_inputs(w):
         structure.append(f"{R}/tables/decay_lengths_{ds}.md")
         if config["lrc"]["models"]:
             lrc.append(f"{R}/tables/lrc_sweep_{ds}.md")
-    figures = [t for t in all_targets(summary=False) if t.endswith(".png")]
+    figures = figure_files()
     sn = [f"{R}/tables/sn_generalization_{ds}.md" for ds in config["sn_experiments"]["datasets"]]
     return {"claims": f"{R}/tables/claims.md", "claims_csv": f"{R}/tables/claims.csv",
             "regime": f"{R}/tables/regime.md", "tables": tables, "matrices": matrices,

@@ -28,6 +28,7 @@ rule transfer_matrix:
                    caption="../report/transfer_matrix.rst", category=CATEGORY["matrices"],
                    labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}",
                    "file": "heat map"}),
+        svg=f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.svg",
     params:
         note=data_note,
         labels=lambda w: list(advcfg.matrix_models(config, w.dataset, w.eps)),

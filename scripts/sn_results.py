@@ -8,6 +8,7 @@ import pandas as pd
 from advreg.figures.tables import write_table
 from advreg.jobs.sn import best_beta, sweep_table, with_published
 from advreg.jobs.seeds import sn_best_ci
+from advreg.jobs.verdicts import sn_regime_text
 from advreg.figures.sn import beta_sweep_figure, gap_figure, margins_figure
 
 with logged(snakemake) as log:
@@ -26,6 +27,8 @@ with logged(snakemake) as log:
                f"{rows[0]['n_train']} training, {rows[0]['n_val']} validation, {rows[0]['n_test']} test images")
     write_table(best.set_index("scheme").round(4), o.csv, o.md, caption=caption, html_path=o.html)
     log(best.to_string())
-    gap_figure(best, o.gap, title=f"{p.dataset} / {p.arch}", note=p.note)
+    regime = sn_regime_text(o.sweep, o.csv, p.settings, p.dataset)
+    log(f"regime: {regime}")
+    gap_figure(best, o.gap, title=f"{p.dataset} / {p.arch}", note=p.note, regime=regime)
     beta_sweep_figure(df, o.sweep_fig, title=f"{p.dataset} / {p.arch}", note=p.note)
     margins_figure(rows, margins, best, o.margins_fig, title=f"{p.dataset} / {p.arch}: training-set margins", note=p.note)

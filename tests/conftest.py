@@ -123,14 +123,41 @@ def synthetic_mlp():
 @pytest.fixture
 def drawn(monkeypatch):
     """Every matplotlib figure saved during the test, in order (the Figure objects, after drawing),
-    so a figure test can check what was plotted, not only that a PNG exists."""
+    so a figure test can check what was plotted, not only that a PNG exists. After the test, every
+    figure it drew is checked for overlapping tick labels (issue 29: no figure has them)."""
     import matplotlib.figure
     figs = []
     save = matplotlib.figure.Figure.savefig
 
     def keep(self, *a, **kw):
-        figs.append(self)
+        if self not in figs:
+            figs.append(self)
         return save(self, *a, **kw)
 
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", keep)
-    return figs
+    yield figs
+    for fig in figs:
+        clashes = tick_label_overlaps(fig)
+        assert not clashes, f"overlapping tick labels: {clashes}"
+
+
+def tick_label_overlaps(fig) -> list[tuple[str, str]]:
+    """Pairs of visible tick labels of one axis of one panel whose text boxes intersect."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    canvas = FigureCanvasAgg(fig)   # the saved figure's canvas is closed: lay it out again
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    out = []
+    for ax in fig.axes:
+        if not ax.axison:
+            continue
+        for labels, (lo, hi), coord in ((ax.get_xticklabels(), sorted(ax.get_xlim()), 0),
+                                        (ax.get_yticklabels(), sorted(ax.get_ylim()), 1)):
+            shown = [t for t in labels if t.get_visible() and t.get_text()
+                     and lo - 1e-9 <= t.get_position()[coord] <= hi + 1e-9]
+            boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in shown]
+            for i, (ta, a) in enumerate(boxes):
+                for tb, b in boxes[i + 1:]:
+                    if a.x0 < b.x1 - 0.5 and b.x0 < a.x1 - 0.5 and a.y0 < b.y1 - 0.5 and b.y0 < a.y1 - 0.5:
+                        out.append((ta, tb))
+    return out

@@ -1,4 +1,5 @@
-"""Figures. Every function takes data, writes one file, and uses the Agg backend (no display)."""
+"""Figures. Every function takes data, writes one figure (a PNG and its SVG twin), and uses the Agg
+backend (no display)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +8,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FixedLocator, MaxNLocator, NullLocator  # noqa: E402
 import pandas as pd  # noqa: E402
+
+from advreg.atomic import atomic_path  # noqa: E402
 
 
 def _save(fig, path, note: str = "") -> None:
@@ -16,8 +20,14 @@ def _save(fig, path, note: str = "") -> None:
     if note:
         fig.text(0.5, 1.0, note, ha="center", va="bottom", color="red", fontsize=11, fontweight="bold",
                  wrap=True, transform=fig.transFigure)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # a 150-dpi PNG for the report and the same figure as vector graphics beside it (<name>.svg,
+    # a declared output of every figure rule), both written atomically
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=150, bbox_inches="tight", format="png")
+    with atomic_path(path.with_suffix(".svg")) as tmp:
+        fig.savefig(tmp, bbox_inches="tight", format="svg", metadata={"Date": None})
     plt.close(fig)
 
 
@@ -39,8 +49,10 @@ def training_curves(histories: dict[str, pd.DataFrame], path, title: str = "", n
         ax_acc.plot(h["epoch"], 100 * h["train_acc"], ls="--", color=color)
     ax_loss.set(xlabel="epoch", ylabel="training loss (objective)", yscale="log")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)  — solid: validation, dashed: train")
-    ax_loss.legend(fontsize=7)
-    ax_acc.legend(fontsize=7)
+    for ax in (ax_loss, ax_acc):   # epochs are whole numbers: no tick at 1.25, 1.75, ...
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    # one legend, beside the panels, so it covers no line
+    ax_acc.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     if title:
         fig.suptitle(title)
     _save(fig, path, note)
@@ -84,7 +96,7 @@ def accuracy_vs_eps(curves: dict[str, list[dict]], path, paper_eps: float, chanc
     n = len(curves)
     cols = min(4, n)
     rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.8 * cols, 3.2 * rows), squeeze=False, sharey=True)
     for ax, (model, pts) in zip(axes.flat, curves.items()):
         df = pd.DataFrame(pts)
         for col, color, label in (("paper_attack", "tab:blue", "paper PGD"), ("strong", "tab:red", "strong")):
@@ -94,13 +106,20 @@ def accuracy_vs_eps(curves: dict[str, list[dict]], path, paper_eps: float, chanc
                         label=label if k == 0 else None)
         ax.axhline(chance, color="grey", ls=":", lw=1)
         ax.axvline(paper_eps, color="grey", ls="--", lw=0.8)
-        ax.set(title=model, xscale="log", ylim=(-2, 102))
-        ax.set_xlabel("ε (1/255)", fontsize=8)
+        ax.set(xscale="log", ylim=(-2, 102))
+        ax.set_title(model, fontsize=11)
+        # ticks at the evaluated ε, written as numbers (not 10¹, 10²)
+        evaluated = sorted(df["eps_255"].unique())
+        ax.xaxis.set_major_locator(FixedLocator(evaluated))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xticks(evaluated, [f"{e:g}" for e in evaluated], fontsize=9, rotation=45)
+        ax.tick_params(axis="y", labelsize=9)
+        ax.set_xlabel("ε (1/255)", fontsize=10)
     for ax in axes.flat[n:]:
         ax.axis("off")
-    axes[0, 0].set_ylabel("accuracy (%)")
-    axes[0, 0].legend(fontsize=7)
+    axes[0, 0].set_ylabel("accuracy (%)", fontsize=10)
+    axes[0, 0].legend(fontsize=9)
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     _save(fig, path, note)

@@ -16,27 +16,38 @@ def _is_inf(b) -> bool:
         return False
 
 
-def gap_figure(best: pd.DataFrame, path, title: str = "", note: str = "") -> None:
+def gap_figure(best: pd.DataFrame, path, title: str = "", note: str = "", regime: str = "") -> None:
     """Left: adversarial generalization gap (train − test accuracy under the training attack) per
-    scheme, β = ∞ vs β*; right: test accuracy. Black markers: the paper's numbers where published."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    scheme, β = ∞ vs β*; right: test accuracy. Black markers: the paper's numbers where published.
+    Where the validation chose β* = ∞ the two models are one (no SN either way): one bar, labelled so.
+    ``regime``: how far the run is from the paper's regime (claims register), printed under the plot."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
     x = np.arange(len(best))
     w = 0.38
+    same = np.array([_is_inf(b) for b in best["beta_star"]])
     for ax, key, paper, label in ((axes[0], "gap", "paper_gap", "generalization gap (train − test)"),
                                   (axes[1], "test_adv_acc", "paper_test", "test accuracy")):
-        ax.bar(x - w / 2, best[f"{key}_no_sn"], w, label="no SN (β = ∞)", color="tab:gray")
-        # the validation's choice: SN at β* — or no SN at all where it picked β = ∞
-        ax.bar(x + w / 2, best[f"{key}_sn"], w, label="validation's choice β*", color="tab:blue")
+        no_sn, sn = best[f"{key}_no_sn"].to_numpy(float), best[f"{key}_sn"].to_numpy(float)
+        d = ~same
+        ax.bar(x[d] - w / 2, no_sn[d], w, label="no SN (β = ∞)", color="tab:gray")
+        ax.bar(x[d] + w / 2, sn[d], w, label="SN at the validation's β*", color="tab:blue")
+        # β* = ∞: the validation kept the no-SN model, so both bars would be the same model
+        ax.bar(x[same], no_sn[same], w, label="β* = ∞: SN not chosen (one model)", color="tab:gray",
+               hatch="//", edgecolor="white")
         if f"{paper}_no_sn" in best and best[f"{paper}_no_sn"].notna().any():
             ax.plot(x - w / 2, best[f"{paper}_no_sn"], "k_", ms=18, mew=2, label="paper")
             ax.plot(x + w / 2, best[f"{paper}_sn"], "k_", ms=18, mew=2)
-        ax.set_xticks(x, [f"{s}\nβ*={b}" + (" (no SN)" if _is_inf(b) else "")
-                          for s, b in zip(best["scheme"], best["beta_star"])])
+        ax.set_xticks(x, [f"{s}\nβ* = {'∞' if _is_inf(b) else b}" for s, b in zip(best["scheme"], best["beta_star"])],
+                      fontsize=9)
         ax.set(ylabel=label)
         ax.legend(fontsize=8)
     axes[0].axhline(0, color="k", lw=0.5)
     if title:
         fig.suptitle(title + " — accuracy under each scheme's training attack (ERM: clean)")
+    if regime:
+        fig.text(0.01, -0.02, "Regime (claims register): " + regime, ha="left", va="top", fontsize=8,
+                 wrap=True)
+    fig.tight_layout()
     _save(fig, path, note)
 
 

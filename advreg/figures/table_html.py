@@ -1,18 +1,46 @@
 """A table as one self-contained HTML page for the Snakemake report (which shows HTML inline and
-offers a CSV only as a download): pandas' Styler with a colour scale fitted to the table's own
-values, every value printed, columns sortable by a click, the caption on top."""
+offers a CSV only as a download): pandas' Styler, every value printed, columns sortable by a
+click, the caption on top, and colours with one meaning on every page: green is better, red is
+worse (the legend under the caption says how each column is scaled).
+
+- Accuracies share one FIXED scale (0-100, or 0-1 for a table of fractions) in bands of a tenth of
+  it: a difference within a band shows no colour change, so 98.00 and 98.67 (2 test images of 300,
+  well under one binomial standard error) look alike, as they should; the scale never stretches to
+  the table's own min and max.
+- Signed quantities (differences, gaps, gains) sit on a diverging scale centred on 0, oriented so
+  that green is better: for a gap or a difference smaller is better, for a gain larger.
+- Verdict columns are coloured by verdict.
+- Quantities that are neither good nor bad by themselves (ratios, seconds, decay lengths, norms,
+  margins) and counts are not coloured.
+"""
 from __future__ import annotations
 
 import html
 
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
+from matplotlib.colors import ListedColormap
 
 # Columns that hold an interval half-width, a count or a seed: printed, not coloured.
 _PLAIN = ("ci95", "seeds", "seed", "n", "images", "k", "eps", "eps_255", "zeta", "beta")
-# Columns in other units than the table's accuracies: each gets a colour scale of its own.
-_OWN_SCALE = ("ratio", "rho", "seconds", "decay", "rms", "linf", "l2", "gap", "margin", "product",
-              "difference", "normalizer", "norms")
+# Quantities with no better direction of their own: printed, not coloured.
+_NEUTRAL = ("ratio", "seconds", "decay", "rms", "linf", "l2", "margin", "product", "normalizer", "norms",
+            "peak", "fraction", "spectral")
+# Signed quantities: smaller is better / larger is better (a diverging scale centred on 0).
+_LOWER_BETTER = ("difference", "gap", "drop", "minus")
+_HIGHER_BETTER = ("gain", "rho")
+BANDS = 10
+# Red (worse) → green (better), cut into BANDS steps for the accuracies.
+_CMAP = colormaps["RdYlGn"]
+_BANDED = ListedColormap(_CMAP(np.linspace(0.05, 0.95, BANDS)), name="RdYlGn_banded")
+VERDICT_COLOURS = {"supported": "#b7e1a1", "contradicted": "#f4a6a6", "inconclusive": "#fde5a5",
+                   "not tested": "#e4e4e4"}
+LEGEND = ("Colour: green is better, red is worse, in every column that is coloured. Accuracies: one "
+          "fixed scale from 0 to 100 % in bands of 10 points (a smaller difference shows no change). "
+          "Differences and gaps (smaller is better) and gains (larger is better): a scale centred on "
+          "0. Verdicts: supported green, contradicted red, inconclusive amber, not tested grey. "
+          "Counts, intervals, ratios, times, lengths and norms: not coloured.")
 
 _SORT_JS = """
 <script>
@@ -45,6 +73,7 @@ _CSS = """
 <style>
 body { font-family: sans-serif; font-size: 13px; margin: 8px; }
 p.caption { max-width: 70em; color: #333; }
+p.legend { max-width: 70em; color: #555; font-size: 12px; }
 table.advreg { border-collapse: collapse; }
 table.advreg th, table.advreg td { border: 1px solid #ccc; padding: 3px 7px; text-align: right; }
 table.advreg th { background: #f3f3f3; position: sticky; top: 0; }
@@ -53,17 +82,32 @@ table.advreg td:first-child, table.advreg th:first-child { text-align: left; }
 """
 
 
-def _coloured(df: pd.DataFrame) -> list[str]:
-    out = []
-    for c in df.columns:
-        name = str(c).lower()
-        if any(name == p or name.endswith(" " + p) or name.endswith("_" + p) for p in _PLAIN):
-            continue
-        if name.startswith(("n_", "epochs")):  # counts (n_train, n_test, epochs_trained)
-            continue
-        if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]):
-            out.append(c)
-    return out
+def _kind(name: str, series: pd.Series) -> str | None:
+    """How a column is coloured: "verdict", "lower", "higher", "accuracy", or None (not at all)."""
+    name = str(name).lower()
+    if name.startswith("verdict"):
+        return "verdict"
+    if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+        return None
+    if any(name == p or name.endswith(" " + p) or name.endswith("_" + p) for p in _PLAIN):
+        return None
+    if name.startswith(("n_", "epochs")):  # counts (n_train, n_test, epochs_trained)
+        return None
+    if any(k in name for k in _LOWER_BETTER):
+        return "lower"
+    if any(k in name for k in _HIGHER_BETTER):
+        return "higher"
+    if any(k in name for k in _NEUTRAL):
+        return None
+    return "accuracy"
+
+
+def _verdict_css(text) -> str:
+    t = str(text).lower()
+    for verdict, colour in VERDICT_COLOURS.items():
+        if t.startswith(verdict):
+            return f"background-color: {colour}"
+    return ""
 
 
 def _flat(df: pd.DataFrame) -> pd.DataFrame:
@@ -72,28 +116,35 @@ def _flat(df: pd.DataFrame) -> pd.DataFrame:
 
 def table_html(df: pd.DataFrame, caption: str = "", title: str = "",
                values: pd.DataFrame | None = None) -> str:
-    """The page: caption, then the table; one colour scale over the accuracy-like cells, fitted to
-    their range (so 67-99 does not look uniform on a 0-100 scale), and one of its own for each column
-    in other units (ratios, differences, decay lengths, ...). ``values``: the numbers behind cells
-    shown as text (e.g. "97.1 ± 0.4" cells coloured by their mean), same rows, columns by name."""
+    """The page: caption and colour legend, then the table (see the module's docstring for the
+    colours). ``values``: the numbers behind cells shown as text (e.g. "97.1 ± 0.4" cells coloured
+    by their mean), same rows, columns by name."""
     flat = _flat(df)
     numbers = flat if values is None else _flat(values)
-    cols = [c for c in _coloured(numbers) if c in flat.columns]
     styler = flat.style.hide(axis="index").format(precision=2, na_rep="–")
-    own = [c for c in cols if any(k in str(c).lower() for k in _OWN_SCALE)]
-    shared = [c for c in cols if c not in own]
-    for group in ([shared] if shared else []) + [[c] for c in own]:
-        gmap = numbers[group].to_numpy(dtype=float)
+    kinds = {c: _kind(c, numbers[c]) for c in numbers.columns if c in flat.columns}
+    acc = [c for c, k in kinds.items() if k == "accuracy"]
+    if acc:
+        gmap = numbers[acc].to_numpy(dtype=float)
         finite = gmap[np.isfinite(gmap)]
-        if finite.size:
-            lo, hi = float(finite.min()), float(finite.max())
-            if hi - lo < 1e-12:
-                hi = lo + 1.0
-            styler = styler.background_gradient(cmap="viridis", subset=group, vmin=lo, vmax=hi,
-                                                gmap=gmap, axis=None, text_color_threshold=0.45)
+        top = 1.0 if finite.size and finite.min() >= 0 and finite.max() <= 1.0 else 100.0  # fractions or %
+        styler = styler.background_gradient(cmap=_BANDED, subset=acc, vmin=0.0, vmax=top, gmap=gmap,
+                                            axis=None, text_color_threshold=0.3)
+    for c, k in kinds.items():
+        if k in ("lower", "higher"):
+            v = numbers[c].to_numpy(dtype=float)
+            finite = v[np.isfinite(v)]
+            span = float(np.abs(finite).max()) if finite.size else 0.0
+            if span > 1e-12:
+                cmap = _CMAP.reversed() if k == "lower" else _CMAP
+                styler = styler.background_gradient(cmap=cmap, subset=[c], vmin=-span, vmax=span, gmap=v,
+                                                    text_color_threshold=0.3)
+        elif k == "verdict":
+            styler = styler.map(_verdict_css, subset=[c])
     # a fixed id (pandas draws a random one): the same table gives the same bytes in every run
     styler = styler.set_table_attributes('class="advreg"').set_uuid("advreg")
     head = f"<h3>{html.escape(title)}</h3>" if title else ""
-    cap = f'<p class="caption">{html.escape(caption)}</p>' if caption else ""
+    cap = (f'<p class="caption">{html.escape(caption)}</p>' if caption else "") + \
+        (f'<p class="legend">{html.escape(LEGEND)}</p>' if any(kinds.values()) else "")
     return ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">" + _CSS + "</head><body>" + head + cap
             + styler.to_html() + _SORT_JS + "</body></html>\n")

@@ -8,6 +8,26 @@ from advreg.atomic import write_text
 from advreg.figures.table_html import table_html
 
 
+def md_escape(text: str) -> str:
+    """Text as Markdown shows it literally: a `*` (β*, paper_*) would otherwise open an emphasis
+    that swallows it; `|` would split a table cell."""
+    return str(text).replace("\\", "\\\\").replace("*", "\\*").replace("|", "\\|")
+
+
+def markdown_table(df: pd.DataFrame) -> str:
+    """A pipe table with every header and text cell escaped and an empty value (NaN: an interval
+    of one seed, a paper value not published) printed as "–", never "nan"."""
+    shown = df.copy()
+    for c in shown.columns:
+        if shown[c].isna().any():   # a column with a gap: its numbers as tabulate would print them
+            shown[c] = [("–" if pd.isna(v) else f"{v:g}" if isinstance(v, float) else v) for v in shown[c]]
+    shown = shown.rename(columns=md_escape).rename(index=md_escape)
+    shown = shown.apply(lambda col: col.map(lambda v: md_escape(v) if isinstance(v, str) else v))
+    if shown.index.name:
+        shown.index.name = md_escape(shown.index.name)
+    return shown.to_markdown()
+
+
 def write_table(df: pd.DataFrame, csv_path=None, md_path=None, tex_path=None, caption: str = "",
                 html_path=None, html_values: pd.DataFrame | None = None) -> None:
     """Write one table in every format asked for (atomically, file by file); ``html_path``: the
@@ -18,6 +38,6 @@ def write_table(df: pd.DataFrame, csv_path=None, md_path=None, tex_path=None, ca
     if csv_path:
         write_text(csv_path, df.to_csv())
     if md_path:
-        write_text(md_path, (f"{caption}\n\n" if caption else "") + df.to_markdown() + "\n")
+        write_text(md_path, (f"{md_escape(caption)}\n\n" if caption else "") + markdown_table(df) + "\n")
     if tex_path:
         write_text(tex_path, df.to_latex(float_format="%.1f", caption=caption or None))

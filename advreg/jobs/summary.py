@@ -83,7 +83,10 @@ def write_summary(path, run_name: str, sections: list[tuple[str, list[str]]], fi
         lines += [f"## {heading}", ""]
         for f in files:
             lines += [Path(f).read_text().rstrip(), ""]
-    lines += ["## Figures", ""] + [f"- `{f}`" for f in figures] + [""]
+    # each figure linked (its path relative to the summary) beside its vector twin
+    here = Path(path).parent
+    rel = [Path(os.path.relpath(f, here)).as_posix() for f in figures]
+    lines += ["## Figures", ""] + [f"- [{Path(r).stem}]({r}) ([SVG]({r[:-4]}.svg))" for r in rel] + [""]
     lines += ["## Provenance", "", "| item | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in provenance(repo_dir).items()]
     text = "\n".join(lines) + "\n"

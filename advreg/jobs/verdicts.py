@@ -511,8 +511,8 @@ MEASURES = {
 def _fmt(v) -> str:
     if v is None:
         return "–"
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(C.label(x) for x in v) + "]"
+    if isinstance(v, (list, tuple)):   # widths 32/32/64, a β grid ∞/1/2: text, not a Python list
+        return "/".join(C.label(x) for x in v)
     if isinstance(v, float):
         if math.isnan(v):
             return "–"
@@ -550,6 +550,14 @@ def regime_status(inds: list[dict], ds: str) -> str:
     if not bad:
         return "within"
     return "outside: " + "; ".join(f"{i['indicator']} {i['run']} (paper {i['paper']}, {i['tolerance']})" for i in bad)
+
+
+def sn_regime_text(sweep_csv, generalization_csv, settings: dict, ds: str, register: dict | None = None) -> str:
+    """The SN regime indicators of one dataset (training accuracy reached, ERM gap, β grid,
+    training images, epochs) beside the paper's, as the SN figures print them."""
+    register = register or C.load_register()
+    t = RunTables({"sn_sweep": {ds: sweep_csv}, "sn_generalization": {ds: generalization_csv}}, settings, {})
+    return _indicators_text(regime(t, register["regimes"]["sn"], ds))
 
 
 def _indicators_text(inds: list[dict]) -> str:

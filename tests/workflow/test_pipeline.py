@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections import Counter
 
@@ -15,6 +16,9 @@ from workflow_utils import (REPO, configfile_args, copy_workflow, planned_jobs,
                             snakemake_cli, write_config)
 
 pytestmark = pytest.mark.pipeline
+
+# A Python list or dict as repr() prints it: ['mnist'], {'fgsm': …}, {76.5: …}, [0, 1, 2]
+REPR = re.compile(r"\[\s*'|\{\s*'|\{[0-9.]+: |\[\d+(?:\.\d+)?, \d")
 
 
 def test_tiny_run_produces_every_target(tiny_run):
@@ -164,6 +168,14 @@ def test_report_builds(tiny_run):
     for r, (_, want) in zip(shown, csv.iterrows()):
         assert float(r[2]) == pytest.approx(want["mean"], abs=0.005)  # method, seed0, mean, ...
     text = html.replace("\\n", " ")
+    # no Python list or dict repr in a caption, a table page, the landing page or the summary
+    # (issue 29): captions are JSON strings in the report, table pages are decoded above
+    captions = re.findall(r'"caption": ("(?:[^"\\]|\\.)*")', html)
+    assert captions
+    shown = [json.loads(c) for c in captions] + list(pages.values())
+    shown += [(res / "summary.md").read_text()] + [p.read_text() for p in res.rglob("*.md")]
+    bad = [REPR.search(t).group(0) for t in shown if REPR.search(t)]
+    assert not bad, bad
     assert "k (paper: 100, this run: 3)" in text  # Fig. 3's caption: the preset's cut beside the paper's
     assert "this run: 15 epochs, batch 64" in text  # the clean-accuracy caption
 

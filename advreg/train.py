@@ -219,6 +219,9 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
     steps_per_epoch = math.ceil(n / settings.batch_size)
     log(f"{method_name}: {n} training images, {steps_per_epoch} steps an epoch, epochs "
         f"{start_epoch + 1}-{settings.epochs} to run on {dev}")
+    # the hyperparameters this model is trained with, as the config resolved them (issue 29)
+    log(f"{method_name} hyperparameters: " + ", ".join(f"{k} {v}" for k, v in method_cfg.items())
+        + "; training: " + ", ".join(f"{k} {v}" for k, v in asdict(settings).items()))
     run_t0 = time.perf_counter()
     for epoch in range(start_epoch, settings.epochs):
         if _early_stop(history, settings):  # resumed from a checkpoint written at the stopping epoch
@@ -257,7 +260,7 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
         history.append(row)
         per_epoch = (time.perf_counter() - run_t0) / (epoch + 1 - start_epoch)
         log(f"{method_name} epoch {row['epoch']}/{settings.epochs}: loss {row['loss']:.4f} "
-            f"reg {row['reg']:.4g} train {row['train_acc']:.4f} val {row['val_acc']:.4f} ({seconds:.1f}s, "
+            f"reg {row['reg']:.4g} train {100 * row['train_acc']:.2f} % val {100 * row['val_acc']:.2f} % ({seconds:.1f}s, "
             f"{steps_per_epoch / seconds:.3g} steps/s, ETA {hms(per_epoch * (settings.epochs - epoch - 1))})")
         _save_checkpoint(checkpoint_path, {
             "signature_parts": parts, "epoch": epoch + 1, "model": model.state_dict(),
@@ -267,7 +270,7 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
             return history
         if _early_stop(history, settings):
             log(f"{method_name}: early stop at epoch {epoch + 1} (mean train accuracy of the last "
-                f"{settings.early_stop_epochs} epochs ≥ {settings.early_stop_acc})")
+                f"{settings.early_stop_epochs} epochs ≥ {100 * settings.early_stop_acc:g} %)")
             break
 
     model.eval()
@@ -279,4 +282,7 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
     _write_history(Path(history_out), history)
     save_model(model_out, model, model_spec, info)
     checkpoint_path.unlink(missing_ok=True)  # the model file now holds the finished state
+    if history:
+        log(f"{method_name}: saved {model_out} (epoch {history[-1]['epoch']}, validation accuracy "
+            f"{100 * history[-1]['val_acc']:.2f} %)")
     return history

@@ -25,9 +25,16 @@ def _settings(**kw):
 
 
 def test_training_lowers_the_loss(small_mnist, tmp_path):
-    hist = train(small_mnist, SPEC, "clean", {}, _settings(epochs=6), tmp_path / "m.pt",
-                 tmp_path / "h.csv", tmp_path / "ck.pt", device="cpu", log=lambda *a: None)
+    lines = []
+    hist = train(small_mnist, SPEC, "clean", {"kind": "clean"}, _settings(epochs=6), tmp_path / "m.pt",
+                 tmp_path / "h.csv", tmp_path / "ck.pt", device="cpu", log=lines.append)
     assert hist[-1]["loss"] < 0.8 * hist[0]["loss"]
+    # the log opens with the hyperparameters, gives accuracies in %, and names the saved model
+    assert any(line.startswith("clean hyperparameters: kind clean; training: epochs 6, batch_size 50, lr 0.003")
+               for line in lines)
+    assert f"val {100 * hist[-1]['val_acc']:.2f} %" in lines[-2]
+    assert lines[-1] == (f"clean: saved {tmp_path / 'm.pt'} (epoch 6, validation accuracy "
+                         f"{100 * hist[-1]['val_acc']:.2f} %)")
     assert hist[-1]["val_acc"] > 0.85  # synthetic digits: 0.94 after 48 small steps (chance: 0.1)
     model, blob = load_model(tmp_path / "m.pt")
     assert blob["info"]["method"] == "clean" and not (tmp_path / "ck.pt").exists()

@@ -239,6 +239,24 @@ def all_targets(summary=True):
     return targets + sn_targets()
 
 
+def run_facts():
+    """What the summary's opening paragraph says the run was, beside the paper's values
+    (advreg.jobs.summary.run_paragraph): seeds, the split each dataset is built with, the paper
+    attack and its steps, the strong ensemble, the LRC grid."""
+    from advreg.data import get_spec, resolve_split, sources
+    d = config["data"]
+    splits = {}
+    for ds in DATASETS:
+        split, _ = resolve_split(get_spec(ds), d["split"], sources(d["mirror"], d["offline"]))
+        splits[ds] = ("SYNTHETIC STAND-IN" if ds in STAND_IN else f"{split} split")
+    a = STRONG["paper_attack"]
+    lrc = config["lrc"]
+    return {"seeds": SEEDS, "splits": splits, "max_test": config["evaluation"]["max_test"],
+            "paper_attack": {"name": a, "steps": config["attack_settings"][a].get("steps")},
+            "strong": STRONG["attacks"],
+            "lrc": {k: lrc[k] for k in ("k", "zetas", "epsilons")} if lrc["models"] else None}
+
+
 # ------------------------------------------------------------------ the claim verdicts' inputs
 
 def claim_files():

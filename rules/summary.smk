@@ -31,7 +31,8 @@ rule summary:
         run_name=config["run_name"],
         datasets=DATASETS,
         stand_ins=sorted(STAND_IN),
-        split=config["data"]["split"],
+        regime=advcfg.run_regime(config),
+        run=run_facts(),
         repo=workflow.basedir,
     log:
         f"{R}/logs/summary.log",

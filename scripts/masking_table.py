@@ -13,7 +13,9 @@ with logged(snakemake) as log:
     table = flags_table(recs, p.methods, matrices, tol=p.tol, gap_tol=p.gap_tol)
     n_flagged = int(table["any_flag"].sum())
     caption = (f"{p.note}Gradient-masking checks on {snakemake.wildcards.dataset} (Carlini et al. 2019), "
-               f"{recs[0]['n']} test images, ε = {recs[0]['paper_eps_255']:g}/255; FLAG = a sign of "
+               f"ε = {recs[0]['paper_eps_255']:g}/255. paper_attack and strong: the strong evaluation's "
+               f"accuracies (%) on its strong_eval_images test images; every column after diagnostic_images: "
+               f"the diagnostics' own sweeps on the first diagnostic_images test images. FLAG = a sign of "
                f"masking or of a too-weak paper attack; {n_flagged} of {len(table)} (model, seed) rows flagged.")
     write_table(table, snakemake.output.csv, snakemake.output.md, caption=caption,
                 html_path=snakemake.output.html)

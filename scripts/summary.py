@@ -1,6 +1,6 @@
 from _log import logged
 
-from advreg.jobs.summary import opening, write_summary
+from advreg.jobs.summary import opening, run_paragraph, write_summary
 
 with logged(snakemake):
     i, p = snakemake.input, snakemake.params
@@ -11,9 +11,10 @@ with logged(snakemake):
                 ("Covariance structure: decay lengths (Sec. 4.2)", list(i.structure)),
                 ("LRC attack sweep (Sec. 4.3, Figs. 3, 4)", list(i.lrc)),
                 ("Spectral normalization: adversarial generalization gap (Farnia et al. 2019)", list(i.sn))]
-    notes = [f"datasets: {', '.join(p.datasets)}; data split setting: `{p.split}` (each table's "
-             f"caption states the split actually used and its counts); selections (λ, β*, training "
-             f"curves) read the validation split carved from the training file, never a test image"]
-    first = opening(i.claims_csv, i.regime, p.stand_ins)
+    notes = [f"datasets: {', '.join(p.datasets)}; split used: "
+             + "; ".join(f"{ds}: {how}" for ds, how in p.run["splits"].items())
+             + " (each table's caption states its counts); selections (λ, β*, training curves) read the "
+               "validation split carved from the training file, never a test image"]
+    first = opening(i.claims_csv, i.regime, p.stand_ins, run_paragraph(p.regime, p.run))
     write_summary(snakemake.output.md, p.run_name, sections, list(i.figures), p.repo, notes,
                   html_path=snakemake.output.html, first=first)

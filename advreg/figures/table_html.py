@@ -121,13 +121,21 @@ def table_html(df: pd.DataFrame, caption: str = "", title: str = "",
     by their mean), same rows, columns by name."""
     flat = _flat(df)
     numbers = flat if values is None else _flat(values)
-    styler = flat.style.hide(axis="index").format(precision=2, na_rep="–")
     kinds = {c: _kind(c, numbers[c]) for c in numbers.columns if c in flat.columns}
     acc = [c for c, k in kinds.items() if k == "accuracy"]
+    gmap = numbers[acc].to_numpy(dtype=float) if acc else np.zeros((0, 0))
+    finite = gmap[np.isfinite(gmap)]
+    fractions = bool(finite.size) and finite.min() >= 0 and finite.max() <= 1.0
+    # the precision the effects need: a fraction's 2 decimals would hide a 0.4-point effect
+    styler = flat.style.hide(axis="index").format(precision=4 if fractions else 2, na_rep="–")
+    # long text (a quoted claim, a verdict with its reason) wraps in a column wide enough to read
+    wide = [c for c in flat.columns if flat[c].dtype == object and flat[c].astype(str).str.len().mean() > 40]
+    if wide:
+        styler = styler.set_table_styles({c: [{"selector": "td", "props": "min-width: 24em; max-width: 40em; "
+                                                "white-space: normal; text-align: left"}] for c in wide},
+                                         overwrite=False)
     if acc:
-        gmap = numbers[acc].to_numpy(dtype=float)
-        finite = gmap[np.isfinite(gmap)]
-        top = 1.0 if finite.size and finite.min() >= 0 and finite.max() <= 1.0 else 100.0  # fractions or %
+        top = 1.0 if fractions else 100.0
         styler = styler.background_gradient(cmap=_BANDED, subset=acc, vmin=0.0, vmax=top, gmap=gmap,
                                             axis=None, text_color_threshold=0.3)
     for c, k in kinds.items():

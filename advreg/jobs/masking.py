@@ -135,8 +135,11 @@ def flags_table(records: list[dict], methods: list[str], matrices: dict | None =
     for r in records:
         matrix = (matrices or {}).get((str(r["seed"]), r["eps"]))
         f = flags(r, r["strong"], transfer_row(matrix, r["source"]), tol=tol, gap_tol=gap_tol)
-        rows.append({"model": r["source"], "seed": r["seed"], "images": r["n"],
+        # two evaluations, each with its own images: the strong evaluation's accuracies, then the
+        # diagnostics' own sweeps (issue 29: every column states the images it was measured on)
+        rows.append({"model": r["source"], "seed": r["seed"], "strong_eval_images": r["strong"].get("n"),
                      "paper_attack": round(r["strong"]["paper_acc"], 1), "strong": round(r["strong"]["strong_acc"], 1),
+                     "diagnostic_images": r["n"],
                      f"pgd{r['pgd_steps']}": round(r["pgd"], 1),
                      f"pgd{r['pgd_long_steps']}x{r['restarts']}": round(r["pgd_long"], 1),
                      "square_breaks": f["square_breaks"],

@@ -38,8 +38,8 @@ def provenance(repo_dir) -> dict:
 _PAGE = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><style>
 body {{ font-family: sans-serif; font-size: 13px; margin: 10px; max-width: 110em; }}
-table {{ border-collapse: collapse; margin: 6px 0 14px; }}
-th, td {{ border: 1px solid #ccc; padding: 2px 6px; }}
+table {{ border-collapse: collapse; margin: 6px 0 14px; display: block; max-width: 100%; overflow-x: auto; }}
+th, td {{ border: 1px solid #ccc; padding: 2px 6px; max-width: 40em; vertical-align: top; }}
 th {{ background: #f3f3f3; }}
 </style></head><body>
 {body}
@@ -53,7 +53,7 @@ def markdown_page(text: str) -> str:
     return _PAGE.format(body=markdown.markdown(text, extensions=["tables"]))
 
 
-def opening(claims_csv, regime_md, stand_ins=()) -> list[str]:
+def opening(claims_csv, regime_md, stand_ins=(), paragraph: str = "") -> list[str]:
     """The summary's first lines: a stand-in warning when the run used one (advreg.stand_in), the
     verdict totals, then how close the run came to each paper's regime (the lines
     advreg.jobs.verdicts wrote above its regime table)."""
@@ -68,7 +68,58 @@ def opening(claims_csv, regime_md, stand_ins=()) -> list[str]:
     return warn + (["**Verdicts**: " + ", ".join(f"{v} {k}" for k, v in counts.sort_index().items())
              + " (the table below; each row also says whether it was reached in the paper's regime).", ""]
             + ["**How close this run came to each paper's regime** (indicators and tolerances: "
-               "`tables/regime.md`, from the claims register):", ""] + regime + [""])
+               "`tables/regime.md`, from the claims register):", ""] + regime + [""]
+            + ([paragraph, ""] if paragraph else []))
+
+
+def _paper(register: dict, measure: str, ds: str):
+    """The paper's value of one regime measure for a dataset, from the claims register."""
+    for indicators in register["regimes"].values():
+        for i in indicators:
+            if i["measure"] == measure and i.get("paper"):
+                return i["paper"].get(ds, i["paper"].get("any"))
+    return None
+
+
+def _txt(v) -> str:
+    if v is None:
+        return "not stated"
+    if isinstance(v, (list, tuple)):
+        return "/".join("∞" if x == float("inf") else f"{x:g}" for x in v)
+    return f"{v:,}" if isinstance(v, int) else f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _beside(run, paper) -> str:
+    return f"{_txt(run)} (paper {_txt(paper)})" if paper is not None else _txt(run)
+
+
+def run_paragraph(regime: dict, run: dict, register: dict | None = None) -> str:
+    """One paragraph on what the run was, each setting beside the paper's (claims register):
+    ``regime``: advreg.config.run_regime; ``run``: seeds, the split used per dataset, the paper
+    attack and its steps, the strong ensemble, the LRC grid (the summary rule's params)."""
+    from advreg import claims as C
+    register = register or C.load_register()
+    parts = [f"seeds {_txt(run['seeds'])}"]
+    for ds, st in regime["datasets"].items():
+        parts.append(f"{ds} ({run['splits'][ds]}): SGR models {_beside(st['training_images'], _paper(register, 'training_images', ds))} "
+                     f"training images, widths {_beside(st['widths'], _paper(register, 'widths', ds))}, "
+                     f"{_beside(st['epochs'], _paper(register, 'epochs', ds))} epochs")
+    if regime.get("pgd_train_steps"):
+        parts.append(f"PGD training {_beside(regime['pgd_train_steps'], _paper(register, 'pgd_train_steps', 'any'))} steps")
+    a = run["paper_attack"]
+    parts.append(f"paper attack {a['name']} ({a['steps'] or 1} steps) on {run['max_test'] or 'all'} test images, "
+                 f"checked by the strong ensemble " + " → ".join(
+                     f"{e['kind']} ({e.get('queries') or e.get('steps')} {'queries' if 'queries' in e else 'steps'}"
+                     + (f", {e['targets']} targets" if e.get("targets") else "") + ")" for e in run["strong"]))
+    if run.get("lrc"):
+        lrc = run["lrc"]
+        parts.append(f"LRC sweep k = {_beside(lrc['k'], _paper(register, 'lrc_k', 'cifar10'))}, "
+                     f"ζ {_txt(lrc['zetas'])}, ε {_txt(lrc['epsilons'])}")
+    for ds, st in regime["sn"].items():
+        parts.append(f"SN on {ds}: {_beside(st['training_images'], _paper(register, 'sn_training_images', ds))} "
+                     f"training images, β {_beside(st['betas'], _paper(register, 'sn_betas', ds))}, "
+                     f"{_beside(st['epochs'], _paper(register, 'sn_epochs', ds))} epochs")
+    return "**What this run was** (each setting beside the paper's): " + "; ".join(parts) + "."
 
 
 def write_summary(path, run_name: str, sections: list[tuple[str, list[str]]], figures: list[str],

@@ -114,3 +114,12 @@ def load_model(path, device="cpu") -> tuple[nn.Module, dict]:
     model.load_state_dict(blob["state_dict"])
     model.eval()
     return model, blob
+
+
+def load_for_attacks(path, device="cpu") -> tuple[nn.Module, dict]:
+    """A saved model for a job that only evaluates and attacks it: an SN model's effective weights
+    computed once (advreg.spectral.freeze_spectral_norm: the same outputs, no power iteration per
+    forward)."""
+    from advreg.spectral import freeze_spectral_norm
+    model, blob = load_model(path, device)
+    return freeze_spectral_norm(model), blob

@@ -32,8 +32,8 @@ Train / eval
 ``model.eval()``). In eval mode (evaluation and attack inner loops, as the authors'
 ``update_collection='_'`` graphs) σ̂ is recomputed from the stored u with the same number of power
 steps, without writing u back, so repeated eval forwards are deterministic. Every access of
-``layer.weight`` recomputes σ̂; wrap long eval loops in ``torch.nn.utils.parametrize.cached()`` to
-compute each effective weight once.
+``layer.weight`` recomputes σ̂; every evaluation and attack job therefore runs inside
+:func:`frozen_for_attacks`, which computes each effective weight once.
 
 Gradients through the power step
 --------------------------------
@@ -68,9 +68,10 @@ the authors' proxy to replicate their plots.
 """
 from __future__ import annotations
 
+import contextlib
+import copy
 import math
 import warnings
-import copy
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence, Union
 
@@ -89,6 +90,7 @@ except ImportError:  # pragma: no cover - very old / future torch
 __all__ = [
     "ConvGeometry", "conv_geometry",
     "OperatorSpectralNorm", "MiyatoSpectralNorm", "apply_spectral_norm", "spectral_parametrizations",
+    "frozen_for_attacks", "freeze_spectral_norm",
     "trace_layers", "conv_operator_norm", "exact_operator_norm", "operator_matrix",
     "conv_operator_frobenius_sq", "miyato_kernel_norm", "layer_spectral_norms", "margins",
     "spectral_product", "frobenius_ratio_sum", "sum_prefix_products", "bound_quantities",
@@ -450,6 +452,47 @@ def spectral_parametrizations(model: nn.Module) -> list[tuple[str, nn.Module, nn
                         _TorchSpectralNorm is not None and isinstance(p, _TorchSpectralNorm)):
                     out.append((name, m, p))
     return out
+
+
+@contextlib.contextmanager
+def frozen_for_attacks(model: nn.Module):
+    """Evaluate and attack an SN model with each effective weight W/max(1, σ̂/β) computed ONCE,
+    not on every forward: inside the block every parametrized weight is read from
+    ``parametrize.cached()``'s cache, filled here in eval mode without a graph. In eval mode the
+    power step starts from the stored u and never writes it back, so the cached weight is the value
+    every eval forward would compute: results are identical, an attack's forwards skip the power
+    iteration, and input gradients (the only ones an attack takes) never reach the cached tensor.
+    A model without SN passes through unchanged."""
+    layers = spectral_parametrizations(model)
+    if not layers:
+        yield model
+        return
+    was_training = model.training
+    model.eval()
+    try:
+        with parametrize.cached():
+            with torch.no_grad():
+                for _, m, _ in layers:
+                    m.weight  # noqa: B018 - fills the cache
+            yield model
+    finally:
+        model.train(was_training)
+
+
+def freeze_spectral_norm(model: nn.Module) -> nn.Module:
+    """An SN model made a plain one for evaluation and attacks, in place: each parametrized weight is
+    replaced by its effective value W/max(1, σ̂/β), computed once in eval mode (power step from the
+    stored u, never written back): the value every eval forward computes, so outputs are identical
+    and an attack's forwards no longer repeat the power iteration. For jobs that only evaluate; the
+    margin bounds (which warm-start from the stored u) use :func:`frozen_for_attacks` instead.
+    Not for a deepcopy of a model still in use: copies share torch's parametrized layer classes,
+    and removing a parametrization edits that class."""
+    layers = spectral_parametrizations(model)
+    if layers:
+        model.eval()
+        for _, m, _ in layers:
+            parametrize.remove_parametrizations(m, "weight", leave_parametrized=True)
+    return model
 
 
 # ----------------------------------------------------------------------------------------------

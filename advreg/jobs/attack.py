@@ -13,7 +13,7 @@ import torch
 from advreg.atomic import save_torch, write_json
 from advreg import attacks
 from advreg.data import evaluated_on, load_dataset, to_float
-from advreg.models import load_model
+from advreg.models import load_for_attacks
 from advreg.progress import Progress
 from advreg.io import pick_device
 
@@ -54,7 +54,7 @@ def make_adversarial_set(model_path, dataset_path, attack: str, cfg: dict, eps_2
     x, y = to_float(data["x_test"]), data["y_test"]
     if max_test:
         x, y = x[:max_test], y[:max_test]
-    model, blob = load_model(model_path, dev)
+    model, blob = load_for_attacks(model_path, dev)
     kind = cfg.get("kind", attack)
     eps = eps_pixels(eps_255)
     gen = torch.Generator(device=dev).manual_seed(seed)

@@ -105,13 +105,13 @@ def diagnose(model_path, dataset_path, strong_json, out_json, eps_255, cfg: dict
     which also reads the transfer matrices, so a changed matrix never re-runs these attacks)."""
     from advreg.data import to_float
     from advreg.io import test_split
-    from advreg.models import load_model
+    from advreg.models import load_for_attacks
     from advreg.io import pick_device
 
     dev = pick_device(device)
     x, y, _ = test_split(dataset_path, dev, cfg["max_test"])
     x = to_float(x)
-    model, _ = load_model(model_path, dev)
+    model, _ = load_for_attacks(model_path, dev)
     measured = measure(model, x, y, cfg["eps_255"], eps_255, pgd_cfg, cfg["sweep_attacks"],
                        cfg["steps_factor"], cfg["restarts"], batch_size, seed)
     strong = json.loads(Path(strong_json).read_text())

@@ -14,7 +14,7 @@ from advreg.attacks import predicted_labels
 from advreg.data import load_dataset, stand_in_note, to_float
 from advreg.lrc import LRCSampler
 from advreg.lrc_attack import data_covariance_sweep, lrc_sweep
-from advreg.models import load_model
+from advreg.models import load_for_attacks
 from advreg.structure import perturbation_structure
 from advreg.io import head, pick_device
 from advreg.trajectories import softmax_along_line
@@ -60,7 +60,7 @@ def lrc_attack(model_path, dataset_path, zetas, epsilons, k, batch_size, seed, m
     with the data set's own covariance (Sec. 4.3)."""
     dev = pick_device(device)
     data, x, y = _test_split(dataset_path, dev, max_test)
-    model, _ = load_model(model_path, dev)
+    model, _ = load_for_attacks(model_path, dev)
     df = lrc_sweep(model, x, y, zetas, epsilons, k, batch_size, seed)
     if data_covariance:
         x_data = to_float(data["x_train"][:max_data])
@@ -79,7 +79,7 @@ def lrc_figures(csvs: dict[str, str], dataset_path, sample_model_path, fig_eps: 
     note = stand_in_note(data["meta"])
     sgr_figures.fig3_accuracy_vs_zeta(df, fig_eps, fig3_acc, note=note)
     sgr_figures.fig4_accuracy_vs_eps(df, fig4, note=note)
-    model, _ = load_model(sample_model_path, dev)
+    model, _ = load_for_attacks(sample_model_path, dev)
     c, h, w = x.shape[1:]
     g = torch.Generator(device=dev).manual_seed(0)
     noises, preds = {}, {}
@@ -108,11 +108,11 @@ def trajectories(models: dict[str, str], adv_sets: dict[str, str], dataset_path,
     first = next(iter(models))
     adv = {name: _adv(p, dev) for name, p in adv_sets.items()}
     data, x, _ = _test_split(dataset_path, dev, min(pool, len(adv[first])))
-    ref, _ = load_model(models[first], dev)
+    ref, _ = load_for_attacks(models[first], dev)
     idx, n_changed = flipped_examples(ref, x, adv[first][:len(x)], n_examples)
     probs = {}
     for name, mp in models.items():
-        model, _ = load_model(mp, dev)
+        model, _ = load_for_attacks(mp, dev)
         probs[name] = softmax_along_line(model, x[idx], adv[name][idx], steps)
     title = (f"test images {idx} (of the first {len(x)}): where PGD changes {first}'s prediction"
              if n_changed >= len(idx) else
@@ -124,7 +124,7 @@ def adversarial_samples(model_path, adv_set, dataset_path, n: int, path, title: 
     """Figs. 7-8: PGD-perturbed samples of one model with its predictions."""
     dev = pick_device(device)
     data, x, _ = _test_split(dataset_path, dev, n)
-    model, _ = load_model(model_path, dev)
+    model, _ = load_for_attacks(model_path, dev)
     xa = _adv(adv_set, dev)[:n]
     sgr_figures.fig78_samples(x, xa, predicted_labels(model, x), predicted_labels(model, xa), path, title, n=n,
                               note=stand_in_note(data["meta"]))

@@ -26,7 +26,8 @@ from advreg.attacks import share
 from advreg.data import load_dataset, to_float
 from advreg.methods import MethodContext, build_method, method_kind
 from advreg.models import load_model
-from advreg.spectral import beta_label, bound_quantities, margin_normalizer, margins, parse_beta
+from advreg.spectral import (beta_label, bound_quantities, frozen_for_attacks, margin_normalizer, margins,
+                             parse_beta)
 from advreg.io import head, pick_device
 
 SCHEME_LABELS = {"clean": "ERM", "fgm": "FGM", "pgm": "PGM", "wrm": "WRM"}
@@ -82,13 +83,14 @@ def evaluate_sn_model(model_path, dataset_path, val: int, train_eval: int, max_t
            "beta": beta_label(cfg.get("spectral_norm", {}).get("beta", math.inf)),
            "epochs_trained": int(info["final"].get("epoch", 0))}
     train_logits = None
-    for split, (x, y) in splits.items():
-        logits = _adversarial_logits(model, x, attack, batch_size)
-        clean = logits if attack is None else _adversarial_logits(model, x, None, batch_size)
-        row[f"{split}_adv_acc"] = share(logits.argmax(1) == y)
-        row[f"{split}_clean_acc"] = share(clean.argmax(1) == y)
-        if split == "train":
-            train_logits = logits
+    with frozen_for_attacks(model):   # each effective weight once, not per attack forward
+        for split, (x, y) in splits.items():
+            logits = _adversarial_logits(model, x, attack, batch_size)
+            clean = logits if attack is None else _adversarial_logits(model, x, None, batch_size)
+            row[f"{split}_adv_acc"] = share(logits.argmax(1) == y)
+            row[f"{split}_clean_acc"] = share(clean.argmax(1) == y)
+            if split == "train":
+                train_logits = logits
     row["gap"] = row["train_adv_acc"] - row["test_adv_acc"]
 
     q = bound_quantities(model, tuple(x_tr.shape[1:]), iters=margin_iters)

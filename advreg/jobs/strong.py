@@ -21,7 +21,7 @@ from advreg.jobs.attack import eps_pixels
 from advreg.attacks import predicted_labels, share
 from advreg.data import evaluated_on, to_float
 from advreg.io import test_split
-from advreg.models import load_model
+from advreg.models import load_for_attacks
 from advreg.stats import fmt_ci, mean_ci
 from advreg.io import pick_device
 
@@ -35,7 +35,7 @@ def evaluate_strong(model_path, dataset_path, paper_set, paper_json, eps_255, en
     dev = pick_device(device)
     x, y, meta = test_split(dataset_path, dev, max_test)
     x = to_float(x)
-    model, blob = load_model(model_path, dev)
+    model, blob = load_for_attacks(model_path, dev)
     paper = json.loads(Path(paper_json).read_text())
     x_paper = torch.load(paper_set, map_location=dev, weights_only=True)["whitebox"].float()
     if len(x_paper) < len(x):

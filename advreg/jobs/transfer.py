@@ -13,7 +13,7 @@ import torch
 
 from advreg import attacks
 from advreg.data import load_dataset, to_float
-from advreg.models import load_model
+from advreg.models import load_for_attacks
 from advreg.io import pick_device
 
 
@@ -67,7 +67,7 @@ def measure_matrix(dataset_path, models: dict[str, str], sets: dict[str, str],
     whitebox = {s: json.loads(open(p).read())["whitebox_acc"] for s, p in whitebox_json.items()}
     clean, transfer = {}, {}
     for t, path in models.items():
-        model, _ = load_model(path, dev)
+        model, _ = load_for_attacks(path, dev)
         clean[t] = 100 * attacks.accuracy(model, x, y, batch_size)
         for s in models:
             if s != t:

@@ -337,3 +337,39 @@ def test_every_sn_mode_the_config_accepts_builds_a_model():
         for spec in (advcfg.sn_model_spec(cfg, "mnist", "fgm_l2", "2"), advcfg.model_spec(cfg, "mnist", "gn_sn")):
             model = build_from_spec(spec)
             assert model(torch.rand(2, 1, 28, 28)).shape == (2, 10), (mode, spec["arch"])
+
+
+@pytest.mark.parametrize("mode", ["operator", "kernel"])
+def test_frozen_sn_model_gives_the_same_outputs_and_input_gradients(mode):
+    """Evaluation and attacks read each effective weight once (issue 30): freezing an SN model, or
+    attacking it inside frozen_for_attacks, changes no output and no input gradient, bit for bit,
+    and leaves the stored u as it was."""
+    from advreg.spectral import freeze_spectral_norm, frozen_for_attacks
+    torch.manual_seed(0)
+    model = apply_spectral_norm(_small_cnn(), (1, 8, 8), beta=0.5, mode=mode, warmup_iterations=0)
+    model.train()
+    model(torch.rand(4, 1, 8, 8))   # move u away from its start
+    model.eval()
+    x = torch.rand(3, 1, 8, 8, requires_grad=True)
+
+    def out_and_grad(m):
+        y = m(x)
+        (g,) = torch.autograd.grad(y.logsumexp(1).sum(), x)
+        return y.detach(), g
+
+    ref = out_and_grad(model)
+    u = {k: v.clone() for k, v in _u_buffers(model).items()}
+    with frozen_for_attacks(model):
+        for _ in range(2):   # repeated forwards and backwards through the cached weights
+            got = out_and_grad(model)
+            assert torch.equal(got[0], ref[0]) and torch.equal(got[1], ref[1])
+    assert all(torch.equal(u[k], v) for k, v in _u_buffers(model).items())
+    # a separately built twin with the same state (a deepcopy shares torch's parametrized classes,
+    # whose removal would reach the original)
+    torch.manual_seed(0)
+    twin = apply_spectral_norm(_small_cnn(), (1, 8, 8), beta=0.5, mode=mode, warmup_iterations=0)
+    twin.load_state_dict(model.state_dict())
+    frozen = freeze_spectral_norm(twin.eval())
+    assert not spectral_parametrizations(frozen)
+    got = out_and_grad(frozen)
+    assert torch.equal(got[0], ref[0]) and torch.equal(got[1], ref[1])

@@ -14,6 +14,7 @@ from advreg.atomic import save_torch, write_json
 from advreg import attacks
 from advreg.data import evaluated_on, load_dataset, to_float
 from advreg.models import load_for_attacks
+from advreg.timing import sync
 from advreg.progress import Progress
 from advreg.io import pick_device
 
@@ -58,10 +59,12 @@ def make_adversarial_set(model_path, dataset_path, attack: str, cfg: dict, eps_2
     kind = cfg.get("kind", attack)
     eps = eps_pixels(eps_255)
     gen = torch.Generator(device=dev).manual_seed(seed)
+    sync(dev)   # CUDA runs asynchronously: the clock must wait for the queued work (issue 30)
     t0 = time.perf_counter()
     bar = Progress(log or (lambda *a: None), f"{attack} ε={eps_255} on {source or 'model'}", len(x), "image")
     x_adv = attacks.run_attack(kind, model, x, eps, attack_kwargs(cfg), batch_size, gen,
                                progress=lambda done: bar.update(done, force=done == len(x)))
+    sync(dev)
     seconds = time.perf_counter() - t0
     metrics = {"source": source, "attack": attack, "kind": kind, "eps_255": eps_255, "n": len(x),
                "clean_acc": 100 * attacks.accuracy(model, x, y, batch_size),

@@ -22,8 +22,15 @@ from advreg.attacks import predicted_labels, share
 from advreg.data import evaluated_on, to_float
 from advreg.io import test_split
 from advreg.models import load_for_attacks
+from advreg.timing import sync
 from advreg.stats import fmt_ci, mean_ci
 from advreg.io import pick_device
+
+
+def _elapsed(t0: float, dev) -> float:
+    """Seconds since ``t0`` once the device's queued work is done."""
+    sync(dev)
+    return time.perf_counter() - t0
 
 
 def evaluate_strong(model_path, dataset_path, paper_set, paper_json, eps_255, ensemble: list[dict],
@@ -44,6 +51,7 @@ def evaluate_strong(model_path, dataset_path, paper_set, paper_json, eps_255, en
                          f"evaluation.max_test")
     x_paper = x_paper[:len(x)]
     paper_correct = predicted_labels(model, x_paper, batch_size) == y
+    sync(dev)   # the cost ratio's clock waits for queued CUDA work
     t0 = time.perf_counter()
     out = strong_attack.strong_attack(model, x, y, eps_pixels(eps_255), ensemble, seed=seed,
                                       batch_size=batch_size, log=log)
@@ -53,7 +61,7 @@ def evaluate_strong(model_path, dataset_path, paper_set, paper_json, eps_255, en
                "paper_attack": f"{paper['attack']}", "paper_acc": 100 * share(paper_correct),
                "strong_acc": 100 * share(out["robust"]),
                "worst_acc": 100 * share(out["robust"] & paper_correct),
-               "steps": out["steps"], "seconds": round(time.perf_counter() - t0, 3), "device": str(dev),
+               "steps": out["steps"], "seconds": round(_elapsed(t0, dev), 3), "device": str(dev),
                # the paper attack's time on these images (its job attacked paper['n'] of them)
                "paper_seconds": round(paper["seconds"] * len(x) / paper["n"], 3),
                "robust": "".join("1" if r else "0" for r in out["robust"].tolist()),

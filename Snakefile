@@ -52,14 +52,6 @@ onstart:
                            f"(see {R}/logs/warm_start.log)")
 
 
-def _stop_warm():
-    if _warm["pid"]:
-        import _warm as _warm_mod
-        _warm_mod.stop(_warm["pid"])
-        os.environ.pop(_warm_mod.ENV_SOCKET, None)  # a later run in this process starts its own
-        _warm["pid"] = None
-
-
 onsuccess:
     _stop_warm()
 

@@ -57,7 +57,7 @@ METHODS = config["methods"]
 # envs/requirements.txt, which the README's pip command installs).
 ENV = "../envs/advreg.yaml"
 
-# The GPU a job of a model-running rule holds (`resources: gpu=GPU` on those rules): one, unless the
+# The GPU each job that runs a model holds (`resources` gpu=GPU where such jobs are defined): one, unless the
 # run is pinned to the CPU. Locally Snakemake limits it only where a pool is declared
 # (profiles/local: `resources: gpu: 1`, so two jobs never share the card); on SLURM the executor
 # plugin turns it into `--gpus=1`.
@@ -282,3 +282,107 @@ def claim_files():
 def flat_paths(tree):
     """Every path in a nested dict of paths."""
     return [p for v in tree.values() for p in (flat_paths(v) if isinstance(v, dict) else [v])]
+
+
+# ------------------------------------------------------------------ the rules' input functions and views
+# (here, not beside the rules that use them: `snakemake --lint` wants a file of rules to hold rules only)
+
+# rules/strong.smk
+STRONG = config["strong_eval"]
+
+
+def strong_path(dataset, seed, eps, source):
+    return f"{R}/strong/{dataset}/seed{seed}/eps{eps}/{source}.json"
+
+
+def strong_rows(dataset):
+    return [strong_path(dataset, s, e, m) for e in advcfg.attack_eps(config, dataset, STRONG["paper_attack"])
+            for m in METHODS for s in SEEDS]
+
+
+DIAG = config["diagnostics"]
+DIAG_SEEDS = DIAG["seeds"] if DIAG["seeds"] is not None else SEEDS
+
+
+def diag_path(dataset, seed, eps, source):
+    return f"{R}/diagnostics/{dataset}/seed{seed}/eps{eps}/{source}.json"
+
+
+def diag_rows(dataset):
+    return [diag_path(dataset, s, e, m) for e in advcfg.attack_eps(config, dataset, STRONG["paper_attack"])
+            for m in METHODS for s in DIAG_SEEDS]
+
+
+def diag_matrices(dataset):
+    """(seed, ε) -> the paper attack's transfer matrix (best transfer source), where the run builds one."""
+    a = STRONG["paper_attack"]
+    if a not in config["transfer"]["attacks"]:
+        return {}
+    return {(str(s), e): f"{R}/matrices/{dataset}_seed{s}_{a}_eps{e}.csv"
+            for s in DIAG_SEEDS for e in advcfg.attack_eps(config, dataset, a)}
+
+
+# rules/sn.smk
+SN = config["sn_experiments"]
+
+
+def sn_model_path(dataset, method, beta, seed):
+    return f"{R}/sn/models/{dataset}/{method}/beta{beta}/seed{seed}/model.pt"
+
+
+def sn_dataset_rows(dataset):
+    return [f"{R}/sn/eval/{dataset}/{m}/beta{b}/seed{s}.json"
+            for m in SN["schemes"] for b in advcfg.sn_betas(config, dataset) for s in SN["seeds"]]
+
+
+# rules/seeds.smk
+def first_metrics(w):
+    """One adversarial-set record of the dataset: its ``data`` field is the captions' split clause."""
+    a = config["attacks"][0]
+    return adv_path(w.dataset, SEEDS[0], a, advcfg.attack_eps(config, w.dataset, a)[0], METHODS[0], "json")
+
+
+# rules/sgr_analysis.smk
+def first_eps(dataset, attack):
+    return advcfg.attack_eps(config, dataset, attack)[0]
+
+
+# rules/transfer.smk
+def matrix_inputs(w):
+    models = advcfg.matrix_models(config, w.dataset, w.eps)
+    return {
+        "data": f"{R}/data/{w.dataset}.pt",
+        "models": [model_path(w.dataset, m, w.seed) for m in models.values()],
+        "sets": [adv_path(w.dataset, w.seed, w.attack, w.eps, m, "pt") for m in models.values()],
+        "metrics": [adv_path(w.dataset, w.seed, w.attack, w.eps, m, "json") for m in models.values()],
+        "code": script_code("transfer_matrix"),
+    }
+
+
+# rules/summary.smk
+def summary_inputs(w):
+    # the seed-combined tables (mean ± interval); the per-seed ones stay in the report
+    tables, matrices, comparisons, structure, lrc = [], [], [], [], []
+    for ds in DATASETS:
+        tables += [f"{R}/tables/clean_accuracy_{ds}.md", f"{R}/tables/whitebox_{ds}.md",
+                   f"{R}/tables/robustness_{ds}.md", f"{R}/tables/masking_{ds}.md"]
+        matrices += [f"{R}/tables/transfer_{s}.md" for s in transfer_stems(ds)]
+        comparisons += [f"{R}/comparison/{s}.md" for s in comparison_stems(ds)]
+        structure.append(f"{R}/tables/decay_lengths_{ds}.md")
+        if config["lrc"]["models"]:
+            lrc.append(f"{R}/tables/lrc_sweep_{ds}.md")
+    figures = figure_files()
+    sn = [f"{R}/tables/sn_generalization_{ds}.md" for ds in config["sn_experiments"]["datasets"]]
+    return {"claims": f"{R}/tables/claims.md", "claims_csv": f"{R}/tables/claims.csv",
+            "regime": f"{R}/tables/regime.md", "tables": tables, "matrices": matrices,
+            "comparisons": comparisons, "structure": structure, "lrc": lrc, "sn": sn, "figures": figures,
+            "code": script_code("summary")}
+
+
+# Snakefile: the warm-start server's stop (its onsuccess/onerror handlers call it)
+def _stop_warm():
+    if _warm["pid"]:
+        import _warm as _warm_mod
+        _warm_mod.stop(_warm["pid"])
+        os.environ.pop(_warm_mod.ENV_SOCKET, None)  # a later run in this process starts its own
+        _warm["pid"] = None

@@ -3,12 +3,6 @@
 # published-matrix comparison is made against that interval.
 
 
-def first_metrics(w):
-    """One adversarial-set record of the dataset: its ``data`` field is the captions' split clause."""
-    a = config["attacks"][0]
-    return adv_path(w.dataset, SEEDS[0], a, advcfg.attack_eps(config, w.dataset, a)[0], METHODS[0], "json")
-
-
 rule whitebox_seeds:
     input:
         tables=lambda w: [f"{R}/tables/whitebox_{w.dataset}_seed{s}.csv" for s in SEEDS],

@@ -2,10 +2,6 @@
 # 4), softmax trajectories (Fig. 6), PGD samples (Figs. 7, 8).
 
 
-def first_eps(dataset, attack):
-    return advcfg.attack_eps(config, dataset, attack)[0]
-
-
 rule perturbation_covariance:
     input:
         data=f"{R}/data/{{dataset}}.pt",

@@ -2,18 +2,6 @@
 # (dataset, scheme, β, seed) on the paper's architecture, one measurement job per model, then the
 # tables and figures per dataset. β = inf is the same network without SN.
 
-SN = config["sn_experiments"]
-
-
-def sn_model_path(dataset, method, beta, seed):
-    return f"{R}/sn/models/{dataset}/{method}/beta{beta}/seed{seed}/model.pt"
-
-
-def sn_dataset_rows(dataset):
-    return [f"{R}/sn/eval/{dataset}/{m}/beta{b}/seed{s}.json"
-            for m in SN["schemes"] for b in advcfg.sn_betas(config, dataset) for s in SN["seeds"]]
-
-
 rule train_sn:
     input:
         data=f"{R}/data/{{dataset}}.pt",

@@ -2,18 +2,6 @@
 # (dataset, seed, ε, model) on the images of the paper's attack, then one table per dataset that
 # sets clean, paper attack and strong attack side by side, mean ± 95 % CI over the seeds.
 
-STRONG = config["strong_eval"]
-
-
-def strong_path(dataset, seed, eps, source):
-    return f"{R}/strong/{dataset}/seed{seed}/eps{eps}/{source}.json"
-
-
-def strong_rows(dataset):
-    return [strong_path(dataset, s, e, m) for e in advcfg.attack_eps(config, dataset, STRONG["paper_attack"])
-            for m in METHODS for s in SEEDS]
-
-
 rule strong_eval:
     input:
         model=lambda w: model_path(w.dataset, w.source, w.seed),
@@ -100,28 +88,6 @@ rule claim_verdicts:
 
 # Gradient-masking diagnostics per model (Carlini et al. 2019): accuracy vs ε under the paper's
 # PGD and the strong ensemble, 10× PGD steps with restarts, black-box vs white-box, strong gap.
-DIAG = config["diagnostics"]
-DIAG_SEEDS = DIAG["seeds"] if DIAG["seeds"] is not None else SEEDS
-
-
-def diag_path(dataset, seed, eps, source):
-    return f"{R}/diagnostics/{dataset}/seed{seed}/eps{eps}/{source}.json"
-
-
-def diag_rows(dataset):
-    return [diag_path(dataset, s, e, m) for e in advcfg.attack_eps(config, dataset, STRONG["paper_attack"])
-            for m in METHODS for s in DIAG_SEEDS]
-
-
-def diag_matrices(dataset):
-    """(seed, ε) -> the paper attack's transfer matrix (best transfer source), where the run builds one."""
-    a = STRONG["paper_attack"]
-    if a not in config["transfer"]["attacks"]:
-        return {}
-    return {(str(s), e): f"{R}/matrices/{dataset}_seed{s}_{a}_eps{e}.csv"
-            for s in DIAG_SEEDS for e in advcfg.attack_eps(config, dataset, a)}
-
-
 rule masking_diagnostics:
     input:
         model=lambda w: model_path(w.dataset, w.source, w.seed),

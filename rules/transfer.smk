@@ -2,17 +2,6 @@
 # heat maps (combined over seeds and compared with the published matrices in rules/seeds.smk).
 
 
-def matrix_inputs(w):
-    models = advcfg.matrix_models(config, w.dataset, w.eps)
-    return {
-        "data": f"{R}/data/{w.dataset}.pt",
-        "models": [model_path(w.dataset, m, w.seed) for m in models.values()],
-        "sets": [adv_path(w.dataset, w.seed, w.attack, w.eps, m, "pt") for m in models.values()],
-        "metrics": [adv_path(w.dataset, w.seed, w.attack, w.eps, m, "json") for m in models.values()],
-        "code": script_code("transfer_matrix"),
-    }
-
-
 rule transfer_matrix:
     input:
         unpack(matrix_inputs),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from workflow_utils import REPO
+from workflow_utils import REPO, snakemake_cli
 
 
 def test_every_rule_declares_the_code_of_its_own_script():
@@ -43,3 +43,11 @@ def test_the_readme_shows_the_current_rule_graph():
     rules, edges = _graph(out)
     assert len(rules) >= 25 and len(edges) >= 40
     assert _graph(shown) == (rules, edges), "README's rule graph is stale: regenerate it with snakemake --rulegraph mermaid-js"
+
+
+def test_lint_is_clean():
+    """`snakemake --lint` finds nothing: rule files hold rules, their functions live in
+    rules/common.smk (the snakemake-workflows catalog checks this in its CI)."""
+    proc = snakemake_cli(REPO, "--lint")
+    assert "Congratulations, your workflow is in a good condition!" in proc.stdout + proc.stderr, \
+        (proc.stdout + proc.stderr)[-3000:]

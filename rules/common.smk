@@ -355,7 +355,6 @@ def matrix_inputs(w):
         "models": [model_path(w.dataset, m, w.seed) for m in models.values()],
         "sets": [adv_path(w.dataset, w.seed, w.attack, w.eps, m, "pt") for m in models.values()],
         "metrics": [adv_path(w.dataset, w.seed, w.attack, w.eps, m, "json") for m in models.values()],
-        "code": script_code("transfer_matrix"),
     }
 
 
@@ -375,8 +374,7 @@ def summary_inputs(w):
     sn = [f"{R}/tables/sn_generalization_{ds}.md" for ds in config["sn_experiments"]["datasets"]]
     return {"claims": f"{R}/tables/claims.md", "claims_csv": f"{R}/tables/claims.csv",
             "regime": f"{R}/tables/regime.md", "tables": tables, "matrices": matrices,
-            "comparisons": comparisons, "structure": structure, "lrc": lrc, "sn": sn, "figures": figures,
-            "code": script_code("summary")}
+            "comparisons": comparisons, "structure": structure, "lrc": lrc, "sn": sn, "figures": figures}
 
 
 # Snakefile: the warm-start server's stop (its onsuccess/onerror handlers call it)

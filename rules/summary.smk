@@ -4,6 +4,7 @@
 rule summary:
     input:
         unpack(summary_inputs),
+        code=script_code("summary"),
     output:
         md=f"{R}/summary.md",
         html=report(f"{R}/summary.html", caption="../report/summary.rst", category=CATEGORY["summary"],
@@ -14,7 +15,7 @@ rule summary:
         stand_ins=sorted(STAND_IN),
         regime=advcfg.run_regime(config),
         run=run_facts(),
-        repo=workflow.basedir,
+        repo=lambda w: workflow.basedir,  # the git checkout provenance names (a function: not a file prefix)
     log:
         f"{R}/logs/summary.log",
     benchmark:

@@ -5,6 +5,7 @@
 rule transfer_matrix:
     input:
         unpack(matrix_inputs),
+        code=script_code("transfer_matrix"),
     output:
         csv=f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.csv",
         html=report(f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.html",

@@ -145,7 +145,7 @@ def test_every_cell_of_a_measured_matrix_and_its_orientation(tmp_path, monkeypat
         torch.save({"whitebox": adv.half()}, sets[lab])
         jsons[lab] = tmp_path / f"{lab}.json"
         jsons[lab].write_text(json.dumps({"whitebox_acc": 100.0 * (N - ADV[(s, s)]) / N}))
-    monkeypatch.setattr(T, "load_model", lambda path, dev: (_Lookup(KNOWN.index(path)).to(dev), {}))
+    monkeypatch.setattr(T, "load_for_attacks", lambda path, dev: (_Lookup(KNOWN.index(path)).to(dev), {}))
     df = measure_matrix(tmp_path / "d.pt", {lab: lab for lab in KNOWN}, sets, jsons, batch_size=32, device="cpu")
     assert list(df.index) == KNOWN and list(df.columns) == ["test", *KNOWN]
     for t, tl in enumerate(KNOWN):

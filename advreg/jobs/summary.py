@@ -81,11 +81,20 @@ def _paper(register: dict, measure: str, ds: str):
     return None
 
 
+def _num(x) -> str:
+    """A grid value as text: 1.0 → '1', inf or 'inf' → '∞' (β labels are strings)."""
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    return "∞" if f == float("inf") else f"{f:g}"
+
+
 def _txt(v) -> str:
     if v is None:
         return "not stated"
     if isinstance(v, (list, tuple)):
-        return "/".join("∞" if x == float("inf") else f"{x:g}" for x in v)
+        return "/".join(_num(x) for x in v)
     return f"{v:,}" if isinstance(v, int) else f"{v:g}" if isinstance(v, float) else str(v)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from advreg.jobs.summary import run_paragraph
 
 REGIME = {"datasets": {"mnist": {"widths": [16, 16, 32, 32, 100, 100], "epochs": 3, "training_images": 10000}},
-          "sn": {"mnist": {"betas": [float("inf"), 1.0], "epochs": 5, "training_images": 1000}},
+          "sn": {"mnist": {"betas": ["inf", "1"], "epochs": 5, "training_images": 1000}},   # β labels, as sn_betas gives
           "pgd_train_steps": 7}
 RUN = {"seeds": [0, 1, 2], "splits": {"mnist": "official split"}, "max_test": 300,
        "paper_attack": {"name": "pgd", "steps": 20},

@@ -8,10 +8,12 @@ from advreg.atomic import write_text
 from advreg.figures.table_html import table_html
 
 
-def md_escape(text: str) -> str:
+def md_escape(text: str, cell: bool = False) -> str:
     """Text as Markdown shows it literally: a `*` (β*, paper_*) would otherwise open an emphasis
-    that swallows it; `|` would split a table cell."""
-    return str(text).replace("\\", "\\\\").replace("*", "\\*").replace("|", "\\|")
+    that swallows it; in a table ``cell`` a `|` would also split the cell (outside a table it is
+    plain text, e.g. a caption's "mean |ours − paper|")."""
+    out = str(text).replace("\\", "\\\\").replace("*", "\\*")
+    return out.replace("|", "\\|") if cell else out
 
 
 def markdown_table(df: pd.DataFrame) -> str:
@@ -21,10 +23,11 @@ def markdown_table(df: pd.DataFrame) -> str:
     for c in shown.columns:
         if shown[c].isna().any():   # a column with a gap: its numbers as tabulate would print them
             shown[c] = [("–" if pd.isna(v) else f"{v:g}" if isinstance(v, float) else v) for v in shown[c]]
-    shown = shown.rename(columns=md_escape).rename(index=md_escape)
-    shown = shown.apply(lambda col: col.map(lambda v: md_escape(v) if isinstance(v, str) else v))
+    esc = lambda v: md_escape(v, cell=True)  # noqa: E731
+    shown = shown.rename(columns=esc).rename(index=esc)
+    shown = shown.apply(lambda col: col.map(lambda v: esc(v) if isinstance(v, str) else v))
     if shown.index.name:
-        shown.index.name = md_escape(shown.index.name)
+        shown.index.name = esc(shown.index.name)
     return shown.to_markdown()
 
 

@@ -209,7 +209,8 @@ def transfer_to_clean(t: RunTables, ds: str, harmless: list[str], harmful: list[
     def groups(m: pd.DataFrame):
         a, b = [c for c in harmless if c in m.columns], [c for c in harmful if c in m.columns]
         if "clean" not in m.index or not a or not b:
-            raise NotTested(f"needs the clean model and at least one of {harmless} and of {harmful} in the matrix")
+            raise NotTested(f"needs the clean model and at least one of {', '.join(harmless)} and of "
+                            f"{', '.join(harmful)} in the matrix")
         return a, b
 
     vals = []
@@ -231,7 +232,7 @@ def clean_examples_on_regularized(t: RunTables, ds: str, models: list[str]) -> l
     for m in mats.values():
         have = [x for x in models if x in m.index and x in m.columns]
         if "clean" not in m.index or not have:
-            raise NotTested(f"needs the clean model and one of {models} in the matrix")
+            raise NotTested(f"needs the clean model and one of {', '.join(models)} in the matrix")
         vals.append(float(m.loc[have, "clean"].mean() - m.loc["clean", have].mean()))
     return [Case(f"{'/'.join(have)} on clean's examples − clean on theirs", vals, None, t.settings.get("max_test"),
                  _ref_value(t, ds, lambda r: r.loc[have, "clean"].mean() - r.loc["clean", have].mean()))]
@@ -245,7 +246,8 @@ def transfer_robustness_gap(t: RunTables, ds: str, models: list[str], baseline: 
     present = [m for m in models if m in first.index]
     src = [c for c in sources if c in first.columns]
     if baseline not in first.index or not present or not src:
-        raise NotTested(f"needs {baseline}, one of {models} and one of the sources {sources} in the matrix")
+        raise NotTested(f"needs {baseline}, one of {', '.join(models)} and one of the sources "
+                        f"{', '.join(sources)} in the matrix")
     return [Case(f"{m} − {baseline}, mean over transfer from {'/'.join(src)}",
                  [float(mt.loc[m, src].mean() - mt.loc[baseline, src].mean()) for mt in mats.values()], None,
                  t.settings.get("max_test"),

@@ -59,7 +59,9 @@ onsuccess:
 onerror:
     _stop_warm()
 
-report: "report/workflow.rst"
+# The report's landing page: the summary job's copy of report/workflow.rst with the verdict totals,
+# the regime lines and what the run was above it (issue 29); the static page until a run made it.
+report: landing_page_source()
 
 include: "rules/data.smk"
 include: "rules/train.smk"

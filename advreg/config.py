@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from advreg import extensions
+from advreg import extensions, sn_modes, strong_kinds
 from advreg.attacks import ATTACK_PARAMS, ATTACKS
 from advreg.data import DATASETS
 from advreg.methods import COMMON_KEYS, method_kind, method_params, method_problems
@@ -31,7 +31,14 @@ SCHEMA_FILE = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.y
 
 
 def load_schema() -> dict:
-    return yaml.safe_load(SCHEMA_FILE.read_text())
+    """The schema, with what is declared in code filled in: the strong-attack kinds
+    (advreg.strong_kinds.KINDS) and the SN modes (advreg.sn_modes.MODES), so the schema never
+    lists them a second time."""
+    schema = yaml.safe_load(SCHEMA_FILE.read_text())
+    props = schema["properties"]
+    props["strong_eval"]["properties"]["attacks"]["items"]["properties"]["kind"]["enum"] = list(strong_kinds.KINDS)
+    props["sn_experiments"]["properties"]["mode"]["enum"] = list(sn_modes.MODES)
+    return schema
 
 
 def read_layers(files) -> list[dict]:
@@ -359,11 +366,7 @@ def _strong_eval_problems(config: dict) -> list[str]:
 
 
 def _strong_entry_problems(key: str, e: dict) -> list[str]:
-    unused = {"square": {"steps", "targets"}, "apgd_ce": {"queries", "targets"},
-              "apgd_dlr": {"queries", "targets"}}.get(e["kind"], {"queries"}) & set(e)
-    if unused:
-        return [f"{key} ({e['kind']}): {sorted(unused)} do not apply to this attack"]
-    return []
+    return strong_kinds.problems(key, e)
 
 
 def _stand_in_problems(config: dict) -> list[str]:

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from advreg import config as advcfg
+from advreg import strong_kinds
 from advreg.attacks import ATTACK_PASSES
 from advreg.methods import MethodContext, build_method
 from advreg.models import build_from_spec, place
@@ -158,18 +159,7 @@ def _ensemble_flops(ensemble: list[dict], fb: float, fwd: float, survive: float 
     ``survive`` share (AutoAttack attacks only the images still robust)."""
     total, share = 2 * fwd, 1.0
     for e in ensemble:
-        kind = e["kind"]
-        if kind in ("apgd_ce", "apgd_dlr"):
-            f = e.get("steps", 100) * e.get("restarts", 1) * fb
-        elif kind == "apgd_t":
-            f = e.get("steps", 100) * e.get("targets", 9) * e.get("restarts", 1) * fb
-        elif kind == "fab_t":
-            # FAB-T: per step a forward and the gradient of two logits, plus its projections
-            f = e.get("steps", 100) * e.get("targets", 9) * e.get("restarts", 1) * (fb + fwd)
-        elif kind == "square":
-            f = e.get("queries", 5000) * e.get("restarts", 1) * fwd
-        else:
-            raise ValueError(f"no cost rule for strong-attack kind {kind!r}")
+        f = strong_kinds.flops(e, fb, fwd)
         total += share * (f + fwd)
         share *= survive
     return total

@@ -17,7 +17,7 @@ from torch import nn
 from advreg import attacks
 from advreg.covariance import RunningCovariance
 from advreg.lrc import LRCSampler, perturb
-from advreg.spectral import SN_MODES
+from advreg.sn_modes import MODES as SN_MODES
 from advreg.params import EPS_255, RANDOM_START, STEP_SIZE_255, STEPS, WEIGHT, Param, check_params
 from advreg.regularizers import loss_and_input_grad, sgr_penalty, uncentered_term
 
@@ -98,7 +98,7 @@ def method_kind(name: str, cfg: dict) -> str:
 
 
 SPECTRAL_NORM = {"beta": Param("number", lo=0, lo_open=True, doc="SN bound β on each layer's norm"),
-                 "mode": Param("choice", choices=SN_MODES)}
+                 "mode": Param("choice", choices=tuple(SN_MODES))}
 
 
 def method_params(name: str, cfg: dict) -> tuple[dict[str, Param], dict[str, Param]]:

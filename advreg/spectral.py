@@ -78,6 +78,8 @@ from typing import Callable, Optional, Sequence, Union
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from advreg import sn_modes
 from torch.nn.utils import parametrize
 
 from advreg.layers import Pads, pair as _pair, tf_same_pads
@@ -382,9 +384,8 @@ def trace_layers(model: nn.Module, input_shape: Sequence[int]) -> list[tuple[str
     return [(names[m], m, seen[m]) for m in order]
 
 
-#: The SN modes, named once: the config's ``spectral_norm.mode`` and ``sn_experiments.mode`` accept these
-#: (advreg.methods, the schema's enums, checked by a test), and ``apply_spectral_norm`` builds each.
-SN_MODES = ("operator", "kernel")
+# The SN modes and how each builds its parametrization: advreg.sn_modes (declared once)
+SN_MODES = tuple(sn_modes.MODES)
 
 
 def apply_spectral_norm(model: nn.Module, input_shape: Sequence[int], beta: Optional[float] = 1.0,
@@ -420,23 +421,11 @@ def apply_spectral_norm(model: nn.Module, input_shape: Sequence[int], beta: Opti
             continue
         if parametrize.is_parametrized(m, "weight"):
             raise ValueError(f"layer {name!r} already has a parametrization on weight")
-        w = m.weight
-        if mode == "kernel":
-            if MiyatoSpectralNorm is None:  # pragma: no cover
-                raise RuntimeError("this torch has no parametrizations._SpectralNorm")
-            if beta is None:
-                devices = [w.device] if w.is_cuda else []
-                with torch.random.fork_rng(devices=devices):
-                    torch.manual_seed(seed + k)
-                    torch.nn.utils.parametrizations.spectral_norm(
-                        m, n_power_iterations=n_power_iterations, eps=eps)
-                m.parametrizations.weight.train(m.training)
-                continue
-            p = MiyatoSpectralNorm(w, beta, n_power_iterations, warmup_iterations, eps, seed + k)
-        else:
-            geom = conv_geometry(m, shape) if isinstance(m, nn.Conv2d) else None
-            p = OperatorSpectralNorm(w, geom, beta, n_power_iterations, warmup_iterations,
-                                     grad_through_power, eps, seed + k)
+        p = sn_modes.MODES[mode].build(m, shape, beta, n_power_iterations, warmup_iterations,
+                                       grad_through_power, eps, seed + k)
+        if p is None:  # the mode registered PyTorch's own parametrization
+            m.parametrizations.weight.train(m.training)
+            continue
         parametrize.register_parametrization(m, "weight", p)
         m.parametrizations.weight.train(m.training)
     return model

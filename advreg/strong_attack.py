@@ -23,39 +23,19 @@ import torch
 import torchattacks
 from torch import nn
 
+from advreg import strong_kinds
 from advreg.attacks import predicted_labels
 
-KINDS = ("apgd_ce", "apgd_dlr", "apgd_t", "fab_t", "square")
+# The kinds, their parameters and defaults, and how each is built: advreg.strong_kinds (declared once)
+KINDS = tuple(strong_kinds.KINDS)
+entry_label = strong_kinds.label
 
 
-def build_attack(model: nn.Module, kind: str, eps: float, seed: int, steps: int = 100,
-                 queries: int = 5000, targets: int = 9, restarts: int = 1) -> torchattacks.Attack:
-    """One torchattacks attack (L∞, radius ``eps`` in pixel units). ``targets``: how many of the
+def build_attack(model: nn.Module, kind: str, eps: float, seed: int, **params) -> torchattacks.Attack:
+    """One torchattacks attack (L∞, radius ``eps`` in pixel units); ``params`` as an ensemble
+    entry sets them (the kind's defaults fill the rest). ``targets``: how many of the
     highest-scoring wrong classes the targeted attacks (APGD-T, FAB-T) try, one after another."""
-    if kind in ("apgd_ce", "apgd_dlr"):
-        return torchattacks.APGD(model, norm="Linf", eps=eps, steps=steps, n_restarts=restarts,
-                                 seed=seed, loss=kind[5:])
-    if kind == "apgd_t":
-        # torchattacks tries the top n_classes - 1 wrong classes: n_classes = targets + 1
-        return torchattacks.APGDT(model, norm="Linf", eps=eps, steps=steps, n_restarts=restarts,
-                                  seed=seed, n_classes=targets + 1)
-    if kind == "fab_t":
-        return torchattacks.FAB(model, norm="Linf", eps=eps, steps=steps, n_restarts=restarts,
-                                seed=seed, multi_targeted=True, n_classes=targets + 1)
-    if kind == "square":
-        return torchattacks.Square(model, norm="Linf", eps=eps, n_queries=queries,
-                                   n_restarts=restarts, seed=seed)
-    raise ValueError(f"unknown strong-attack kind {kind!r}: expected one of {', '.join(KINDS)}")
-
-
-def entry_label(entry: dict) -> str:
-    """Short name of one ensemble entry for tables and logs, e.g. ``apgd_t(100×3)``."""
-    kind = entry["kind"]
-    if kind == "square":
-        return f"square({entry.get('queries', 5000)})"
-    if kind in ("apgd_t", "fab_t"):
-        return f"{kind}({entry.get('steps', 100)}×{entry.get('targets', 9)})"
-    return f"{kind}({entry.get('steps', 100)})"
+    return strong_kinds.build(model, {"kind": kind, **params}, eps, seed)
 
 
 def verified_wrong(model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor, y: torch.Tensor,
@@ -82,12 +62,11 @@ def strong_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float
     x_adv = x.clone()
     steps = []
     for entry in ensemble:
-        params = {k: v for k, v in entry.items() if k != "kind"}
         idx = robust.nonzero().flatten()
         t0 = time.perf_counter()
         broken = 0
         if len(idx):
-            atk = build_attack(model, entry["kind"], eps, seed, **params)
+            atk = strong_kinds.build(model, entry, eps, seed)
             for i in range(0, len(idx), batch_size):
                 b = idx[i:i + batch_size]
                 adv = atk(x[b], y[b]).detach()
@@ -95,7 +74,8 @@ def strong_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float
                 x_adv[b[wrong]] = adv[wrong]
                 robust[b[wrong]] = False
                 broken += int(wrong.sum())
-        steps.append({"attack": entry_label(entry), "attacked": len(idx), "broken": broken,
+        steps.append({"attack": entry_label(entry), "black_box": strong_kinds.KINDS[entry["kind"]].black_box,
+                      "attacked": len(idx), "broken": broken,
                       "seconds": round(time.perf_counter() - t0, 3)})
         if log:
             log(f"{steps[-1]['attack']}: broke {broken} of {len(idx)} robust images "

@@ -6,6 +6,14 @@ from advreg.extensions import files as extension_files
 from advreg.provenance import file_closure, module_relpath
 
 R = os.path.join(config["results_dir"], config["run_name"])
+LANDING_TEMPLATE = os.path.join(workflow.basedir, "report", "workflow.rst")
+LANDING_PAGE = f"{R}/report_landing.rst"
+
+
+def landing_page_source():
+    """The report's landing page: the summary job's (verdicts and regime above the static page)
+    once a run wrote it, the static report/workflow.rst before."""
+    return os.path.abspath(LANDING_PAGE) if os.path.exists(LANDING_PAGE) else LANDING_TEMPLATE
 DATASETS = config["datasets"]
 
 # The split each dataset will be built with, said on the console before any job (data.split

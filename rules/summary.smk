@@ -5,10 +5,12 @@ rule summary:
     input:
         unpack(summary_inputs),
         code=script_code("summary"),
+        landing_template=LANDING_TEMPLATE,
     output:
         md=f"{R}/summary.md",
         html=report(f"{R}/summary.html", caption="../report/summary.rst", category=CATEGORY["summary"],
                     labels={"page": "summary (start here)"}),
+        landing=LANDING_PAGE,
     params:
         run_name=config["run_name"],
         datasets=DATASETS,

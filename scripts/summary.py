@@ -1,6 +1,6 @@
 from _log import logged
 
-from advreg.jobs.summary import opening, run_paragraph, write_summary
+from advreg.jobs.summary import opening, write_landing_page, run_paragraph, write_summary
 
 with logged(snakemake):
     i, p = snakemake.input, snakemake.params
@@ -18,3 +18,5 @@ with logged(snakemake):
     first = opening(i.claims_csv, i.regime, p.stand_ins, run_paragraph(p.regime, p.run))
     write_summary(snakemake.output.md, p.run_name, sections, list(i.figures), p.repo, notes,
                   html_path=snakemake.output.html, first=first)
+    # the report's landing page opens with the same lines (Snakefile: `report: landing_page_source()`)
+    write_landing_page(snakemake.output.landing, first, i.landing_template)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -72,6 +73,25 @@ def opening(claims_csv, regime_md, stand_ins=(), paragraph: str = "") -> list[st
             + ([paragraph, ""] if paragraph else []))
 
 
+def landing_page(first: list[str], template: str) -> str:
+    """The report's landing page (Snakemake's workflow description): the summary's opening lines
+    (verdict totals, regime lines, what the run was) above the static ``report/workflow.rst``.
+
+    ``first`` is Markdown; the few constructs it uses become reStructuredText: inline code
+    (`x` -> ``x``), and ``|`` escaped (a substitution reference in RST). Bold and "- " bullets
+    read the same in both. The opening is wrapped in Jinja's ``raw`` block because Snakemake
+    renders the page as a Jinja template and the opening is data, not template."""
+    def rst(line: str) -> str:
+        line = re.sub(r"(?<!`)`([^`]+)`(?!`)", r"``\1``", line)
+        return re.sub(r"(?<!\\)\|", r"\\|", line)
+    body = [rst(line) for line in first]
+    return "{% raw %}\n" + "\n".join(body) + "\n{% endraw %}\n\n" + template
+
+
+def write_landing_page(path, first: list[str], template_path) -> None:
+    write_text(path, landing_page(first, Path(template_path).read_text()))
+
+
 def _paper(register: dict, measure: str, ds: str):
     """The paper's value of one regime measure for a dataset, from the claims register."""
     for indicators in register["regimes"].values():
@@ -118,8 +138,8 @@ def run_paragraph(regime: dict, run: dict, register: dict | None = None) -> str:
     a = run["paper_attack"]
     parts.append(f"paper attack {a['name']} ({a['steps'] or 1} steps) on {run['max_test'] or 'all'} test images, "
                  f"checked by the strong ensemble " + " → ".join(
-                     f"{e['kind']} ({e.get('queries') or e.get('steps')} {'queries' if 'queries' in e else 'steps'}"
-                     + (f", {e['targets']} targets" if e.get("targets") else "") + ")" for e in run["strong"]))
+                     f"{e['kind']} (" + ", ".join(f"{v} {k}" for k, v in e.items() if k != "kind") + ")"
+                     for e in run["strong"]))
     if run.get("lrc"):
         lrc = run["lrc"]
         parts.append(f"LRC sweep k = {_beside(lrc['k'], _paper(register, 'lrc_k', 'cifar10'))}, "

@@ -58,7 +58,7 @@ def test_flags_from_synthetic_measurements():
     sweep = [{"eps_255": 8, "paper_attack": 80, "strong": 70}, {"eps_255": 32, "paper_attack": 85, "strong": 60},
              {"eps_255": 128, "paper_attack": 40, "strong": 5}]
     measured = {"sweep": sweep, "pgd": 85, "pgd_long": 75}
-    strong = {"n": 100, "steps": [{"attack": "apgd_ce(100)", "broken": 20}, {"attack": "square(300)", "broken": 1}],
+    strong = {"n": 100, "steps": [{"attack": "apgd_ce(100)", "black_box": False, "broken": 20}, {"attack": "square(300)", "black_box": True, "broken": 1}],
               "paper_acc": 85, "strong_acc": 60}
     f = M.flags(measured, strong, {"a": 90.0, "b": 82.0, "__self__": 85.0}, tol=2, gap_tol=5)
     assert f["not_monotone_paper_attack"] and not f["not_monotone_strong"]

@@ -75,3 +75,38 @@ def test_invalid_examples_are_not_counted():
 def test_unknown_kind_names_the_value():
     with pytest.raises(ValueError, match="'apgd_x'.*apgd_ce"):
         S.build_attack(nn.Linear(2, 2), "apgd_x", 0.1, 0)
+
+
+def test_every_strong_kind_is_declared_once_and_read_everywhere():
+    """Issue 28: a strong-attack kind is declared once (advreg.strong_kinds): the schema's enum, the
+    config check, the cost model, the labels and the attack builder all read that declaration, and
+    no other module names a kind."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from advreg import config as advcfg
+    from advreg import cost, strong_kinds
+
+    repo = Path(__file__).resolve().parents[2]
+    raw = yaml.safe_load(advcfg.SCHEMA_FILE.read_text())
+    entry = raw["properties"]["strong_eval"]["properties"]["attacks"]["items"]["properties"]
+    assert "enum" not in entry["kind"]
+    loaded = advcfg.load_schema()["properties"]["strong_eval"]["properties"]["attacks"]["items"]
+    assert loaded["properties"]["kind"]["enum"] == list(strong_kinds.KINDS)
+    assert set().union(*(k.params for k in strong_kinds.KINDS.values())) <= set(entry) - {"kind"}
+    assert S.KINDS == tuple(strong_kinds.KINDS)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    for name, kind in strong_kinds.KINDS.items():
+        e = {"kind": name, **{p: 2 for p in kind.params}}
+        assert strong_kinds.problems("strong_eval.attacks[0]", e) == []
+        assert advcfg._strong_entry_problems("x", {**e, "bogus": 1})  # a parameter it does not take
+        assert cost._ensemble_flops([e], 3.0, 1.0) > 2 * 1.0
+        assert strong_kinds.label(e).startswith(name + "(")
+        assert hasattr(strong_kinds.build(model, e, 0.1, 0), "forward")
+    # no other source file names a kind as a string literal
+    quoted = re.compile("|".join(f"[\"']{k}[\"']" for k in strong_kinds.KINDS))
+    others = [p for d in ("advreg", "rules", "scripts") for p in (repo / d).rglob("*.*")
+              if p.suffix in (".py", ".smk") and p.name != "strong_kinds.py" and quoted.search(p.read_text())]
+    assert not others, others

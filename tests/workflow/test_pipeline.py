@@ -147,6 +147,9 @@ def test_report_builds(tiny_run):
     literals = re.findall(r'<tt class=\\?"docutils literal\\?">([A-Za-z_]+)\.([A-Za-z_.]+)</tt>', html)
     assert not [f"{a}.{b}" for a, b in literals if a in top_keys]
     assert "{{" not in html and "{%" not in html
+    # the landing page opens with the summary's verdict totals and regime lines (issue 29)
+    landing = html.index("How close this run came")
+    assert html.index("Verdicts") < landing < html.index("Reproduction of Roth")
     # every table is in the report as a table with numbers (an HTML page shown inline), not a link
     pages = {m.group(1): base64.b64decode(m.group(2)).decode()
              for m in re.finditer(r"data:text/html;charset=utf8;filename=([^;]+);base64,([A-Za-z0-9+/=]+)", html)}

@@ -438,7 +438,8 @@ def sn_model_spec(config: dict, dataset: str, method: str, beta: str) -> dict:
 def sn_train_settings(config: dict, dataset: str, seed) -> dict:
     st = config["sn_experiments"]["settings"][dataset]
     s = TrainSettings(epochs=st["epochs"], batch_size=st["batch_size"], lr=st["lr"], seed=int(seed),
-                      optimizer=st["optimizer"], early_stop_acc=st["early_stop_acc"],
+                      optimizer=st["optimizer"], momentum=st["momentum"], early_stop_acc=st["early_stop_acc"],
+                      early_stop_epochs=st["early_stop_epochs"],
                       eval_batch_size=config["evaluation"]["batch_size"], max_train=st["max_train"])
     return s.__dict__.copy()  # no augmentation: the SN experiments train on the raw images
 
@@ -509,14 +510,15 @@ def _spec(config: dict, dataset: str, mcfg: dict) -> dict:
     spec = {"arch": mcfg.get("arch", ds["arch"]), "in_channels": c, "image_size": h,
             "widths": list(mcfg.get("widths", ds["widths"])), "num_classes": 10}
     if mcfg.get("spectral_norm"):
-        spec["spectral_norm"] = mcfg["spectral_norm"]
+        # β and mode from the method, the power-iteration numerics from config `spectral_norm`
+        spec["spectral_norm"] = {**mcfg["spectral_norm"], **config["spectral_norm"]}
     return spec
 
 
 def train_settings(config: dict, dataset: str, seed: int) -> dict:
     ds = config["dataset_settings"][dataset]
     s = TrainSettings(epochs=ds["epochs"], batch_size=ds["batch_size"], lr=ds["lr"], seed=int(seed),
-                      crop_pad=ds["crop_pad"], flip=ds["flip"], fill=ds["fill"],
+                      optimizer=ds["optimizer"], crop_pad=ds["crop_pad"], flip=ds["flip"], fill=ds["fill"],
                       eval_batch_size=config["evaluation"]["batch_size"],
                       max_train=ds.get("max_train"), lr_schedule=ds["lr_schedule"])
     return s.__dict__.copy()

@@ -85,7 +85,10 @@ def build_from_spec(spec: dict) -> nn.Module:
     if sn:
         from advreg.spectral import apply_spectral_norm  # only SN models pay the import
         shape = (spec["in_channels"], spec["image_size"], spec["image_size"])
-        apply_spectral_norm(model, shape, beta=float(sn["beta"]), mode=sn.get("mode", "operator"))
+        # the power-iteration numerics: config `spectral_norm` (advreg.config._spec puts them in the spec)
+        kw = {arg: sn[key] for key, arg in (("power_iterations", "n_power_iterations"),
+                                            ("warmup_iterations", "warmup_iterations")) if key in sn}
+        apply_spectral_norm(model, shape, beta=float(sn["beta"]), mode=sn.get("mode", "operator"), **kw)
     return model
 
 

@@ -48,7 +48,7 @@ class TrainSettings:
     eval_batch_size: int = 1000
     max_train: int | None = None  # train on the first N training images only (presets)
     optimizer: str = "adam"       # "adam" or "sgd" (SGD with `momentum`)
-    momentum: float = 0.9
+    momentum: float | None = None  # SGD's; the pipeline sets it from the config (sn_experiments.settings)
     # "constant" (the papers: no schedule stated) or "linear": lr decays linearly to 0 over the
     # run, step by step (short CPU presets: most of the accuracy of a long run in a few epochs)
     lr_schedule: str = "constant"
@@ -60,6 +60,8 @@ class TrainSettings:
     def __post_init__(self):
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
+        if self.optimizer == "sgd" and self.momentum is None:
+            raise ValueError("optimizer 'sgd' needs a momentum (config: sn_experiments.settings.<dataset>.momentum)")
         if self.lr_schedule not in ("constant", "linear"):
             raise ValueError(f"lr_schedule must be 'constant' or 'linear', got {self.lr_schedule!r}")
 

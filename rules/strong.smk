@@ -44,8 +44,6 @@ rule robustness_table:
     params:
         note=data_note,
         methods=METHODS,
-        seeds=lambda w: [s for e in advcfg.attack_eps(config, w.dataset, STRONG["paper_attack"])
-                         for m in METHODS for s in SEEDS],
     log:
         f"{R}/logs/robustness_table/{{dataset}}.log",
     benchmark:

@@ -54,17 +54,21 @@ def covariance_structure(dataset_path, adv_sets: dict[str, str], max_test, max_d
     return table
 
 
-def lrc_attack(model_path, dataset_path, zetas, epsilons, k, batch_size, seed, max_test,
+def lrc_attack(model_path, dataset_path, zetas, epsilons, k, batch_size, seeds, max_test,
                data_covariance: bool, max_data: int, out_csv, device="auto") -> pd.DataFrame:
     """Worst-of-k accuracy under LRC noise over the (ζ, ε) grid, and (optionally) under noise
-    with the data set's own covariance (Sec. 4.3)."""
+    with the data set's own covariance (Sec. 4.3), for each of ``seeds`` (each row carries its
+    seed); written to ``out_csv``."""
     dev = pick_device(device)
     data, x, y = _test_split(dataset_path, dev, max_test)
     model, _ = load_for_attacks(model_path, dev)
-    df = lrc_sweep(model, x, y, zetas, epsilons, k, batch_size, seed)
-    if data_covariance:
-        x_data = to_float(data["x_train"][:max_data])
-        df = pd.concat([df, data_covariance_sweep(model, x, y, x_data, epsilons, k, batch_size, seed)])
+    frames = []
+    for seed in seeds:
+        frames.append(lrc_sweep(model, x, y, zetas, epsilons, k, batch_size, seed))
+        if data_covariance:
+            x_data = to_float(data["x_train"][:max_data])
+            frames.append(data_covariance_sweep(model, x, y, x_data, epsilons, k, batch_size, seed))
+    df = pd.concat(frames, ignore_index=True)
     _write_csv(df, out_csv)
     return df
 

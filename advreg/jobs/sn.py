@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from advreg.atomic import atomic_path, write_json
 from advreg.attacks import share
 from advreg.data import load_dataset, to_float
 from advreg.methods import MethodContext, build_method, method_kind
@@ -55,6 +56,18 @@ def _adversarial_logits(model, x_uint8: torch.Tensor, attack, batch_size: int) -
         with torch.no_grad():
             out.append(model(x))
     return torch.cat(out)
+
+
+def evaluate_sn_job(model_path, dataset_path, val: int, train_eval: int, max_test: int | None,
+                    batch_size: int, margin_iters: int, device: str, row_out, margins_out) -> dict:
+    """The evaluate_sn job: one model's row (JSON) and its training-set margins (.npy), both
+    written atomically."""
+    row, m = evaluate_sn_model(model_path, dataset_path, val, train_eval, max_test, batch_size,
+                               margin_iters, device)
+    with atomic_path(margins_out) as tmp, open(tmp, "wb") as f:
+        np.save(f, m)
+    write_json(row_out, row)
+    return row
 
 
 def evaluate_sn_model(model_path, dataset_path, val: int, train_eval: int, max_test: int | None,

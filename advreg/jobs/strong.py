@@ -55,7 +55,7 @@ def evaluate_strong(model_path, dataset_path, paper_set, paper_json, eps_255, en
     t0 = time.perf_counter()
     out = strong_attack.strong_attack(model, x, y, eps_pixels(eps_255), ensemble, seed=seed,
                                       batch_size=batch_size, log=log)
-    metrics = {"source": source, "eps_255": eps_255, "n": len(x),
+    metrics = {"source": source, "seed": int(seed), "eps_255": eps_255, "n": len(x),
                "ensemble": [strong_attack.entry_label(e) for e in ensemble],
                "clean_acc": 100 * share(out["clean_correct"]),
                "paper_attack": f"{paper['attack']}", "paper_acc": 100 * share(paper_correct),
@@ -70,12 +70,13 @@ def evaluate_strong(model_path, dataset_path, paper_set, paper_json, eps_255, en
     return metrics
 
 
-def robustness_rows(strong: list[dict], seeds: list[int]) -> pd.DataFrame:
-    """One row per (model, seed, ε) from the strong-evaluation metrics: clean, paper-attack and
-    strong accuracy (same images), paper − strong, and the cost ratio strong / paper attack."""
+def robustness_rows(strong: list[dict]) -> pd.DataFrame:
+    """One row per (model, seed, ε) from the strong-evaluation metrics (each record names its own
+    model, seed and ε): clean, paper-attack and strong accuracy (same images), paper − strong, and
+    the cost ratio strong / paper attack."""
     recs = []
-    for s, seed in zip(strong, seeds):
-        recs.append({"model": s["source"], "seed": seed, "eps_255": s["eps_255"], "n": s["n"],
+    for s in strong:
+        recs.append({"model": s["source"], "seed": s["seed"], "eps_255": s["eps_255"], "n": s["n"],
                      "clean": s["clean_acc"], "paper_attack": s["paper_acc"], "strong": s["strong_acc"],
                      "difference": s["paper_acc"] - s["strong_acc"],
                      "cost_ratio": s["seconds"] / s["paper_seconds"] if s["paper_seconds"] else float("nan")})
@@ -97,3 +98,29 @@ def robustness_table(rows: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
     df = pd.DataFrame(out)
     df["order"] = df["model"].map({m: i for i, m in enumerate(methods)})
     return df.sort_values(["eps_255", "order"]).drop(columns="order").set_index("model")
+
+
+def robustness_job(metric_files: list, methods: list[str], dataset: str, note: str, out_csv, out_md,
+                   out_html, out_rows) -> pd.DataFrame:
+    """The robustness_table job: per-seed rows and the mean ± CI table of one dataset, from its
+    strong-evaluation records."""
+    from advreg.atomic import atomic_path
+    from advreg.figures.tables import write_table
+
+    metrics = [json.loads(Path(f).read_text()) for f in metric_files]
+    rows = robustness_rows(metrics)
+    with atomic_path(out_rows) as tmp:
+        rows.to_csv(tmp, index=False)
+    table = robustness_table(rows, methods)
+    shown = table[["eps_255", "seeds", "images", "clean", "paper_attack", "strong", "difference", "cost_ratio"]]
+    first = metrics[0]
+    caption = (f"{note}Accuracy (%) on {dataset}: clean, under the paper's attack "
+               f"({first['paper_attack']}) and under the strong ensemble "
+               f"({' → '.join(first['ensemble'])}, each on the images still robust; worst case "
+               f"per image), mean ± 95 % t-interval over the seeds; difference = paper − strong; "
+               f"cost_ratio = strong seconds / paper-attack seconds on the same images. "
+               f"Data: {first['data']}.")
+    write_table(table, out_csv)
+    numbers = shown.assign(**{c: table[f"{c}_mean"] for c in ("clean", "paper_attack", "strong", "difference")})
+    write_table(shown, md_path=out_md, caption=caption, html_path=out_html, html_values=numbers)
+    return shown

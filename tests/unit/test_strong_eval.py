@@ -92,11 +92,12 @@ def test_mean_ci_is_the_student_t_interval():
 
 
 def test_table_orders_models_and_gives_intervals():
-    rec = lambda src, paper, strong, s: {"source": src, "eps_255": "32", "n": 500, "clean_acc": 99.0,  # noqa: E731
+    rec = lambda src, paper, strong, s: {"source": src, "seed": s, "eps_255": "32", "n": 500, "clean_acc": 99.0,  # noqa: E731
                                          "paper_acc": paper, "strong_acc": strong, "seconds": 20.0,
                                          "paper_seconds": 2.0}
     metrics = [rec("pgd", 90, 85, 0), rec("pgd", 92, 86, 1), rec("clean", 70, 60, 0), rec("clean", 72, 64, 1)]
-    rows = SE.robustness_rows(metrics, [0, 1, 0, 1])
+    rows = SE.robustness_rows(metrics)
+    assert list(rows["seed"]) == [0, 1, 0, 1]   # each record carries its own seed
     assert list(rows["difference"]) == [5, 6, 10, 8] and (rows["cost_ratio"] == 10).all()
     t = SE.robustness_table(rows, ["clean", "pgd"])
     assert list(t.index) == ["clean", "pgd"]

@@ -91,7 +91,7 @@ def test_device_augmentation_crops_and_flips():
 def test_early_stopping_and_sgd(small_mnist, tmp_path):
     """The SN paper's schedule: SGD with momentum, stop once the mean train accuracy of the last
     `early_stop_epochs` epochs reaches the threshold (here reached after 2 epochs)."""
-    hist = train(small_mnist, SPEC, "clean", {}, _settings(epochs=6, optimizer="sgd", lr=0.05, crop_pad=0,
+    hist = train(small_mnist, SPEC, "clean", {}, _settings(epochs=6, optimizer="sgd", momentum=0.9, lr=0.05, crop_pad=0,
                                                            early_stop_acc=0.01, early_stop_epochs=2),
                  tmp_path / "m.pt", tmp_path / "h.csv", tmp_path / "ck.pt", device="cpu", log=lambda *a: None)
     assert len(hist) == 2

@@ -316,11 +316,13 @@ class RunningCovariance:
             return radialize(self.sigma)
         return self.sigma
 
-    def scale(self) -> float:
-        """Factor target/mean_diagonal(S) turning the raw EMA S into the standardized Σ̂ (target for identity)."""
+    def scale(self) -> torch.Tensor | float:
+        """Factor target/mean_diagonal(S) turning the raw EMA S into the standardized Σ̂ (target for
+        identity). A device tensor, not a Python float: reading it would make every SGR step wait
+        for the GPU (issue 30)."""
         if self.kind == "identity":
             return self.target
-        return self.target / float(mean_diagonal(self._raw()))
+        return self.target / mean_diagonal(self._raw())
 
     def standardized(self) -> torch.Tensor:
         """Σ̂ itself: a (d,d) matrix, a kernel, or (identity) target·I as a (d,d) matrix."""

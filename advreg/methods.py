@@ -33,6 +33,13 @@ class MethodContext:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def step_logs(ce: torch.Tensor, reg: torch.Tensor | None, logits: torch.Tensor, y: torch.Tensor) -> dict:
+    """A training step's statistics, kept as device tensors (issue 30: no host sync per step; the
+    training loop sums them on the device and reads them once per logging interval)."""
+    return {"ce": ce.detach(), "reg": torch.zeros((), device=ce.device) if reg is None else reg.detach(),
+            "correct": (logits.detach().argmax(1) == y).sum()}
+
+
 class Method:
     """Base class: plain empirical risk (cross-entropy on the clean batch)."""
 
@@ -45,10 +52,10 @@ class Method:
         self.cfg = cfg
         self.ctx = ctx
 
-    def loss(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         logits = model(x)
         ce = F.cross_entropy(logits, y)
-        return ce, {"ce": ce.item(), "reg": 0.0, "correct": (logits.argmax(1) == y).sum().item()}
+        return ce, step_logs(ce, None, logits, y)
 
     # Stateful methods (running covariance estimates) checkpoint through these.
     def state_dict(self) -> dict:
@@ -89,7 +96,7 @@ class WeightDecay(Method):
         ce, logs = super().loss(model, x, y)
         l2 = sum((p * p).sum() for n, p in model.named_parameters() if p.ndim > 1)
         reg = 0.5 * self.cfg["weight_decay"] * l2
-        logs["reg"] = reg.item()
+        logs["reg"] = reg.detach()
         return ce + reg, logs
 
 
@@ -174,8 +181,7 @@ class _Mixture(Method):
         ce_pert = F.cross_entropy(logits[b:], y)
         mix = self.cfg["mix"]
         loss = (1 - mix) * ce_clean + mix * ce_pert
-        return loss, {"ce": ce_clean.item(), "reg": ce_pert.item(),
-                      "correct": (logits[:b].argmax(1) == y).sum().item()}
+        return loss, step_logs(ce_clean, ce_pert, logits[:b], y)
 
 
 @register("fgsm")
@@ -283,8 +289,7 @@ class SGR(Method):
         if self.cfg.get("uncentered") and self.cov.kind != "identity":
             pen = pen + uncentered_term(g, self.mu * self.cov.scale() ** 0.5)
         reg = self.cfg["lam"] * pen.mean()
-        return ce.mean() + reg, {"ce": ce.mean().item(), "reg": reg.item(),
-                                 "correct": (logits.argmax(1) == y).sum().item()}
+        return ce.mean() + reg, step_logs(ce.mean(), reg, logits, y)
 
     def state_dict(self):
         return {"cov": self.cov.state_dict(), "mu": self.mu, "steps": self.steps}
@@ -326,7 +331,7 @@ class _AdversarialOnly(Method):
             x_adv = self.adversarial(model, x).detach()
         logits = model(x_adv)
         ce = F.cross_entropy(logits, y)
-        return ce, {"ce": ce.item(), "reg": 0.0, "correct": (logits.argmax(1) == y).sum().item()}
+        return ce, step_logs(ce, None, logits, y)
 
 
 @register("fgm")

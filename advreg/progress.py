@@ -58,10 +58,14 @@ class Progress:
         self.log, self.what, self.total, self.unit, self.every = log, what, total, unit, every
         self.t0 = self.last = time.perf_counter()
 
-    def update(self, done: int, note: str = "", force: bool = False) -> None:
+    def update(self, done: int, note="", force: bool = False) -> None:
+        """``note``: text, or a function giving it, called only when a line is logged (so a
+        caller's device statistics are read once per interval, not once per step)."""
         now = time.perf_counter()
         if not force and now - self.last < self.every:
             return
+        if callable(note):
+            note = note()
         self.last = now
         elapsed = now - self.t0
         rate = done / elapsed if elapsed > 0 else 0.0

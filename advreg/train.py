@@ -147,6 +147,16 @@ def _save_checkpoint(path: Path, state: dict) -> None:
     save_torch(path, state)
 
 
+def _finite_or_raise(first_bad: torch.Tensor, method_name: str, epoch: int, start_epoch: int) -> str:
+    """Raise NonFiniteLossError when a step of this epoch had a non-finite loss (one host read)."""
+    bad = int(first_bad)
+    if bad >= 0:
+        raise NonFiniteLossError(
+            f"{method_name}: loss is not finite at epoch {epoch + 1}, step {bad}; no model written "
+            f"(last good checkpoint: epoch {start_epoch if epoch == start_epoch else epoch})")
+    return ""
+
+
 def _early_stop(history: list[dict], settings: TrainSettings) -> bool:
     k = settings.early_stop_epochs
     if settings.early_stop_acc is None or len(history) < k:
@@ -232,26 +242,33 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
         t0 = time.perf_counter()
         within = Progress(log, f"{method_name} epoch {epoch + 1}/{settings.epochs}", steps_per_epoch)
         perm = torch.randperm(n, device=dev, generator=gen)
-        sums = {"loss": 0.0, "ce": 0.0, "reg": 0.0, "correct": 0}
+        # statistics stay on the device, summed there and read once per logging interval (and at
+        # the epoch's end): no host sync per step (issue 30). `first_bad` is the first step whose
+        # loss was not finite (-1: none), checked at those points, before any checkpoint is saved.
+        sums = {key: torch.zeros((), device=dev, dtype=torch.float64) for key in ("loss", "ce", "reg", "correct")}
+        first_bad = torch.full((), -1, device=dev, dtype=torch.long)
+        done = 0
         for step, i in enumerate(range(0, n, settings.batch_size)):
             idx = perm[i:i + settings.batch_size]
             xb = aug.augment(to_float(x_train[idx]), settings.crop_pad, settings.flip,
                              settings.fill, gen)
             loss, logs = method.loss(model, xb, y_train[idx])
-            if not torch.isfinite(loss):
-                raise NonFiniteLossError(
-                    f"{method_name}: loss is {loss.item()} at epoch {epoch + 1}, step {step}; "
-                    f"no model written (last good checkpoint: epoch {start_epoch if epoch == start_epoch else epoch})")
+            first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()), step, first_bad)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
             k = len(idx)
-            sums["loss"] += loss.item() * k
-            sums["ce"] += logs["ce"] * k
-            sums["reg"] += logs["reg"] * k
+            done += k
+            # in float64, as the Python floats these sums were before (the same history values)
+            sums["loss"] += loss.detach().double() * k
+            sums["ce"] += torch.as_tensor(logs["ce"], device=dev).double() * k
+            sums["reg"] += torch.as_tensor(logs["reg"], device=dev).double() * k
             sums["correct"] += logs["correct"]
-            within.update(step + 1, note=f"loss {sums['loss'] / (i + k):.4f}")
+            within.update(step + 1, note=lambda: _finite_or_raise(first_bad, method_name, epoch, start_epoch)
+                          or f"loss {sums['loss'].item() / done:.4f}")
+        _finite_or_raise(first_bad, method_name, epoch, start_epoch)
+        sums = {key: v.item() for key, v in sums.items()}
         if dev.type == "cuda":
             torch.cuda.synchronize()
         seconds = time.perf_counter() - t0

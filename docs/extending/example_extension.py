@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from advreg.attacks import register_attack
-from advreg.methods import Method, register
+from advreg.methods import Method, register, step_logs
 from advreg.params import Param
 from advreg.regularizers import loss_and_input_grad
 
@@ -28,8 +28,8 @@ class InputGradL1(Method):
     def loss(self, model, x, y):
         ce, g, logits = loss_and_input_grad(model, x, y, create_graph=True, return_logits=True)
         reg = self.cfg["lam"] * g.flatten(1).abs().sum(1).mean()
-        return ce.mean() + reg, {"ce": ce.mean().item(), "reg": reg.item(),
-                                 "correct": (logits.argmax(1) == y).sum().item()}
+        # the step's statistics as device tensors (advreg.methods.step_logs): no host sync a step
+        return ce.mean() + reg, step_logs(ce.mean(), reg, logits, y)
 
 
 def sign_noise(model, x, eps, generator=None, **params):

@@ -24,7 +24,7 @@ from advreg.atomic import atomic_path, save_torch
 from advreg import augment as aug
 from advreg.covariance import data_mean_diagonal
 from advreg.data import load_dataset, to_float
-from advreg.io import pick_device
+from advreg.io import device_signature, pick_device
 from advreg.attacks import accuracy
 from advreg.methods import METHODS, MethodContext, build_method, eval_mode, method_kind
 from advreg.models import build_from_spec, place, save_model
@@ -81,17 +81,18 @@ def _digest(obj) -> str:
 
 
 def signature_parts(dataset_path, model_spec: dict, method_name: str, method_cfg: dict,
-                    settings: TrainSettings, device_type: str = "cpu") -> dict[str, str]:
+                    settings: TrainSettings, device: str = "cpu") -> dict[str, str]:
     """Everything that determines the trained weights, each part fingerprinted: the settings
     (model, method and its hyperparameters, schedule, seed, training-set cap), the dataset
     artifact's bytes (split, caps, files), the code of every advreg module the training imports,
-    the torch version and the device type (a GPU run does not resume bit-identically on a CPU, nor
-    can its random-generator state be restored there). A checkpoint resumes only when all match."""
+    the torch version and the device (advreg.io.device_signature: the type, and on CUDA the GPU
+    model and the numerics; a GPU run does not resume bit-identically on a CPU or another GPU model,
+    nor can its random-generator state be restored there). A checkpoint resumes only when all match."""
     parts = {"settings": _digest([model_spec, method_name, method_cfg, asdict(settings)]),
              "data": file_digest(dataset_path),
              "code": code_digest(__name__),
              "torch": str(torch.__version__),
-             "device": device_type}
+             "device": device}
     cls = METHODS[method_kind(method_name, method_cfg)]
     if not cls.__module__.startswith("advreg."):  # a method from an extension: its file's code too
         parts["extension"] = file_digest(inspect.getsourcefile(cls))
@@ -208,7 +209,7 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
     method = build_method(method_name, method_cfg, ctx)
 
     checkpoint_path = Path(checkpoint_path)
-    parts = signature_parts(dataset_path, model_spec, method_name, method_cfg, settings, dev.type)
+    parts = signature_parts(dataset_path, model_spec, method_name, method_cfg, settings, device_signature(dev))
     history: list[dict] = []
     start_epoch = 0
     ck = load_checkpoint(checkpoint_path, parts, dev, log)

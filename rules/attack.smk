@@ -16,7 +16,7 @@ rule adversarial_set:
                        if k != "eps_255"},
         batch_size=config["evaluation"]["batch_size"],
         max_test=config["evaluation"]["max_test"],
-        device=config["device"],
+        device=DEVICE,
     threads: config["threads"]
     resources:
         gpu=GPU,

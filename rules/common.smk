@@ -70,6 +70,8 @@ ENV = "../envs/advreg.yaml"
 # (profiles/local: `resources: gpu: 1`, so two jobs never share the card); on SLURM the executor
 # plugin turns it into `--gpus=1`.
 GPU = 0 if config["device"] == "cpu" else 1
+# the device setting every model-running job gets: the device and the CUDA numerics (advreg.io)
+DEVICE = f'{config["device"]}+{config["cuda_numerics"]}'
 SEEDS = config["seeds"]
 
 # Report categories, numbered in the papers' order (the report sorts them by name): the summary
@@ -262,7 +264,8 @@ def run_facts():
     return {"seeds": SEEDS, "splits": splits, "max_test": config["evaluation"]["max_test"],
             "paper_attack": {"name": a, "steps": config["attack_settings"][a].get("steps")},
             "strong": STRONG["attacks"],
-            "lrc": {k: lrc[k] for k in ("k", "zetas", "epsilons")} if lrc["models"] else None}
+            "lrc": {k: lrc[k] for k in ("k", "zetas", "epsilons")} if lrc["models"] else None,
+            "device": config["device"], "cuda_numerics": config["cuda_numerics"]}
 
 
 # ------------------------------------------------------------------ the claim verdicts' inputs

@@ -18,7 +18,7 @@ rule clean_accuracy:
         seeds=SEEDS,
         batch_size=config["evaluation"]["batch_size"],
         max_test=config["evaluation"]["max_test"],
-        device=config["device"],
+        device=DEVICE,
     threads: config["threads"]
     resources:
         gpu=GPU,

@@ -25,7 +25,7 @@ rule perturbation_covariance:
         max_data=config["structure"]["max_data"],
         max_test=config["evaluation"]["max_test"],
         zetas=config["lrc"]["zetas"],
-        device=config["device"],
+        device=DEVICE,
     threads: config["threads"]
     resources:
         gpu=GPU,
@@ -52,7 +52,7 @@ rule lrc_attack:
         lrc=config["lrc"],
         batch_size=config["evaluation"]["batch_size"],
         max_data=config["structure"]["max_data"],
-        device=config["device"],
+        device=DEVICE,
     threads: config["threads"]
     resources:
         gpu=GPU,
@@ -92,7 +92,7 @@ rule lrc_figures:
         models=config["lrc"]["models"],
         fig_eps=config["lrc"]["fig_eps"],
         sample_zetas=config["lrc"]["sample_zetas"],
-        device=config["device"],
+        device=DEVICE,
     threads: config["threads"]
     resources:
         gpu=GPU,
@@ -125,7 +125,7 @@ rule trajectories:
         names=config["smoothness"]["models"],
         examples=config["smoothness"]["examples"],
         steps=config["smoothness"]["steps"],
-        device=config["device"],
+        device=DEVICE,
     threads: config["threads"]
     resources:
         gpu=GPU,
@@ -156,7 +156,7 @@ rule adversarial_samples:
         note=data_note,
         n=config["smoothness"]["samples"],
         attack=config["smoothness"]["attack"],
-        device=config["device"],
+        device=DEVICE,
     threads: config["threads"]
     resources:
         gpu=GPU,

@@ -13,7 +13,7 @@ rule train_sn:
         model_spec=lambda w: advcfg.sn_model_spec(config, w.dataset, w.method, w.beta),
         method_cfg=lambda w: advcfg.sn_method_cfg(config, w.dataset, w.method, w.beta),
         settings=lambda w: advcfg.sn_train_settings(config, w.dataset, w.seed),
-        device=config["device"],
+        device=DEVICE,
         checkpoint=lambda w: f"{R}/checkpoints/sn/{w.dataset}/{w.method}/beta{w.beta}/seed{w.seed}.pt",
     threads: config["threads"]
     resources:
@@ -44,7 +44,7 @@ rule evaluate_sn:
         margin_iters=SN["margin_iters"],
         max_test=SN["max_test"],
         batch_size=config["evaluation"]["batch_size"],
-        device=config["device"],
+        device=DEVICE,
     threads: config["threads"]
     resources:
         gpu=GPU,

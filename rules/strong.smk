@@ -15,7 +15,7 @@ rule strong_eval:
         ensemble=STRONG["attacks"],
         max_test=lambda w: STRONG["max_test"] or config["evaluation"]["max_test"],
         batch_size=config["evaluation"]["batch_size"],
-        device=config["device"],
+        device=DEVICE,
     threads: config["threads"]
     resources:
         gpu=GPU,
@@ -99,7 +99,7 @@ rule masking_diagnostics:
                        "eps_255": DIAG["eps_255"][w.dataset]},
         pgd_cfg=lambda w: advcfg.attack_cfg(config, w.dataset, STRONG["paper_attack"]),
         batch_size=config["evaluation"]["batch_size"],
-        device=config["device"],
+        device=DEVICE,
     threads: config["threads"]
     resources:
         gpu=GPU,

@@ -13,7 +13,7 @@ rule train:
         model_spec=lambda w: advcfg.model_spec(config, w.dataset, w.method),
         method_cfg=lambda w: advcfg.method_cfg(config, w.dataset, w.method),
         settings=lambda w: advcfg.train_settings(config, w.dataset, w.seed),
-        device=config["device"],
+        device=DEVICE,
         # not an output: survives a failed or killed job, so a re-run resumes from it
         checkpoint=lambda w: f"{R}/checkpoints/{w.dataset}/{w.method}/seed{w.seed}.pt",
     threads: config["threads"]

@@ -24,7 +24,7 @@ rule transfer_matrix:
         labels=lambda w: list(advcfg.matrix_models(config, w.dataset, w.eps)),
         batch_size=config["evaluation"]["batch_size"],
         max_test=config["evaluation"]["max_test"],
-        device=config["device"],
+        device=DEVICE,
     threads: config["threads"]
     resources:
         gpu=GPU,

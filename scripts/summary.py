@@ -17,6 +17,8 @@ with logged(snakemake):
                "validation split carved from the training file, never a test image"]
     first = opening(i.claims_csv, i.regime, p.stand_ins, run_paragraph(p.regime, p.run))
     write_summary(snakemake.output.md, p.run_name, sections, list(i.figures), p.repo, notes,
-                  html_path=snakemake.output.html, first=first)
+                  html_path=snakemake.output.html, first=first,
+                  settings={"device setting (config device)": p.run["device"],
+                            "CUDA numerics (config cuda_numerics; models record theirs in their signature)": p.run["cuda_numerics"]})
     # the report's landing page opens with the same lines (Snakefile: `report: landing_page_source()`)
     write_landing_page(snakemake.output.landing, first, i.landing_template)

@@ -152,9 +152,11 @@ def run_paragraph(regime: dict, run: dict, register: dict | None = None) -> str:
 
 
 def write_summary(path, run_name: str, sections: list[tuple[str, list[str]]], figures: list[str],
-                  repo_dir, notes: list[str], html_path=None, first: list[str] | None = None) -> None:
+                  repo_dir, notes: list[str], html_path=None, first: list[str] | None = None,
+                  settings: dict | None = None) -> None:
     """``sections``: (heading, [Markdown table files]) in the paper's order; ``first``: lines that
-    open the page (``opening``); ``html_path``: the same page rendered for the report."""
+    open the page (``opening``); ``html_path``: the same page rendered for the report;
+    ``settings``: run settings the provenance table adds (device, CUDA numerics)."""
     lines = [f"# Reproduction summary: run `{run_name}`", ""] + (first or [])
     lines += [f"- {n}" for n in notes] + [""]
     for heading, files in sections:
@@ -168,7 +170,7 @@ def write_summary(path, run_name: str, sections: list[tuple[str, list[str]]], fi
     rel = [Path(os.path.relpath(f, here)).as_posix() for f in figures]
     lines += ["## Figures", ""] + [f"- [{Path(r).stem}]({r}) ([SVG]({r[:-4]}.svg))" for r in rel] + [""]
     lines += ["## Provenance", "", "| item | value |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in provenance(repo_dir).items()]
+    lines += [f"| {k} | {v} |" for k, v in {**provenance(repo_dir), **(settings or {})}.items()]
     text = "\n".join(lines) + "\n"
     for out, content in ((path, text), (html_path, markdown_page(text) if html_path else None)):
         if out:

@@ -37,7 +37,7 @@ def test_no_rule_that_runs_a_model_is_a_local_rule():
     `device=cuda` gives each of its jobs a GPU."""
     from workflow_utils import snakemake_cli
 
-    runs_model = _rules_with(r'^\s+device=config\["device"\]')
+    runs_model = _rules_with(r'^\s+device=DEVICE,')
     assert len(runs_model) >= 13 and runs_model <= _gpu_rules()
     block = (REPO / "Snakefile").read_text().split("localrules:", 1)[1].split("\n\n", 1)[0]
     local = set(re.findall(r"^\s+(\w+),", block, re.M))
@@ -51,15 +51,27 @@ def test_no_rule_that_runs_a_model_is_a_local_rule():
 
 
 def test_the_rules_that_run_a_model_carry_their_gpu_and_the_profiles_follow():
-    """The GPU is a fact of the rule (`resources: gpu=GPU`); the SLURM profile only routes those
-    rules to its GPU partition, the test cluster (no GPUs) turns each off, and the local profile
-    declares the pool. A rule given a GPU and forgotten in a profile would queue on a CPU node."""
+    """The GPU is a fact of the rule (`resources: gpu=GPU`, 0 when `device: cpu`); the SLURM
+    profile names no partition per rule but hands the plugin a partition file, from which it sends
+    each job where its resources fit: a gpu=1 job to the GPU partition, a gpu=0 job (every job of a
+    `device: cpu` run) to the CPU one (issue 30). The test cluster (no GPUs) turns each GPU off, and
+    the local profile declares the pool."""
+    from types import SimpleNamespace
+
+    from snakemake_executor_plugin_slurm.partitions import get_best_partition, read_partition_file
+
     gpu = _gpu_rules()
     assert {"train", "train_sn", "evaluate_sn", "adversarial_set", "lrc_attack", "strong_eval",
             "masking_diagnostics", "transfer_matrix"} <= gpu
-    slurm = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())["set-resources"]
+    slurm = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
+    assert "set-resources" not in slurm and "slurm_partition" not in slurm["default-resources"]
+    partitions = read_partition_file(REPO / slurm["slurm-partition-config"])
+    quiet = SimpleNamespace(debug=print, info=print, warning=print)
+    for n_gpu, where in ((0, "compute"), (1, "gpu")):
+        job = SimpleNamespace(name="train", threads=4, resources=SimpleNamespace(
+            get=lambda k, default=None, g=n_gpu: {"gpu": g, "runtime": 60, "mem_mb": 4000}.get(k, default)))
+        assert get_best_partition(partitions, job, quiet) == where, n_gpu
     test = yaml.safe_load((REPO / "tests/slurm/profile/config.yaml").read_text())["set-resources"]
-    assert set(slurm) == gpu and all(v["slurm_partition"] == "gpu" for v in slurm.values())
     assert set(test) == gpu and all(v == {"gpu": 0} for v in test.values())
     local = yaml.safe_load((REPO / "profiles/local/config.yaml").read_text())
     assert local["resources"]["gpu"] == 1 and "set-resources" not in local

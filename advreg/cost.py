@@ -408,14 +408,29 @@ def job_runtime_minutes(rule: str, w: dict, config: dict, attempt: int = 1) -> i
     return max(c["min_minutes"], math.ceil(c["safety"] * seconds / 60)) * attempt
 
 
-def job_mem_mb(rule: str, w: dict, config: dict, attempt: int = 1) -> int:
-    """A cluster job's memory: a base for the interpreter, torch and the dataset artifact, plus the
-    activations of its largest batch kept for a backward pass (3× a forward's outputs), times
-    ``attempt``."""
-    c = config["cost"]
+def _activation_mb(rule: str, w: dict, config: dict) -> float | None:
+    """MB of the activations of a job's largest batch kept for a backward pass (3× a forward's
+    outputs); None for a job that runs no model."""
     spec = _spec_of(rule, w, config)
     if spec is None:
-        return c["base_mem_mb"] * attempt
+        return None
     batch = max(config["evaluation"]["batch_size"], config["dataset_settings"][w["dataset"]]["batch_size"])
-    act = 3 * batch * _activation_bytes(json.dumps(spec, sort_keys=True)) / 2 ** 20
+    return 3 * batch * _activation_bytes(json.dumps(spec, sort_keys=True)) / 2 ** 20
+
+
+def job_mem_mb(rule: str, w: dict, config: dict, attempt: int = 1, on_gpu: bool = False) -> int:
+    """A cluster job's host memory: a base for the interpreter, torch and the dataset artifact,
+    plus, when the job computes on the CPU, its activations (on a GPU they live in device memory:
+    ``job_gpu_mem_mb``), times ``attempt``."""
+    c = config["cost"]
+    act = _activation_mb(rule, w, config)
+    if act is None or on_gpu:
+        return c["base_mem_mb"] * attempt
     return int(math.ceil(c["base_mem_mb"] + act)) * attempt
+
+
+def job_gpu_mem_mb(rule: str, w: dict, config: dict) -> int:
+    """A job's GPU memory: the CUDA context (config ``cost.cuda_context_mb``) plus its activations;
+    0 for a job that runs no model."""
+    act = _activation_mb(rule, w, config)
+    return 0 if act is None else int(math.ceil(config["cost"]["cuda_context_mb"] + act))

@@ -132,7 +132,8 @@ def predict(config: dict, jobs, startup: float, rates: dict) -> pd.DataFrame:
             continue
         flops = cost.job_flops(rule, w, config)
         rows.append({"rule": rule, "method": w.get("method"), "flops": flops,
-                     "seconds": cost.job_seconds(rule, flops, startup, rates, w.get("method"))})
+                     "seconds": cost.job_seconds(rule, flops, startup, rates, w.get("method")),
+                     "gpu_mem_mb": cost.job_gpu_mem_mb(rule, w, config)})
     return pd.DataFrame(rows)
 
 
@@ -206,13 +207,15 @@ def main(argv=None) -> None:
     df = df.drop(columns="method")
     table = df.groupby("rule").agg(jobs=("flops", "size"), tflops=("flops", lambda s: s.sum() / 1e12),
                                    predicted_min=("seconds", lambda s: s.sum() / 60),
-                                   gpu_min=("gpu_seconds", lambda s: s.sum() / 60))
+                                   gpu_min=("gpu_seconds", lambda s: s.sum() / 60),
+                                   gpu_mem_mb=("gpu_mem_mb", "max"))
     if args.measured:
         meas = measured_seconds(args.measured)
         table["measured_min"] = [meas[r][1] / 60 if r in meas else float("nan") for r in table.index]
         table["error_%"] = 100 * (table.predicted_min - table.measured_min) / table.measured_min
     table = table.sort_values("predicted_min", ascending=False)
     table.loc["TOTAL"] = table.sum(numeric_only=True)
+    table.loc["TOTAL", "gpu_mem_mb"] = table["gpu_mem_mb"].drop("TOTAL").max()   # a peak, not a sum
     if args.measured:
         t = table.loc["TOTAL"]
         table.loc["TOTAL", "error_%"] = 100 * (t.predicted_min - t.measured_min) / t.measured_min

@@ -22,6 +22,7 @@ rule adversarial_set:
         gpu=GPU,
         runtime=job_runtime("adversarial_set"),
         mem_mb=job_mem("adversarial_set"),
+        gpu_mem_mb=job_gpu_mem("adversarial_set"),
     log:
         f"{R}/logs/adversarial_set/{{dataset}}/seed{{seed}}/{{attack}}/eps{{eps}}/{{source}}.log",
     benchmark:

@@ -129,8 +129,13 @@ def _cluster_cost(kind, rule, wildcards, attempt):
     key = (kind, rule, tuple(sorted(dict(wildcards).items())))
     if key not in _COST_CACHE:
         from advreg import cost
-        fn = cost.job_runtime_minutes if kind == "runtime" else cost.job_mem_mb
-        _COST_CACHE[key] = fn(rule, dict(wildcards), config, 1)
+        w = dict(wildcards)
+        if kind == "runtime":
+            _COST_CACHE[key] = cost.job_runtime_minutes(rule, w, config, 1)
+        elif kind == "mem_mb":   # host memory: the activations are on the GPU when the job has one
+            _COST_CACHE[key] = cost.job_mem_mb(rule, w, config, 1, on_gpu=GPU > 0)
+        else:
+            _COST_CACHE[key] = cost.job_gpu_mem_mb(rule, w, config) if GPU else 0
     return _COST_CACHE[key] * attempt
 
 
@@ -153,6 +158,16 @@ def job_mem(rule):
             return config["cost"]["base_mem_mb"] * attempt
         return _cluster_cost("mem_mb", rule, wildcards, attempt)
     return mem_mb
+
+
+def job_gpu_mem(rule):
+    """A GPU job's `gpu_mem_mb` (CUDA context + activations, advreg.cost.job_gpu_mem_mb; 0 when
+    `device: cpu`): what to check against the card, or to cap with `--resources gpu_mem_mb=`."""
+    def gpu_mem_mb(wildcards, attempt):
+        if workflow.local_exec and not GPU:
+            return 0
+        return _cluster_cost("gpu_mem_mb", rule, wildcards, attempt)
+    return gpu_mem_mb
 
 
 def model_path(dataset, method, seed):

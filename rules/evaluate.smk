@@ -24,6 +24,7 @@ rule clean_accuracy:
         gpu=GPU,
         runtime=job_runtime("clean_accuracy"),
         mem_mb=job_mem("clean_accuracy"),
+        gpu_mem_mb=job_gpu_mem("clean_accuracy"),
     log:
         f"{R}/logs/clean_accuracy/{{dataset}}.log",
     benchmark:

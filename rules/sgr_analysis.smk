@@ -31,6 +31,7 @@ rule perturbation_covariance:
         gpu=GPU,
         runtime=job_runtime("perturbation_covariance"),
         mem_mb=job_mem("perturbation_covariance"),
+        gpu_mem_mb=job_gpu_mem("perturbation_covariance"),
     log:
         f"{R}/logs/perturbation_covariance/{{dataset}}_seed{{seed}}.log",
     benchmark:
@@ -58,6 +59,7 @@ rule lrc_attack:
         gpu=GPU,
         runtime=job_runtime("lrc_attack"),
         mem_mb=job_mem("lrc_attack"),
+        gpu_mem_mb=job_gpu_mem("lrc_attack"),
     log:
         f"{R}/logs/lrc_attack/{{dataset}}_seed{{seed}}_{{source}}.log",
     benchmark:
@@ -98,6 +100,7 @@ rule lrc_figures:
         gpu=GPU,
         runtime=job_runtime("lrc_figures"),
         mem_mb=job_mem("lrc_figures"),
+        gpu_mem_mb=job_gpu_mem("lrc_figures"),
     log:
         f"{R}/logs/lrc_figures/{{dataset}}_seed{{seed}}.log",
     benchmark:
@@ -131,6 +134,7 @@ rule trajectories:
         gpu=GPU,
         runtime=job_runtime("trajectories"),
         mem_mb=job_mem("trajectories"),
+        gpu_mem_mb=job_gpu_mem("trajectories"),
     log:
         f"{R}/logs/trajectories/{{dataset}}_seed{{seed}}.log",
     benchmark:
@@ -162,6 +166,7 @@ rule adversarial_samples:
         gpu=GPU,
         runtime=job_runtime("adversarial_samples"),
         mem_mb=job_mem("adversarial_samples"),
+        gpu_mem_mb=job_gpu_mem("adversarial_samples"),
     log:
         f"{R}/logs/adversarial_samples/{{dataset}}_seed{{seed}}_{{source}}.log",
     benchmark:

@@ -20,6 +20,7 @@ rule train_sn:
         gpu=GPU,
         runtime=job_runtime("train_sn"),
         mem_mb=job_mem("train_sn"),
+        gpu_mem_mb=job_gpu_mem("train_sn"),
     log:
         f"{R}/logs/train_sn/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}.log",
     benchmark:
@@ -50,6 +51,7 @@ rule evaluate_sn:
         gpu=GPU,
         runtime=job_runtime("evaluate_sn"),
         mem_mb=job_mem("evaluate_sn"),
+        gpu_mem_mb=job_gpu_mem("evaluate_sn"),
     log:
         f"{R}/logs/evaluate_sn/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}.log",
     benchmark:

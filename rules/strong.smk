@@ -21,6 +21,7 @@ rule strong_eval:
         gpu=GPU,
         runtime=job_runtime("strong_eval"),
         mem_mb=job_mem("strong_eval"),
+        gpu_mem_mb=job_gpu_mem("strong_eval"),
     log:
         f"{R}/logs/strong_eval/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.log",
     benchmark:
@@ -105,6 +106,7 @@ rule masking_diagnostics:
         gpu=GPU,
         runtime=job_runtime("masking_diagnostics"),
         mem_mb=job_mem("masking_diagnostics"),
+        gpu_mem_mb=job_gpu_mem("masking_diagnostics"),
     log:
         f"{R}/logs/masking_diagnostics/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.log",
     benchmark:

@@ -21,6 +21,7 @@ rule train:
         gpu=GPU,
         runtime=job_runtime("train"),
         mem_mb=job_mem("train"),
+        gpu_mem_mb=job_gpu_mem("train"),
     log:
         f"{R}/logs/train/{{dataset}}/{{method}}/seed{{seed}}.log",
     benchmark:

@@ -30,6 +30,7 @@ rule transfer_matrix:
         gpu=GPU,
         runtime=job_runtime("transfer_matrix"),
         mem_mb=job_mem("transfer_matrix"),
+        gpu_mem_mb=job_gpu_mem("transfer_matrix"),
     log:
         f"{R}/logs/transfer_matrix/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.log",
     benchmark:

@@ -104,3 +104,17 @@ def test_flop_counts_share_every_finite_sn_beta():
     spec = {**MLP, "spectral_norm": {"beta": 2.0, "mode": "operator"}}
     assert cost._flop_key(spec) == cost._flop_key({**spec, "spectral_norm": {"beta": 8.0, "mode": "operator"}})
     assert cost._flop_key(spec) != cost._flop_key({**spec, "spectral_norm": {"beta": math.inf, "mode": "operator"}})
+
+
+def test_host_and_gpu_memory_are_requested_where_they_are_used():
+    """Issue 30: a job's activations count against the host only when it computes on the CPU; on
+    a GPU they are device memory (with the CUDA context), a figure of their own per rule."""
+    config = _tiny_config()
+    w = {"dataset": "mnist", "method": "clean", "seed": "0"}
+    base = config["cost"]["base_mem_mb"]
+    on_cpu, on_gpu = cost.job_mem_mb("train", w, config), cost.job_mem_mb("train", w, config, on_gpu=True)
+    gpu = cost.job_gpu_mem_mb("train", w, config)
+    assert on_gpu == base < on_cpu
+    assert gpu == pytest.approx(config["cost"]["cuda_context_mb"] + (on_cpu - base), abs=1)
+    assert cost.job_mem_mb("train", w, config, attempt=2, on_gpu=True) == 2 * base
+    assert cost.job_gpu_mem_mb("whitebox_table", {"dataset": "mnist", "seed": "0"}, config) == 0

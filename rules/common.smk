@@ -170,6 +170,12 @@ def job_gpu_mem(rule):
     return gpu_mem_mb
 
 
+def lrc_data_noise_input(wildcards):
+    """The data-covariance noise factor an lrc_attack job reads (one per dataset), when the run
+    asks for that noise (lrc.data_covariance)."""
+    return {"data_noise": f"{R}/lrc/data_noise_{wildcards.dataset}.pt"} if config["lrc"]["data_covariance"] else {}
+
+
 def model_path(dataset, method, seed):
     return f"{R}/models/{dataset}/{method}/seed{seed}/model.pt"
 

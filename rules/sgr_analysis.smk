@@ -42,8 +42,28 @@ rule perturbation_covariance:
         "../scripts/perturbation_covariance.py"
 
 
+rule lrc_data_noise:
+    input:
+        data=f"{R}/data/{{dataset}}.pt",
+        code=script_code("lrc_data_noise"),
+    output:
+        f"{R}/lrc/data_noise_{{dataset}}.pt",
+    params:
+        max_data=config["structure"]["max_data"],
+    threads: config["threads"]
+    log:
+        f"{R}/logs/lrc_data_noise/{{dataset}}.log",
+    benchmark:
+        f"{R}/benchmarks/lrc_data_noise/{{dataset}}.tsv",
+    conda:
+        ENV
+    script:
+        "../scripts/lrc_data_noise.py"
+
+
 rule lrc_attack:
     input:
+        unpack(lrc_data_noise_input),
         model=lambda w: model_path(w.dataset, w.source, w.seed),
         data=f"{R}/data/{{dataset}}.pt",
         code=script_code("lrc_attack"),

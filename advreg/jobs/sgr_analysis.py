@@ -54,22 +54,42 @@ def covariance_structure(dataset_path, adv_sets: dict[str, str], max_test, max_d
     return table
 
 
+def data_noise_factor(dataset_path, max_data: int, out_path) -> None:
+    """The factor A (Σ_data = A Aᵀ, standardized to mean diagonal 1) of the data-covariance noise
+    of Sec. 4.3, from the first ``max_data`` training images: one eigendecomposition per dataset
+    (3072² in float64 for CIFAR-10), shared by every lrc_attack job as an artifact (issue 30)."""
+    from advreg.atomic import save_torch
+    from advreg.lrc_attack import data_covariance_sampler
+
+    data = load_dataset(dataset_path, "cpu", parts=("train",))
+    x_data = to_float(data["x_train"][:max_data])
+    sampler = data_covariance_sampler(x_data, device="cpu", dtype=torch.float32)
+    save_torch(out_path, {"factor": sampler.factor, "shape": (sampler.C, sampler.H, sampler.W),
+                          "max_data": int(max_data)})
+
+
 def lrc_attack(model_path, dataset_path, zetas, epsilons, k, batch_size, seeds, max_test,
-               data_covariance: bool, max_data: int, out_csv, device="auto") -> pd.DataFrame:
-    """Worst-of-k accuracy under LRC noise over the (ζ, ε) grid, and (optionally) under noise
-    with the data set's own covariance (Sec. 4.3), for each of ``seeds`` (each row carries its
-    seed); written to ``out_csv``."""
+               data_noise=None, out_csv=None, device="auto") -> pd.DataFrame:
+    """Worst-of-k accuracy under LRC noise over the (ζ, ε) grid, and, given ``data_noise`` (the
+    artifact of ``data_noise_factor``), under noise with the data set's own covariance (Sec. 4.3),
+    for each of ``seeds`` (each row carries its seed); written to ``out_csv``."""
+    from advreg.lrc import GaussianSampler
+
     dev = pick_device(device)
-    data, x, y = _test_split(dataset_path, dev, max_test)
+    _, x, y = _test_split(dataset_path, dev, max_test)
     model, _ = load_for_attacks(model_path, dev)
+    sampler = None
+    if data_noise:
+        blob = torch.load(data_noise, map_location=dev, weights_only=True)
+        sampler = GaussianSampler(blob["factor"].to(dev, x.dtype), *blob["shape"])
     frames = []
     for seed in seeds:
         frames.append(lrc_sweep(model, x, y, zetas, epsilons, k, batch_size, seed))
-        if data_covariance:
-            x_data = to_float(data["x_train"][:max_data])
-            frames.append(data_covariance_sweep(model, x, y, x_data, epsilons, k, batch_size, seed))
+        if sampler is not None:
+            frames.append(data_covariance_sweep(model, x, y, None, epsilons, k, batch_size, seed, sampler))
     df = pd.concat(frames, ignore_index=True)
-    _write_csv(df, out_csv)
+    if out_csv is not None:
+        _write_csv(df, out_csv)
     return df
 
 

@@ -96,3 +96,29 @@ def test_softmax_along_line_endpoints(setup):
         mid = torch.softmax(model(x[:6] + 0.5 * (xa[:6] - x[:6])), 1)
     torch.testing.assert_close(probs[:, 3], mid, rtol=1e-4, atol=1e-5)
     assert not math.isnan(float(probs.sum()))
+
+
+def test_data_noise_factor_is_computed_once_and_reused(setup, tmp_path, synthetic_digits):
+    """Issue 30: the data-covariance noise's eigendecomposition is one artifact per dataset
+    (advreg.jobs.sgr_analysis.data_noise_factor); a sweep with the stored factor equals a sweep
+    that factors the covariance itself."""
+    from conftest import write_digits_artifact
+
+    from advreg.data import load_dataset, to_float
+    from advreg.jobs.sgr_analysis import data_noise_factor
+    from advreg.lrc import GaussianSampler
+    from advreg.lrc_attack import data_covariance_sampler
+
+    art = write_digits_artifact(tmp_path / "mnist.pt", synthetic_digits, 400, 600)
+    data_noise_factor(art, 300, tmp_path / "noise.pt")
+    blob = torch.load(tmp_path / "noise.pt", weights_only=True)
+    x_data = to_float(load_dataset(art, "cpu", parts=("train",))["x_train"][:300])
+    torch.testing.assert_close(blob["factor"], data_covariance_sampler(x_data).factor, rtol=0, atol=0)
+    assert tuple(blob["shape"]) == (1, 28, 28) and blob["max_data"] == 300
+
+    model, x, y = setup
+    data = torch.rand(200, C, S, S, generator=torch.Generator().manual_seed(2))
+    inline = data_covariance_sweep(model, x, y, data, [0.3], k=2, batch_size=40, seed=0)
+    stored = GaussianSampler(data_covariance_sampler(data).factor.clone(), C, S, S)
+    reused = data_covariance_sweep(model, x, y, None, [0.3], k=2, batch_size=40, seed=0, sampler=stored)
+    assert inline.equals(reused)

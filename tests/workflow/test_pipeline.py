@@ -313,3 +313,24 @@ def test_summary_numbers_equal_their_csvs(tiny_run):
         _numbers_equal(md, pd.read_csv(csv_path))
         checked += 1
     assert checked >= 6, checked  # clean accuracy, white-box, robustness, masking, matrices, …
+
+
+def test_first_gpu_command_has_a_cpu_dry_mode(tiny_run):
+    """Issue 30: the first-GPU command (benchmarks/first_gpu.py) in its CPU dry mode, on the tiny
+    run: one table with every rule's seconds and counted FLOPs, and each training method's host
+    reads per step (0: the loop never waits for the device)."""
+    import sys
+
+    wd, _ = tiny_run
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import first_gpu
+
+    table = first_gpu.main(["--dry", "--reuse", str(wd / "results" / "tiny"),
+                            "--configfile", str(wd / "presets" / "tiny.yaml"), "--no-benchmarks"])
+    assert {"train", "adversarial_set", "strong_eval", "train_sn"} <= set(table.index)
+    assert (table.seconds > 0).all() and table.loc["train", "tflop"] > 0
+    assert table.loc["train", "achieved_tflops"] > 0
+    text = (wd / "results" / "tiny" / "first_gpu.md").read_text()
+    assert "Host reads per training step" in text
+    reads = re.findall(r"^\| (\w+)\s*\|\s*([-\d.]+) \|$", text.split("Host reads per training step", 1)[1], re.M)
+    assert {m for m, _ in reads} >= {"clean", "sgr_sign"} and all(float(v) == 0 for _, v in reads), reads

@@ -120,6 +120,21 @@ def label(value) -> str:
         return str(value)
 
 
+def as_text(v, missing: str = "–") -> str:
+    """A run or paper value as text, the one way the regime tables and the summary write it: a list
+    (widths, a β grid) as 32/32/64 or ∞/1/2, ∞ for inf, integers with thousands separators, other
+    floats to one decimal; ``missing`` for None or NaN. Never a Python repr."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return missing
+    if isinstance(v, (list, tuple)):
+        return "/".join("∞" if label(x) == "inf" else label(x) for x in v)
+    if isinstance(v, float):
+        if math.isinf(v):
+            return "∞"
+        return label(v) if v == int(v) and abs(v) >= 100 else f"{v:.1f}"
+    return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
+
+
 def check_indicator(run, paper, check: dict) -> tuple[bool | None, str]:
     """(within?, the tolerance in words) for one regime indicator; ``None``: shown, not judged.
 

@@ -16,11 +16,13 @@ def landing_page_source():
     return os.path.abspath(LANDING_PAGE) if os.path.exists(LANDING_PAGE) else LANDING_TEMPLATE
 DATASETS = config["datasets"]
 
-# The split each dataset will be built with, said on the console before any job (data.split
-# `auto` falls back to the test-file split when no source holds the training files: loudly).
-def _announce_splits():
+# The split each dataset will be built with (resolved once; the summary's run paragraph reads it),
+# said on the console before any job (data.split `auto` falls back to the test-file split when no
+# source holds the training files: loudly).
+def _resolve_splits():
     from advreg.data import get_spec, resolve_split, sources
     d = config["data"]
+    out = {}
     for ds in DATASETS:
         split, why = resolve_split(get_spec(ds), d["split"], sources(d["mirror"], d["offline"]))
         if split == "test_file" and d["split"] == "auto":
@@ -29,8 +31,12 @@ def _announce_splits():
                            f"training files, or set data.split: official to make this an error.")
         else:
             logger.info(f"data: {ds}: {split} split ({why})")
+        out[ds] = split
+    return out
 
-_announce_splits()
+SPLITS = _resolve_splits()
+# the run's regime settings (advreg.config.run_regime), computed once for the rules that show them
+RUN_REGIME = advcfg.run_regime(config)
 
 
 # Datasets replaced by a generated stand-in (data.stand_in, rehearsals only; advreg.stand_in),
@@ -274,12 +280,7 @@ def run_facts():
     """What the summary's opening paragraph says the run was, beside the paper's values
     (advreg.jobs.summary.run_paragraph): seeds, the split each dataset is built with, the paper
     attack and its steps, the strong ensemble, the LRC grid."""
-    from advreg.data import get_spec, resolve_split, sources
-    d = config["data"]
-    splits = {}
-    for ds in DATASETS:
-        split, _ = resolve_split(get_spec(ds), d["split"], sources(d["mirror"], d["offline"]))
-        splits[ds] = ("SYNTHETIC STAND-IN" if ds in STAND_IN else f"{split} split")
+    splits = {ds: "SYNTHETIC STAND-IN" if ds in STAND_IN else f"{SPLITS[ds]} split" for ds in DATASETS}
     a = STRONG["paper_attack"]
     lrc = config["lrc"]
     return {"seeds": SEEDS, "splits": splits, "max_test": config["evaluation"]["max_test"],

@@ -90,7 +90,7 @@ rule sn_results:
         arch=lambda w: SN["settings"][w.dataset]["arch"],
         schemes=SN["schemes"],
         betas=lambda w: advcfg.sn_betas(config, w.dataset),
-        settings=advcfg.run_regime(config),
+        settings=RUN_REGIME,
     log:
         f"{R}/logs/sn_results/{{dataset}}.log",
     benchmark:

@@ -68,7 +68,7 @@ rule claim_verdicts:
     params:
         run_name=config["run_name"],
         files=claim_files(),
-        settings=advcfg.run_regime(config),
+        settings=RUN_REGIME,
         datasets=DATASETS,
         sn_datasets=config["sn_experiments"]["datasets"],
         stand_ins=sorted(STAND_IN),

@@ -15,7 +15,7 @@ rule summary:
         run_name=config["run_name"],
         datasets=DATASETS,
         stand_ins=sorted(STAND_IN),
-        regime=advcfg.run_regime(config),
+        regime=RUN_REGIME,
         run=run_facts(),
         repo=lambda w: workflow.basedir,  # the git checkout provenance names (a function: not a file prefix)
     log:

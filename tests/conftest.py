@@ -141,12 +141,22 @@ def drawn(monkeypatch):
         assert not clashes, f"overlapping tick labels: {clashes}"
 
 
+def laid_out(fig):
+    """The renderer of ``fig`` laid out again (a saved figure's canvas is closed)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
+def boxes_overlap(a, b, slack: float = 0.5) -> bool:
+    """Two display-space boxes intersect by more than ``slack`` pixels each way."""
+    return a.x0 < b.x1 - slack and b.x0 < a.x1 - slack and a.y0 < b.y1 - slack and b.y0 < a.y1 - slack
+
+
 def tick_label_overlaps(fig) -> list[tuple[str, str]]:
     """Pairs of visible tick labels of one axis of one panel whose text boxes intersect."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    canvas = FigureCanvasAgg(fig)   # the saved figure's canvas is closed: lay it out again
-    canvas.draw()
-    renderer = canvas.get_renderer()
+    renderer = laid_out(fig)
     out = []
     for ax in fig.axes:
         if not ax.axison:
@@ -158,6 +168,6 @@ def tick_label_overlaps(fig) -> list[tuple[str, str]]:
             boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in shown]
             for i, (ta, a) in enumerate(boxes):
                 for tb, b in boxes[i + 1:]:
-                    if a.x0 < b.x1 - 0.5 and b.x0 < a.x1 - 0.5 and a.y0 < b.y1 - 0.5 and b.y0 < a.y1 - 0.5:
+                    if boxes_overlap(a, b):
                         out.append((ta, tb))
     return out

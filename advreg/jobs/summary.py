@@ -101,21 +101,9 @@ def _paper(register: dict, measure: str, ds: str):
     return None
 
 
-def _num(x) -> str:
-    """A grid value as text: 1.0 → '1', inf or 'inf' → '∞' (β labels are strings)."""
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        return str(x)
-    return "∞" if f == float("inf") else f"{f:g}"
-
-
 def _txt(v) -> str:
-    if v is None:
-        return "not stated"
-    if isinstance(v, (list, tuple)):
-        return "/".join(_num(x) for x in v)
-    return f"{v:,}" if isinstance(v, int) else f"{v:g}" if isinstance(v, float) else str(v)
+    from advreg.claims import as_text
+    return as_text(v, missing="not stated")
 
 
 def _beside(run, paper) -> str:

@@ -510,18 +510,6 @@ MEASURES = {
 }
 
 
-def _fmt(v) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, (list, tuple)):   # widths 32/32/64, a β grid ∞/1/2: text, not a Python list
-        return "/".join(C.label(x) for x in v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "–"
-        return C.label(v) if math.isinf(v) or v == int(v) and abs(v) >= 100 else f"{v:.1f}"
-    return f"{v:,}" if isinstance(v, int) else str(v)
-
-
 def regime(t: RunTables, indicators: list[dict], ds: str) -> list[dict]:
     """Each indicator of a regime set on one dataset: run, paper, tolerance, within (True/False/None)."""
     out = []
@@ -537,7 +525,7 @@ def regime(t: RunTables, indicators: list[dict], ds: str) -> list[dict]:
             within, tol = None, "no paper value for this dataset"
         else:
             within, tol = C.check_indicator(run, paper, ind["check"])
-        out.append({"indicator": ind["name"], "run": _fmt(run), "paper": _fmt(paper), "tolerance": tol,
+        out.append({"indicator": ind["name"], "run": C.as_text(run), "paper": C.as_text(paper), "tolerance": tol,
                     "within": within})
     return out
 

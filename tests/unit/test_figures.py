@@ -9,6 +9,8 @@ import matplotlib.colors
 import numpy as np
 import pandas as pd
 
+from conftest import boxes_overlap, laid_out, tick_label_overlaps
+
 from advreg.figures import common as plots
 from advreg.figures import sn as sn_figures
 
@@ -77,25 +79,14 @@ def _sweep():
     return df
 
 
-def _renderer(fig):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    canvas = FigureCanvasAgg(fig)  # the saved figure's canvas is closed: lay it out again
-    canvas.draw()
-    return canvas.get_renderer()
-
-
-def _overlap(a, b) -> bool:
-    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
-
-
 def test_beta_sweep_legend_does_not_cover_the_last_panel(tmp_path, drawn):
     sn_figures.beta_sweep_figure(_sweep(), tmp_path / "b.png")
     fig = drawn[-1]
-    renderer = _renderer(fig)
+    renderer = laid_out(fig)
     last = fig.axes[-1]
     assert last.get_title() == "∏ layer spectral norms"
     legend = last.get_legend().get_window_extent(renderer)
-    assert not _overlap(legend, last.get_window_extent(renderer))
+    assert not boxes_overlap(legend, last.get_window_extent(renderer))
     assert [t.get_text() for t in last.get_legend().get_texts()] == ["ERM", "FGM"]
 
 
@@ -108,13 +99,12 @@ def test_margin_tick_labels_do_not_overlap(tmp_path, drawn):
     best = pd.DataFrame({"scheme": ["FGM"], "beta_star": ["4"]})
     sn_figures.margins_figure(rows, margins, best, tmp_path / "m.png")
     fig = drawn[-1]
-    renderer = _renderer(fig)
+    laid_out(fig)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "4*", "inf"]
-    boxes = [t.get_window_extent(renderer) for t in ax.get_yticklabels()
+    shown = [t for t in ax.get_yticklabels()
              if t.get_visible() and t.get_text() and ax.get_ylim()[0] <= t.get_position()[1] <= ax.get_ylim()[1]]
-    assert len(boxes) >= 2
-    assert not any(_overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert len(shown) >= 2 and not tick_label_overlaps(fig)
 
 
 def test_training_curves_tick_whole_epochs(tmp_path, drawn):
@@ -124,8 +114,8 @@ def test_training_curves_tick_whole_epochs(tmp_path, drawn):
     fig = drawn[-1]
     ticks = [t for t in fig.axes[1].get_xticks() if 1 <= t <= 4]
     assert ticks and all(float(t).is_integer() for t in ticks)
-    renderer = _renderer(fig)   # the legend sits beside the panel, on no line
-    assert not _overlap(fig.axes[1].get_legend().get_window_extent(renderer), fig.axes[1].get_window_extent(renderer))
+    renderer = laid_out(fig)   # the legend sits beside the panel, on no line
+    assert not boxes_overlap(fig.axes[1].get_legend().get_window_extent(renderer), fig.axes[1].get_window_extent(renderer))
 
 
 def test_accuracy_vs_eps_plots_each_models_sweep(tmp_path, drawn):

@@ -51,3 +51,25 @@ def test_lint_is_clean():
     proc = snakemake_cli(REPO, "--lint")
     assert "Congratulations, your workflow is in a good condition!" in proc.stdout + proc.stderr, \
         (proc.stdout + proc.stderr)[-3000:]
+
+
+def test_every_reported_dataset_output_carries_the_stand_in_note():
+    """A rule whose report() output belongs to one dataset passes `note=data_note`, so a stand-in
+    dataset's caption says so (issue 27); a rule added without it would show generated numbers as
+    results."""
+    import re
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    missing, checked = [], []
+    for smk in sorted((repo / "rules").glob("*.smk")):
+        for block in re.split(r"^(?=(?:local)?rule \w+:)", smk.read_text(), flags=re.M):
+            name = re.match(r"(?:local)?rule (\w+):", block)
+            if not name:
+                continue
+            outputs = block.split("    output:", 1)[-1].split("    params:", 1)[0] if "    output:" in block else ""
+            if "report(" in outputs and "{{dataset}}" in outputs:
+                checked.append(name.group(1))
+                if "note=data_note" not in block:
+                    missing.append(f"{smk.name}:{name.group(1)}")
+    assert len(checked) >= 10 and not missing, (checked, missing)

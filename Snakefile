@@ -9,6 +9,7 @@ from advreg import config as advcfg
 
 min_version("9.0")
 
+
 configfile: "config.yaml"
 
 
@@ -19,14 +20,15 @@ configfile: "config.yaml"
 # The layers, in the order Snakemake merged them: config.yaml, each --configfile, then --config.
 # Extensions first (advreg.extensions): the methods and attacks they register are checked too.
 from advreg import extensions as _extensions
+
 _extensions.load(config.get("extensions"))
-_layers = advcfg.read_layers([os.path.join(workflow.basedir, "config.yaml"),
-                              *workflow.config_settings.configfiles])
+_layers = advcfg.read_layers([os.path.join(workflow.basedir, "config.yaml"), *workflow.config_settings.configfiles])
 _overrides = advcfg.typed_overrides(dict(workflow.config_settings.config or {}))
-config.update(advcfg.merge([config, _overrides]))   # nested --config values typed as in a file
+config.update(advcfg.merge([config, _overrides]))  # nested --config values typed as in a file
 _layers.append(_overrides)
 for _note in advcfg.validate(config, advcfg.load_schema(), _layers):
     logger.info(f"config: {_note}")
+
 
 include: "rules/common.smk"
 
@@ -40,16 +42,19 @@ _warm = {"pid": None}
 onstart:
     if config["warm_start"] and workflow.local_exec and workflow.is_main_process:
         import sys, tempfile
+
         sys.path.insert(0, os.path.join(workflow.basedir, "scripts"))
         import _warm as _warm_mod
+
         _sock = os.path.join(tempfile.gettempdir(), f"advreg-warm-{os.getpid()}.sock")
         _warm["pid"] = _warm_mod.start(_sock, warm_modules(), os.path.join(R, "logs", "warm_start.log"))
         if os.path.exists(_sock):
             os.environ[_warm_mod.ENV_SOCKET] = _sock
             logger.info(f"warm start: jobs fork from pid {_warm['pid']} ({_sock})")
         else:
-            logger.warning("warm start: the server did not come up; jobs start cold "
-                           f"(see {R}/logs/warm_start.log)")
+            logger.warning(
+                "warm start: the server did not come up; jobs start cold " f"(see {R}/logs/warm_start.log)"
+            )
 
 
 onsuccess:
@@ -59,9 +64,11 @@ onsuccess:
 onerror:
     _stop_warm()
 
+
 # The report's landing page: the summary job's copy of report/workflow.rst with the verdict totals,
 # the regime lines and what the run was above it (issue 29); the static page until a run made it.
 report: landing_page_source()
+
 
 include: "rules/data.smk"
 include: "rules/train.smk"

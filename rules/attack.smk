@@ -10,50 +10,55 @@ rule adversarial_set:
     output:
         adv=f"{R}/adversarial/{{dataset}}/seed{{seed}}/{{attack}}/eps{{eps}}/{{source}}.pt",
         metrics=f"{R}/adversarial/{{dataset}}/seed{{seed}}/{{attack}}/eps{{eps}}/{{source}}.json",
-    params:
-        # the job's ε is its wildcard: leave the ε table out so adding an ε re-runs nothing else
-        cfg=lambda w: {k: v for k, v in advcfg.attack_cfg(config, w.dataset, w.attack).items()
-                       if k != "eps_255"},
-        batch_size=config["evaluation"]["batch_size"],
-        max_test=config["evaluation"]["max_test"],
-        device=DEVICE,
+    log:
+        f"{R}/logs/adversarial_set/{{dataset}}/seed{{seed}}/{{attack}}/eps{{eps}}/{{source}}.log",
+    benchmark:
+        f"{R}/benchmarks/adversarial_set/{{dataset}}/seed{{seed}}/{{attack}}/eps{{eps}}/{{source}}.tsv"
+    conda:
+        ENV
     threads: config["threads"]
     resources:
         gpu=GPU,
         runtime=job_runtime("adversarial_set"),
         mem_mb=job_mem("adversarial_set"),
         gpu_mem_mb=job_gpu_mem("adversarial_set"),
-    log:
-        f"{R}/logs/adversarial_set/{{dataset}}/seed{{seed}}/{{attack}}/eps{{eps}}/{{source}}.log",
-    benchmark:
-        f"{R}/benchmarks/adversarial_set/{{dataset}}/seed{{seed}}/{{attack}}/eps{{eps}}/{{source}}.tsv",
-    conda:
-        ENV
+    params:
+        # the job's ε is its wildcard: leave the ε table out so adding an ε re-runs nothing else
+        cfg=lambda w: {k: v for k, v in advcfg.attack_cfg(config, w.dataset, w.attack).items() if k != "eps_255"},
+        batch_size=config["evaluation"]["batch_size"],
+        max_test=config["evaluation"]["max_test"],
+        device=DEVICE,
     script:
         "../scripts/adversarial_set.py"
 
 
 rule whitebox_table:
     input:
-        metrics=lambda w: [adv_path(w.dataset, w.seed, a, e, m, "json")
-                           for a in config["attacks"] for e in advcfg.attack_eps(config, w.dataset, a)
-                           for m in METHODS],
+        metrics=lambda w: [
+            adv_path(w.dataset, w.seed, a, e, m, "json")
+            for a in config["attacks"]
+            for e in advcfg.attack_eps(config, w.dataset, a)
+            for m in METHODS
+        ],
         code=script_code("whitebox_table"),
     output:
         csv=f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.csv",
-        html=report(f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.html",
-                    caption="../report/whitebox.rst", category=CATEGORY["table1"],
-                    labels={"dataset": "{dataset}", "table": "white-box accuracy, seed {seed}"}),
+        html=report(
+            f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.html",
+            caption="../report/whitebox.rst",
+            category=CATEGORY["table1"],
+            labels={"dataset": "{dataset}", "table": "white-box accuracy, seed {seed}"},
+        ),
         md=f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.md",
         tex=f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.tex",
-    params:
-        note=data_note,
-        methods=METHODS,
     log:
         f"{R}/logs/whitebox_table/{{dataset}}_seed{{seed}}.log",
     benchmark:
-        f"{R}/benchmarks/whitebox_table/{{dataset}}_seed{{seed}}.tsv",
+        f"{R}/benchmarks/whitebox_table/{{dataset}}_seed{{seed}}.tsv"
     conda:
         ENV
+    params:
+        note=data_note,
+        methods=METHODS,
     script:
         "../scripts/whitebox_table.py"

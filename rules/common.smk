@@ -14,25 +14,32 @@ def landing_page_source():
     """The report's landing page: the summary job's (verdicts and regime above the static page)
     once a run wrote it, the static report/workflow.rst before."""
     return os.path.abspath(LANDING_PAGE) if os.path.exists(LANDING_PAGE) else LANDING_TEMPLATE
+
+
 DATASETS = config["datasets"]
+
 
 # The split each dataset will be built with (resolved once; the summary's run paragraph reads it),
 # said on the console before any job (data.split `auto` falls back to the test-file split when no
 # source holds the training files: loudly).
 def _resolve_splits():
     from advreg.data import get_spec, resolve_split, sources
+
     d = config["data"]
     out = {}
     for ds in DATASETS:
         split, why = resolve_split(get_spec(ds), d["split"], sources(d["mirror"], d["offline"]))
         if split == "test_file" and d["split"] == "auto":
-            logger.warning(f"WARNING: data: {ds} will be built with the TEST-FILE split ({why}); the "
-                           f"models then train on official test images. Point data.mirror at the "
-                           f"training files, or set data.split: official to make this an error.")
+            logger.warning(
+                f"WARNING: data: {ds} will be built with the TEST-FILE split ({why}); the "
+                f"models then train on official test images. Point data.mirror at the "
+                f"training files, or set data.split: official to make this an error."
+            )
         else:
             logger.info(f"data: {ds}: {split} split ({why})")
         out[ds] = split
     return out
+
 
 SPLITS = _resolve_splits()
 # the run's regime settings (advreg.config.run_regime), computed once for the rules that show them
@@ -43,11 +50,14 @@ RUN_REGIME = advcfg.run_regime(config)
 # decided here, before any job: every caption, figure, summary line and claim row of theirs says so.
 def _stand_ins():
     from advreg.data import stand_in_needed
+
     d = config["data"]
     out = {ds for ds in DATASETS if stand_in_needed(ds, d["mirror"], d["offline"], d["stand_in"]["datasets"])}
     for ds in sorted(out):
-        logger.warning(f"WARNING: data: {ds} is a SYNTHETIC STAND-IN (data.stand_in; no local mirror holds "
-                       f"its original files): every number computed from it is a rehearsal, not a result")
+        logger.warning(
+            f"WARNING: data: {ds} is a SYNTHETIC STAND-IN (data.stand_in; no local mirror holds "
+            f"its original files): every number computed from it is a rehearsal, not a result"
+        )
     return out
 
 
@@ -65,7 +75,10 @@ def stand_in_sizes(wildcards):
 def data_note(wildcards):
     """The label a dataset's captions and figure titles open with: empty for the real data."""
     from advreg.stand_in import STAND_IN_LABEL
+
     return f"{STAND_IN_LABEL}. " if wildcards.dataset in STAND_IN else ""
+
+
 METHODS = config["methods"]
 # Every rule's software environment (`snakemake --sdm conda` builds it; the pins equal
 # envs/requirements.txt, which the README's pip command installs).
@@ -94,6 +107,7 @@ CATEGORY = {
     "diagnostics": "9 Training curves and gradient-masking checks",
 }
 
+
 wildcard_constraints:
     dataset="|".join(DATASETS),
     method="[a-z0-9_]+",
@@ -102,6 +116,7 @@ wildcard_constraints:
     eps=r"[0-9.]+|none",
     seed=r"\d+",
     beta=r"inf|[0-9.]+",
+
 
 def script_code(script):
     """The advreg modules a rule's script runs: every one it imports, directly or through another
@@ -115,12 +130,19 @@ def script_code(script):
         code += extension_files(config.get("extensions"))
     return code
 
+
 def warm_modules():
     """What the warm-start server imports before it forks jobs: torch, the table and plot
     libraries, and every advreg module some script imports."""
     scripts = os.path.join(workflow.basedir, "scripts")
-    mods = sorted({m for f in os.listdir(scripts) if f.endswith(".py") and not f.startswith("_")
-                   for m in file_closure(os.path.join(scripts, f))})
+    mods = sorted(
+        {
+            m
+            for f in os.listdir(scripts)
+            if f.endswith(".py") and not f.startswith("_")
+            for m in file_closure(os.path.join(scripts, f))
+        }
+    )
     # torch._dynamo: torch.optim.Optimizer.__init__ imports it on first use (torch._compile's
     # _disable_dynamo), 2 s that every training job paid after its fork (measured in the rehearsal)
     return ["torch", "torch._dynamo", "pandas", "matplotlib", "snakemake.script", *mods]
@@ -135,10 +157,11 @@ def _cluster_cost(kind, rule, wildcards, attempt):
     key = (kind, rule, tuple(sorted(dict(wildcards).items())))
     if key not in _COST_CACHE:
         from advreg import cost
+
         w = dict(wildcards)
         if kind == "runtime":
             _COST_CACHE[key] = cost.job_runtime_minutes(rule, w, config, 1)
-        elif kind == "mem_mb":   # host memory: the activations are on the GPU when the job has one
+        elif kind == "mem_mb":  # host memory: the activations are on the GPU when the job has one
             _COST_CACHE[key] = cost.job_mem_mb(rule, w, config, 1, on_gpu=GPU > 0)
         else:
             _COST_CACHE[key] = cost.job_gpu_mem_mb(rule, w, config) if GPU else 0
@@ -150,29 +173,35 @@ def job_runtime(rule):
     predicted time at config `cost`'s stated throughput × its safety factor × the attempt, so a
     job killed at its wall time is re-submitted with more). Local runs and dry runs skip the FLOP
     counting and show the defaults (benchmarks/cost_model.py prints every job's cost)."""
+
     def runtime(wildcards, attempt):
         if workflow.local_exec:
             return config["cost"]["min_minutes"] * attempt
         return _cluster_cost("runtime", rule, wildcards, attempt)
+
     return runtime
 
 
 def job_mem(rule):
     """A cluster job's `mem_mb` from its architecture and batch sizes (advreg.cost.job_mem_mb)."""
+
     def mem_mb(wildcards, attempt):
         if workflow.local_exec:
             return config["cost"]["base_mem_mb"] * attempt
         return _cluster_cost("mem_mb", rule, wildcards, attempt)
+
     return mem_mb
 
 
 def job_gpu_mem(rule):
     """A GPU job's `gpu_mem_mb` (CUDA context + activations, advreg.cost.job_gpu_mem_mb; 0 when
     `device: cpu`): what to check against the card, or to cap with `--resources gpu_mem_mb=`."""
+
     def gpu_mem_mb(wildcards, attempt):
         if workflow.local_exec and not GPU:
             return 0
         return _cluster_cost("gpu_mem_mb", rule, wildcards, attempt)
+
     return gpu_mem_mb
 
 
@@ -184,6 +213,7 @@ def lrc_data_noise_input(wildcards):
 
 def model_path(dataset, method, seed):
     return f"{R}/models/{dataset}/{method}/seed{seed}/model.pt"
+
 
 def dataset_models(wildcards):
     return [model_path(wildcards.dataset, m, s) for m in METHODS for s in SEEDS]
@@ -201,15 +231,21 @@ def matrix_targets(ds, seed):
             out += [f"{R}/matrices/{stem}.csv", f"{R}/matrices/{stem}.png"]
     return out
 
+
 # ------------------------------------------------------------------ targets: what a run builds
+
 
 def transfer_stems(ds):
     return [f"{ds}_{a}_eps{e}" for a in config["transfer"]["attacks"] for e in advcfg.attack_eps(config, ds, a)]
 
 
 def comparison_stems(ds):
-    return [f"{ds}_{a}_eps{e}" for a in config["transfer"]["attacks"] for e in advcfg.attack_eps(config, ds, a)
-            if advcfg.reference_file(config, ds, a, e)]
+    return [
+        f"{ds}_{a}_eps{e}"
+        for a in config["transfer"]["attacks"]
+        for e in advcfg.attack_eps(config, ds, a)
+        if advcfg.reference_file(config, ds, a, e)
+    ]
 
 
 def seed_tables(ds):
@@ -226,9 +262,13 @@ def sn_targets():
     """The SN paper's tables and figures per dataset (rules/sn.smk)."""
     out = []
     for ds in config["sn_experiments"]["datasets"]:
-        out += [f"{R}/tables/sn_sweep_{ds}.csv", f"{R}/tables/sn_generalization_{ds}.md",
-                f"{R}/figures/sn_gap_{ds}.png", f"{R}/figures/sn_beta_sweep_{ds}.png",
-                f"{R}/figures/sn_margins_{ds}.png"]
+        out += [
+            f"{R}/tables/sn_sweep_{ds}.csv",
+            f"{R}/tables/sn_generalization_{ds}.md",
+            f"{R}/figures/sn_gap_{ds}.png",
+            f"{R}/figures/sn_beta_sweep_{ds}.png",
+            f"{R}/figures/sn_margins_{ds}.png",
+        ]
     return out
 
 
@@ -239,12 +279,16 @@ def figure_files():
     for ds in DATASETS:
         for seed in SEEDS:
             out += [p for p in matrix_targets(ds, seed) if p.endswith(".png")]
-            out += [f"{R}/figures/fig2_covariance_{ds}_seed{seed}.png",
-                    f"{R}/figures/fig5_lrc_matrices_{ds}_seed{seed}.png"]
+            out += [
+                f"{R}/figures/fig2_covariance_{ds}_seed{seed}.png",
+                f"{R}/figures/fig5_lrc_matrices_{ds}_seed{seed}.png",
+            ]
             if config["lrc"]["models"]:
-                out += [f"{R}/figures/fig3_lrc_accuracy_vs_zeta_{ds}_seed{seed}.png",
-                        f"{R}/figures/fig3_lrc_samples_{ds}_seed{seed}.png",
-                        f"{R}/figures/fig4_lrc_accuracy_vs_eps_{ds}_seed{seed}.png"]
+                out += [
+                    f"{R}/figures/fig3_lrc_accuracy_vs_zeta_{ds}_seed{seed}.png",
+                    f"{R}/figures/fig3_lrc_samples_{ds}_seed{seed}.png",
+                    f"{R}/figures/fig4_lrc_accuracy_vs_eps_{ds}_seed{seed}.png",
+                ]
             out.append(f"{R}/figures/fig6_trajectories_{ds}_seed{seed}.png")
             out += [f"{R}/figures/fig78_samples_{ds}_seed{seed}_{m}.png" for m in config["smoothness"]["models"]]
     out += [p for p in sn_targets() if p.endswith(".png")]
@@ -271,8 +315,7 @@ def all_targets(summary=True):
                 f"{R}/figures/fig3_lrc_accuracy_vs_zeta_{ds}_seed{seed}.png",
                 f"{R}/figures/fig6_trajectories_{ds}_seed{seed}.png",
             ]
-            targets += [f"{R}/figures/fig78_samples_{ds}_seed{seed}_{m}.png"
-                        for m in config["smoothness"]["models"]]
+            targets += [f"{R}/figures/fig78_samples_{ds}_seed{seed}_{m}.png" for m in config["smoothness"]["models"]]
     return targets + sn_targets()
 
 
@@ -283,14 +326,20 @@ def run_facts():
     splits = {ds: "SYNTHETIC STAND-IN" if ds in STAND_IN else f"{SPLITS[ds]} split" for ds in DATASETS}
     a = STRONG["paper_attack"]
     lrc = config["lrc"]
-    return {"seeds": SEEDS, "splits": splits, "max_test": config["evaluation"]["max_test"],
-            "paper_attack": {"name": a, "steps": config["attack_settings"][a].get("steps")},
-            "strong": STRONG["attacks"],
-            "lrc": {k: lrc[k] for k in ("k", "zetas", "epsilons")} if lrc["models"] else None,
-            "device": config["device"], "cuda_numerics": config["cuda_numerics"]}
+    return {
+        "seeds": SEEDS,
+        "splits": splits,
+        "max_test": config["evaluation"]["max_test"],
+        "paper_attack": {"name": a, "steps": config["attack_settings"][a].get("steps")},
+        "strong": STRONG["attacks"],
+        "lrc": {k: lrc[k] for k in ("k", "zetas", "epsilons")} if lrc["models"] else None,
+        "device": config["device"],
+        "cuda_numerics": config["cuda_numerics"],
+    }
 
 
 # ------------------------------------------------------------------ the claim verdicts' inputs
+
 
 def claim_files():
     """The tables the claim verdicts read, by kind, dataset, ε and seed (the job looks each one up
@@ -300,15 +349,24 @@ def claim_files():
     return {
         "robustness": {ds: f"{R}/tables/robustness_{ds}_per_seed.csv" for ds in DATASETS},
         "clean_accuracy": {ds: f"{R}/tables/clean_accuracy_{ds}.csv" for ds in DATASETS},
-        "matrices": {ds: {e: {str(s): f"{R}/matrices/{ds}_seed{s}_{a}_eps{e}.csv" for s in SEEDS}
-                          for e in advcfg.attack_eps(config, ds, a)}
-                     for ds in DATASETS if a in config["transfer"]["attacks"]},
+        "matrices": {
+            ds: {
+                e: {str(s): f"{R}/matrices/{ds}_seed{s}_{a}_eps{e}.csv" for s in SEEDS}
+                for e in advcfg.attack_eps(config, ds, a)
+            }
+            for ds in DATASETS
+            if a in config["transfer"]["attacks"]
+        },
         "lrc": {ds: {str(s): f"{R}/lrc/lrc_sweep_{ds}_seed{s}.csv" for s in SEEDS} for ds in lrc_ds},
         "decay": {ds: {str(s): f"{R}/structure/decay_lengths_{ds}_seed{s}.csv" for s in SEEDS} for ds in DATASETS},
-        "histories": {ds: {m: {str(s): f"{R}/models/{ds}/{m}/seed{s}/history.csv" for s in SEEDS} for m in METHODS}
-                      for ds in DATASETS},
+        "histories": {
+            ds: {m: {str(s): f"{R}/models/{ds}/{m}/seed{s}/history.csv" for s in SEEDS} for m in METHODS}
+            for ds in DATASETS
+        },
         "sn_sweep": {ds: f"{R}/tables/sn_sweep_{ds}.csv" for ds in config["sn_experiments"]["datasets"]},
-        "sn_generalization": {ds: f"{R}/tables/sn_generalization_{ds}.csv" for ds in config["sn_experiments"]["datasets"]},
+        "sn_generalization": {
+            ds: f"{R}/tables/sn_generalization_{ds}.csv" for ds in config["sn_experiments"]["datasets"]
+        },
     }
 
 
@@ -329,8 +387,12 @@ def strong_path(dataset, seed, eps, source):
 
 
 def strong_rows(dataset):
-    return [strong_path(dataset, s, e, m) for e in advcfg.attack_eps(config, dataset, STRONG["paper_attack"])
-            for m in METHODS for s in SEEDS]
+    return [
+        strong_path(dataset, s, e, m)
+        for e in advcfg.attack_eps(config, dataset, STRONG["paper_attack"])
+        for m in METHODS
+        for s in SEEDS
+    ]
 
 
 DIAG = config["diagnostics"]
@@ -342,8 +404,12 @@ def diag_path(dataset, seed, eps, source):
 
 
 def diag_rows(dataset):
-    return [diag_path(dataset, s, e, m) for e in advcfg.attack_eps(config, dataset, STRONG["paper_attack"])
-            for m in METHODS for s in DIAG_SEEDS]
+    return [
+        diag_path(dataset, s, e, m)
+        for e in advcfg.attack_eps(config, dataset, STRONG["paper_attack"])
+        for m in METHODS
+        for s in DIAG_SEEDS
+    ]
 
 
 def diag_matrices(dataset):
@@ -351,8 +417,11 @@ def diag_matrices(dataset):
     a = STRONG["paper_attack"]
     if a not in config["transfer"]["attacks"]:
         return {}
-    return {(str(s), e): f"{R}/matrices/{dataset}_seed{s}_{a}_eps{e}.csv"
-            for s in DIAG_SEEDS for e in advcfg.attack_eps(config, dataset, a)}
+    return {
+        (str(s), e): f"{R}/matrices/{dataset}_seed{s}_{a}_eps{e}.csv"
+        for s in DIAG_SEEDS
+        for e in advcfg.attack_eps(config, dataset, a)
+    }
 
 
 # rules/sn.smk
@@ -364,8 +433,12 @@ def sn_model_path(dataset, method, beta, seed):
 
 
 def sn_dataset_rows(dataset):
-    return [f"{R}/sn/eval/{dataset}/{m}/beta{b}/seed{s}.json"
-            for m in SN["schemes"] for b in advcfg.sn_betas(config, dataset) for s in SN["seeds"]]
+    return [
+        f"{R}/sn/eval/{dataset}/{m}/beta{b}/seed{s}.json"
+        for m in SN["schemes"]
+        for b in advcfg.sn_betas(config, dataset)
+        for s in SN["seeds"]
+    ]
 
 
 # rules/seeds.smk
@@ -396,8 +469,12 @@ def summary_inputs(w):
     # the seed-combined tables (mean ± interval); the per-seed ones stay in the report
     tables, matrices, comparisons, structure, lrc = [], [], [], [], []
     for ds in DATASETS:
-        tables += [f"{R}/tables/clean_accuracy_{ds}.md", f"{R}/tables/whitebox_{ds}.md",
-                   f"{R}/tables/robustness_{ds}.md", f"{R}/tables/masking_{ds}.md"]
+        tables += [
+            f"{R}/tables/clean_accuracy_{ds}.md",
+            f"{R}/tables/whitebox_{ds}.md",
+            f"{R}/tables/robustness_{ds}.md",
+            f"{R}/tables/masking_{ds}.md",
+        ]
         matrices += [f"{R}/tables/transfer_{s}.md" for s in transfer_stems(ds)]
         comparisons += [f"{R}/comparison/{s}.md" for s in comparison_stems(ds)]
         structure.append(f"{R}/tables/decay_lengths_{ds}.md")
@@ -405,15 +482,25 @@ def summary_inputs(w):
             lrc.append(f"{R}/tables/lrc_sweep_{ds}.md")
     figures = figure_files()
     sn = [f"{R}/tables/sn_generalization_{ds}.md" for ds in config["sn_experiments"]["datasets"]]
-    return {"claims": f"{R}/tables/claims.md", "claims_csv": f"{R}/tables/claims.csv",
-            "regime": f"{R}/tables/regime.md", "tables": tables, "matrices": matrices,
-            "comparisons": comparisons, "structure": structure, "lrc": lrc, "sn": sn, "figures": figures}
+    return {
+        "claims": f"{R}/tables/claims.md",
+        "claims_csv": f"{R}/tables/claims.csv",
+        "regime": f"{R}/tables/regime.md",
+        "tables": tables,
+        "matrices": matrices,
+        "comparisons": comparisons,
+        "structure": structure,
+        "lrc": lrc,
+        "sn": sn,
+        "figures": figures,
+    }
 
 
 # Snakefile: the warm-start server's stop (its onsuccess/onerror handlers call it)
 def _stop_warm():
     if _warm["pid"]:
         import _warm as _warm_mod
+
         _warm_mod.stop(_warm["pid"])
         os.environ.pop(_warm_mod.ENV_SOCKET, None)  # a later run in this process starts its own
         _warm["pid"] = None

@@ -4,10 +4,15 @@
 
 
 rule prepare_dataset:
-    output:
-        f"{R}/data/{{dataset}}.pt",
     input:
         code=script_code("prepare_dataset"),
+    output:
+        f"{R}/data/{{dataset}}.pt",
+    log:
+        f"{R}/logs/prepare_dataset/{{dataset}}.log",
+    cache: True
+    conda:
+        ENV
     params:
         mirror=config["data"]["mirror"],
         offline=config["data"]["offline"],
@@ -16,10 +21,5 @@ rule prepare_dataset:
         val=config["data"]["val"],
         stand_in=stand_in_sizes,
         raw_dir=lambda w: f"{R}/data/raw/{w.dataset}",
-    log:
-        f"{R}/logs/prepare_dataset/{{dataset}}.log",
-    cache: True
-    conda:
-        ENV
     script:
         "../scripts/prepare_dataset.py"

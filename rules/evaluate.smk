@@ -8,10 +8,25 @@ rule clean_accuracy:
         code=script_code("clean_accuracy"),
     output:
         csv=f"{R}/tables/clean_accuracy_{{dataset}}.csv",
-        html=report(f"{R}/tables/clean_accuracy_{{dataset}}.html",
-                    caption="../report/clean_accuracy.rst", category=CATEGORY["table1"],
-                    labels={"dataset": "{dataset}", "table": "clean accuracy"}),
+        html=report(
+            f"{R}/tables/clean_accuracy_{{dataset}}.html",
+            caption="../report/clean_accuracy.rst",
+            category=CATEGORY["table1"],
+            labels={"dataset": "{dataset}", "table": "clean accuracy"},
+        ),
         md=f"{R}/tables/clean_accuracy_{{dataset}}.md",
+    log:
+        f"{R}/logs/clean_accuracy/{{dataset}}.log",
+    benchmark:
+        f"{R}/benchmarks/clean_accuracy/{{dataset}}.tsv"
+    conda:
+        ENV
+    threads: config["threads"]
+    resources:
+        gpu=GPU,
+        runtime=job_runtime("clean_accuracy"),
+        mem_mb=job_mem("clean_accuracy"),
+        gpu_mem_mb=job_gpu_mem("clean_accuracy"),
     params:
         note=data_note,
         methods=METHODS,
@@ -19,40 +34,32 @@ rule clean_accuracy:
         batch_size=config["evaluation"]["batch_size"],
         max_test=config["evaluation"]["max_test"],
         device=DEVICE,
-    threads: config["threads"]
-    resources:
-        gpu=GPU,
-        runtime=job_runtime("clean_accuracy"),
-        mem_mb=job_mem("clean_accuracy"),
-        gpu_mem_mb=job_gpu_mem("clean_accuracy"),
-    log:
-        f"{R}/logs/clean_accuracy/{{dataset}}.log",
-    benchmark:
-        f"{R}/benchmarks/clean_accuracy/{{dataset}}.tsv",
-    conda:
-        ENV
     script:
         "../scripts/clean_accuracy.py"
 
 
 rule training_curves:
     input:
-        histories=lambda w: [model_path(w.dataset, m, s).replace("model.pt", "history.csv")
-                             for m in METHODS for s in SEEDS],
+        histories=lambda w: [
+            model_path(w.dataset, m, s).replace("model.pt", "history.csv") for m in METHODS for s in SEEDS
+        ],
         code=script_code("plot_training_curves"),
     output:
-        report(f"{R}/figures/training_curves_{{dataset}}.png",
-               caption="../report/training_curves.rst", category=CATEGORY["diagnostics"],
-               labels={"dataset": "{dataset}", "figure": "training curves"}),
+        report(
+            f"{R}/figures/training_curves_{{dataset}}.png",
+            caption="../report/training_curves.rst",
+            category=CATEGORY["diagnostics"],
+            labels={"dataset": "{dataset}", "figure": "training curves"},
+        ),
         svg=f"{R}/figures/training_curves_{{dataset}}.svg",
-    params:
-        note=data_note,
-        labels=[f"{m} (seed {s})" for m in METHODS for s in SEEDS],
     log:
         f"{R}/logs/training_curves/{{dataset}}.log",
     benchmark:
-        f"{R}/benchmarks/training_curves/{{dataset}}.tsv",
+        f"{R}/benchmarks/training_curves/{{dataset}}.tsv"
     conda:
         ENV
+    params:
+        note=data_note,
+        labels=[f"{m} (seed {s})" for m in METHODS for s in SEEDS],
     script:
         "../scripts/plot_training_curves.py"

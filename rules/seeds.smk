@@ -10,19 +10,23 @@ rule whitebox_seeds:
         code=script_code("stack_seeds"),
     output:
         csv=f"{R}/tables/whitebox_{{dataset}}.csv",
-        html=report(f"{R}/tables/whitebox_{{dataset}}.html", caption="../report/whitebox_seeds.rst",
-                    category=CATEGORY["table1"], labels={"dataset": "{dataset}", "table": "white-box accuracy, over seeds"}),
+        html=report(
+            f"{R}/tables/whitebox_{{dataset}}.html",
+            caption="../report/whitebox_seeds.rst",
+            category=CATEGORY["table1"],
+            labels={"dataset": "{dataset}", "table": "white-box accuracy, over seeds"},
+        ),
         md=f"{R}/tables/whitebox_{{dataset}}.md",
+    log:
+        f"{R}/logs/whitebox_seeds/{{dataset}}.log",
+    benchmark:
+        f"{R}/benchmarks/whitebox_seeds/{{dataset}}.tsv"
+    conda:
+        ENV
     params:
         note=data_note,
         seeds=SEEDS,
         what="White-box accuracy (%) of every model under each attack (ε in units of 1/255; DeepFool: robustness ρ)",
-    log:
-        f"{R}/logs/whitebox_seeds/{{dataset}}.log",
-    benchmark:
-        f"{R}/benchmarks/whitebox_seeds/{{dataset}}.tsv",
-    conda:
-        ENV
     script:
         "../scripts/stack_seeds.py"
 
@@ -34,22 +38,26 @@ rule transfer_seeds:
         code=script_code("stack_seeds"),
     output:
         csv=f"{R}/tables/transfer_{{dataset}}_{{attack}}_eps{{eps}}.csv",
-        html=report(f"{R}/tables/transfer_{{dataset}}_{{attack}}_eps{{eps}}.html",
-                    caption="../report/transfer_seeds.rst", category=CATEGORY["matrices"],
-                    labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}",
-                    "file": "over seeds (csv)"}),
+        html=report(
+            f"{R}/tables/transfer_{{dataset}}_{{attack}}_eps{{eps}}.html",
+            caption="../report/transfer_seeds.rst",
+            category=CATEGORY["matrices"],
+            labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}", "file": "over seeds (csv)"},
+        ),
         md=f"{R}/tables/transfer_{{dataset}}_{{attack}}_eps{{eps}}.md",
-    params:
-        note=data_note,
-        seeds=SEEDS,
-        what=lambda w: (f"{w.attack} ε={w.eps}/255 white-box (diagonal) and transfer accuracy (%); rows: model "
-                        f"attacked, test: clean accuracy, columns: source of the adversarial examples"),
     log:
         f"{R}/logs/transfer_seeds/{{dataset}}_{{attack}}_eps{{eps}}.log",
     benchmark:
-        f"{R}/benchmarks/transfer_seeds/{{dataset}}_{{attack}}_eps{{eps}}.tsv",
+        f"{R}/benchmarks/transfer_seeds/{{dataset}}_{{attack}}_eps{{eps}}.tsv"
     conda:
         ENV
+    params:
+        note=data_note,
+        seeds=SEEDS,
+        what=lambda w: (
+            f"{w.attack} ε={w.eps}/255 white-box (diagonal) and transfer accuracy (%); rows: model "
+            f"attacked, test: clean accuracy, columns: source of the adversarial examples"
+        ),
     script:
         "../scripts/stack_seeds.py"
 
@@ -60,21 +68,24 @@ rule paper_comparison:
         code=script_code("paper_comparison"),
     output:
         csv=f"{R}/comparison/{{dataset}}_{{attack}}_eps{{eps}}.csv",
-        html=report(f"{R}/comparison/{{dataset}}_{{attack}}_eps{{eps}}.html",
-                    caption="../report/paper_comparison.rst", category=CATEGORY["comparison"],
-                    labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}"}),
+        html=report(
+            f"{R}/comparison/{{dataset}}_{{attack}}_eps{{eps}}.html",
+            caption="../report/paper_comparison.rst",
+            category=CATEGORY["comparison"],
+            labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}"},
+        ),
         md=f"{R}/comparison/{{dataset}}_{{attack}}_eps{{eps}}.md",
+    log:
+        f"{R}/logs/paper_comparison/{{dataset}}_{{attack}}_eps{{eps}}.log",
+    benchmark:
+        f"{R}/benchmarks/paper_comparison/{{dataset}}_{{attack}}_eps{{eps}}.tsv"
+    conda:
+        ENV
     params:
         note=data_note,
         seeds=SEEDS,
         reference=lambda w: advcfg.reference_file(config, w.dataset, w.attack, w.eps),
         tolerance=config["transfer"]["tolerance"],
-    log:
-        f"{R}/logs/paper_comparison/{{dataset}}_{{attack}}_eps{{eps}}.log",
-    benchmark:
-        f"{R}/benchmarks/paper_comparison/{{dataset}}_{{attack}}_eps{{eps}}.tsv",
-    conda:
-        ENV
     script:
         "../scripts/paper_comparison.py"
 
@@ -85,21 +96,25 @@ rule lrc_seeds:
         code=script_code("group_seeds"),
     output:
         csv=f"{R}/tables/lrc_sweep_{{dataset}}.csv",
-        html=report(f"{R}/tables/lrc_sweep_{{dataset}}.html", caption="../report/lrc_seeds.rst",
-                    category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "sweep over seeds"}),
+        html=report(
+            f"{R}/tables/lrc_sweep_{{dataset}}.html",
+            caption="../report/lrc_seeds.rst",
+            category=CATEGORY["lrc"],
+            labels={"dataset": "{dataset}", "file": "sweep over seeds"},
+        ),
         md=f"{R}/tables/lrc_sweep_{{dataset}}.md",
+    log:
+        f"{R}/logs/lrc_seeds/{{dataset}}.log",
+    benchmark:
+        f"{R}/benchmarks/lrc_seeds/{{dataset}}.tsv"
+    conda:
+        ENV
     params:
         note=data_note,
         seeds=SEEDS,
         group_by=["model", "noise", "zeta", "eps", "k", "n"],
         columns=["worst_of_k_acc", "mean_single_acc"],
         what="LRC sweep: worst-of-k and mean single-draw accuracy (%) per model, noise (decay length ζ, or the data covariance) and ε (noise std, [0, 1] pixel units); n: test images, k: noise draws per image",
-    log:
-        f"{R}/logs/lrc_seeds/{{dataset}}.log",
-    benchmark:
-        f"{R}/benchmarks/lrc_seeds/{{dataset}}.tsv",
-    conda:
-        ENV
     script:
         "../scripts/group_seeds.py"
 
@@ -110,22 +125,28 @@ rule decay_seeds:
         code=script_code("group_seeds"),
     output:
         csv=f"{R}/tables/decay_lengths_{{dataset}}.csv",
-        html=report(f"{R}/tables/decay_lengths_{{dataset}}.html", caption="../report/structure.rst",
-                    category=CATEGORY["structure"], labels={"dataset": "{dataset}", "file": "decay lengths over seeds"}),
+        html=report(
+            f"{R}/tables/decay_lengths_{{dataset}}.html",
+            caption="../report/structure.rst",
+            category=CATEGORY["structure"],
+            labels={"dataset": "{dataset}", "file": "decay lengths over seeds"},
+        ),
         md=f"{R}/tables/decay_lengths_{{dataset}}.md",
+    log:
+        f"{R}/logs/decay_seeds/{{dataset}}.log",
+    benchmark:
+        f"{R}/benchmarks/decay_seeds/{{dataset}}.tsv"
+    conda:
+        ENV
     params:
         note=data_note,
         seeds=SEEDS,
         group_by=["source", "n"],
         columns=["decay_length", "rms", "mean_linf", "mean_l2"],
-        what=(f"Covariance structure (SGR paper Sec. 4.2): decay length (pixels, where the covariance falls to "
-              f"{config['structure']['fraction']:.3g} of its peak) of the {config['structure']['model']} model's "
-              f"adversarial perturbations beside the data's own; n: images the covariance is estimated from"),
-    log:
-        f"{R}/logs/decay_seeds/{{dataset}}.log",
-    benchmark:
-        f"{R}/benchmarks/decay_seeds/{{dataset}}.tsv",
-    conda:
-        ENV
+        what=(
+            f"Covariance structure (SGR paper Sec. 4.2): decay length (pixels, where the covariance falls to "
+            f"{config['structure']['fraction']:.3g} of its peak) of the {config['structure']['model']} model's "
+            f"adversarial perturbations beside the data's own; n: images the covariance is estimated from"
+        ),
     script:
         "../scripts/group_seeds.py"

@@ -5,19 +5,45 @@
 rule perturbation_covariance:
     input:
         data=f"{R}/data/{{dataset}}.pt",
-        sets=lambda w: [adv_path(w.dataset, w.seed, a, first_eps(w.dataset, a), config["structure"]["model"], "pt")
-                        for a in config["structure"]["attacks"]],
+        sets=lambda w: [
+            adv_path(w.dataset, w.seed, a, first_eps(w.dataset, a), config["structure"]["model"], "pt")
+            for a in config["structure"]["attacks"]
+        ],
         code=script_code("perturbation_covariance"),
     output:
         csv=f"{R}/structure/decay_lengths_{{dataset}}_seed{{seed}}.csv",
-        html=report(f"{R}/structure/decay_lengths_{{dataset}}_seed{{seed}}.html", caption="../report/structure.rst",
-                    category=CATEGORY["structure"], labels={"dataset": "{dataset}", "file": "decay lengths"}),
-        fig2=report(f"{R}/figures/fig2_covariance_{{dataset}}_seed{{seed}}.png", caption="../report/fig2.rst",
-                    category=CATEGORY["structure"], labels={"dataset": "{dataset}", "file": "Fig. 2"}),
+        html=report(
+            f"{R}/structure/decay_lengths_{{dataset}}_seed{{seed}}.html",
+            caption="../report/structure.rst",
+            category=CATEGORY["structure"],
+            labels={"dataset": "{dataset}", "file": "decay lengths"},
+        ),
+        fig2=report(
+            f"{R}/figures/fig2_covariance_{{dataset}}_seed{{seed}}.png",
+            caption="../report/fig2.rst",
+            category=CATEGORY["structure"],
+            labels={"dataset": "{dataset}", "file": "Fig. 2"},
+        ),
         fig2_svg=f"{R}/figures/fig2_covariance_{{dataset}}_seed{{seed}}.svg",
-        fig5=report(f"{R}/figures/fig5_lrc_matrices_{{dataset}}_seed{{seed}}.png", caption="../report/fig5.rst",
-                    category=CATEGORY["structure"], labels={"dataset": "{dataset}", "file": "Fig. 5"}),
+        fig5=report(
+            f"{R}/figures/fig5_lrc_matrices_{{dataset}}_seed{{seed}}.png",
+            caption="../report/fig5.rst",
+            category=CATEGORY["structure"],
+            labels={"dataset": "{dataset}", "file": "Fig. 5"},
+        ),
         fig5_svg=f"{R}/figures/fig5_lrc_matrices_{{dataset}}_seed{{seed}}.svg",
+    log:
+        f"{R}/logs/perturbation_covariance/{{dataset}}_seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/perturbation_covariance/{{dataset}}_seed{{seed}}.tsv"
+    conda:
+        ENV
+    threads: config["threads"]
+    resources:
+        gpu=GPU,
+        runtime=job_runtime("perturbation_covariance"),
+        mem_mb=job_mem("perturbation_covariance"),
+        gpu_mem_mb=job_gpu_mem("perturbation_covariance"),
     params:
         note=data_note,
         names=lambda w: [f"{a} ε={first_eps(w.dataset, a)}" for a in config["structure"]["attacks"]],
@@ -26,18 +52,6 @@ rule perturbation_covariance:
         max_test=config["evaluation"]["max_test"],
         zetas=config["lrc"]["zetas"],
         device=DEVICE,
-    threads: config["threads"]
-    resources:
-        gpu=GPU,
-        runtime=job_runtime("perturbation_covariance"),
-        mem_mb=job_mem("perturbation_covariance"),
-        gpu_mem_mb=job_gpu_mem("perturbation_covariance"),
-    log:
-        f"{R}/logs/perturbation_covariance/{{dataset}}_seed{{seed}}.log",
-    benchmark:
-        f"{R}/benchmarks/perturbation_covariance/{{dataset}}_seed{{seed}}.tsv",
-    conda:
-        ENV
     script:
         "../scripts/perturbation_covariance.py"
 
@@ -48,15 +62,15 @@ rule lrc_data_noise:
         code=script_code("lrc_data_noise"),
     output:
         f"{R}/lrc/data_noise_{{dataset}}.pt",
-    params:
-        max_data=config["structure"]["max_data"],
-    threads: config["threads"]
     log:
         f"{R}/logs/lrc_data_noise/{{dataset}}.log",
     benchmark:
-        f"{R}/benchmarks/lrc_data_noise/{{dataset}}.tsv",
+        f"{R}/benchmarks/lrc_data_noise/{{dataset}}.tsv"
     conda:
         ENV
+    threads: config["threads"]
+    params:
+        max_data=config["structure"]["max_data"],
     script:
         "../scripts/lrc_data_noise.py"
 
@@ -69,23 +83,23 @@ rule lrc_attack:
         code=script_code("lrc_attack"),
     output:
         f"{R}/lrc/{{dataset}}_seed{{seed}}_{{source}}.csv",
-    params:
-        lrc=config["lrc"],
-        batch_size=config["evaluation"]["batch_size"],
-        max_data=config["structure"]["max_data"],
-        device=DEVICE,
+    log:
+        f"{R}/logs/lrc_attack/{{dataset}}_seed{{seed}}_{{source}}.log",
+    benchmark:
+        f"{R}/benchmarks/lrc_attack/{{dataset}}_seed{{seed}}_{{source}}.tsv"
+    conda:
+        ENV
     threads: config["threads"]
     resources:
         gpu=GPU,
         runtime=job_runtime("lrc_attack"),
         mem_mb=job_mem("lrc_attack"),
         gpu_mem_mb=job_gpu_mem("lrc_attack"),
-    log:
-        f"{R}/logs/lrc_attack/{{dataset}}_seed{{seed}}_{{source}}.log",
-    benchmark:
-        f"{R}/benchmarks/lrc_attack/{{dataset}}_seed{{seed}}_{{source}}.tsv",
-    conda:
-        ENV
+    params:
+        lrc=config["lrc"],
+        batch_size=config["evaluation"]["batch_size"],
+        max_data=config["structure"]["max_data"],
+        device=DEVICE,
     script:
         "../scripts/lrc_attack.py"
 
@@ -98,35 +112,51 @@ rule lrc_figures:
         code=script_code("lrc_figures"),
     output:
         csv=f"{R}/lrc/lrc_sweep_{{dataset}}_seed{{seed}}.csv",
-        html=report(f"{R}/lrc/lrc_sweep_{{dataset}}_seed{{seed}}.html", caption="../report/lrc_table.rst",
-                    category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "every sweep point"}),
-        fig3=report(f"{R}/figures/fig3_lrc_accuracy_vs_zeta_{{dataset}}_seed{{seed}}.png", caption="../report/fig3.rst",
-                    category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "Fig. 3 (left)"}),
+        html=report(
+            f"{R}/lrc/lrc_sweep_{{dataset}}_seed{{seed}}.html",
+            caption="../report/lrc_table.rst",
+            category=CATEGORY["lrc"],
+            labels={"dataset": "{dataset}", "file": "every sweep point"},
+        ),
+        fig3=report(
+            f"{R}/figures/fig3_lrc_accuracy_vs_zeta_{{dataset}}_seed{{seed}}.png",
+            caption="../report/fig3.rst",
+            category=CATEGORY["lrc"],
+            labels={"dataset": "{dataset}", "file": "Fig. 3 (left)"},
+        ),
         fig3_svg=f"{R}/figures/fig3_lrc_accuracy_vs_zeta_{{dataset}}_seed{{seed}}.svg",
-        samples=report(f"{R}/figures/fig3_lrc_samples_{{dataset}}_seed{{seed}}.png", caption="../report/fig3_samples.rst",
-                       category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "Fig. 3 (right)"}),
+        samples=report(
+            f"{R}/figures/fig3_lrc_samples_{{dataset}}_seed{{seed}}.png",
+            caption="../report/fig3_samples.rst",
+            category=CATEGORY["lrc"],
+            labels={"dataset": "{dataset}", "file": "Fig. 3 (right)"},
+        ),
         samples_svg=f"{R}/figures/fig3_lrc_samples_{{dataset}}_seed{{seed}}.svg",
-        fig4=report(f"{R}/figures/fig4_lrc_accuracy_vs_eps_{{dataset}}_seed{{seed}}.png", caption="../report/fig4.rst",
-                    category=CATEGORY["lrc"], labels={"dataset": "{dataset}", "file": "Fig. 4"}),
+        fig4=report(
+            f"{R}/figures/fig4_lrc_accuracy_vs_eps_{{dataset}}_seed{{seed}}.png",
+            caption="../report/fig4.rst",
+            category=CATEGORY["lrc"],
+            labels={"dataset": "{dataset}", "file": "Fig. 4"},
+        ),
         fig4_svg=f"{R}/figures/fig4_lrc_accuracy_vs_eps_{{dataset}}_seed{{seed}}.svg",
-    params:
-        note=data_note,
-        models=config["lrc"]["models"],
-        fig_eps=config["lrc"]["fig_eps"],
-        sample_zetas=config["lrc"]["sample_zetas"],
-        device=DEVICE,
+    log:
+        f"{R}/logs/lrc_figures/{{dataset}}_seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/lrc_figures/{{dataset}}_seed{{seed}}.tsv"
+    conda:
+        ENV
     threads: config["threads"]
     resources:
         gpu=GPU,
         runtime=job_runtime("lrc_figures"),
         mem_mb=job_mem("lrc_figures"),
         gpu_mem_mb=job_gpu_mem("lrc_figures"),
-    log:
-        f"{R}/logs/lrc_figures/{{dataset}}_seed{{seed}}.log",
-    benchmark:
-        f"{R}/benchmarks/lrc_figures/{{dataset}}_seed{{seed}}.tsv",
-    conda:
-        ENV
+    params:
+        note=data_note,
+        models=config["lrc"]["models"],
+        fig_eps=config["lrc"]["fig_eps"],
+        sample_zetas=config["lrc"]["sample_zetas"],
+        device=DEVICE,
     script:
         "../scripts/lrc_figures.py"
 
@@ -134,33 +164,45 @@ rule lrc_figures:
 rule trajectories:
     input:
         models=lambda w: [model_path(w.dataset, m, w.seed) for m in config["smoothness"]["models"]],
-        sets=lambda w: [adv_path(w.dataset, w.seed, config["smoothness"]["attack"],
-                                 first_eps(w.dataset, config["smoothness"]["attack"]), m, "pt")
-                        for m in config["smoothness"]["models"]],
+        sets=lambda w: [
+            adv_path(
+                w.dataset,
+                w.seed,
+                config["smoothness"]["attack"],
+                first_eps(w.dataset, config["smoothness"]["attack"]),
+                m,
+                "pt",
+            )
+            for m in config["smoothness"]["models"]
+        ],
         data=f"{R}/data/{{dataset}}.pt",
         code=script_code("trajectories"),
     output:
-        report(f"{R}/figures/fig6_trajectories_{{dataset}}_seed{{seed}}.png", caption="../report/fig6.rst",
-               category=CATEGORY["smoothness"], labels={"dataset": "{dataset}", "file": "Fig. 6"}),
+        report(
+            f"{R}/figures/fig6_trajectories_{{dataset}}_seed{{seed}}.png",
+            caption="../report/fig6.rst",
+            category=CATEGORY["smoothness"],
+            labels={"dataset": "{dataset}", "file": "Fig. 6"},
+        ),
         svg=f"{R}/figures/fig6_trajectories_{{dataset}}_seed{{seed}}.svg",
-    params:
-        note=data_note,
-        names=config["smoothness"]["models"],
-        examples=config["smoothness"]["examples"],
-        steps=config["smoothness"]["steps"],
-        device=DEVICE,
+    log:
+        f"{R}/logs/trajectories/{{dataset}}_seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/trajectories/{{dataset}}_seed{{seed}}.tsv"
+    conda:
+        ENV
     threads: config["threads"]
     resources:
         gpu=GPU,
         runtime=job_runtime("trajectories"),
         mem_mb=job_mem("trajectories"),
         gpu_mem_mb=job_gpu_mem("trajectories"),
-    log:
-        f"{R}/logs/trajectories/{{dataset}}_seed{{seed}}.log",
-    benchmark:
-        f"{R}/benchmarks/trajectories/{{dataset}}_seed{{seed}}.tsv",
-    conda:
-        ENV
+    params:
+        note=data_note,
+        names=config["smoothness"]["models"],
+        examples=config["smoothness"]["examples"],
+        steps=config["smoothness"]["steps"],
+        device=DEVICE,
     script:
         "../scripts/trajectories.py"
 
@@ -168,30 +210,40 @@ rule trajectories:
 rule adversarial_samples:
     input:
         model=lambda w: model_path(w.dataset, w.source, w.seed),
-        adv=lambda w: adv_path(w.dataset, w.seed, config["smoothness"]["attack"],
-                               first_eps(w.dataset, config["smoothness"]["attack"]), w.source, "pt"),
+        adv=lambda w: adv_path(
+            w.dataset,
+            w.seed,
+            config["smoothness"]["attack"],
+            first_eps(w.dataset, config["smoothness"]["attack"]),
+            w.source,
+            "pt",
+        ),
         data=f"{R}/data/{{dataset}}.pt",
         code=script_code("adversarial_samples"),
     output:
-        report(f"{R}/figures/fig78_samples_{{dataset}}_seed{{seed}}_{{source}}.png", caption="../report/fig78.rst",
-               category=CATEGORY["smoothness"], labels={"dataset": "{dataset}", "file": "Figs. 7-8: {source}"}),
+        report(
+            f"{R}/figures/fig78_samples_{{dataset}}_seed{{seed}}_{{source}}.png",
+            caption="../report/fig78.rst",
+            category=CATEGORY["smoothness"],
+            labels={"dataset": "{dataset}", "file": "Figs. 7-8: {source}"},
+        ),
         svg=f"{R}/figures/fig78_samples_{{dataset}}_seed{{seed}}_{{source}}.svg",
-    params:
-        note=data_note,
-        n=config["smoothness"]["samples"],
-        attack=config["smoothness"]["attack"],
-        device=DEVICE,
+    log:
+        f"{R}/logs/adversarial_samples/{{dataset}}_seed{{seed}}_{{source}}.log",
+    benchmark:
+        f"{R}/benchmarks/adversarial_samples/{{dataset}}_seed{{seed}}_{{source}}.tsv"
+    conda:
+        ENV
     threads: config["threads"]
     resources:
         gpu=GPU,
         runtime=job_runtime("adversarial_samples"),
         mem_mb=job_mem("adversarial_samples"),
         gpu_mem_mb=job_gpu_mem("adversarial_samples"),
-    log:
-        f"{R}/logs/adversarial_samples/{{dataset}}_seed{{seed}}_{{source}}.log",
-    benchmark:
-        f"{R}/benchmarks/adversarial_samples/{{dataset}}_seed{{seed}}_{{source}}.tsv",
-    conda:
-        ENV
+    params:
+        note=data_note,
+        n=config["smoothness"]["samples"],
+        attack=config["smoothness"]["attack"],
+        device=DEVICE,
     script:
         "../scripts/adversarial_samples.py"

@@ -2,6 +2,7 @@
 # (dataset, seed, ε, model) on the images of the paper's attack, then one table per dataset that
 # sets clean, paper attack and strong attack side by side, mean ± 95 % CI over the seeds.
 
+
 rule strong_eval:
     input:
         model=lambda w: model_path(w.dataset, w.source, w.seed),
@@ -11,23 +12,23 @@ rule strong_eval:
         code=script_code("strong_eval"),
     output:
         strong_path("{dataset}", "{seed}", "{eps}", "{source}"),
-    params:
-        ensemble=STRONG["attacks"],
-        max_test=lambda w: STRONG["max_test"] or config["evaluation"]["max_test"],
-        batch_size=config["evaluation"]["batch_size"],
-        device=DEVICE,
+    log:
+        f"{R}/logs/strong_eval/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.log",
+    benchmark:
+        f"{R}/benchmarks/strong_eval/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.tsv"
+    conda:
+        ENV
     threads: config["threads"]
     resources:
         gpu=GPU,
         runtime=job_runtime("strong_eval"),
         mem_mb=job_mem("strong_eval"),
         gpu_mem_mb=job_gpu_mem("strong_eval"),
-    log:
-        f"{R}/logs/strong_eval/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.log",
-    benchmark:
-        f"{R}/benchmarks/strong_eval/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.tsv",
-    conda:
-        ENV
+    params:
+        ensemble=STRONG["attacks"],
+        max_test=lambda w: STRONG["max_test"] or config["evaluation"]["max_test"],
+        batch_size=config["evaluation"]["batch_size"],
+        device=DEVICE,
     script:
         "../scripts/strong_eval.py"
 
@@ -38,19 +39,23 @@ rule robustness_table:
         code=script_code("robustness_table"),
     output:
         csv=f"{R}/tables/robustness_{{dataset}}.csv",
-        html=report(f"{R}/tables/robustness_{{dataset}}.html", caption="../report/robustness.rst",
-                    category=CATEGORY["table1"], labels={"dataset": "{dataset}", "table": "paper vs strong attack"}),
+        html=report(
+            f"{R}/tables/robustness_{{dataset}}.html",
+            caption="../report/robustness.rst",
+            category=CATEGORY["table1"],
+            labels={"dataset": "{dataset}", "table": "paper vs strong attack"},
+        ),
         md=f"{R}/tables/robustness_{{dataset}}.md",
         rows=f"{R}/tables/robustness_{{dataset}}_per_seed.csv",
-    params:
-        note=data_note,
-        methods=METHODS,
     log:
         f"{R}/logs/robustness_table/{{dataset}}.log",
     benchmark:
-        f"{R}/benchmarks/robustness_table/{{dataset}}.tsv",
+        f"{R}/benchmarks/robustness_table/{{dataset}}.tsv"
     conda:
         ENV
+    params:
+        note=data_note,
+        methods=METHODS,
     script:
         "../scripts/robustness_table.py"
 
@@ -61,10 +66,20 @@ rule claim_verdicts:
         code=script_code("claim_verdicts"),
     output:
         csv=f"{R}/tables/claims.csv",
-        html=report(f"{R}/tables/claims.html", caption="../report/claims.rst", category=CATEGORY["summary"],
-                    labels={"table": "claim verdicts"}),
+        html=report(
+            f"{R}/tables/claims.html",
+            caption="../report/claims.rst",
+            category=CATEGORY["summary"],
+            labels={"table": "claim verdicts"},
+        ),
         md=f"{R}/tables/claims.md",
         regime=f"{R}/tables/regime.md",
+    log:
+        f"{R}/logs/claim_verdicts.log",
+    benchmark:
+        f"{R}/benchmarks/claim_verdicts.tsv"
+    conda:
+        ENV
     params:
         run_name=config["run_name"],
         files=claim_files(),
@@ -72,15 +87,13 @@ rule claim_verdicts:
         datasets=DATASETS,
         sn_datasets=config["sn_experiments"]["datasets"],
         stand_ins=sorted(STAND_IN),
-        references={ds: {e: advcfg.reference_file(config, ds, STRONG["paper_attack"], e)
-                         for e in advcfg.attack_eps(config, ds, STRONG["paper_attack"])}
-                    for ds in DATASETS},
-    log:
-        f"{R}/logs/claim_verdicts.log",
-    benchmark:
-        f"{R}/benchmarks/claim_verdicts.tsv",
-    conda:
-        ENV
+        references={
+            ds: {
+                e: advcfg.reference_file(config, ds, STRONG["paper_attack"], e)
+                for e in advcfg.attack_eps(config, ds, STRONG["paper_attack"])
+            }
+            for ds in DATASETS
+        },
     script:
         "../scripts/claim_verdicts.py"
 
@@ -95,24 +108,26 @@ rule masking_diagnostics:
         code=script_code("masking_diagnostics"),
     output:
         diag_path("{dataset}", "{seed}", "{eps}", "{source}"),
-    params:
-        cfg=lambda w: {**{k: v for k, v in DIAG.items() if k not in ("seeds", "tol", "gap_tol")},
-                       "eps_255": DIAG["eps_255"][w.dataset]},
-        pgd_cfg=lambda w: advcfg.attack_cfg(config, w.dataset, STRONG["paper_attack"]),
-        batch_size=config["evaluation"]["batch_size"],
-        device=DEVICE,
+    log:
+        f"{R}/logs/masking_diagnostics/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.log",
+    benchmark:
+        f"{R}/benchmarks/masking_diagnostics/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.tsv"
+    conda:
+        ENV
     threads: config["threads"]
     resources:
         gpu=GPU,
         runtime=job_runtime("masking_diagnostics"),
         mem_mb=job_mem("masking_diagnostics"),
         gpu_mem_mb=job_gpu_mem("masking_diagnostics"),
-    log:
-        f"{R}/logs/masking_diagnostics/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.log",
-    benchmark:
-        f"{R}/benchmarks/masking_diagnostics/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.tsv",
-    conda:
-        ENV
+    params:
+        cfg=lambda w: {
+            **{k: v for k, v in DIAG.items() if k not in ("seeds", "tol", "gap_tol")},
+            "eps_255": DIAG["eps_255"][w.dataset],
+        },
+        pgd_cfg=lambda w: advcfg.attack_cfg(config, w.dataset, STRONG["paper_attack"]),
+        batch_size=config["evaluation"]["batch_size"],
+        device=DEVICE,
     script:
         "../scripts/masking_diagnostics.py"
 
@@ -124,23 +139,31 @@ rule masking_table:
         code=script_code("masking_table"),
     output:
         csv=f"{R}/tables/masking_{{dataset}}.csv",
-        html=report(f"{R}/tables/masking_{{dataset}}.html", caption="../report/masking.rst",
-                    category=CATEGORY["diagnostics"], labels={"dataset": "{dataset}", "table": "gradient-masking checks"}),
+        html=report(
+            f"{R}/tables/masking_{{dataset}}.html",
+            caption="../report/masking.rst",
+            category=CATEGORY["diagnostics"],
+            labels={"dataset": "{dataset}", "table": "gradient-masking checks"},
+        ),
         md=f"{R}/tables/masking_{{dataset}}.md",
-        png=report(f"{R}/figures/accuracy_vs_eps_{{dataset}}.png", caption="../report/masking.rst",
-                   category=CATEGORY["diagnostics"], labels={"dataset": "{dataset}", "figure": "accuracy vs ε (masking check)"}),
+        png=report(
+            f"{R}/figures/accuracy_vs_eps_{{dataset}}.png",
+            caption="../report/masking.rst",
+            category=CATEGORY["diagnostics"],
+            labels={"dataset": "{dataset}", "figure": "accuracy vs ε (masking check)"},
+        ),
         svg=f"{R}/figures/accuracy_vs_eps_{{dataset}}.svg",
+    log:
+        f"{R}/logs/masking_table/{{dataset}}.log",
+    benchmark:
+        f"{R}/benchmarks/masking_table/{{dataset}}.tsv"
+    conda:
+        ENV
     params:
         note=data_note,
         methods=METHODS,
         matrices=lambda w: {f"{s}|{e}": path for (s, e), path in diag_matrices(w.dataset).items()},
         tol=DIAG["tol"],
         gap_tol=DIAG["gap_tol"],
-    log:
-        f"{R}/logs/masking_table/{{dataset}}.log",
-    benchmark:
-        f"{R}/benchmarks/masking_table/{{dataset}}.tsv",
-    conda:
-        ENV
     script:
         "../scripts/masking_table.py"

@@ -8,9 +8,19 @@ rule summary:
         landing_template=LANDING_TEMPLATE,
     output:
         md=f"{R}/summary.md",
-        html=report(f"{R}/summary.html", caption="../report/summary.rst", category=CATEGORY["summary"],
-                    labels={"page": "summary (start here)"}),
+        html=report(
+            f"{R}/summary.html",
+            caption="../report/summary.rst",
+            category=CATEGORY["summary"],
+            labels={"page": "summary (start here)"},
+        ),
         landing=LANDING_PAGE,
+    log:
+        f"{R}/logs/summary.log",
+    benchmark:
+        f"{R}/benchmarks/summary.tsv"
+    conda:
+        ENV
     params:
         run_name=config["run_name"],
         datasets=DATASETS,
@@ -18,11 +28,5 @@ rule summary:
         regime=RUN_REGIME,
         run=run_facts(),
         repo=lambda w: workflow.basedir,  # the git checkout provenance names (a function: not a file prefix)
-    log:
-        f"{R}/logs/summary.log",
-    benchmark:
-        f"{R}/benchmarks/summary.tsv",
-    conda:
-        ENV
     script:
         "../scripts/summary.py"

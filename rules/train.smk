@@ -9,6 +9,18 @@ rule train:
     output:
         model=f"{R}/models/{{dataset}}/{{method}}/seed{{seed}}/model.pt",
         history=f"{R}/models/{{dataset}}/{{method}}/seed{{seed}}/history.csv",
+    log:
+        f"{R}/logs/train/{{dataset}}/{{method}}/seed{{seed}}.log",
+    benchmark:
+        f"{R}/benchmarks/train/{{dataset}}/{{method}}/seed{{seed}}.tsv"
+    conda:
+        ENV
+    threads: config["threads"]
+    resources:
+        gpu=GPU,
+        runtime=job_runtime("train"),
+        mem_mb=job_mem("train"),
+        gpu_mem_mb=job_gpu_mem("train"),
     params:
         model_spec=lambda w: advcfg.model_spec(config, w.dataset, w.method),
         method_cfg=lambda w: advcfg.method_cfg(config, w.dataset, w.method),
@@ -16,17 +28,5 @@ rule train:
         device=DEVICE,
         # not an output: survives a failed or killed job, so a re-run resumes from it
         checkpoint=lambda w: f"{R}/checkpoints/{w.dataset}/{w.method}/seed{w.seed}.pt",
-    threads: config["threads"]
-    resources:
-        gpu=GPU,
-        runtime=job_runtime("train"),
-        mem_mb=job_mem("train"),
-        gpu_mem_mb=job_gpu_mem("train"),
-    log:
-        f"{R}/logs/train/{{dataset}}/{{method}}/seed{{seed}}.log",
-    benchmark:
-        f"{R}/benchmarks/train/{{dataset}}/{{method}}/seed{{seed}}.tsv",
-    conda:
-        ENV
     script:
         "../scripts/train.py"

@@ -8,34 +8,38 @@ rule transfer_matrix:
         code=script_code("transfer_matrix"),
     output:
         csv=f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.csv",
-        html=report(f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.html",
-                    caption="../report/transfer_matrix.rst", category=CATEGORY["matrices"],
-                    labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}",
-                    "file": "table (csv)"}),
+        html=report(
+            f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.html",
+            caption="../report/transfer_matrix.rst",
+            category=CATEGORY["matrices"],
+            labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}", "file": "table (csv)"},
+        ),
         md=f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.md",
         tex=f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.tex",
-        png=report(f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.png",
-                   caption="../report/transfer_matrix.rst", category=CATEGORY["matrices"],
-                   labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}",
-                   "file": "heat map"}),
+        png=report(
+            f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.png",
+            caption="../report/transfer_matrix.rst",
+            category=CATEGORY["matrices"],
+            labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}", "file": "heat map"},
+        ),
         svg=f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.svg",
-    params:
-        note=data_note,
-        labels=lambda w: list(advcfg.matrix_models(config, w.dataset, w.eps)),
-        batch_size=config["evaluation"]["batch_size"],
-        max_test=config["evaluation"]["max_test"],
-        device=DEVICE,
+    log:
+        f"{R}/logs/transfer_matrix/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.log",
+    benchmark:
+        f"{R}/benchmarks/transfer_matrix/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.tsv"
+    conda:
+        ENV
     threads: config["threads"]
     resources:
         gpu=GPU,
         runtime=job_runtime("transfer_matrix"),
         mem_mb=job_mem("transfer_matrix"),
         gpu_mem_mb=job_gpu_mem("transfer_matrix"),
-    log:
-        f"{R}/logs/transfer_matrix/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.log",
-    benchmark:
-        f"{R}/benchmarks/transfer_matrix/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.tsv",
-    conda:
-        ENV
+    params:
+        note=data_note,
+        labels=lambda w: list(advcfg.matrix_models(config, w.dataset, w.eps)),
+        batch_size=config["evaluation"]["batch_size"],
+        max_test=config["evaluation"]["max_test"],
+        device=DEVICE,
     script:
         "../scripts/transfer_matrix.py"

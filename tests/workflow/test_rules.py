@@ -53,6 +53,18 @@ def test_lint_is_clean():
         (proc.stdout + proc.stderr)[-3000:]
 
 
+def test_rule_files_are_formatted_as_snakefmt_formats_them():
+    """`snakefmt --check` passes on the Snakefile and every rule file (line length from
+    pyproject.toml), as the snakemake-workflows catalog's CI checks (issue 28)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    snakefmt = Path(sys.executable).with_name("snakefmt")
+    proc = subprocess.run([str(snakefmt), "--check", "Snakefile", "rules/"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+
+
 def test_every_reported_dataset_output_carries_the_stand_in_note():
     """A rule whose report() output belongs to one dataset passes `note=data_note`, so a stand-in
     dataset's caption says so (issue 27); a rule added without it would show generated numbers as

@@ -423,7 +423,7 @@ def _sn_problems(config: dict) -> list[str]:
 
 def sn_method_cfg(config: dict, dataset: str, method: str, beta: str) -> dict:
     """A scheme of the SN experiments at one β ('inf': no SN), on the experiment's architecture."""
-    from advreg.spectral import parse_beta, with_beta
+    from advreg.sn_modes import parse_beta, with_beta
     sn = config["sn_experiments"]
     st = sn["settings"][dataset]
     cfg = with_beta(method_cfg(config, dataset, method), parse_beta(beta), sn["mode"])
@@ -445,7 +445,7 @@ def sn_train_settings(config: dict, dataset: str, seed) -> dict:
 
 
 def sn_betas(config: dict, dataset: str) -> list[str]:
-    from advreg.spectral import beta_label
+    from advreg.sn_modes import beta_label
     return [beta_label(b) for b in config["sn_experiments"]["settings"][dataset]["betas"]]
 
 

@@ -83,7 +83,7 @@ def build_from_spec(spec: dict) -> nn.Module:
                         spec.get("num_classes", 10))
     sn = spec.get("spectral_norm")
     if sn:
-        from advreg.spectral import apply_spectral_norm  # only SN models pay the import
+        from advreg.sn_modes import apply_spectral_norm  # only SN models pay the torch-side import
         shape = (spec["in_channels"], spec["image_size"], spec["image_size"])
         # the power-iteration numerics: config `spectral_norm` (advreg.config._spec puts them in the spec)
         kw = {arg: sn[key] for key, arg in (("power_iterations", "n_power_iterations"),

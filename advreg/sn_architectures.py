@@ -3,7 +3,7 @@
 
 Each builder has the signature ``builder(in_channels, image_size, widths, num_classes)`` of
 :data:`advreg.models.ARCHITECTURES` and returns a *plain* network; spectral normalization is added
-afterwards with ``advreg.spectral.apply_spectral_norm(model, (C, H, W), beta)`` (the authors' "no SN"
+afterwards with ``advreg.sn_modes.apply_spectral_norm(model, (C, H, W), beta)`` (the authors' "no SN"
 baselines are the same networks with β = ∞). ``widths``: ``None`` or ``[]`` selects the paper's
 sizes; otherwise a list of the documented length overrides them (Inception ignores it).
 

@@ -69,17 +69,14 @@ the authors' proxy to replicate their plots.
 from __future__ import annotations
 
 import contextlib
-import copy
 import math
-import warnings
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from advreg import sn_modes
 from torch.nn.utils import parametrize
 
 from advreg.layers import Pads, pair as _pair, tf_same_pads
@@ -91,13 +88,14 @@ except ImportError:  # pragma: no cover - very old / future torch
 
 __all__ = [
     "ConvGeometry", "conv_geometry",
-    "OperatorSpectralNorm", "MiyatoSpectralNorm", "apply_spectral_norm", "spectral_parametrizations",
+    "OperatorSpectralNorm", "MiyatoSpectralNorm", "spectral_parametrizations",
     "frozen_for_attacks", "freeze_spectral_norm",
     "trace_layers", "conv_operator_norm", "exact_operator_norm", "operator_matrix",
     "conv_operator_frobenius_sq", "miyato_kernel_norm", "layer_spectral_norms", "margins",
     "spectral_product", "frobenius_ratio_sum", "sum_prefix_products", "bound_quantities",
-    "margin_normalizer", "beta_label", "parse_beta", "with_beta",
+    "margin_normalizer",
 ]
+# apply_spectral_norm and the β helpers: advreg.sn_modes (the modes are declared there)
 
 @dataclass(frozen=True)
 class ConvGeometry:
@@ -384,53 +382,6 @@ def trace_layers(model: nn.Module, input_shape: Sequence[int]) -> list[tuple[str
     return [(names[m], m, seen[m]) for m in order]
 
 
-# The SN modes and how each builds its parametrization: advreg.sn_modes (declared once)
-SN_MODES = tuple(sn_modes.MODES)
-
-
-def apply_spectral_norm(model: nn.Module, input_shape: Sequence[int], beta: Optional[float] = 1.0,
-                        mode: str = "operator", n_power_iterations: int = 1,
-                        warmup_iterations: int = 100, grad_through_power: bool = False,
-                        seed: int = 0, eps: float = 1e-12,
-                        layer_filter: Optional[Callable[[str, nn.Module], bool]] = None) -> nn.Module:
-    """Register SN on the ``weight`` of every Conv2d and Linear of ``model`` (in place; returns it).
-
-    input_shape: (C, H, W) of the model input (conv input shapes are found by a dry forward).
-    beta: the per-layer cap (one for all layers); ``inf`` = no rescale (power steps still run).
-      ``None`` is allowed only for ``mode='kernel'`` and registers the unmodified
-      ``torch.nn.utils.parametrizations.spectral_norm`` (W / σ).
-    mode: 'operator' (conv operator norm, this paper) or 'kernel' (Miyato et al.'s reshaped
-      kernel, PyTorch's).
-    warmup_iterations: power iterations run at registration so σ̂ starts accurate (100: the
-      effective operator norms of AlexNet/ELU-Net/Inception start within ~0.5 % of β; 20 leaves ~2 %).
-    seed: u initialization (layer k uses seed + k); the global RNG is not consumed.
-    layer_filter(name, module) -> bool: restrict which layers get SN (default: all).
-    Call it the same way on a freshly built model before ``load_state_dict`` of a saved one.
-    """
-    if mode not in SN_MODES:
-        raise ValueError(f"spectral norm mode {mode!r}; expected one of {SN_MODES}")
-    if beta is None and mode != "kernel":
-        raise ValueError("beta=None is only meaningful for mode='kernel'")
-    layers = trace_layers(model, input_shape)
-    traced = {m for _, m, _ in layers}
-    for name, m in model.named_modules():
-        if _is_sn_layer(m) and m not in traced and (layer_filter is None or layer_filter(name, m)):
-            warnings.warn(f"layer {name!r} is not called in a forward pass; no SN registered on it")
-    for k, (name, m, shape) in enumerate(layers):
-        if layer_filter is not None and not layer_filter(name, m):
-            continue
-        if parametrize.is_parametrized(m, "weight"):
-            raise ValueError(f"layer {name!r} already has a parametrization on weight")
-        p = sn_modes.MODES[mode].build(m, shape, beta, n_power_iterations, warmup_iterations,
-                                       grad_through_power, eps, seed + k)
-        if p is None:  # the mode registered PyTorch's own parametrization
-            m.parametrizations.weight.train(m.training)
-            continue
-        parametrize.register_parametrization(m, "weight", p)
-        m.parametrizations.weight.train(m.training)
-    return model
-
-
 def spectral_parametrizations(model: nn.Module) -> list[tuple[str, nn.Module, nn.Module]]:
     """(layer name, layer, parametrization) for every SN parametrization registered on a weight."""
     out = []
@@ -690,20 +641,5 @@ def margin_normalizer(q: dict, mode: int = 1, extra_correction: bool = True,
 
 # ------------------------------------------------------------------ β in configs and paths
 
-def beta_label(beta) -> str:
-    """β as it appears in paths and tables: 'inf' or e.g. '1.6'."""
-    b = float(beta)
-    return "inf" if math.isinf(b) else f"{b:g}"
 
 
-def parse_beta(label: str) -> float:
-    return math.inf if label == "inf" else float(label)
-
-
-def with_beta(method_cfg: dict, beta: float, mode: str) -> dict:
-    """The scheme's hyperparameters with SN at ``beta`` (β = ∞: no SN at all)."""
-    cfg = copy.deepcopy(method_cfg)
-    cfg.pop("spectral_norm", None)
-    if not math.isinf(float(beta)):
-        cfg["spectral_norm"] = {"beta": float(beta), "mode": mode}
-    return cfg

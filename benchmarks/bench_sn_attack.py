@@ -15,7 +15,8 @@ import torch
 from advreg import attacks
 from advreg.data import DATASETS
 from advreg.models import build_model
-from advreg.spectral import apply_spectral_norm, freeze_spectral_norm
+from advreg.sn_modes import apply_spectral_norm
+from advreg.spectral import freeze_spectral_norm
 from advreg.timing import seconds_per_call
 
 

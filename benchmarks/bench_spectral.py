@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from advreg.models import build_model  # noqa: E402
 from advreg.sn_architectures import SN_ARCHITECTURES  # noqa: E402
-from advreg.spectral import apply_spectral_norm, spectral_parametrizations  # noqa: E402
+from advreg.sn_modes import apply_spectral_norm  # noqa: E402
+from advreg.spectral import spectral_parametrizations  # noqa: E402
 from advreg.timing import seconds_per_call  # noqa: E402
 
 MODELS = {

@@ -3,7 +3,7 @@ import json
 
 
 from advreg.figures.tables import write_table
-from advreg.jobs.masking import flags_table
+from advreg.jobs.masking_tables import flags_table
 from advreg.figures.common import accuracy_vs_eps
 
 with logged(snakemake) as log:

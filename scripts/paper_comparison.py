@@ -5,7 +5,7 @@ import pandas as pd
 
 from advreg.figures.tables import write_table
 from advreg.jobs.seeds import compare_to_paper, comparison_line, stack
-from advreg.jobs.transfer import load_reference
+from advreg.jobs.transfer_tables import load_reference
 
 with logged(snakemake) as log:
     w, p = snakemake.wildcards, snakemake.params

@@ -1,6 +1,6 @@
 from _log import logged
 
-from advreg.jobs.strong import robustness_job
+from advreg.jobs.strong_tables import robustness_job
 
 with logged(snakemake) as log:
     o = snakemake.output

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from advreg.figures.tables import write_table
-from advreg.jobs.sn import best_beta, sweep_table, with_published
+from advreg.jobs.sn_tables import best_beta, sweep_table, with_published
 from advreg.jobs.seeds import sn_best_ci
 from advreg.jobs.verdicts import sn_regime_text
 from advreg.figures.sn import beta_sweep_figure, gap_figure, margins_figure

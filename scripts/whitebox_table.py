@@ -3,7 +3,7 @@ import json
 
 
 from advreg.figures.tables import write_table
-from advreg.jobs.transfer import whitebox_table
+from advreg.jobs.transfer_tables import whitebox_table
 
 with logged(snakemake) as log:
     metrics = [json.load(open(f)) for f in snakemake.input.metrics]

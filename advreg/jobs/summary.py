@@ -9,8 +9,6 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-import torch
-
 from advreg.atomic import write_text
 
 PACKAGES = ("torch", "torchvision", "numpy", "pandas", "matplotlib", "snakemake",
@@ -31,9 +29,11 @@ def provenance(repo_dir) -> dict:
             versions[p] = metadata.version(p)
         except metadata.PackageNotFoundError:
             versions[p] = "not installed"
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+    # the machine this summary was written on (no torch import: a summary job starts without it);
+    # each model records the device it trained on in its file (advreg.io.device_signature)
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
     return {"git commit": commit + (" (with uncommitted changes)" if dirty else ""),
-            "python": platform.python_version(), **versions, "device of this job": device}
+            "python": platform.python_version(), **versions, "machine of the summary job": machine}
 
 
 _PAGE = """<!DOCTYPE html>

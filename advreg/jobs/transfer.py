@@ -6,7 +6,6 @@ transfer. Accuracies in %.
 from __future__ import annotations
 
 import json
-from importlib import resources
 
 import pandas as pd
 import torch
@@ -15,35 +14,7 @@ from advreg import attacks
 from advreg.data import load_dataset, to_float
 from advreg.models import load_for_attacks
 from advreg.io import pick_device
-
-
-class MatrixError(ValueError):
-    pass
-
-
-def assemble_matrix(labels: list[str], clean: dict[str, float], whitebox: dict[str, float],
-                    transfer: dict[tuple[str, str], float]) -> pd.DataFrame:
-    """Lay out measured accuracies; ``transfer[(target, source)]`` for target ≠ source."""
-    for lab in labels:
-        if lab not in whitebox:
-            raise MatrixError(f"no adversarial set of source model {lab!r}: cannot fill its column "
-                              f"(have {sorted(whitebox)})")
-        if lab not in clean:
-            raise MatrixError(f"no clean accuracy for model {lab!r}")
-    cells = {}
-    for t in labels:
-        row = {"test": clean[t]}
-        for s in labels:
-            if s == t:
-                row[s] = whitebox[t]
-            elif (t, s) in transfer:
-                row[s] = transfer[(t, s)]
-            else:
-                raise MatrixError(f"missing transfer accuracy of model {t!r} on {s!r}'s examples")
-        cells[t] = row
-    df = pd.DataFrame.from_dict(cells, orient="index")[["test", *labels]]
-    df.index.name = "target_model"
-    return df
+from advreg.jobs.transfer_tables import MatrixError, assemble_matrix
 
 
 def measure_matrix(dataset_path, models: dict[str, str], sets: dict[str, str],
@@ -74,27 +45,3 @@ def measure_matrix(dataset_path, models: dict[str, str], sets: dict[str, str],
                 transfer[(t, s)] = 100 * attacks.accuracy(model, adv[s], y, batch_size)
     return assemble_matrix(list(models), clean, whitebox, transfer)
 
-
-def whitebox_table(metrics: list[dict], methods: list[str]) -> pd.DataFrame:
-    """Per model: clean accuracy, white-box accuracy under every attack and ε, DeepFool ρ
-    (the white-box part of the paper's Table 1)."""
-    rows: dict[str, dict] = {m: {} for m in methods}
-    for m in metrics:
-        row = rows[m["source"]]
-        row["test"] = m["clean_acc"]
-        if "deepfool_rho" in m:
-            row[f"{m['attack']} rho"] = m["deepfool_rho"]
-        else:
-            row[f"{m['attack']} eps={m['eps_255']}"] = m["whitebox_acc"]
-    df = pd.DataFrame.from_dict(rows, orient="index")
-    df = df[["test", *[c for c in df.columns if c != "test"]]]
-    df.index.name = "model"
-    return df
-
-
-def load_reference(name: str) -> pd.DataFrame:
-    """A published matrix shipped in advreg/reference/."""
-    path = resources.files("advreg") / "reference" / name
-    if not path.is_file():
-        raise MatrixError(f"no published matrix {name!r} in advreg/reference/")
-    return pd.read_csv(path, index_col=0)

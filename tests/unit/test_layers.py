@@ -95,3 +95,27 @@ def test_no_block_of_more_than_ten_lines_is_written_twice():
     twice = {w: places for w, places in seen.items() if len(places) > 1}
     assert not twice, "repeated blocks:\n" + "\n".join(
         f"{', '.join(p)}: {w[0]} …" for w, p in list(twice.items())[:10])
+
+
+# Jobs that only read tables and write tables or figures (issue 28): they start without torch.
+TABLE_AND_FIGURE_SCRIPTS = ("claim_verdicts", "group_seeds", "masking_table", "paper_comparison",
+                            "plot_training_curves", "robustness_table", "sn_results", "stack_seeds",
+                            "summary", "whitebox_table")
+
+
+def test_table_and_figure_jobs_import_no_torch():
+    """Every advreg module a table or figure script imports, in a fresh interpreter: torch is not
+    among what it loads (it costs 2-3 s a job)."""
+    import subprocess
+    import sys
+
+    modules = set()
+    for name in TABLE_AND_FIGURE_SCRIPTS:
+        tree = ast.parse((REPO / "scripts" / f"{name}.py").read_text())
+        modules |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
+                    and n.module.startswith("advreg")}
+    assert len(modules) >= 8
+    code = "import sys\n" + "".join(f"import {m}\n" for m in sorted(modules)) + \
+        "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip() == "[]", f"{sorted(modules)} import torch: {out.stdout[:300]}"

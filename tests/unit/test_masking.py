@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from advreg.jobs import masking as M
+from advreg.jobs.masking_tables import flags
 from advreg import strong_attack as S
 
 PGD = {"eps_255": 21, "steps": 20, "step_size_255": 3}     # the "paper attack" of these tests
@@ -34,7 +35,7 @@ def _diagnose(model, x, y):
     out = S.strong_attack(model, x, y, PGD["eps_255"] / 255, ENSEMBLE, batch_size=100)
     strong = {"n": len(x), "steps": out["steps"], "strong_acc": 100 * out["robust"].float().mean().item(),
               "paper_acc": measured["pgd"]}
-    return measured, M.flags(measured, strong, None, tol=2.0, gap_tol=5.0)
+    return measured, flags(measured, strong, None, tol=2.0, gap_tol=5.0)
 
 
 def test_undefended_model_is_not_flagged(data_and_net):
@@ -60,7 +61,7 @@ def test_flags_from_synthetic_measurements():
     measured = {"sweep": sweep, "pgd": 85, "pgd_long": 75}
     strong = {"n": 100, "steps": [{"attack": "apgd_ce(100)", "black_box": False, "broken": 20}, {"attack": "square(300)", "black_box": True, "broken": 1}],
               "paper_acc": 85, "strong_acc": 60}
-    f = M.flags(measured, strong, {"a": 90.0, "b": 82.0, "__self__": 85.0}, tol=2, gap_tol=5)
+    f = flags(measured, strong, {"a": 90.0, "b": 82.0, "__self__": 85.0}, tol=2, gap_tol=5)
     assert f["not_monotone_paper_attack"] and not f["not_monotone_strong"]
     assert f["no_chance_at_destroy_paper_attack"] and not f["no_chance_at_destroy_strong"]
     assert f["more_steps_help"] and f["strong_gap"]

@@ -14,8 +14,9 @@ from conftest import write_digits_artifact
 from advreg import attacks
 from advreg.data import to_float
 from advreg.models import load_model
-from advreg.jobs.sn import best_beta, evaluate_sn_model, sweep_table, with_published
-from advreg.spectral import beta_label, parse_beta, with_beta
+from advreg.jobs.sn import evaluate_sn_model
+from advreg.jobs.sn_tables import best_beta, sweep_table, with_published
+from advreg.sn_modes import beta_label, parse_beta, with_beta
 from advreg.spectral import margins
 from advreg.train import TrainSettings, train
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from advreg.jobs import strong as SE
+from advreg.jobs import strong_tables as ST
 from advreg.jobs.attack import make_adversarial_set
 from advreg.models import build_model, save_model
 from advreg.stats import fmt_ci, mean_ci
@@ -96,10 +97,10 @@ def test_table_orders_models_and_gives_intervals():
                                          "paper_acc": paper, "strong_acc": strong, "seconds": 20.0,
                                          "paper_seconds": 2.0}
     metrics = [rec("pgd", 90, 85, 0), rec("pgd", 92, 86, 1), rec("clean", 70, 60, 0), rec("clean", 72, 64, 1)]
-    rows = SE.robustness_rows(metrics)
+    rows = ST.robustness_rows(metrics)
     assert list(rows["seed"]) == [0, 1, 0, 1]   # each record carries its own seed
     assert list(rows["difference"]) == [5, 6, 10, 8] and (rows["cost_ratio"] == 10).all()
-    t = SE.robustness_table(rows, ["clean", "pgd"])
+    t = ST.robustness_table(rows, ["clean", "pgd"])
     assert list(t.index) == ["clean", "pgd"]
     assert t.loc["clean", "strong_mean"] == 62.0 and t.loc["clean", "seeds"] == 2
     assert t.loc["clean", "strong"] == fmt_ci(62.0, 12.7062 * 2.8284271 / math.sqrt(2))

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from advreg.jobs.seeds import compare_to_paper
-from advreg.jobs.transfer import MatrixError, assemble_matrix, load_reference, measure_matrix, whitebox_table
+from advreg.jobs.transfer import measure_matrix
+from advreg.jobs.transfer_tables import MatrixError, assemble_matrix, load_reference, whitebox_table
 from advreg.models import build_model, save_model
 
 LABELS = ["clean", "wdecay", "pgd"]

@@ -1,0 +1,75 @@
+"""The gradient-masking checks and their table from the diagnostics' records (advreg.jobs.masking):
+numpy and pandas only, no torch (a table job starts without it)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def flags(measured: dict, strong: dict, transfer_row: dict | None, num_classes: int = 10,
+          tol: float = 2.0, gap_tol: float = 5.0) -> dict:
+    """The checks of the module docstring from ``measure``'s output, the model's strong-evaluation
+    metrics (advreg.jobs.strong) and its row of the transfer matrix (source -> accuracy; the
+    diagonal entry is the white-box one)."""
+    out = {}
+    for col in ("paper_attack", "strong"):
+        accs = [s[col] for s in sorted(measured["sweep"], key=lambda s: s["eps_255"])]
+        out[f"not_monotone_{col}"] = bool(np.any(np.diff(accs) > tol))
+        out[f"no_chance_at_destroy_{col}"] = bool(accs[-1] > 100 / num_classes + tol)
+    out["more_steps_help"] = bool(measured["pgd"] - measured["pgd_long"] > tol)
+    # what the black-box attacks (Square: advreg.strong_kinds) broke after the gradient attacks
+    square = [s for s in strong["steps"] if s["black_box"]]
+    square_pts = 100 * sum(s["broken"] for s in square) / strong["n"]
+    out["square_breaks"] = round(square_pts, 2)
+    best_transfer = None
+    if transfer_row:
+        own = transfer_row.pop("__self__")
+        best_transfer = min(transfer_row.values()) if transfer_row else None
+        out["best_transfer_minus_whitebox"] = round(best_transfer - own, 2) if best_transfer is not None else None
+    out["black_box_stronger"] = bool(square_pts > tol or (best_transfer is not None and
+                                                         out["best_transfer_minus_whitebox"] < -tol))
+    out["strong_gap"] = bool(strong["paper_acc"] - strong["strong_acc"] > gap_tol)
+    out["any_flag"] = any(v for k, v in out.items() if isinstance(v, bool))
+    return out
+
+
+def transfer_row(matrix_csv, source: str) -> dict | None:
+    """The model's row of a transfer matrix: other sources' accuracies and ``__self__`` (white-box)."""
+    import pandas as pd
+
+    if matrix_csv is None:
+        return None
+    m = pd.read_csv(matrix_csv, index_col=0)
+    if source not in m.index or source not in m.columns:
+        return None
+    row = {c: float(m.loc[source, c]) for c in m.columns if c not in ("test", source)}
+    row["__self__"] = float(m.loc[source, source])
+    return row
+
+
+FLAG_COLUMNS = ["not_monotone_paper_attack", "not_monotone_strong", "no_chance_at_destroy_paper_attack",
+                "no_chance_at_destroy_strong", "more_steps_help", "black_box_stronger", "strong_gap"]
+
+
+def flags_table(records: list[dict], methods: list[str], matrices: dict | None = None,
+                tol: float = 2.0, gap_tol: float = 5.0):
+    """One row per (model, seed): the measurements behind each check and its flag.
+    ``matrices``: (seed, ε) -> transfer-matrix CSV of the paper attack, where the run has one."""
+    import pandas as pd
+
+    rows = []
+    for r in records:
+        matrix = (matrices or {}).get((str(r["seed"]), r["eps"]))
+        f = flags(r, r["strong"], transfer_row(matrix, r["source"]), tol=tol, gap_tol=gap_tol)
+        # two evaluations, each with its own images: the strong evaluation's accuracies, then the
+        # diagnostics' own sweeps (issue 29: every column states the images it was measured on)
+        rows.append({"model": r["source"], "seed": r["seed"], "strong_eval_images": r["strong"].get("n"),
+                     "paper_attack": round(r["strong"]["paper_acc"], 1), "strong": round(r["strong"]["strong_acc"], 1),
+                     "diagnostic_images": r["n"],
+                     f"pgd{r['pgd_steps']}": round(r["pgd"], 1),
+                     f"pgd{r['pgd_long_steps']}x{r['restarts']}": round(r["pgd_long"], 1),
+                     "square_breaks": f["square_breaks"],
+                     "best_transfer_minus_whitebox": f.get("best_transfer_minus_whitebox"),
+                     **{c: "FLAG" if f[c] else "ok" for c in FLAG_COLUMNS}, "any_flag": f["any_flag"]})
+    df = pd.DataFrame(rows)
+    df["order"] = df["model"].map({m: i for i, m in enumerate(methods)})
+    return df.sort_values(["order", "seed"]).drop(columns="order").set_index("model")

@@ -33,38 +33,6 @@ for _note in advcfg.validate(config, advcfg.load_schema(), _layers):
 include: "rules/common.smk"
 
 
-# Warm start (scripts/_warm.py): in a local run, every job forks from one interpreter that has
-# imported torch and advreg, instead of importing them anew (1.5-2.5 s a job: a quarter of the
-# quick preset's job-seconds). Cluster jobs (SLURM) and `warm_start: false` start cold.
-_warm = {"pid": None}
-
-
-onstart:
-    if config["warm_start"] and workflow.local_exec and workflow.is_main_process:
-        import sys, tempfile
-
-        sys.path.insert(0, os.path.join(workflow.basedir, "scripts"))
-        import _warm as _warm_mod
-
-        _sock = os.path.join(tempfile.gettempdir(), f"advreg-warm-{os.getpid()}.sock")
-        _warm["pid"] = _warm_mod.start(_sock, warm_modules(), os.path.join(R, "logs", "warm_start.log"))
-        if os.path.exists(_sock):
-            os.environ[_warm_mod.ENV_SOCKET] = _sock
-            logger.info(f"warm start: jobs fork from pid {_warm['pid']} ({_sock})")
-        else:
-            logger.warning(
-                "warm start: the server did not come up; jobs start cold " f"(see {R}/logs/warm_start.log)"
-            )
-
-
-onsuccess:
-    _stop_warm()
-
-
-onerror:
-    _stop_warm()
-
-
 # The report's landing page: the summary job's copy of report/workflow.rst with the verdict totals,
 # the regime lines and what the run was above it (issue 29); the static page until a run made it.
 report: landing_page_source()

@@ -33,7 +33,6 @@ sys.path.insert(0, str(ROOT))
 
 from advreg import config as advcfg  # noqa: E402
 from advreg import cost  # noqa: E402
-from advreg.timing import seconds_per_call  # noqa: E402
 
 
 # what a run needs of the repository (not results or caches): the tests' throwaway copies use it too
@@ -107,7 +106,7 @@ def measured_seconds(bench_dir: str | Path) -> dict[str, tuple[int, float]]:
 
 
 def calibration_run(device: str, cores: int, mirror: list[str], offline: bool) -> tuple[dict, dict, list]:
-    """Run the tiny preset on ``device`` in a throwaway copy of the workflow (warm start as in a
+    """Run the tiny preset on ``device`` in a throwaway copy of the workflow (as in a
     local run); return its config, its measured {rule: (jobs, seconds)} and its planned jobs."""
     tiny = ROOT / "presets" / "tiny.yaml"
     with tempfile.TemporaryDirectory(prefix="advreg-cost-") as d:
@@ -137,23 +136,6 @@ def predict(config: dict, jobs, startup: float, rates: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def warm_startup_seconds() -> float:
-    """A job's start-up with warm start (scripts/_warm.py): a server that imported torch and
-    advreg, and a client that hands a job over; median of three."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    import _warm
-
-    with tempfile.TemporaryDirectory() as d:
-        sock, job = os.path.join(d, "s.sock"), os.path.join(d, "job.py")
-        Path(job).write_text("import _log\n")
-        pid = _warm.start(sock, ["torch", "advreg.train", "advreg.strong_attack"], os.path.join(d, "log"))
-        env = {**os.environ, _warm.ENV_SOCKET: sock, "PYTHONPATH": str(ROOT / "scripts")}
-        seconds = seconds_per_call(lambda: subprocess.run([sys.executable, job], env=env, check=True),
-                                   rounds=3)
-        _warm.stop(pid)
-    return seconds
-
-
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("configfile", nargs="?", default="config.yaml")
@@ -179,14 +161,13 @@ def main(argv=None) -> None:
                            ensemble=config["strong_eval"]["attacks"])
     trained = sorted({w["method"] for r, w in jobs if r == "train" and w.get("dataset") == ds})
     rates.update(cost.calibrate_methods(config, ds, trained, args.device))
-    warm = config["warm_start"] and args.device == "cpu"
-    startup = warm_startup_seconds() if warm else cost.startup_seconds()
+    startup = cost.startup_seconds()
     print(f"calibration on {rates['device']}: plain training step {rates['train_flops_per_s'] / 1e9:.1f} GFLOP/s, "
           f"methods {min(v for k, v in rates.items() if k.startswith('train:')) / 1e9:.1f}-"
           f"{max(v for k, v in rates.items() if k.startswith('train:')) / 1e9:.1f} GFLOP/s, "
           f"PGD {rates['attack_flops_per_s'] / 1e9:.1f} GFLOP/s, strong ensemble "
           f"{rates['strong_flops_per_s'] / 1e9:.1f} GFLOP/s, start-up "
-          f"{startup:.2f} s a job ({'warm' if warm else 'cold'})")
+          f"{startup:.2f} s a job")
 
     if not args.no_fixed:
         # mirrors as the config resolves them from the repository root; the throwaway copy is elsewhere

@@ -131,23 +131,6 @@ def script_code(script):
     return code
 
 
-def warm_modules():
-    """What the warm-start server imports before it forks jobs: torch, the table and plot
-    libraries, and every advreg module some script imports."""
-    scripts = os.path.join(workflow.basedir, "scripts")
-    mods = sorted(
-        {
-            m
-            for f in os.listdir(scripts)
-            if f.endswith(".py") and not f.startswith("_")
-            for m in file_closure(os.path.join(scripts, f))
-        }
-    )
-    # torch._dynamo: torch.optim.Optimizer.__init__ imports it on first use (torch._compile's
-    # _disable_dynamo), 2 s that every training job paid after its fork (measured in the rehearsal)
-    return ["torch", "torch._dynamo", "pandas", "matplotlib", "snakemake.script", *mods]
-
-
 _COST_CACHE = {}
 
 
@@ -494,13 +477,3 @@ def summary_inputs(w):
         "sn": sn,
         "figures": figures,
     }
-
-
-# Snakefile: the warm-start server's stop (its onsuccess/onerror handlers call it)
-def _stop_warm():
-    if _warm["pid"]:
-        import _warm as _warm_mod
-
-        _warm_mod.stop(_warm["pid"])
-        os.environ.pop(_warm_mod.ENV_SOCKET, None)  # a later run in this process starts its own
-        _warm["pid"] = None

@@ -32,22 +32,32 @@ class Killed(BaseException):
 
 _reason = {"why": None}
 
-# Warm start (scripts/_warm.py): in a local run, a server that has imported torch and advreg forks
-# this job, so the rest of the script runs there and this process only waits for its status.
-from _warm import hand_over, is_alive, parent_gone  # noqa: E402  (stdlib only: cheap for a cold job too)
-
-if os.environ.get("ADVREG_WARM_SOCKET") and not os.environ.get("ADVREG_WARM_CLIENT"):
-    _code = hand_over(os.environ["ADVREG_WARM_SOCKET"])
-    if _code is not None:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(_code)
-
-# The process whose end means Snakemake is gone: in a warm child the client that Snakemake started
-# (its own parent is the server), else the parent. Recorded when the script imports this module
-# (first thing it does), not after its heavy imports.
-_CLIENT = int(os.environ.get("ADVREG_WARM_CLIENT") or 0)
+# The process whose end means Snakemake is gone: this job's parent. Recorded when the script imports
+# this module (first thing it does), not after its heavy imports.
 _PARENT = os.getppid()
+
+
+def is_alive(pid: int) -> bool:
+    """Whether process ``pid`` is running (one we may not signal counts as alive). A zombie is not
+    (Linux /proc)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def parent_gone(parent: int) -> bool:
+    """Whether ``parent`` (this process's parent when it started: Snakemake) is gone. getppid alone
+    is not enough: a SIGKILLed multi-threaded Snakemake shows as a zombie while its other threads
+    still exit, and only after them is this process reparented."""
+    return os.getppid() != parent or not is_alive(parent)
 
 
 def _stamp() -> str:
@@ -61,9 +71,8 @@ def _on_signal(signum, frame):
 def _watch_parent(parent: int) -> None:
     while True:
         time.sleep(WATCH_SECONDS)
-        if (not is_alive(_CLIENT) if _CLIENT else parent_gone(parent)):
-            who = f"its job process (pid {_CLIENT})" if _CLIENT else f"Snakemake (pid {parent})"
-            _reason["why"] = f"{who} is gone; this orphaned job stops"
+        if parent_gone(parent):
+            _reason["why"] = f"Snakemake (pid {parent}) is gone; this orphaned job stops"
             os.kill(os.getpid(), signal.SIGTERM)
             return
 
@@ -90,8 +99,7 @@ def startup_seconds(pid: int) -> float | None:
 
 def resources_line(wall: float) -> str:
     """The job's last log line: what it needed (the rehearsal reads these to size `resources:`).
-    Peak RSS is this process's (a warm-started job's includes the server's imports, as a cold
-    job's would); the GPU peak is PyTorch's allocator peak, when the job used a GPU."""
+    Peak RSS is this process's; the GPU peak is PyTorch's allocator peak, when the job used a GPU."""
     import resource
     ru = resource.getrusage(resource.RUSAGE_SELF)
     text = (f"job resources: wall {wall:.1f} s, cpu {ru.ru_utime + ru.ru_stime:.1f} s, "
@@ -114,9 +122,8 @@ def _load_extensions(snakemake, log) -> None:
 
 def _opening(snakemake, log) -> None:
     wildcards = ", ".join(f"{k}={v}" for k, v in snakemake.wildcards.items())
-    up = startup_seconds(_CLIENT or os.getpid())
-    start = (f"warm start for pid {_CLIENT}" if _CLIENT else "cold start") + \
-        (f", started in {up:.2f} s" if up is not None else "")
+    up = startup_seconds(os.getpid())
+    start = f"started in {up:.2f} s" if up is not None else "start-up not measured"
     log(f"rule {snakemake.rule}" + (f" ({wildcards})" if wildcards else "") + f", pid {os.getpid()} ({start})")
     requested = getattr(snakemake.params, "device", None)
     if requested is not None:

@@ -40,7 +40,7 @@ def test_terminated_job_says_so_in_its_log(tmp_path):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 143
     lines = log.read_text().splitlines()
-    assert re.search(rf"rule demo \(seed=0\), pid {proc.pid} \(cold start, started in [0-9.]+ s\)$", lines[0])  # the log opens with the job
+    assert re.search(rf"rule demo \(seed=0\), pid {proc.pid} \(started in [0-9.]+ s\)$", lines[0])  # the log opens with the job
     assert lines[1].endswith("] started")  # timestamped
     assert lines[-1].startswith("KILLED at ") and "received SIGTERM" in lines[-1]
 

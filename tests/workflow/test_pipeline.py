@@ -4,6 +4,8 @@ from __future__ import annotations
 import base64
 import json
 import re
+import subprocess
+import sys
 from collections import Counter
 
 import numpy as np
@@ -112,24 +114,29 @@ def test_tiny_run_produces_every_target(tiny_run):
     assert "**SGR paper (Roth et al. 2018)**: mnist: " in summary and "**SN paper (Farnia et al. 2019)**: mnist: " in summary
     # a CPU run warns of no missing GPU in any job log (issue 29)
     assert not any("expected a GPU" in p.read_text() for p in (res / "logs").rglob("*.log"))
-    # every job forked from the warm-start server (scripts/_warm.py), and each log says so
-    openings = [p.read_text().splitlines()[0] for p in (res / "logs").rglob("*.log") if p.name != "warm_start.log"]
-    assert len(openings) > 40 and all("(warm start for pid " in line for line in openings), \
-        [line for line in openings if "warm start" not in line][:3]
-    assert "serving" in (res / "logs" / "warm_start.log").read_text()
+    # every job starts as Snakemake starts it (no warm-start server: issue 28) and its log says
+    # what its start-up cost
+    openings = [p.read_text().splitlines()[0] for p in (res / "logs").rglob("*.log")]
+    assert len(openings) > 40 and all(", started in " in line for line in openings), \
+        [line for line in openings if "started in" not in line][:3]
     # every job's time and memory: a benchmark file per job
     assert len(list((res / "benchmarks").rglob("*.tsv"))) == len(openings) - 1  # prepare_dataset: cached rule
     # nothing left to do after a complete run
     assert planned_jobs(wd, configs) == []
 
 
-def test_warm_start_off_starts_jobs_cold(tiny_run):
-    wd, configs = tiny_run
-    target = "results/tiny/figures/training_curves_mnist.png"
-    snakemake_cli(wd, target, "--cores", "1", "--forcerun", "training_curves", *configfile_args(configs),
-                  "--config", "warm_start=False")
-    log = (wd / "results" / "tiny" / "logs" / "training_curves" / "mnist.log").read_text()
-    assert "(cold start, started in " in log.splitlines()[0]
+def test_a_training_jobs_benchmark_file_measures_the_job_itself(tiny_run):
+    """Issue 28: with jobs started by Snakemake itself, a training job's `benchmark:` file holds
+    its own peak memory (above what a bare interpreter with torch takes) and CPU time (more than
+    half its wall time: it computed, it did not wait on another process)."""
+    wd, _ = tiny_run
+    bench = pd.read_csv(wd / "results" / "tiny" / "benchmarks" / "train" / "mnist" / "sgr_sign" / "seed0.tsv",
+                        sep="\t")
+    floor = subprocess.run([sys.executable, "-c", "import resource, torch; "
+                            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"],
+                           capture_output=True, text=True, check=True)
+    assert bench["max_rss"].iloc[0] > float(floor.stdout), (bench.to_dict("records"), floor.stdout)
+    assert bench["cpu_time"].iloc[0] > 0.5 * bench["s"].iloc[0], bench.to_dict("records")
 
 
 def test_report_builds(tiny_run):

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from advreg.atomic import atomic_path, save_torch
+from advreg.atomic import atomic_path
 
 
 def _tvd():
@@ -297,12 +297,12 @@ def _stand_in_files(spec: DatasetSpec, raw_dir: Path, n_train: int, n_test: int,
     return arrays, {path.name: stand_in.archive_md5(path)}, {path.name: "generated (advreg.stand_in)"}
 
 
-def prepare_dataset(name: str, out_path: str | Path, raw_dir: str | Path, mirror, split: str,
-                    test_file_train: int, val: int, offline: bool = False, log=print,
-                    stand_in: dict | None = None) -> dict:
-    """Fetch, verify and pack one dataset into ``out_path`` (written atomically: nothing partial
-    is left when any file is missing or corrupt). ``stand_in`` ({train, test} image counts, given
-    only when ``stand_in_needed``) packs a generated stand-in instead, marked as one in its meta."""
+def build_dataset(name: str, raw_dir: str | Path, mirror, split: str, test_file_train: int, val: int,
+                  offline: bool = False, log=print, stand_in: dict | None = None) -> tuple[dict, dict]:
+    """Fetch and verify one dataset's files and split them: (arrays, meta), nothing written but the
+    verified raw files under ``raw_dir`` (advreg.jobs.data packs the artifact). ``stand_in``
+    ({train, test} image counts, given only when ``stand_in_needed``) builds a generated stand-in
+    instead, marked as one in its meta."""
     spec = get_spec(name)
     srcs = sources(mirror, offline)
     raw_dir = Path(raw_dir)
@@ -331,8 +331,7 @@ def prepare_dataset(name: str, out_path: str | Path, raw_dir: str | Path, mirror
         described = f"{STAND_IN_LABEL}: {described}"
     meta = {"dataset": name, "split": split, "split_description": described, "stand_in": bool(stand_in),
             "counts": counts, "files": files, "sources": srcs_used}
-    save_torch(out_path, {**arrays, "meta": meta})  # no partial artifact survives a failure
-    return meta
+    return arrays, meta
 
 
 def load_dataset(path: str | Path, device: str | torch.device = "cpu", parts=PARTS) -> dict:

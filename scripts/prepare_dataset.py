@@ -1,6 +1,6 @@
 from _log import logged
 
-from advreg.data import prepare_dataset
+from advreg.jobs.data import prepare_dataset
 
 with logged(snakemake) as log:
     p = snakemake.params

@@ -1,11 +1,10 @@
 from _log import logged
 import torch
 
-from advreg.train import TrainSettings, train
+from advreg.jobs.train import train_job
 
 with logged(snakemake) as log:
     torch.set_num_threads(snakemake.threads)
-    p = snakemake.params
-    train(snakemake.input.data, p.model_spec, snakemake.wildcards.method, p.method_cfg,
-          TrainSettings(**p.settings), snakemake.output.model, snakemake.output.history,
-          p.checkpoint, device=p.device, log=log)
+    p, o = snakemake.params, snakemake.output
+    train_job(snakemake.input.data, p.model_spec, snakemake.wildcards.method, p.method_cfg, p.settings,
+              o.model, o.history, p.checkpoint, p.device, log)

@@ -19,6 +19,7 @@ import torch
 from torchvision.datasets.utils import calculate_md5
 
 from advreg import data
+from advreg.jobs.data import prepare_dataset
 from conftest import need_mirror, MIRROR
 
 
@@ -59,7 +60,7 @@ def fake_fashion(tmp_path, monkeypatch):
 
 def _prepare(name, out, raw, mirror, split="official", test_file_train=15, val=5, offline=True, log=None):
     lines = []
-    meta = data.prepare_dataset(name, out, raw, mirror, split, test_file_train, val, offline=offline,
+    meta = prepare_dataset(name, out, raw, mirror, split, test_file_train, val, offline=offline,
                                 log=log or lines.append)
     return meta, lines
 

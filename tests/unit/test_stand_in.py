@@ -17,11 +17,12 @@ from advreg import data as D
 from advreg import stand_in as S
 from advreg.jobs import verdicts as V
 from advreg.jobs.summary import opening
+from advreg.jobs.data import prepare_dataset
 from workflow_utils import REPO
 
 
 def test_archive_has_the_official_layout_and_loads_through_torchvision(tmp_path):
-    meta = D.prepare_dataset("cifar10", tmp_path / "c.pt", tmp_path / "raw", [str(tmp_path / "empty")],
+    meta = prepare_dataset("cifar10", tmp_path / "c.pt", tmp_path / "raw", [str(tmp_path / "empty")],
                              "official", 8000, 50, offline=True, log=lambda *_: None,
                              stand_in={"train": 300, "test": 100})
     with tarfile.open(tmp_path / "raw" / S.CIFAR_ARCHIVE) as tar:
@@ -57,7 +58,7 @@ def test_stand_in_only_when_asked_and_the_mirror_lacks_the_original(tmp_path):
 
 def test_missing_archive_without_stand_in_names_it_and_where_to_put_it(tmp_path):
     with pytest.raises(D.DataError) as e:
-        D.prepare_dataset("cifar10", tmp_path / "c.pt", tmp_path / "raw", [str(tmp_path / "mirror")],
+        prepare_dataset("cifar10", tmp_path / "c.pt", tmp_path / "raw", [str(tmp_path / "mirror")],
                           "official", 8000, 50, offline=True, log=lambda *_: None)
     msg = str(e.value)
     assert "cifar10/cifar-10-python.tar.gz" in msg and "c58f30108f718f92721af3b95e74349a" in msg

@@ -117,7 +117,7 @@ def test_tiny_run_produces_every_target(tiny_run):
     # every job starts as Snakemake starts it (no warm-start server: issue 28) and its log says
     # what its start-up cost
     openings = [p.read_text().splitlines()[0] for p in (res / "logs").rglob("*.log")]
-    assert len(openings) > 40 and all(", started in " in line for line in openings), \
+    assert len(openings) > 40 and all("(started in " in line for line in openings), \
         [line for line in openings if "started in" not in line][:3]
     # every job's time and memory: a benchmark file per job
     assert len(list((res / "benchmarks").rglob("*.tsv"))) == len(openings) - 1  # prepare_dataset: cached rule
@@ -127,16 +127,20 @@ def test_tiny_run_produces_every_target(tiny_run):
 
 def test_a_training_jobs_benchmark_file_measures_the_job_itself(tiny_run):
     """Issue 28: with jobs started by Snakemake itself, a training job's `benchmark:` file holds
-    its own peak memory (above what a bare interpreter with torch takes) and CPU time (more than
-    half its wall time: it computed, it did not wait on another process)."""
+    its own peak memory (above what a bare interpreter with torch takes) and its own CPU time (the
+    warm-start server's clients, which only waited, showed 25 MB and 0.08 s). Snakemake samples the
+    process periodically, so its CPU time can trail the job's own count (the job log's last line):
+    at least a quarter of it here, and more than a second."""
     wd, _ = tiny_run
-    bench = pd.read_csv(wd / "results" / "tiny" / "benchmarks" / "train" / "mnist" / "sgr_sign" / "seed0.tsv",
-                        sep="\t")
+    res = wd / "results" / "tiny"
+    bench = pd.read_csv(res / "benchmarks" / "train" / "mnist" / "sgr_sign" / "seed0.tsv", sep="\t")
+    own = re.search(r"job resources: wall ([\d.]+) s, cpu ([\d.]+) s",
+                    (res / "logs" / "train" / "mnist" / "sgr_sign" / "seed0.log").read_text())
     floor = subprocess.run([sys.executable, "-c", "import resource, torch; "
                             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"],
                            capture_output=True, text=True, check=True)
     assert bench["max_rss"].iloc[0] > float(floor.stdout), (bench.to_dict("records"), floor.stdout)
-    assert bench["cpu_time"].iloc[0] > 0.5 * bench["s"].iloc[0], bench.to_dict("records")
+    assert bench["cpu_time"].iloc[0] > max(1.0, 0.25 * float(own.group(2))), (bench.to_dict("records"), own.group(0))
 
 
 def test_report_builds(tiny_run):

@@ -84,7 +84,8 @@ def landing_page(first: list[str], template: str) -> str:
     def rst(line: str) -> str:
         line = re.sub(r"(?<!`)`([^`]+)`(?!`)", r"``\1``", line)
         return re.sub(r"(?<!\\)\|", r"\\|", line)
-    body = [rst(line) for line in first]
+    # on the landing page the verdict table is not "below" but on the summary page
+    body = [rst(line).replace("(the table below;", '(the verdict table of "1 Summary";') for line in first]
     return "{% raw %}\n" + "\n".join(body) + "\n{% endraw %}\n\n" + template
 
 

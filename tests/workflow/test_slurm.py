@@ -98,11 +98,11 @@ def slurm_cluster(tmp_path_factory):
 
 
 # What the SLURM run builds and compares with the local tiny run (conftest's `tiny_run`, which the
-# pipeline tests share): the tables of the paper's main stages, so every heavy rule kind that
-# carries them (train, adversarial_set, clean_accuracy, transfer_matrix) goes through SLURM. Not the
-# whole preset: its other 36 jobs add minutes of SLURM polling and prove nothing more here.
-COMPARED = ["tables/clean_accuracy_mnist.csv", "tables/whitebox_mnist_seed0.csv",
-            "matrices/mnist_seed0_fgsm_eps32.csv", "matrices/mnist_seed0_pgd_eps32.csv"]
+# pipeline tests share): a table and a transfer matrix, so every heavy rule kind that carries the
+# paper's main stages (train, adversarial_set, clean_accuracy, transfer_matrix) goes through SLURM.
+# Not the whole preset: its other jobs add minutes of SLURM polling (≈ 10 s a job on this cluster)
+# and prove nothing more here; one matrix's attack (FGSM) needs a third of the attack jobs.
+COMPARED = ["tables/clean_accuracy_mnist.csv", "matrices/mnist_seed0_fgsm_eps32.csv"]
 
 
 @pytest.fixture(scope="module")
@@ -134,8 +134,8 @@ def test_tiny_preset_on_slurm_matches_a_local_run(slurm_run, tiny_run):
     planned = _job_stats(out)
     assert {"train", "adversarial_set", "clean_accuracy", "transfer_matrix"} <= set(submitted)
     assert submitted == {r: n for r, n in planned.items() if r not in local_rules}, out[-4000:]
-    assert sorted(str(p.relative_to(local / "results" / "tiny"))
-                  for p in (local / "results" / "tiny" / "matrices").glob("*.csv")) == COMPARED[2:]
+    assert set(COMPARED) <= {str(p.relative_to(local / "results" / "tiny"))
+                             for p in (local / "results" / "tiny").rglob("*.csv")}
     for rel in COMPARED:
         ours = pd.read_csv(wd / "results" / "tiny" / rel, index_col=0)
         theirs = pd.read_csv(local / "results" / "tiny" / rel, index_col=0)

@@ -322,7 +322,10 @@ class RunningCovariance:
         for the GPU (issue 30)."""
         if self.kind == "identity":
             return self.target
-        return self.target / mean_diagonal(self._raw())
+        # in float64, as the Python float it was: the products below round exactly as before
+        # (MPS has no float64: float32 there)
+        md = mean_diagonal(self._raw())
+        return self.target / (md if md.device.type == "mps" else md.double())
 
     def standardized(self) -> torch.Tensor:
         """Σ̂ itself: a (d,d) matrix, a kernel, or (identity) target·I as a (d,d) matrix."""

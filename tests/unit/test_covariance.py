@@ -180,3 +180,19 @@ def test_decay_length_of_exponentials():
     for zeta, tol in ((2.0, 0.15), (4.0, 0.1), (8.0, 0.1)):
         kern = lrc_covariance_function(1, 32, 32, zeta, dtype=DT)[0, 0]
         assert decay_length(*radial_profile(kern)) == pytest.approx(zeta, abs=tol)
+
+
+@pytest.mark.parametrize("kind", ["full", "function"])
+def test_scale_is_a_device_tensor_and_rounds_as_the_python_float_did(kind):
+    """Issue 30: scale() stays on the device (no host read an SGR step), computed in float64 so the
+    float32 products Σ̂ and Σ̂·g are bit for bit what the Python-float scale gave."""
+    torch.manual_seed(6)
+    C, H, W = 2, 4, 4
+    rc = RunningCovariance(kind, C, H, W, target=0.37, weight=0.1).update(torch.randn(9, C, H, W))
+    scale = rc.scale()
+    assert isinstance(scale, torch.Tensor) and scale.dtype == torch.float64 and scale.dim() == 0
+    as_float = 0.37 / float(mean_diagonal(rc.sigma))
+    g = torch.randn(3, C, H, W)
+    assert torch.equal(rc.standardized(), rc.sigma * as_float)
+    raw = apply_matrix(rc.sigma, g) if kind == "full" else apply_covariance_function(rc.sigma, g)
+    assert torch.equal(rc.apply(g), raw * as_float)

@@ -24,13 +24,14 @@ sys.path.insert(0, str(ROOT))
 from advreg import config as advcfg  # noqa: E402
 from advreg import cost  # noqa: E402
 
-_OPEN = re.compile(r"^\[[^]]+\] rule (\w+)(?: \((.*?)\))?, pid ")
+_OPEN = re.compile(r"^\[[^]]+\] rule (\w+)(?: \((.*?)\))?, pid \d+(?: \(started in ([\d.]+) s\))?")
 _END = re.compile(r"job resources: wall ([\d.]+) s, cpu ([\d.]+) s, peak RSS (\d+) MB"
                   r"(?:, peak GPU memory (\d+) MB)?")
 
 
 def job_records(log_dir: str | Path) -> pd.DataFrame:
-    """One row per finished job log: rule, wildcards, wall, cpu, peak RSS (MB)."""
+    """One row per finished job log: rule, wildcards, start-up (interpreter, Snakemake's preamble,
+    imports: the log's first line), wall after it, cpu, peak RSS (MB)."""
     rows = []
     for path in Path(log_dir).rglob("*.log"):
         text = path.read_text(errors="replace").splitlines()
@@ -40,6 +41,7 @@ def job_records(log_dir: str | Path) -> pd.DataFrame:
             continue
         w = dict(kv.split("=", 1) for kv in m.group(2).split(", ")) if m.group(2) else {}
         rows.append({"rule": m.group(1), "wildcards": w, "wall_s": float(end.group(1)),
+                     "startup_s": float(m.group(3)) if m.group(3) else None,
                      "cpu_s": float(end.group(2)), "peak_rss_mb": int(end.group(3)),
                      "peak_gpu_mb": int(end.group(4)) if end.group(4) else None})
     return pd.DataFrame(rows)
@@ -81,6 +83,15 @@ def main(argv=None) -> None:
     print(table.round(1).to_string())
     print(f"\n{len(jobs)} jobs, {jobs.wall_s.sum() / 60:.1f} job-minutes of work (start-up and "
           f"Snakemake's scheduling not included), largest peak RSS {jobs.peak_rss_mb.max()} MB")
+    print(startup_line(jobs))
+
+
+def startup_line(jobs: pd.DataFrame) -> str:
+    """What start-up costs: its job-seconds as a share of all job-seconds (start-up + work)."""
+    up = jobs.startup_s.dropna()
+    total = up.sum() + jobs.loc[up.index, "wall_s"].sum()
+    return (f"start-up: {up.sum():.0f} of {total:.0f} job-seconds ({100 * up.sum() / total:.1f} %), "
+            f"median {up.median():.2f} s a job over {len(up)} jobs")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ def workdir(tmp_path_factory):
     return copy_workflow(tmp_path_factory.mktemp("wf"))
 
 
-@pytest.mark.parametrize("overrides,expected", [
+BAD = [
     ({"methods": ["clean", "magic"]}, "unknown method 'magic'"),
     ({"dataset_settings": {"mnist": {"epochs": -3}}}, "-3 is less than the minimum of 1"),
     ({"datasets": ["mnist", "imagenet"]}, "'imagenet' is not one of"),
@@ -31,7 +31,23 @@ def workdir(tmp_path_factory):
     ({"strong_eval": {"max_test": 600}}, "strong_eval.max_test: 600 images, but the paper attack runs on only"),
     ({"strong_eval": {"attacks": [{"kind": "square", "steps": 10}]}}, "strong_eval.attacks[0] (square): ['steps'] do not apply"),
     ({"strong_eval": {"attacks": [{"kind": "apgd_x"}]}}, "'apgd_x' is not one of"),
-])
+]
+
+
+@pytest.mark.parametrize("overrides,expected", BAD)
+def test_bad_config_is_named_by_the_validation(overrides, expected):
+    """Each bad value, through the validation the Snakefile runs before planning (advreg.config
+    .validate on config.yaml, the tiny preset and the override, layered as Snakemake layers them)."""
+    layers = [yaml.safe_load((REPO / f).read_text()) for f in ("config.yaml", "presets/tiny.yaml")]
+    config = advcfg.merge(layers + [copy.deepcopy(overrides)])
+    with pytest.raises(advcfg.ConfigError) as e:
+        advcfg.validate(config, advcfg.load_schema(), layers + [copy.deepcopy(overrides)])
+    assert expected in str(e.value)
+
+
+# through the command line, a schema error and a cross-reference error: Snakemake stops before any
+# job and writes nothing (each call pays a Snakemake start-up, so not all of BAD)
+@pytest.mark.parametrize("overrides,expected", [BAD[0], BAD[2]])
 def test_bad_config_rejected_before_any_job(workdir, overrides, expected):
     cfg = write_config(workdir, overrides, "bad.yaml")
     proc = snakemake_cli(workdir, "--cores", "1", "--configfile", "presets/tiny.yaml", str(cfg), check=False)

@@ -194,6 +194,21 @@ def lrc_data_noise_input(wildcards):
     return {"data_noise": f"{R}/lrc/data_noise_{wildcards.dataset}.pt"} if config["lrc"]["data_covariance"] else {}
 
 
+def seed_map(template):
+    """{seed: path} of a per-seed file (``template`` with {dataset}, {attack}, {eps} and {seed}) for
+    a rule's wildcards: the script reads each table under its seed, never by list order."""
+    return lambda w: {s: template.format(**dict(w), seed=s) for s in SEEDS}
+
+
+def seed_paths(template):
+    """The same files as a rule's input."""
+    return lambda w: list(seed_map(template)(w).values())
+
+
+WHITEBOX_SEED = f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.csv"
+MATRIX_SEED = f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.csv"
+
+
 def model_path(dataset, method, seed):
     return f"{R}/models/{dataset}/{method}/seed{seed}/model.pt"
 

@@ -5,7 +5,7 @@
 
 rule whitebox_seeds:
     input:
-        tables=lambda w: [f"{R}/tables/whitebox_{w.dataset}_seed{s}.csv" for s in SEEDS],
+        tables=seed_paths(WHITEBOX_SEED),
         metrics=first_metrics,
         code=script_code("stack_seeds"),
     output:
@@ -25,7 +25,7 @@ rule whitebox_seeds:
         ENV
     params:
         note=data_note,
-        seeds=SEEDS,
+        tables=seed_map(WHITEBOX_SEED),
         what="White-box accuracy (%) of every model under each attack (ε in units of 1/255; DeepFool: robustness ρ)",
     script:
         "../scripts/stack_seeds.py"
@@ -33,7 +33,7 @@ rule whitebox_seeds:
 
 rule transfer_seeds:
     input:
-        tables=lambda w: [f"{R}/matrices/{w.dataset}_seed{s}_{w.attack}_eps{w.eps}.csv" for s in SEEDS],
+        tables=seed_paths(MATRIX_SEED),
         metrics=first_metrics,
         code=script_code("stack_seeds"),
     output:
@@ -53,7 +53,7 @@ rule transfer_seeds:
         ENV
     params:
         note=data_note,
-        seeds=SEEDS,
+        tables=seed_map(MATRIX_SEED),
         what=lambda w: (
             f"{w.attack} ε={w.eps}/255 white-box (diagonal) and transfer accuracy (%); rows: model "
             f"attacked, test: clean accuracy, columns: source of the adversarial examples"
@@ -64,7 +64,7 @@ rule transfer_seeds:
 
 rule paper_comparison:
     input:
-        tables=lambda w: [f"{R}/matrices/{w.dataset}_seed{s}_{w.attack}_eps{w.eps}.csv" for s in SEEDS],
+        tables=seed_paths(MATRIX_SEED),
         code=script_code("paper_comparison"),
     output:
         csv=f"{R}/comparison/{{dataset}}_{{attack}}_eps{{eps}}.csv",
@@ -83,7 +83,7 @@ rule paper_comparison:
         ENV
     params:
         note=data_note,
-        seeds=SEEDS,
+        tables=seed_map(MATRIX_SEED),
         reference=lambda w: advcfg.reference_file(config, w.dataset, w.attack, w.eps),
         tolerance=config["transfer"]["tolerance"],
     script:

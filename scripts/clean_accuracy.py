@@ -7,9 +7,8 @@ from advreg.figures.tables import write_table
 with logged(snakemake) as log:
     torch.set_num_threads(snakemake.threads)
     p = snakemake.params
-    models = dict(zip([(m, s) for m in p.methods for s in p.seeds], snakemake.input.models))
-    df, data = clean_accuracy_table(snakemake.input.data, models, p.batch_size, p.device,
-                                     max_test=p.max_test)
+    df, data = clean_accuracy_table(snakemake.input.data, list(snakemake.input.models), p.methods, p.batch_size,
+                                     p.device, max_test=p.max_test)
     caption = (f"Clean test accuracy (%) on {snakemake.wildcards.dataset} "
                f"({data}).")
     write_table(df, snakemake.output.csv, snakemake.output.md, caption=caption,

@@ -9,7 +9,7 @@ from advreg.jobs.transfer_tables import load_reference
 
 with logged(snakemake) as log:
     w, p = snakemake.wildcards, snakemake.params
-    mean, half, n = stack({s: pd.read_csv(f, index_col=0) for s, f in zip(p.seeds, snakemake.input.tables)})
+    mean, half, n = stack({s: pd.read_csv(f, index_col=0) for s, f in p.tables.items()})
     table, summary = compare_to_paper(mean, half, n, load_reference(p.reference), p.tolerance)
     line = p.note + comparison_line(f"{w.dataset} {w.attack} ε={w.eps}/255 vs {p.reference}", summary)
     write_table(table.set_index("target_model"), snakemake.output.csv, snakemake.output.md,

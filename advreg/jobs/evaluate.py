@@ -10,22 +10,25 @@ from advreg.jobs.seeds import seed_columns_ci
 from advreg.io import pick_device, test_split
 
 
-def clean_accuracy_table(dataset_path, models: dict[tuple[str, int], str], batch_size: int,
+def clean_accuracy_table(dataset_path, model_paths: list, methods: list[str], batch_size: int,
                          device: str = "auto", max_test: int | None = None) -> tuple[pd.DataFrame, dict]:
-    """Test accuracy (%) of every (method, seed) model, re-measured from the saved weights.
+    """Test accuracy (%) of every model in ``model_paths``, re-measured from the saved weights;
+    each model file names its own method and seed (its ``info``), so nothing is matched by order.
 
-    Rows: methods in the given order; columns: one per seed, then ``mean``, its 95 % t-interval
+    Rows: ``methods`` in that order; columns: one per seed, then ``mean``, its 95 % t-interval
     half-width ``ci95`` and the number of ``seeds``. Also returns the
     caption's data clause (split, counts, how many test images were used).
     """
     dev = pick_device(device)
     x, y, meta = test_split(dataset_path, dev, max_test)
     rows, n_train = {}, set()
-    for (method, seed), path in models.items():
+    for path in model_paths:
         model, blob = load_model(path, dev)
-        n_train.add(blob["info"].get("n_train"))
-        rows.setdefault(method, {})[f"seed{seed}"] = 100.0 * accuracy(model, x, y, batch_size)
-    df = pd.DataFrame.from_dict(rows, orient="index")
+        info = blob["info"]
+        n_train.add(info.get("n_train"))
+        rows.setdefault(info["method"], {})[f"seed{int(info['settings']['seed'])}"] = 100.0 * accuracy(model, x, y, batch_size)
+    df = pd.DataFrame.from_dict(rows, orient="index").reindex([m for m in methods if m in rows])
+    df = df[sorted(df.columns, key=lambda c: int(c[4:]))]
     df = seed_columns_ci(df, list(df.columns))
     df.index.name = "method"
     return df.round(2), evaluated_on(meta, len(x), n_train.pop() if len(n_train) == 1 else None)

@@ -452,13 +452,25 @@ def first_eps(dataset, attack):
 
 
 # rules/transfer.smk
+def matrix_files(w):
+    """{row label: {model, set, metrics}} of one matrix: the job reads each file under its label."""
+    return {
+        label: {
+            "model": model_path(w.dataset, m, w.seed),
+            "set": adv_path(w.dataset, w.seed, w.attack, w.eps, m, "pt"),
+            "metrics": adv_path(w.dataset, w.seed, w.attack, w.eps, m, "json"),
+        }
+        for label, m in advcfg.matrix_models(config, w.dataset, w.eps).items()
+    }
+
+
 def matrix_inputs(w):
-    models = advcfg.matrix_models(config, w.dataset, w.eps)
+    files = list(matrix_files(w).values())
     return {
         "data": f"{R}/data/{w.dataset}.pt",
-        "models": [model_path(w.dataset, m, w.seed) for m in models.values()],
-        "sets": [adv_path(w.dataset, w.seed, w.attack, w.eps, m, "pt") for m in models.values()],
-        "metrics": [adv_path(w.dataset, w.seed, w.attack, w.eps, m, "json") for m in models.values()],
+        "models": [f["model"] for f in files],
+        "sets": [f["set"] for f in files],
+        "metrics": [f["metrics"] for f in files],
     }
 
 

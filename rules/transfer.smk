@@ -37,7 +37,7 @@ rule transfer_matrix:
         gpu_mem_mb=job_gpu_mem("transfer_matrix"),
     params:
         note=data_note,
-        labels=lambda w: list(advcfg.matrix_models(config, w.dataset, w.eps)),
+        files=matrix_files,
         batch_size=config["evaluation"]["batch_size"],
         max_test=config["evaluation"]["max_test"],
         device=DEVICE,

@@ -10,8 +10,9 @@ from advreg.jobs.transfer import measure_matrix
 with logged(snakemake) as log:
     torch.set_num_threads(snakemake.threads)
     w, p, i = snakemake.wildcards, snakemake.params, snakemake.input
-    df = measure_matrix(i.data, dict(zip(p.labels, i.models)), dict(zip(p.labels, i.sets)),
-                        dict(zip(p.labels, i.metrics)), p.batch_size, p.max_test, p.device).round(1)
+    f = p.files   # {row label: its model, adversarial set and metrics}: nothing matched by order
+    df = measure_matrix(i.data, {k: v["model"] for k, v in f.items()}, {k: v["set"] for k, v in f.items()},
+                        {k: v["metrics"] for k, v in f.items()}, p.batch_size, p.max_test, p.device).round(1)
     title = f"{w.dataset}: {w.attack} ε={w.eps}/255 (seed {w.seed})"
     caption = (f"{p.note}{title}. Rows: model attacked; test: clean accuracy; columns: source of the "
                f"adversarial examples; diagonal: white-box, off-diagonal: transfer. Accuracy in %. "

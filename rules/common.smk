@@ -464,6 +464,45 @@ def matrix_files(w):
     }
 
 
+# {label: path} maps of the figure rules: the rule's input is the map's values, its params the map
+# itself, so the script reads each file under its own label (never by list order)
+def structure_sets(w):
+    return {
+        f"{a} ε={first_eps(w.dataset, a)}": adv_path(
+            w.dataset, w.seed, a, first_eps(w.dataset, a), config["structure"]["model"], "pt"
+        )
+        for a in config["structure"]["attacks"]
+    }
+
+
+def lrc_csvs(w):
+    return {m: f"{R}/lrc/{w.dataset}_seed{w.seed}_{m}.csv" for m in config["lrc"]["models"]}
+
+
+def trajectory_files(w):
+    a = config["smoothness"]["attack"]
+    return {
+        m: {
+            "model": model_path(w.dataset, m, w.seed),
+            "set": adv_path(w.dataset, w.seed, a, first_eps(w.dataset, a), m, "pt"),
+        }
+        for m in config["smoothness"]["models"]
+    }
+
+
+def history_files(w):
+    return {
+        f"{m} (seed {s})": model_path(w.dataset, m, s).replace("model.pt", "history.csv")
+        for m in METHODS
+        for s in SEEDS
+    }
+
+
+def values_of(fn, key=None):
+    """The input list of a {label: path} (or {label: {key: path}}) map function."""
+    return lambda w: [v if key is None else v[key] for v in fn(w).values()]
+
+
 def matrix_inputs(w):
     files = list(matrix_files(w).values())
     return {

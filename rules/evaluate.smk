@@ -40,9 +40,7 @@ rule clean_accuracy:
 
 rule training_curves:
     input:
-        histories=lambda w: [
-            model_path(w.dataset, m, s).replace("model.pt", "history.csv") for m in METHODS for s in SEEDS
-        ],
+        histories=values_of(history_files),
         code=script_code("plot_training_curves"),
     output:
         report(
@@ -60,6 +58,6 @@ rule training_curves:
         ENV
     params:
         note=data_note,
-        labels=[f"{m} (seed {s})" for m in METHODS for s in SEEDS],
+        histories=history_files,
     script:
         "../scripts/plot_training_curves.py"

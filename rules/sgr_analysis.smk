@@ -5,10 +5,7 @@
 rule perturbation_covariance:
     input:
         data=f"{R}/data/{{dataset}}.pt",
-        sets=lambda w: [
-            adv_path(w.dataset, w.seed, a, first_eps(w.dataset, a), config["structure"]["model"], "pt")
-            for a in config["structure"]["attacks"]
-        ],
+        sets=values_of(structure_sets),
         code=script_code("perturbation_covariance"),
     output:
         csv=f"{R}/structure/decay_lengths_{{dataset}}_seed{{seed}}.csv",
@@ -46,7 +43,7 @@ rule perturbation_covariance:
         gpu_mem_mb=job_gpu_mem("perturbation_covariance"),
     params:
         note=data_note,
-        names=lambda w: [f"{a} ε={first_eps(w.dataset, a)}" for a in config["structure"]["attacks"]],
+        sets=structure_sets,
         fraction=config["structure"]["fraction"],
         max_data=config["structure"]["max_data"],
         max_test=config["evaluation"]["max_test"],
@@ -106,7 +103,7 @@ rule lrc_attack:
 
 rule lrc_figures:
     input:
-        csvs=lambda w: [f"{R}/lrc/{w.dataset}_seed{w.seed}_{m}.csv" for m in config["lrc"]["models"]],
+        csvs=values_of(lrc_csvs),
         data=f"{R}/data/{{dataset}}.pt",
         model=lambda w: model_path(w.dataset, config["lrc"]["models"][0], w.seed),
         code=script_code("lrc_figures"),
@@ -153,7 +150,7 @@ rule lrc_figures:
         gpu_mem_mb=job_gpu_mem("lrc_figures"),
     params:
         note=data_note,
-        models=config["lrc"]["models"],
+        csvs=lrc_csvs,
         fig_eps=config["lrc"]["fig_eps"],
         sample_zetas=config["lrc"]["sample_zetas"],
         device=DEVICE,
@@ -163,18 +160,8 @@ rule lrc_figures:
 
 rule trajectories:
     input:
-        models=lambda w: [model_path(w.dataset, m, w.seed) for m in config["smoothness"]["models"]],
-        sets=lambda w: [
-            adv_path(
-                w.dataset,
-                w.seed,
-                config["smoothness"]["attack"],
-                first_eps(w.dataset, config["smoothness"]["attack"]),
-                m,
-                "pt",
-            )
-            for m in config["smoothness"]["models"]
-        ],
+        models=values_of(trajectory_files, "model"),
+        sets=values_of(trajectory_files, "set"),
         data=f"{R}/data/{{dataset}}.pt",
         code=script_code("trajectories"),
     output:
@@ -199,7 +186,7 @@ rule trajectories:
         gpu_mem_mb=job_gpu_mem("trajectories"),
     params:
         note=data_note,
-        names=config["smoothness"]["models"],
+        files=trajectory_files,
         examples=config["smoothness"]["examples"],
         steps=config["smoothness"]["steps"],
         device=DEVICE,

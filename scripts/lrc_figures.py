@@ -5,8 +5,8 @@ from advreg.jobs.sgr_analysis import lrc_figures
 
 with logged(snakemake):
     p, o = snakemake.params, snakemake.output
-    df = lrc_figures(dict(zip(p.models, snakemake.input.csvs)), snakemake.input.data, snakemake.input.model,
+    df = lrc_figures(dict(p.csvs), snakemake.input.data, snakemake.input.model,
                      p.fig_eps, p.sample_zetas, o.csv, o.fig3, o.samples, o.fig4, p.device,
-                     sample_model_name=p.models[0])
+                     sample_model_name=next(iter(p.csvs)))
     write_table(df, html_path=o.html, caption=f"{p.note}LRC sweep, {snakemake.wildcards.dataset}, seed "
                 f"{snakemake.wildcards.seed}: every (model, noise, ζ, ε) point")

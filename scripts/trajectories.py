@@ -4,5 +4,5 @@ from advreg.jobs.sgr_analysis import trajectories
 
 with logged(snakemake):
     p = snakemake.params
-    trajectories(dict(zip(p.names, snakemake.input.models)), dict(zip(p.names, snakemake.input.sets)),
+    trajectories({m: f["model"] for m, f in p.files.items()}, {m: f["set"] for m, f in p.files.items()},
                  snakemake.input.data, p.examples, p.steps, snakemake.output[0], p.device)

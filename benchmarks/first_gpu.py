@@ -114,6 +114,7 @@ def main(argv=None) -> pd.DataFrame:
     ap.add_argument("--datasets", nargs="*", help="restrict the run to these datasets (to fit 10 minutes)")
     ap.add_argument("--cores", type=int, default=4)
     ap.add_argument("--no-benchmarks", action="store_true", help="leave out benchmarks/run_all.py")
+    ap.add_argument("--methods", nargs="*", help="count host reads for these training methods only (default: all the run trained)")
     a = ap.parse_args(argv)
     device = "cpu" if a.dry else "cuda"
     preset = Path(a.configfile or ROOT / "presets" / ("tiny.yaml" if a.dry else "rehearsal.yaml"))
@@ -133,9 +134,9 @@ def main(argv=None) -> pd.DataFrame:
 
     table = rule_table(run_dir, config)
     artifact = run_dir / "data" / f"{config['datasets'][0]}.pt"
-    methods = sorted({w["method"] for w in job_records(run_dir / "logs").wildcards
-                      if "method" in w and w["method"] in config["method_settings"]
-                      and not config["method_settings"][w["method"]].get("spectral_norm")})
+    methods = a.methods or sorted({w["method"] for w in job_records(run_dir / "logs").wildcards
+                                   if "method" in w and w["method"] in config["method_settings"]
+                                   and not config["method_settings"][w["method"]].get("spectral_norm")})
     syncs = pd.DataFrame([{"method": m, "host_reads_per_step": host_reads_per_step(config, str(artifact), m, device)}
                           for m in methods])
     name = torch.cuda.get_device_name(0) if device == "cuda" else "CPU (dry mode)"

@@ -177,11 +177,12 @@ def job_mem(rule):
 
 
 def job_gpu_mem(rule):
-    """A GPU job's `gpu_mem_mb` (CUDA context + activations, advreg.cost.job_gpu_mem_mb; 0 when
-    `device: cpu`): what to check against the card, or to cap with `--resources gpu_mem_mb=`."""
+    """A cluster GPU job's `gpu_mem_mb` (CUDA context + activations, advreg.cost.job_gpu_mem_mb; 0
+    when `device: cpu`). Local runs and dry runs skip the model building, as for runtime and
+    mem_mb (benchmarks/cost_model.py prints every rule's figure)."""
 
     def gpu_mem_mb(wildcards, attempt):
-        if workflow.local_exec and not GPU:
+        if workflow.local_exec or not GPU:
             return 0
         return _cluster_cost("gpu_mem_mb", rule, wildcards, attempt)
 

@@ -97,13 +97,25 @@ def startup_seconds(pid: int) -> float | None:
         return None
 
 
+def peak_rss_mb(ru=None) -> float:
+    """This process's peak resident memory (MB): VmHWM of /proc/self/status, which starts afresh at
+    exec. getrusage's ru_maxrss does not: Linux keeps the forking parent's high-water mark across
+    exec, so a job forked by a large Snakemake process would report Snakemake's memory."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration, ValueError):
+        import resource
+        return (ru or resource.getrusage(resource.RUSAGE_SELF)).ru_maxrss / 1024
+
+
 def resources_line(wall: float) -> str:
     """The job's last log line: what it needed (the rehearsal reads these to size `resources:`).
     Peak RSS is this process's; the GPU peak is PyTorch's allocator peak, when the job used a GPU."""
     import resource
     ru = resource.getrusage(resource.RUSAGE_SELF)
     text = (f"job resources: wall {wall:.1f} s, cpu {ru.ru_utime + ru.ru_stime:.1f} s, "
-            f"peak RSS {ru.ru_maxrss / 1024:.0f} MB")
+            f"peak RSS {peak_rss_mb(ru):.0f} MB")
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
         text += f", peak GPU memory {torch.cuda.max_memory_allocated() / 2**20:.0f} MB"

@@ -25,8 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from advreg import attack_kinds
 from advreg.data import to_float
-from advreg.params import RANDOM_START, STEP_SIZE_255, STEPS, Param
 
 # ----------------------------------------------------------------------------- helpers
 
@@ -299,7 +299,7 @@ def deepfool_rho(x: torch.Tensor, x_adv: torch.Tensor) -> float:
     return (r[keep] / n[keep]).mean().item()
 
 
-# ----------------------------------------------------------------------------- registry
+# ------------------------------------------- the functions advreg.attack_kinds declares per kind
 
 def _run_rand(model, x, eps, generator=None, **p):
     return rand(x, eps, generator=generator, **p)
@@ -326,87 +326,17 @@ def _run_wrm(model, x, eps=None, generator=None, **p):
     return wrm(model, x, **p)  # params must hold gamma
 
 
-# The config keys of each attack kind besides `kind` and `eps_255` (all optional: the functions
-# above hold the defaults), declared once: the config check and advreg.jobs.attack.attack_kwargs
-# read these. `*_255` values are in units of 1/255 (attack_kwargs converts them to pixels).
-ATTACK_PARAMS: dict[str, dict[str, Param]] = {
-    "rand": {},
-    "fgsm": {},
-    "fgm": {},
-    "pgd": {"steps": STEPS, "transfer_steps": STEPS, "step_size_255": STEP_SIZE_255,
-            "random_start": RANDOM_START, "norm": Param("choice", choices=("linf", "l2"))},
-    "deepfool": {"overshoot": Param("number", lo=0), "max_iter": STEPS,
-                 "nb_candidate": Param("int", lo=2)},
-    "wrm": {"gamma": Param("number", lo=0, lo_open=True), "steps": STEPS},
-}
-
-# name -> fn(model, x, eps, generator=None, **params) -> x_adv for one batch.
-# ε is ignored by 'deepfool' and 'wrm' (WRM takes 'gamma' in params).
-ATTACKS: dict[str, Callable[..., torch.Tensor]] = {
-    "rand": _run_rand,
-    "fgsm": _run_fgsm,
-    "fgm": _run_fgm,
-    "pgd": _run_pgd,
-    "deepfool": _run_deepfool,
-    "wrm": _run_wrm,
-}
-
-
-# Model passes per image of one run of each kind, for the cost model (advreg.cost): a function of
-# the kind's config and whether it is the transfer run, returning (forward+backward passes, forward
-# passes). DeepFool converges in 2-3 iterations on average (Moosavi-Dezfooli et al. 2016, Table 1);
-# each iteration is a forward, one backward per candidate class and the check's forward.
-DEEPFOOL_ITERS = 3
-
-
-def _deepfool_passes(cfg: dict, transfer: bool = False) -> tuple[float, float]:
-    iters = min(DEEPFOOL_ITERS, cfg.get("max_iter", 50))
-    k = min(cfg.get("nb_candidate", 10), 10)
-    return iters * (k - 1), iters * (2 - (k - 1))
-
-
-ATTACK_PASSES: dict[str, Callable[..., tuple[float, float]]] = {
-    "rand": lambda cfg, transfer=False: (0, 1),
-    "fgsm": lambda cfg, transfer=False: (1, 1),
-    "fgm": lambda cfg, transfer=False: (1, 1),
-    "pgd": lambda cfg, transfer=False: (cfg.get("transfer_steps", cfg.get("steps", 40)) if transfer
-                                        else cfg.get("steps", 40), 1),
-    "deepfool": _deepfool_passes,
-    "wrm": lambda cfg, transfer=False: (cfg.get("steps", 15), 1),
-}
-
-
-def register_attack(name: str, fn: Callable[..., torch.Tensor], params: dict[str, Param] | None = None,
-                    passes: Callable[..., tuple[float, float]] | None = None) -> None:
-    """A new attack kind, e.g. from an extension (advreg.extensions): ``fn(model, x, eps,
-    generator=None, **params) -> x_adv`` for one batch, the config keys it takes besides ``kind`` and
-    ``eps_255`` (checked before any job runs), and its model passes per image for the cost model
-    (``passes(cfg, transfer) -> (forward+backward, forward)``). An attack listed in the config's
-    ``attacks`` then runs on every model, and in ``transfer.attacks`` fills the matrices."""
-    if name in ATTACKS:
-        raise ValueError(f"attack kind {name!r} is already registered")
-    if passes is None:
-        raise ValueError(f"register_attack({name!r}): give passes=(cfg, transfer) -> (forward+backward, "
-                         f"forward) passes per image, so the cost model can size its jobs")
-    ATTACKS[name] = fn
-    ATTACK_PARAMS[name] = dict(params or {})
-    ATTACK_PASSES[name] = passes
-
-
 def run_attack(name: str, model: nn.Module, x: torch.Tensor, eps: float | None, params: dict | None = None,
                batch_size: int | None = None, generator: torch.Generator | None = None,
                progress: Callable[[int], None] | None = None) -> torch.Tensor:
-    """Attack a whole set in batches with ATTACKS[name]; returns x_adv on x's device.
+    """Attack a whole set in batches with the kind's function (advreg.attack_kinds); returns x_adv on x's device.
 
     Batches are moved to the model's device. Labels are the model's predictions (per batch).
     ``params`` are the attack's keyword arguments (e.g. pgd: steps, step_size, norm, random_start,
     clip). A given ``generator`` is consumed batch after batch, so results are reproducible.
     ``progress(images_done)`` is called after each batch.
     """
-    try:
-        fn = ATTACKS[name]
-    except KeyError:
-        raise ValueError(f"unknown attack {name!r}; expected one of {sorted(ATTACKS)}") from None
+    fn = attack_kinds.runner(name)
     params = dict(params or {})
     dev = _model_device(model, x.device)
     out = torch.empty_like(x)

@@ -13,12 +13,12 @@ from pathlib import Path
 import yaml
 
 from advreg import extensions, sn_modes, strong_kinds
-from advreg.attacks import ATTACK_PARAMS, ATTACKS
-from advreg.data import DATASETS
-from advreg.methods import COMMON_KEYS, method_kind, method_params, method_problems
-from advreg.models import available_architectures
+from advreg.attack_kinds import KINDS as ATTACK_KINDS
+from advreg.data_sources import DATASETS
+from advreg.method_kinds import COMMON_KEYS, method_kind, method_params, method_problems
+from advreg import architectures
 from advreg.params import check_params, yaml_number_hint
-from advreg.train import TrainSettings
+from advreg.train_settings import TrainSettings
 
 
 class ConfigError(ValueError):
@@ -257,8 +257,8 @@ def config_problems(config: dict) -> list[str]:
 
 
 def _arch_problems(key: str, arch: str) -> list[str]:
-    if arch not in available_architectures():
-        return [f"{key}: unknown architecture {arch!r}; expected one of {available_architectures()}"]
+    if arch not in architectures.ARCHITECTURES:
+        return [f"{key}: unknown architecture {arch!r}; expected one of {architectures.names()}"]
     return []
 
 
@@ -288,11 +288,11 @@ def _attack_problems(config: dict) -> list[str]:
     out = []
     for name, cfg in config["attack_settings"].items():
         kind = cfg.get("kind", name)
-        if kind not in ATTACKS:
+        if kind not in ATTACK_KINDS:
             out.append(f"attack_settings.{name}: unknown attack kind {kind!r}; expected one of "
-                       f"{sorted(ATTACKS)} (or a kind an extension registers: list its file under `extensions`)")
+                       f"{sorted(ATTACK_KINDS)} (or a kind an extension registers: list its file under `extensions`)")
             continue
-        out += check_params(f"attack_settings.{name}", cfg, {}, ATTACK_PARAMS[kind],
+        out += check_params(f"attack_settings.{name}", cfg, {}, ATTACK_KINDS[kind].params,
                             ignore=("kind", "eps_255"), note=f" (kind {kind!r})")
     for name in config["attacks"]:
         if name not in config["attack_settings"]:
@@ -309,8 +309,8 @@ def _attack_problems(config: dict) -> list[str]:
                 out.append(f"attack_overrides.{ds}: unknown attack {a!r}")
                 continue
             kind = config["attack_settings"][a].get("kind", a)
-            if kind in ATTACK_PARAMS:
-                out += check_params(f"attack_overrides.{ds}.{a}", cfg, {}, ATTACK_PARAMS[kind],
+            if kind in ATTACK_KINDS:
+                out += check_params(f"attack_overrides.{ds}.{a}", cfg, {}, ATTACK_KINDS[kind].params,
                                     note=f" (kind {kind!r})")
     tr = config["transfer"]
     for a in tr["attacks"]:
@@ -370,13 +370,13 @@ def _strong_entry_problems(key: str, e: dict) -> list[str]:
 
 
 def _stand_in_problems(config: dict) -> list[str]:
-    """A stand-in is chosen before any job starts (advreg.data.stand_in_needed), which only an
+    """A stand-in is chosen before any job starts (advreg.data_sources.stand_in_needed), which only an
     offline run with local mirrors can do: a download might have supplied the original."""
     d = config["data"]
     listed = d["stand_in"]["datasets"]
     if not listed:
         return []
-    from advreg.data import OFFICIAL, _is_url, sources
+    from advreg.data_sources import OFFICIAL, _is_url, sources
     out = []
     urls = [s for s in sources(d["mirror"], d["offline"]) if s == OFFICIAL or _is_url(s)]
     if urls:
@@ -534,7 +534,7 @@ def training_images(config: dict, dataset: str, max_train: int | None) -> int:
     """How many images a model of ``dataset`` trains on: the split's training part (official: the
     training file less the ``data.val`` validation images; test-file: ``data.test_file_train``),
     cut to ``max_train``."""
-    from advreg.data import get_spec, resolve_split, sources, stand_in_needed
+    from advreg.data_sources import get_spec, resolve_split, sources, stand_in_needed
     d = config["data"]
     if stand_in_needed(dataset, d["mirror"], d["offline"], d["stand_in"]["datasets"]):
         n = d["stand_in"]["train"] - d["val"]

@@ -14,7 +14,7 @@ the tiny preset (``fixed_seconds``; benchmarks/cost_model.py runs it), or given 
 
 What the model cannot know before the run, and assumes (each a named constant below):
 - how many images survive each attack of the strong ensemble (``SURVIVE``);
-- how many DeepFool iterations an image needs (``advreg.attacks.DEEPFOOL_ITERS``);
+- how many DeepFool iterations an image needs (``advreg.attack_kinds.DEEPFOOL_ITERS``);
 - without a calibration run, a job without model passes (tables, figures) costs start-up +
   ``SMALL_JOB_S``.
 """
@@ -32,7 +32,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from advreg import config as advcfg
 from advreg import strong_kinds
-from advreg.attacks import ATTACK_PASSES
+from advreg.attack_kinds import KINDS as ATTACK_KINDS
 from advreg.methods import MethodContext, build_method
 from advreg.models import build_from_spec, place
 from advreg.timing import seconds_per_call
@@ -147,10 +147,10 @@ def _n_train(config: dict, dataset: str, max_train: int | None) -> int:
 
 def _attack_passes(kind: str, cfg: dict, fb: float, fwd: float, transfer: bool = False) -> float:
     """FLOPs per image of one run of a paper attack (plus the accuracy forward passes): the passes
-    its kind declares (advreg.attacks.ATTACK_PASSES) times the FLOPs of a pass."""
-    if kind not in ATTACK_PASSES:
+    its kind declares (advreg.attack_kinds) times the FLOPs of a pass."""
+    if kind not in ATTACK_KINDS:
         raise ValueError(f"no cost rule for attack kind {kind!r}: register it with passes=")
-    n_fb, n_fwd = ATTACK_PASSES[kind](cfg, transfer)
+    n_fb, n_fwd = ATTACK_KINDS[kind].passes(cfg, transfer)
     return n_fb * fb + n_fwd * fwd
 
 

@@ -1,7 +1,7 @@
 """New training methods and attacks from outside advreg, named in the config (README
 "Extending"). ``extensions:`` lists Python files (paths relative to the working directory) or
 importable module names; importing one runs its ``@advreg.methods.register(...)`` classes and its
-``advreg.attacks.register_attack(...)`` calls, so their kinds are known to the config check, to
+``advreg.attack_kinds.register_attack(...)`` calls, so their kinds are known to the config check, to
 every job (scripts/_log.py loads them in each job process) and to the cost model."""
 from __future__ import annotations
 

@@ -2,22 +2,23 @@
 for every job module (so a job imports neither the training loop nor the table writers for them)."""
 from __future__ import annotations
 
+import os
+
 import torch
 
 from advreg.data import load_dataset
-
-
-import os
 
 # CUDA numerics (config `cuda_numerics`, carried in a job's device setting as "<device>+<numerics>",
 # e.g. "auto+exact"): "exact" = fp32 everywhere (no TF32 in matmul or convolutions, which torch 2.14
 # uses for cuDNN convolutions by default), deterministic cuDNN, no autotuning, deterministic
 # algorithms where torch has them; "tf32" = TF32 and cuDNN autotuning (faster, not reproducible).
-CUDA_NUMERICS = ("exact", "tf32")
+# The schema's `cuda_numerics` enum is the one list of the values (the config check reads it).
 
 
 def apply_cuda_numerics(numerics: str) -> None:
     """Set torch's process-wide CUDA numerics (before the first CUDA kernel runs)."""
+    if numerics not in ("exact", "tf32"):
+        raise ValueError(f"CUDA numerics {numerics!r}: expected 'exact' or 'tf32' (config cuda_numerics)")
     exact = numerics == "exact"
     precision = "ieee" if exact else "tf32"
     torch.backends.fp32_precision = precision

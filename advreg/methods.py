@@ -1,8 +1,9 @@
-"""Training methods: one registry entry each, all sharing one training loop (``advreg.train``).
+"""Training methods: what each kind does with a batch, all sharing one training loop (``advreg.train``).
 
-A method turns a batch into a scalar loss. Config entries under ``methods:`` name a registry
-``kind`` (default: the entry's own name) plus its hyperparameters, so a new variant of an existing
-method is a config entry and a new kind of method is one class here.
+A method turns a batch into a scalar loss. Each kind's hyperparameters and checks are declared in
+``advreg.method_kinds`` (torch-free, read by the config check), which names the class here that
+implements it; a new kind of method is one declaration there and one class here, or one
+``@register`` class in an extension.
 """
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from torch import nn
 from advreg import attacks
 from advreg.covariance import RunningCovariance
 from advreg.lrc import LRCSampler, perturb
-from advreg.sn_modes import MODES as SN_MODES
-from advreg.params import EPS_255, RANDOM_START, STEP_SIZE_255, STEPS, WEIGHT, Param, check_params
+from advreg import method_kinds
+from advreg.method_kinds import MethodKind, check_method, method_kind
+from advreg.params import Param
 from advreg.regularizers import loss_and_input_grad, sgr_penalty, uncentered_term
 
 
@@ -43,8 +45,10 @@ def step_logs(ce: torch.Tensor, reg: torch.Tensor | None, logits: torch.Tensor, 
 class Method:
     """Base class: plain empirical risk (cross-entropy on the clean batch)."""
 
-    #: the hyperparameters this kind requires / may take (besides ``kind`` and model options),
-    #: each with its type and range (advreg.params): the one declaration the config check uses
+    #: an extension's class declares here the hyperparameters its kind requires / may take
+    #: (besides ``kind`` and model options), each with its type and range (advreg.params);
+    #: ``register`` copies them into its advreg.method_kinds declaration (the built-in kinds are
+    #: declared there directly)
     params: dict[str, Param] = {}
     optional_params: dict[str, Param] = {}
 
@@ -69,28 +73,20 @@ class Method:
         """Kind-specific validation of hyperparameter values (raise ValueError naming the value)."""
 
 
-METHODS: dict[str, type[Method]] = {}
-
-# Keys any method entry may carry that configure the model or the registry, not the objective:
-# `spectral_norm: {beta, mode}` (Farnia et al. 2019) and an architecture other than the dataset's.
-COMMON_KEYS = ("kind", "spectral_norm", "arch", "widths")
-
-
 def register(name: str) -> Callable[[type[Method]], type[Method]]:
+    """Declare an extension's method class as kind ``name`` (advreg.method_kinds.register), with
+    the ``params``, ``optional_params`` and ``check`` it carries."""
     def deco(cls: type[Method]) -> type[Method]:
-        METHODS[name] = cls
+        method_kinds.register(name, MethodKind(cls, dict(cls.params), dict(cls.optional_params), cls.check))
         return cls
     return deco
 
 
-register("clean")(Method)
 
 
-@register("wdecay")
 class WeightDecay(Method):
     """Clean training plus an L2 penalty ½·c·Σ‖W‖² on weight matrices/kernels (not biases),
     added to the loss as the SGR paper's "clean + L2 weight decay" baseline."""
-    params = {"weight_decay": Param("number", lo=0, doc="L2 coefficient c")}
 
     def loss(self, model, x, y):
         ce, logs = super().loss(model, x, y)
@@ -100,56 +96,9 @@ class WeightDecay(Method):
         return ce + reg, logs
 
 
-def method_kind(name: str, cfg: dict) -> str:
-    return cfg.get("kind", name)
-
-
-SPECTRAL_NORM = {"beta": Param("number", lo=0, lo_open=True, doc="SN bound β on each layer's norm"),
-                 "mode": Param("choice", choices=tuple(SN_MODES))}
-
-
-def method_params(name: str, cfg: dict) -> tuple[dict[str, Param], dict[str, Param]]:
-    """The (required, optional) parameter declarations of the entry's kind."""
-    cls = METHODS[method_kind(name, cfg)]
-    return cls.params, cls.optional_params
-
-
-def method_problems(name: str, cfg: dict, owner: str | None = None) -> list[str]:
-    """Every problem of a method entry: unknown kind, unknown/missing hyperparameters, values of the
-    wrong type or out of range (each declared once, on the method class), kind-specific checks."""
-    owner = owner or f"method {name!r}"
-    kind = method_kind(name, cfg)
-    if kind not in METHODS:
-        return [f"{owner}: unknown kind {kind!r}; expected one of {sorted(METHODS)} (or a kind an "
-                f"extension registers: list its file under `extensions`)"]
-    cls = METHODS[kind]
-    problems = check_params(owner, cfg, cls.params, cls.optional_params, ignore=COMMON_KEYS,
-                            note=f" (kind {kind!r})")
-    sn = cfg.get("spectral_norm")
-    if sn is not None:
-        if not isinstance(sn, dict):
-            problems.append(f"{owner}.spectral_norm: {sn!r}; expected {{beta: <number>, mode: {'|'.join(SN_MODES)}}}")
-        else:
-            problems += check_params(f"{owner}.spectral_norm", sn, {"beta": SPECTRAL_NORM["beta"]},
-                                     {"mode": SPECTRAL_NORM["mode"]})
-    if not problems:  # kind-specific checks may read any declared value
-        try:
-            cls.check(name, cfg)
-        except ValueError as e:
-            problems.append(str(e))
-    return problems
-
-
-def check_method(name: str, cfg: dict) -> None:
-    """Reject an unknown kind, unknown/missing hyperparameters or a bad value, naming each."""
-    problems = method_problems(name, cfg)
-    if problems:
-        raise ValueError("; ".join(problems))
-
-
 def build_method(name: str, cfg: dict, ctx: MethodContext) -> Method:
     check_method(name, cfg)
-    return METHODS[method_kind(name, cfg)](cfg, ctx)
+    return method_kinds.implementation(method_kind(name, cfg))(cfg, ctx)
 
 
 @contextlib.contextmanager
@@ -168,7 +117,6 @@ def eval_mode(model: nn.Module):
 class _Mixture(Method):
     """Augmented training (SGR paper Eq. 3): (1 − mix)·ℓ(clean) + mix·ℓ(perturbed), both halves in
     one forward pass. ``reg`` logs the loss on the perturbed half."""
-    params = {"mix": WEIGHT}
 
     def perturb(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -184,22 +132,17 @@ class _Mixture(Method):
         return loss, step_logs(ce_clean, ce_pert, logits[:b], y)
 
 
-@register("fgsm")
 class FGSMAugment(_Mixture):
     """Adversarial augmentation with FGSM examples of the model's *predicted* labels (no label
     leaking); ε in units of 1/255 as the paper reports it."""
-    params = {"mix": WEIGHT, "eps_255": EPS_255}
 
     def perturb(self, model, x, y):
         with eval_mode(model):
             return attacks.fgsm(model, x, self.cfg["eps_255"] / 255)
 
 
-@register("pgd")
 class PGDAugment(_Mixture):
     """Adversarial augmentation with L∞ PGD examples (predicted labels)."""
-    params = {"mix": WEIGHT, "eps_255": EPS_255, "steps": STEPS, "step_size_255": STEP_SIZE_255,
-              "random_start": RANDOM_START}
 
     def perturb(self, model, x, y):
         c = self.cfg
@@ -209,13 +152,9 @@ class PGDAugment(_Mixture):
                                generator=self.ctx.generator)
 
 
-@register("lrc")
 class LRCAugment(_Mixture):
     """Clean training on inputs perturbed with long-range-correlated Gaussian noise (Sec. 4.3):
     x̃ = clip(x + ε·ξ), ξ ~ N(0, Σ_ζ) with unit marginal variance."""
-    params = {"mix": WEIGHT, "zeta": Param("number", lo=0, lo_open=True, doc="decay length ζ (pixels)"),
-              "eps": Param("number", lo=0, doc="noise strength ε (pixel units)"),
-              "inter_channel": Param("number", lo=0, hi=1, doc="inter-channel correlation")}
 
     def __init__(self, cfg, ctx):
         super().__init__(cfg, ctx)
@@ -227,10 +166,6 @@ class LRCAugment(_Mixture):
         return perturb(x, self.sampler.sample(len(x), generator=self.ctx.generator), self.cfg["eps"])
 
 
-SGR_SOURCES = ("identity", "grad", "sign", "fgsm", "pgd")
-
-
-@register("sgr")
 class SGR(Method):
     """Structured gradient regularization (Sec. 3, Eq. 11): ℓ + λ·½ gᵀΣ̂g with g = ∇ₓℓ, by double
     backprop. Σ̂ is the running raw second moment (Eq. 14, weight ``decay`` on the new batch) of
@@ -239,13 +174,6 @@ class SGR(Method):
     diagonal (λ = noise-to-signal ratio). ``representation``: ``full`` matrix (Eq. 15) or the
     covariance ``function`` of pixel displacement (Eq. 16). Σ̂ is re-estimated every
     ``update_every`` steps. ``uncentered`` adds Eq. 12's first-order term λ·gᵀμ̂."""
-    params = {"lam": Param("number", lo=0, doc="regularization strength λ"),
-              "source": Param("choice", choices=SGR_SOURCES),
-              "representation": Param("choice", choices=("full", "function")),
-              "decay": Param("number", lo=0, hi=1, lo_open=True, doc="weight of the new batch in Σ̂"),
-              "update_every": Param("int", lo=1, doc="steps between Σ̂ updates")}
-    optional_params = {"eps_255": EPS_255, "steps": STEPS, "step_size_255": STEP_SIZE_255,
-                       "random_start": RANDOM_START, "uncentered": Param("bool")}
 
     def __init__(self, cfg, ctx):
         super().__init__(cfg, ctx)
@@ -255,13 +183,6 @@ class SGR(Method):
                                      device=ctx.device)
         self.mu = torch.zeros(ctx.image_shape, device=ctx.device)  # running mean, for Eq. 12
         self.steps = 0
-
-    @classmethod
-    def check(cls, name, cfg):
-        need = {"fgsm": ("eps_255",), "pgd": ("eps_255", "steps", "step_size_255", "random_start")}
-        missing = [k for k in need.get(cfg["source"], ()) if k not in cfg]
-        if missing:
-            raise ValueError(f"method {name!r}: source {cfg['source']!r} needs {missing}")
 
     def perturbations(self, model, x, g):
         """ξ for the covariance estimate; its scale is irrelevant after standardization."""
@@ -300,20 +221,13 @@ class SGR(Method):
         self.steps = state["steps"]
 
 
-@register("gn")
 class GN(SGR):
     """Gradient-norm regularization: SGR with Σ = I (scaled to the data's mean diagonal, like every
     Σ̂), i.e. the same code path with the identity source."""
-    params = {"lam": SGR.params["lam"]}
-    optional_params = {}
 
     def __init__(self, cfg, ctx):
         super().__init__({**cfg, "source": "identity", "representation": "full", "decay": 1.0,
                           "update_every": 1}, ctx)
-
-    @classmethod
-    def check(cls, name, cfg):
-        pass
 
 
 class _AdversarialOnly(Method):
@@ -334,19 +248,15 @@ class _AdversarialOnly(Method):
         return ce, step_logs(ce, None, logits, y)
 
 
-@register("fgm")
 class FGMTraining(_AdversarialOnly):
     """FGM: x + ε·g/‖g‖₂ (one step, ℓ2)."""
-    params = {"eps_rel": Param("number", lo=0, doc="ε as a fraction of E‖X‖₂")}
 
     def adversarial(self, model, x):
         return attacks.fgm(model, x, self.cfg["eps_rel"] * self.ctx.data_mean_norm, clip=None)
 
 
-@register("pgm")
 class PGMTraining(_AdversarialOnly):
     """PGM: ℓ2 projected gradient, ``steps`` steps of 2ε/steps, no random start (SN paper: 15)."""
-    params = {"eps_rel": FGMTraining.params["eps_rel"], "steps": STEPS}
 
     def adversarial(self, model, x):
         eps = self.cfg["eps_rel"] * self.ctx.data_mean_norm
@@ -354,12 +264,9 @@ class PGMTraining(_AdversarialOnly):
                            random_start=False, clip=None)
 
 
-@register("wrm")
 class WRMTraining(_AdversarialOnly):
     """WRM (Sinha et al. 2018): gradient ascent on ℓ(x') − γ‖x' − x‖², γ = ``gamma_rel``·E‖X‖₂
     (SN paper: 0.002·C2 for CIFAR-10, 0.04·C2 for MNIST)."""
-    params = {"gamma_rel": Param("number", lo=0, lo_open=True, doc="γ as a fraction of E‖X‖₂"),
-              "steps": STEPS}
 
     def adversarial(self, model, x):
         return attacks.wrm(model, x, self.cfg["gamma_rel"] * self.ctx.data_mean_norm,

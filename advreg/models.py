@@ -7,11 +7,10 @@ live in pixel units.
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
 from torch import nn
 
+from advreg import architectures
 from advreg.atomic import save_torch
 from advreg.layers import PerImageStandardize
 
@@ -45,32 +44,10 @@ def cw_cnn(in_channels: int, image_size: int, widths: list[int], num_classes: in
     )
 
 
-# name -> builder(in_channels, image_size, widths, num_classes). One entry per architecture;
-# the SN paper's architectures register here too.
-ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
-    "cw": cw_cnn,
-}
-
-
-def _register_sn_architectures() -> None:
-    from advreg.sn_architectures import SN_ARCHITECTURES  # the SN paper's networks
-    ARCHITECTURES.update(SN_ARCHITECTURES)
-
-
-def available_architectures() -> list[str]:
-    _register_sn_architectures()
-    return sorted(ARCHITECTURES)
-
-
 def build_model(arch: str, in_channels: int, image_size: int, widths: list[int],
                 num_classes: int = 10) -> nn.Module:
-    if arch not in ARCHITECTURES:
-        _register_sn_architectures()
-    try:
-        builder = ARCHITECTURES[arch]
-    except KeyError:
-        raise ValueError(f"unknown architecture {arch!r}; expected one of {sorted(ARCHITECTURES)}") from None
-    return builder(in_channels, image_size, widths, num_classes)
+    """A plain network of architecture ``arch`` (its builder is declared in advreg.architectures)."""
+    return architectures.builder(arch)(in_channels, image_size, widths, num_classes)
 
 
 def build_from_spec(spec: dict) -> nn.Module:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -30,8 +31,14 @@ def _module_file(name: str) -> Path | None:
     return None
 
 
+# The registries (advreg.method_kinds, attack_kinds, architectures) name an implementation as a
+# "advreg.<module>:<name>" string and import it when it is used: a dependency like an import.
+_REFERENCE = re.compile(r"^(advreg(?:\.\w+)+):\w+$")
+
+
 def _imports(path: Path) -> set[str]:
-    """advreg modules imported anywhere in ``path`` (top level or inside functions)."""
+    """advreg modules imported anywhere in ``path`` (top level or inside functions), or named as
+    an implementation ("advreg.<module>:<name>")."""
     return set(_parsed_imports(str(path), path.stat().st_mtime_ns))
 
 
@@ -48,6 +55,8 @@ def _parsed_imports(path: str, mtime_ns: int) -> frozenset[str]:
                 # `from advreg import attacks` imports the module advreg.attacks
                 out |= {f"{node.module}.{a.name}" for a in node.names
                         if _module_file(f"{node.module}.{a.name}") is not None}
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _REFERENCE.match(node.value):
+            out.add(_REFERENCE.match(node.value).group(1))
     return frozenset(m for m in out if m != PACKAGE)
 
 

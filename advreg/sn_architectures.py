@@ -2,7 +2,7 @@
 ``dl_spectral_normalization/models/{alexnet,elunet,inception,mlp}.py``), in PyTorch.
 
 Each builder has the signature ``builder(in_channels, image_size, widths, num_classes)`` of
-:data:`advreg.models.ARCHITECTURES` and returns a *plain* network; spectral normalization is added
+the builders named in :data:`advreg.architectures.ARCHITECTURES` and returns a *plain* network; spectral normalization is added
 afterwards with ``advreg.sn_modes.apply_spectral_norm(model, (C, H, W), beta)`` (the authors' "no SN"
 baselines are the same networks with β = ∞). ``widths``: ``None`` or ``[]`` selects the paper's
 sizes; otherwise a list of the documented length overrides them (Inception ignores it).
@@ -222,14 +222,3 @@ def mlp2(in_channels: int, image_size: int, widths: Optional[Sequence[int]] = No
          num_classes: int = 10) -> nn.Sequential:
     """The paper's 2-hidden-layer ELU MLP; widths = [h1, h2], default [512, 512]."""
     return _mlp(in_channels, image_size, _widths(widths, [512, 512], "mlp2"), num_classes)
-
-
-# name -> builder(in_channels, image_size, widths, num_classes); merged into models.ARCHITECTURES.
-SN_ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
-    "alexnet": alexnet,
-    "alexnet_elu": alexnet_elu,
-    "elunet": elunet,
-    "inception": inception,
-    "mlp": mlp,
-    "mlp2": mlp2,
-}

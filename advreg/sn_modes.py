@@ -4,7 +4,7 @@ a mode on every layer of a model.
 
 Every other place reads this table: the schema's ``sn_experiments.mode`` enum
 (``advreg.config.load_schema``), the ``spectral_norm.mode`` parameter of a method
-(``advreg.methods.SPECTRAL_NORM``) and ``apply_spectral_norm``. A mode is added here and nowhere
+(``advreg.method_kinds.SPECTRAL_NORM``) and ``apply_spectral_norm``. A mode is added here and nowhere
 else. The parametrizations themselves (the operator norm's power iteration, Miyato's reshaped
 kernel) are ``advreg.spectral``'s.
 

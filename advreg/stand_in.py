@@ -3,7 +3,7 @@ the official archive's exact layout and shapes, so every job downstream runs the
 real data takes, and nothing computed from it can pass for a result.
 
 Only a run that lists the dataset under ``data.stand_in.datasets`` gets one, and only when no local
-mirror holds the originals and the run is offline (``advreg.data.stand_in_needed``, decided before
+mirror holds the originals and the run is offline (``advreg.data_sources.stand_in_needed``, decided before
 any job starts so every caption can say so). The archive has another file name than the original
 (``…STAND-IN.tar.gz``) and its own MD5s, recorded in the dataset artifact's ``meta``; the artifact's
 split description opens with ``STAND_IN_LABEL``, which every table caption's data clause repeats.

@@ -20,22 +20,12 @@ from __future__ import annotations
 import time
 
 import torch
-import torchattacks
 from torch import nn
 
 from advreg import strong_kinds
 from advreg.attacks import predicted_labels
 
-# The kinds, their parameters and defaults, and how each is built: advreg.strong_kinds (declared once)
-KINDS = tuple(strong_kinds.KINDS)
-entry_label = strong_kinds.label
-
-
-def build_attack(model: nn.Module, kind: str, eps: float, seed: int, **params) -> torchattacks.Attack:
-    """One torchattacks attack (L∞, radius ``eps`` in pixel units); ``params`` as an ensemble
-    entry sets them (the kind's defaults fill the rest). ``targets``: how many of the
-    highest-scoring wrong classes the targeted attacks (APGD-T, FAB-T) try, one after another."""
-    return strong_kinds.build(model, {"kind": kind, **params}, eps, seed)
+# Each entry's kind, parameters, defaults and builder: advreg.strong_kinds (declared once).
 
 
 def verified_wrong(model: nn.Module, x: torch.Tensor, x_adv: torch.Tensor, y: torch.Tensor,
@@ -74,7 +64,7 @@ def strong_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float
                 x_adv[b[wrong]] = adv[wrong]
                 robust[b[wrong]] = False
                 broken += int(wrong.sum())
-        steps.append({"attack": entry_label(entry), "black_box": strong_kinds.KINDS[entry["kind"]].black_box,
+        steps.append({"attack": strong_kinds.label(entry), "black_box": strong_kinds.KINDS[entry["kind"]].black_box,
                       "attacked": len(idx), "broken": broken,
                       "seconds": round(time.perf_counter() - t0, 3)})
         if log:

@@ -15,7 +15,7 @@ import json
 import math
 import os
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -26,44 +26,16 @@ from advreg.covariance import data_mean_diagonal
 from advreg.data import load_dataset, to_float
 from advreg.io import device_signature, pick_device
 from advreg.attacks import accuracy
-from advreg.methods import METHODS, MethodContext, build_method, eval_mode, method_kind
+from advreg.method_kinds import implementation, method_kind
+from advreg.methods import MethodContext, build_method, eval_mode
 from advreg.models import build_from_spec, place, save_model
 from advreg.progress import Progress, hms
+from advreg.train_settings import TrainSettings
 from advreg.provenance import code_digest, file_digest
 
 
 class NonFiniteLossError(RuntimeError):
     """Training produced a NaN/inf loss; no model is written."""
-
-
-@dataclass
-class TrainSettings:
-    epochs: int
-    batch_size: int
-    lr: float
-    seed: int
-    crop_pad: int = 0
-    flip: bool = False
-    fill: float = 0.0
-    eval_batch_size: int = 1000
-    max_train: int | None = None  # train on the first N training images only (presets)
-    optimizer: str = "adam"       # "adam" or "sgd" (SGD with `momentum`)
-    momentum: float | None = None  # SGD's; the pipeline sets it from the config (sn_experiments.settings)
-    # "constant" (the papers: no schedule stated) or "linear": lr decays linearly to 0 over the
-    # run, step by step (short CPU presets: most of the accuracy of a long run in a few epochs)
-    lr_schedule: str = "constant"
-    # Stop once the mean training accuracy of the last `early_stop_epochs` epochs reaches this
-    # (the SN authors' early stopping at 0.999 over 5 epochs); None trains all epochs.
-    early_stop_acc: float | None = None
-    early_stop_epochs: int = 5
-
-    def __post_init__(self):
-        if self.optimizer not in ("adam", "sgd"):
-            raise ValueError(f"optimizer must be 'adam' or 'sgd', got {self.optimizer!r}")
-        if self.optimizer == "sgd" and self.momentum is None:
-            raise ValueError("optimizer 'sgd' needs a momentum (config: sn_experiments.settings.<dataset>.momentum)")
-        if self.lr_schedule not in ("constant", "linear"):
-            raise ValueError(f"lr_schedule must be 'constant' or 'linear', got {self.lr_schedule!r}")
 
 
 # val_acc: clean accuracy on the validation split (carved from the training file); training never
@@ -93,7 +65,7 @@ def signature_parts(dataset_path, model_spec: dict, method_name: str, method_cfg
              "code": code_digest(__name__),
              "torch": str(torch.__version__),
              "device": device}
-    cls = METHODS[method_kind(method_name, method_cfg)]
+    cls = implementation(method_kind(method_name, method_cfg))
     if not cls.__module__.startswith("advreg."):  # a method from an extension: its file's code too
         parts["extension"] = file_digest(inspect.getsourcefile(cls))
     return parts

@@ -15,7 +15,7 @@ import torch
 import yaml
 
 from advreg import config as advcfg
-from advreg.data import DATASETS
+from advreg.data_sources import DATASETS
 from advreg.methods import MethodContext, build_method
 from advreg.models import build_model
 from advreg.timing import seconds_per_call

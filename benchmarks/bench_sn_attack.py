@@ -13,7 +13,7 @@ import argparse
 import torch
 
 from advreg import attacks
-from advreg.data import DATASETS
+from advreg.data_sources import DATASETS
 from advreg.models import build_model
 from advreg.sn_modes import apply_spectral_norm
 from advreg.spectral import freeze_spectral_norm

@@ -25,7 +25,9 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from advreg.models import build_model  # noqa: E402
-from advreg.sn_architectures import SN_ARCHITECTURES  # noqa: E402
+from advreg import architectures as _arch  # noqa: E402
+SN_ARCHITECTURES = {a: _arch.builder(a) for a, where in _arch.ARCHITECTURES.items()
+                    if where.startswith("advreg.sn_architectures:")}  # the SN paper's networks
 from advreg.sn_modes import apply_spectral_norm  # noqa: E402
 from advreg.spectral import spectral_parametrizations  # noqa: E402
 from advreg.timing import seconds_per_call  # noqa: E402
@@ -112,9 +114,6 @@ def main(argv=None) -> int:
                 raise SystemExit(f"unknown model {name!r}")
             spec = (a, int(C), int(S), None)
         arch, C, S, widths = spec
-        if arch in SN_ARCHITECTURES:
-            from advreg import models as _models
-            _models.ARCHITECTURES.setdefault(arch, SN_ARCHITECTURES[arch])
         r = bench(name, arch, C, S, widths, args, device)
         print(f"{r['model']:<14}{r['plain']:>10.2f}{r['sn']:>10.2f}{r['overhead']:>13.2f}"
               f"{100 * r['overhead'] / r['sn']:>11.1f}%{r['sn_only']:>12.2f}{100 * r['sn_only'] / r['sn']:>10.1f}%")

@@ -20,7 +20,6 @@ suite does this with its tiny run); ``--no-benchmarks`` leaves out run_all.
 from __future__ import annotations
 
 import argparse
-import inspect
 import subprocess
 import sys
 import tempfile
@@ -38,10 +37,10 @@ sys.path[:0] = [str(ROOT), str(HERE)]
 from advreg import config as advcfg  # noqa: E402
 from advreg import cost  # noqa: E402
 from advreg.figures.tables import markdown_table  # noqa: E402
+from advreg.timing import host_reads  # noqa: E402
 from rehearsal_resources import job_records  # noqa: E402
 
 STATED_GPU_TFLOPS = 20.0   # benchmarks/cost_model.py --gpu-tflops default
-HOST_READS = ("item", "tolist", "cpu", "numpy", "__float__", "__int__", "__bool__", "__index__")
 
 
 def run_pipeline(preset: Path, overrides: dict, cores: int) -> float:
@@ -82,27 +81,13 @@ def host_reads_per_step(config: dict, dataset_path: str, method: str, device: st
     spec = advcfg.model_spec(config, config["datasets"][0], method)
     cfg = advcfg.method_cfg(config, config["datasets"][0], method)
     counts = []
-    original = {n: getattr(torch.Tensor, n) for n in HOST_READS}
-
-    def counting(name):
-        def wrapper(self, *a, **k):
-            if "advreg" in Path(inspect.currentframe().f_back.f_code.co_filename).parts:
-                counts[-1] += 1
-            return original[name](self, *a, **k)
-        return wrapper
-
-    try:
-        for n in HOST_READS:
-            setattr(torch.Tensor, n, counting(n))
-        with tempfile.TemporaryDirectory() as d:
-            for steps in (10, 20):
-                counts.append(0)
-                settings = TrainSettings(epochs=1, batch_size=16, lr=1e-3, seed=0, max_train=16 * steps)
+    with tempfile.TemporaryDirectory() as d:
+        for steps in (10, 20):
+            settings = TrainSettings(epochs=1, batch_size=16, lr=1e-3, seed=0, max_train=16 * steps)
+            with host_reads() as calls:
                 train(dataset_path, spec, method, cfg, settings, Path(d) / f"m{steps}.pt", Path(d) / f"h{steps}.csv",
                       Path(d) / f"c{steps}.pt", device=device, log=lambda *_: None)
-    finally:
-        for n, fn in original.items():
-            setattr(torch.Tensor, n, fn)
+            counts.append(len(calls))
     return (counts[1] - counts[0]) / 10
 
 

@@ -23,7 +23,7 @@ DATASETS = config["datasets"]
 # said on the console before any job (data.split `auto` falls back to the test-file split when no
 # source holds the training files: loudly).
 def _resolve_splits():
-    from advreg.data import get_spec, resolve_split, sources
+    from advreg.data_sources import get_spec, resolve_split, sources
 
     d = config["data"]
     out = {}
@@ -49,7 +49,7 @@ RUN_REGIME = advcfg.run_regime(config)
 # Datasets replaced by a generated stand-in (data.stand_in, rehearsals only; advreg.stand_in),
 # decided here, before any job: every caption, figure, summary line and claim row of theirs says so.
 def _stand_ins():
-    from advreg.data import stand_in_needed
+    from advreg.data_sources import stand_in_needed
 
     d = config["data"]
     out = {ds for ds in DATASETS if stand_in_needed(ds, d["mirror"], d["offline"], d["stand_in"]["datasets"])}

@@ -24,7 +24,8 @@ import torch
 from advreg.atomic import atomic_path, write_json
 from advreg.attacks import share
 from advreg.data import load_dataset, to_float
-from advreg.methods import MethodContext, build_method, method_kind
+from advreg.method_kinds import method_kind
+from advreg.methods import MethodContext, build_method
 from advreg.models import load_model
 from advreg.sn_modes import beta_label
 from advreg.spectral import (bound_quantities, frozen_for_attacks, margin_normalizer, margins)

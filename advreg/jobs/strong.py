@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from advreg.atomic import write_json
-from advreg import strong_attack
+from advreg import strong_attack, strong_kinds
 from advreg.jobs.attack import eps_pixels
 from advreg.attacks import predicted_labels, share
 from advreg.data import evaluated_on, to_float
@@ -54,7 +54,7 @@ def evaluate_strong(model_path, dataset_path, paper_set, paper_json, eps_255, en
     out = strong_attack.strong_attack(model, x, y, eps_pixels(eps_255), ensemble, seed=seed,
                                       batch_size=batch_size, log=log)
     metrics = {"source": source, "seed": int(seed), "eps_255": eps_255, "n": len(x),
-               "ensemble": [strong_attack.entry_label(e) for e in ensemble],
+               "ensemble": [strong_kinds.label(e) for e in ensemble],
                "clean_acc": 100 * share(out["clean_correct"]),
                "paper_attack": f"{paper['attack']}", "paper_acc": 100 * share(paper_correct),
                "strong_acc": 100 * share(out["robust"]),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from advreg.attacks import register_attack
+from advreg.attack_kinds import register_attack
 from advreg.methods import Method, register, step_logs
 from advreg.params import Param
 from advreg.regularizers import loss_and_input_grad

@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from advreg import attack_kinds
 from advreg import attacks as A
 from advreg.models import build_model
 
@@ -245,7 +246,7 @@ def test_run_attack_batching_and_determinism(trained):
     assert torch.equal(a, b)
     r1 = A.rand(x, 0.1, generator=torch.Generator().manual_seed(0))
     assert (_linf(r1, x) <= 0.1 + 1e-6).all()
-    assert set(A.ATTACKS) >= {"rand", "fgsm", "fgm", "pgd", "deepfool"}
+    assert set(attack_kinds.KINDS) >= {"rand", "fgsm", "fgm", "pgd", "deepfool"}
     with pytest.raises(ValueError):
         A.run_attack("nope", model, x, 0.1, {})
     acc = A.accuracy(model, x, y[:48], batch_size=7)

@@ -18,7 +18,7 @@ import pytest
 import torch
 from torchvision.datasets.utils import calculate_md5
 
-from advreg import data
+from advreg import data, data_sources
 from advreg.jobs.data import prepare_dataset
 from conftest import need_mirror, MIRROR
 
@@ -38,13 +38,13 @@ def _fake_idx_dataset(name, tmp_path, monkeypatch, seed):
     (mirror / name).mkdir(parents=True)
     arrays = {"train_images": rng.integers(0, 256, (30, 28, 28)), "train_labels": rng.integers(0, 10, 30),
               "test_images": rng.integers(0, 256, (20, 28, 28)), "test_labels": rng.integers(0, 10, 20)}
-    spec = data.DATASETS[name]
+    spec = data_sources.DATASETS[name]
     files = {}
     for role, arr in arrays.items():
         fname = spec.files[role][0]
         _write_idx(mirror / name / fname, arr)
         files[role] = (fname, calculate_md5(str(mirror / name / fname)))
-    monkeypatch.setitem(data.DATASETS, name, dataclasses.replace(spec, files=files, urls=("http://127.0.0.1:9/",)))
+    monkeypatch.setitem(data_sources.DATASETS, name, dataclasses.replace(spec, files=files, urls=("http://127.0.0.1:9/",)))
     return mirror, arrays
 
 
@@ -92,8 +92,8 @@ def fake_cifar(tmp_path, monkeypatch):
     monkeypatch.setattr(tvd.CIFAR10, "train_list", [[n, md5[n]] for n, _ in tvd.CIFAR10.train_list])
     monkeypatch.setattr(tvd.CIFAR10, "test_list", [[n, md5[n]] for n, _ in tvd.CIFAR10.test_list])
     monkeypatch.setattr(tvd.CIFAR10, "meta", {**tvd.CIFAR10.meta, "md5": md5["batches.meta"]})
-    spec = data.DATASETS["cifar10"]
-    monkeypatch.setitem(data.DATASETS, "cifar10", dataclasses.replace(
+    spec = data_sources.DATASETS["cifar10"]
+    monkeypatch.setitem(data_sources.DATASETS, "cifar10", dataclasses.replace(
         spec, files={"archive": (archive.name, calculate_md5(str(archive)))}))
     return mirror, batches
 
@@ -117,7 +117,7 @@ def test_auto_split_falls_back_to_test_file_on_a_partial_mirror(fake_mnist, tmp_
     train / validation / test from the test file."""
     mirror, arrays = fake_mnist
     for role in ("train_images", "train_labels"):
-        (mirror / "mnist" / data.DATASETS["mnist"].files[role][0]).unlink()
+        (mirror / "mnist" / data_sources.DATASETS["mnist"].files[role][0]).unlink()
     out = tmp_path / "mnist.pt"
     meta, lines = _prepare("mnist", out, tmp_path / "raw", str(mirror), "auto", test_file_train=15, val=5)
     art = data.load_dataset(out)
@@ -151,7 +151,7 @@ def test_cifar_tarball_loads(fake_cifar, tmp_path):
 @pytest.mark.parametrize("name", ["mnist", "fashion_mnist"])
 def test_corrupt_file_is_a_clear_error_and_leaves_no_artifact(name, tmp_path, monkeypatch):
     mirror, _ = _fake_idx_dataset(name, tmp_path, monkeypatch, 3)
-    fname, md5 = data.DATASETS[name].files["test_images"]
+    fname, md5 = data_sources.DATASETS[name].files["test_images"]
     bad = mirror / name / fname
     bad.write_bytes(bad.read_bytes()[:-10])  # truncated download
     out = tmp_path / f"{name}.pt"
@@ -165,7 +165,7 @@ def test_corrupt_file_is_a_clear_error_and_leaves_no_artifact(name, tmp_path, mo
 @pytest.mark.parametrize("name", ["mnist", "fashion_mnist"])
 def test_missing_file_names_file_and_checksum(name, tmp_path, monkeypatch):
     mirror, _ = _fake_idx_dataset(name, tmp_path, monkeypatch, 4)
-    fname, md5 = data.DATASETS[name].files["test_labels"]
+    fname, md5 = data_sources.DATASETS[name].files["test_labels"]
     (mirror / name / fname).unlink()
     with pytest.raises(data.DataError, match=rf"{name}/{fname} \(expected MD5 {md5}\).*missing"):
         _prepare(name, tmp_path / "m.pt", tmp_path / "raw", str(mirror))
@@ -174,18 +174,18 @@ def test_missing_file_names_file_and_checksum(name, tmp_path, monkeypatch):
 
 def test_unknown_dataset_and_split_are_rejected(tmp_path):
     with pytest.raises(data.DataError, match="unknown dataset 'svhn'"):
-        data.get_spec("svhn")
+        data_sources.get_spec("svhn")
     with pytest.raises(data.DataError, match="unknown split 'random'"):
-        data.resolve_split(data.DATASETS["mnist"], "random", [])
+        data_sources.resolve_split(data_sources.DATASETS["mnist"], "random", [])
     with pytest.raises(data.DataError, match="no source"):
-        data.sources([], offline=True)
+        data_sources.sources([], offline=True)
 
 
 def test_sources_order_official_last_unless_offline():
-    assert data.sources(None) == ["official"]
-    assert data.sources("/m") == ["/m", "official"]
-    assert data.sources(["/a", "http://h/x"], offline=True) == ["/a", "http://h/x"]
-    assert data.sources(["official", "/a"]) == ["official", "/a"]  # an explicit position is kept
+    assert data_sources.sources(None) == ["official"]
+    assert data_sources.sources("/m") == ["/m", "official"]
+    assert data_sources.sources(["/a", "http://h/x"], offline=True) == ["/a", "http://h/x"]
+    assert data_sources.sources(["official", "/a"]) == ["official", "/a"]  # an explicit position is kept
 
 
 @pytest.fixture
@@ -213,7 +213,7 @@ def test_sources_are_tried_in_order_with_http_fallback(fake_fashion, http_mirror
     mirror, arrays = fake_fashion
     served, url = http_mirror
     shutil.copytree(mirror / "fashion_mnist", served / "fashion_mnist")
-    spec = data.DATASETS["fashion_mnist"]
+    spec = data_sources.DATASETS["fashion_mnist"]
     missing, corrupt = spec.files["train_labels"][0], spec.files["test_images"][0]
     (mirror / "fashion_mnist" / missing).unlink()
     bad = (mirror / "fashion_mnist" / corrupt)
@@ -238,7 +238,7 @@ def test_sources_are_tried_in_order_with_http_fallback(fake_fashion, http_mirror
 
 def test_official_urls_are_skipped_offline_and_tried_otherwise(fake_mnist, tmp_path):
     mirror, _ = fake_mnist
-    (mirror / "mnist" / data.DATASETS["mnist"].files["test_labels"][0]).unlink()
+    (mirror / "mnist" / data_sources.DATASETS["mnist"].files["test_labels"][0]).unlink()
     with pytest.raises(data.DataError) as offline:
         _prepare("mnist", tmp_path / "a.pt", tmp_path / "raw", [str(mirror)], offline=True)
     assert "127.0.0.1:9" not in str(offline.value)
@@ -260,20 +260,20 @@ def test_loading_only_train_and_val_needs_no_test_split(fake_mnist, tmp_path):
 
 
 def _mirror_has(name, roles):
-    return all((MIRROR / name / data.DATASETS[name].files[r][0]).exists() for r in roles)
+    return all((MIRROR / name / data_sources.DATASETS[name].files[r][0]).exists() for r in roles)
 
 
 @pytest.mark.parametrize("name", ["mnist", "fashion_mnist"])
 def test_real_mirror_official_split(name, tmp_path):
     """The real mirror's files: MD5-verified, the official 60,000 / 10,000 split, 1,000 validation
     images carved from the end of the training file."""
-    if not _mirror_has(name, data.DATASETS[name].files):
+    if not _mirror_has(name, data_sources.DATASETS[name].files):
         need_mirror(f"{name} files")
     out = tmp_path / f"{name}.pt"
     meta, lines = _prepare(name, out, tmp_path / "raw", [str(MIRROR)], "auto", val=1000)
     art = data.load_dataset(out)
     assert meta["split"] == "official" and meta["counts"] == {"train": 59000, "val": 1000, "test": 10000}
-    assert meta["files"] == {f: m for f, m in data.DATASETS[name].files.values()}
+    assert meta["files"] == {f: m for f, m in data_sources.DATASETS[name].files.values()}
     assert all(src.startswith(str(MIRROR)) for src in meta["sources"].values())
     for part in ("train", "val", "test"):
         assert sorted(art[f"y_{part}"].unique().tolist()) == list(range(10))
@@ -284,7 +284,7 @@ def test_real_mirror_test_file_split(mnist_test_digits, tmp_path):
     partial = tmp_path / "partial" / "mnist"
     partial.mkdir(parents=True)
     for role in ("test_images", "test_labels"):
-        fname = data.DATASETS["mnist"].files[role][0]
+        fname = data_sources.DATASETS["mnist"].files[role][0]
         (partial / fname).symlink_to(MIRROR / "mnist" / fname)
     out = tmp_path / "mnist.pt"
     meta, _ = _prepare("mnist", out, tmp_path / "raw", str(partial.parent), "auto", test_file_train=8000, val=1000)
@@ -303,10 +303,10 @@ def test_dataset_files_are_torchvisions():
     import torchvision.datasets as tvd
 
     for name, cls in (("mnist", tvd.MNIST), ("fashion_mnist", tvd.FashionMNIST)):
-        spec = data.DATASETS[name]
+        spec = data_sources.DATASETS[name]
         assert list(spec.files.values()) == [tuple(r) for r in cls.resources], name
         assert spec.urls == tuple(cls.mirrors), name
         assert spec.shape == (1, 28, 28)
-    cifar = data.DATASETS["cifar10"]
+    cifar = data_sources.DATASETS["cifar10"]
     assert cifar.files == {"archive": (tvd.CIFAR10.filename, tvd.CIFAR10.tgz_md5)}
     assert cifar.urls == (tvd.CIFAR10.url.rsplit("/", 1)[0] + "/",) and cifar.shape == (3, 32, 32)

@@ -119,3 +119,24 @@ def test_table_and_figure_jobs_import_no_torch():
         "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert out.stdout.strip() == "[]", f"{sorted(modules)} import torch: {out.stdout[:300]}"
+
+
+def test_planning_the_workflow_imports_no_torch(tmp_path):
+    """Issue 28: parsing the Snakefile, checking the config and planning every job of the full
+    reproduction (a dry run of config.yaml) loads no torch: the declarations the config check reads
+    (methods, attacks, architectures, datasets, training settings) sit in torch-free modules."""
+    import subprocess
+    import sys
+
+    from workflow_utils import copy_workflow
+
+    work = copy_workflow(tmp_path / "wf")
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: print('TORCH_LOADED', sorted(m for m in sys.modules "
+            "if m == 'torch' or m.startswith('torch.'))[:3]))\n"
+            "from snakemake.cli import main\n"
+            "sys.argv = ['snakemake', '--dry-run', '--quiet']\n"
+            "main()\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=work)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "TORCH_LOADED []" in out.stdout, out.stdout[-500:]

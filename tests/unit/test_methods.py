@@ -12,7 +12,8 @@ import yaml
 
 from advreg import config as advcfg
 from advreg.covariance import RunningCovariance
-from advreg.methods import SGR, MethodContext, build_method, check_method
+from advreg.method_kinds import check_method
+from advreg.methods import SGR, MethodContext, build_method
 from advreg.models import build_model, load_model
 from advreg.regularizers import loss_and_input_grad, sgr_penalty
 from advreg.train import TrainSettings, train

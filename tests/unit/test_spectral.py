@@ -10,7 +10,9 @@ import torch
 from torch import nn
 
 from advreg.models import build_model
-from advreg.sn_architectures import SN_ARCHITECTURES
+from advreg import architectures as _arch
+SN_ARCHITECTURES = {a: _arch.builder(a) for a, where in _arch.ARCHITECTURES.items()
+                    if where.startswith("advreg.sn_architectures:")}  # the SN paper's networks
 from advreg.sn_modes import apply_spectral_norm
 from advreg.layers import TFSameConv2d
 from advreg.spectral import (
@@ -324,7 +326,7 @@ def test_every_sn_mode_the_config_accepts_builds_a_model():
     import yaml
 
     from advreg import config as advcfg
-    from advreg.methods import SPECTRAL_NORM
+    from advreg.method_kinds import SPECTRAL_NORM
     from advreg.models import build_from_spec
     from advreg.sn_modes import MODES
 

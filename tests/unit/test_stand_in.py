@@ -14,6 +14,7 @@ import yaml
 from advreg import claims as C
 from advreg import config as advcfg
 from advreg import data as D
+from advreg import data_sources as DS
 from advreg import stand_in as S
 from advreg.jobs import verdicts as V
 from advreg.jobs.summary import opening
@@ -33,9 +34,9 @@ def test_archive_has_the_official_layout_and_loads_through_torchvision(tmp_path)
     assert art["x_val"].shape[0] == 50 and art["x_test"].shape == (100, 3, 32, 32)
     assert set(art["y_train"].tolist()) == set(range(10))
     # marked: its own file name and checksum, never the original's, and the label in every caption
-    assert meta["stand_in"] is True and D.DATASETS["cifar10"].files["archive"][0] not in meta["files"]
+    assert meta["stand_in"] is True and DS.DATASETS["cifar10"].files["archive"][0] not in meta["files"]
     assert list(meta["files"]) == [S.CIFAR_ARCHIVE]
-    assert D.DATASETS["cifar10"].files["archive"][1] not in meta["files"].values()
+    assert DS.DATASETS["cifar10"].files["archive"][1] not in meta["files"].values()
     assert D.evaluated_on(meta, 100).startswith(S.STAND_IN_LABEL)
     assert D.stand_in_note(meta).startswith(S.STAND_IN_LABEL) and D.stand_in_note({"dataset": "mnist"}) == ""
 
@@ -48,12 +49,12 @@ def test_archive_is_the_same_bytes_every_time(tmp_path):
 
 def test_stand_in_only_when_asked_and_the_mirror_lacks_the_original(tmp_path):
     mirror = tmp_path / "mirror"
-    assert D.stand_in_needed("cifar10", [str(mirror)], True, ["cifar10"])
-    assert not D.stand_in_needed("cifar10", [str(mirror)], True, [])          # not asked: never
-    assert not D.stand_in_needed("mnist", [str(mirror)], True, ["cifar10"])
+    assert DS.stand_in_needed("cifar10", [str(mirror)], True, ["cifar10"])
+    assert not DS.stand_in_needed("cifar10", [str(mirror)], True, [])          # not asked: never
+    assert not DS.stand_in_needed("mnist", [str(mirror)], True, ["cifar10"])
     (mirror / "cifar10").mkdir(parents=True)
     (mirror / "cifar10" / "cifar-10-python.tar.gz").write_bytes(b"x")
-    assert not D.stand_in_needed("cifar10", [str(mirror)], True, ["cifar10"])  # the original is there
+    assert not DS.stand_in_needed("cifar10", [str(mirror)], True, ["cifar10"])  # the original is there
 
 
 def test_missing_archive_without_stand_in_names_it_and_where_to_put_it(tmp_path):

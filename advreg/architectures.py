@@ -1,0 +1,34 @@
+"""The classifier architectures by name, each declared once: the function that builds it
+(``builder(in_channels, image_size, widths, num_classes) -> nn.Module``), as "module:function".
+
+Torch-free on purpose: the config check reads the names while Snakemake parses the Snakefile,
+which should not pay for importing torch; ``builder`` imports the module when a model is built.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Callable
+
+ARCHITECTURES: dict[str, str] = {
+    "cw": "advreg.models:cw_cnn",                      # SGR paper: Carlini & Wagner's CNNs
+    # the SN paper's networks (Farnia et al. 2019; advreg.sn_architectures)
+    "alexnet": "advreg.sn_architectures:alexnet",
+    "alexnet_elu": "advreg.sn_architectures:alexnet_elu",
+    "elunet": "advreg.sn_architectures:elunet",
+    "inception": "advreg.sn_architectures:inception",
+    "mlp": "advreg.sn_architectures:mlp",
+    "mlp2": "advreg.sn_architectures:mlp2",
+}
+
+
+def names() -> list[str]:
+    return sorted(ARCHITECTURES)
+
+
+def builder(name: str) -> Callable:
+    """The function that builds architecture ``name``."""
+    try:
+        module, _, fn = ARCHITECTURES[name].partition(":")
+    except KeyError:
+        raise ValueError(f"unknown architecture {name!r}; expected one of {names()}") from None
+    return getattr(importlib.import_module(module), fn)

@@ -18,7 +18,7 @@ shot() {  # url, png, width, height
     --screenshot="$2" "$1" 2>/dev/null
 }
 url() { echo "file://$(realpath "$1")"; }
-shot "$(url "$run/report.html")" "$out/report_landing.png" 1400 1100
+shot "$(url "$run/report.html")" "$out/report_landing.png" 1400 1600   # tall enough that the page is not scrolled: its first line (the verdict totals) shows
 shot "$(url "$run/summary.html")" "$out/report_summary.png" 1400 1400
 shot "$(url "$run/tables/claims.html")" "$out/report_claims.png" 1400 1200
 shot "$(url "$(ls "$run"/tables/clean_accuracy_*.html | head -1)")" "$out/report_clean.png" 1300 700

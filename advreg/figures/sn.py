@@ -25,29 +25,35 @@ def gap_figure(best: pd.DataFrame, path, title: str = "", note: str = "", regime
     x = np.arange(len(best))
     w = 0.38
     same = np.array([_is_inf(b) for b in best["beta_star"]])
-    for ax, key, paper, label in ((axes[0], "gap", "paper_gap", "generalization gap (train − test)"),
-                                  (axes[1], "test_adv_acc", "paper_test", "test accuracy")):
-        no_sn, sn = best[f"{key}_no_sn"].to_numpy(float), best[f"{key}_sn"].to_numpy(float)
-        d = ~same
-        ax.bar(x[d] - w / 2, no_sn[d], w, label="no SN (β = ∞)", color="tab:gray")
-        ax.bar(x[d] + w / 2, sn[d], w, label="SN at the validation's β*", color="tab:blue")
-        # β* = ∞: the validation kept the no-SN model, so both bars would be the same model
-        ax.bar(x[same], no_sn[same], w, label="β* = ∞: SN not chosen (one model)", color="tab:gray",
-               hatch="//", edgecolor="white")
+    d = ~same
+    for ax, key, paper, label in ((axes[0], "gap", "paper_gap", "generalization gap, train − test (points)"),
+                                  (axes[1], "test_adv_acc", "paper_test", "test accuracy (%)")):
+        # accuracies are fractions in the tables' CSVs: percentages here, as every table shows them
+        no_sn, sn = 100 * best[f"{key}_no_sn"].to_numpy(float), 100 * best[f"{key}_sn"].to_numpy(float)
+        if d.any():   # only what is drawn gets a legend entry
+            ax.bar(x[d] - w / 2, no_sn[d], w, label="no SN (β = ∞)", color="tab:gray")
+            ax.bar(x[d] + w / 2, sn[d], w, label="SN at the validation's β*", color="tab:blue")
+        if same.any():  # β* = ∞: the validation kept the no-SN model, so both bars would be the same model
+            ax.bar(x[same], no_sn[same], w, label="β* = ∞: SN not chosen (one model)", color="tab:gray",
+                   hatch="//", edgecolor="white")
         if f"{paper}_no_sn" in best and best[f"{paper}_no_sn"].notna().any():
-            ax.plot(x - w / 2, best[f"{paper}_no_sn"], "k_", ms=18, mew=2, label="paper")
-            ax.plot(x + w / 2, best[f"{paper}_sn"], "k_", ms=18, mew=2)
+            ax.plot(x - w / 2, 100 * best[f"{paper}_no_sn"], "k_", ms=18, mew=2, label="paper (β = ∞, β*)")
+            ax.plot(x + w / 2, 100 * best[f"{paper}_sn"], "k_", ms=18, mew=2)
         ax.set_xticks(x, [f"{s}\nβ* = {'∞' if _is_inf(b) else b}" for s, b in zip(best["scheme"], best["beta_star"])],
                       fontsize=9)
         ax.set(ylabel=label)
-        ax.legend(fontsize=8)
     axes[0].axhline(0, color="k", lw=0.5)
+    # one legend for both panels, above them (under the title): never on a bar, clear of the
+    # regime note under the plot
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.94), ncol=len(labels), fontsize=8,
+               frameon=False)
     if title:
         fig.suptitle(title + " — accuracy under each scheme's training attack (ERM: clean)")
     if regime:
         fig.text(0.01, -0.02, "Regime (claims register): " + regime, ha="left", va="top", fontsize=8,
                  wrap=True)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.88))
     _save(fig, path, note)
 
 
@@ -61,12 +67,13 @@ def beta_sweep_figure(df: pd.DataFrame, path, title: str = "", note: str = "") -
     for ax, scheme in zip(axes[0], schemes):
         g = mean[mean["scheme"] == scheme]
         labels = [str(b) for b in g["beta"]]
-        ax.plot(labels, g["train_adv_acc"], "o--", label="train")
-        ax.plot(labels, g["test_adv_acc"], "o-", label="test")
-        ax.plot(labels, g["gap"], "s:", color="tab:red", label="gap")
-        ax.set(title=str(scheme), xlabel="β", ylim=(min(0, g["gap"].min()) - 0.02, 1.02))
+        # fractions in the CSVs, percentages (gap: points) here, as the tables show them
+        ax.plot(labels, 100 * g["train_adv_acc"], "o--", label="train")
+        ax.plot(labels, 100 * g["test_adv_acc"], "o-", label="test")
+        ax.plot(labels, 100 * g["gap"], "s:", color="tab:red", label="gap (points)")
+        ax.set(title=str(scheme), xlabel="β", ylim=(min(0, 100 * g["gap"].min()) - 2, 102))
         ax.legend(fontsize=7)
-    axes[0][0].set_ylabel("accuracy under the training attack")
+    axes[0][0].set_ylabel("accuracy under the training attack (%)")
     ax = axes[0][-1]
     for scheme in schemes:
         g = mean[mean["scheme"] == scheme]

@@ -60,10 +60,17 @@ def test_gap_figure_draws_a_beta_star_of_infinity_once(tmp_path, drawn):
     ax = fig.axes[0]
     ticks = [t.get_text() for t in ax.get_xticklabels()]
     assert ticks == ["ERM\nβ* = 2", "FGM\nβ* = ∞"]
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend == ["no SN (β = ∞)", "SN at the validation's β*", "β* = ∞: SN not chosen (one model)"]
     heights = [p.get_height() for p in ax.patches]
-    np.testing.assert_allclose(heights, [0.05, 0.03, 0.10])   # ERM: no SN, SN; FGM: one bar
+    np.testing.assert_allclose(heights, [5, 3, 10])   # in points: ERM no SN, SN; FGM one bar
+    # the one legend sits above the panels, on no bar
+    fig.canvas.draw()
+    box = fig.legends[0].get_window_extent()
+    assert all(box.y0 >= a.get_window_extent().y1 for a in fig.axes)
+    # when every β* is ∞ only the drawn (hatched) bars are in the legend
+    sn_figures.gap_figure(_best("inf").assign(beta_star=["inf", "inf"]), tmp_path / "g2.png")
+    assert [t.get_text() for t in drawn[-1].legends[0].get_texts()] == ["β* = ∞: SN not chosen (one model)"]
     assert any("Regime (claims register): ERM gap 10.2" in t.get_text() for t in fig.texts)
     assert (tmp_path / "g.svg").stat().st_size > 0   # the vector twin beside the PNG
 

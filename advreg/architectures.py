@@ -6,8 +6,9 @@ which should not pay for importing torch; ``builder`` imports the module when a 
 """
 from __future__ import annotations
 
-import importlib
 from typing import Callable
+
+from advreg.references import resolve
 
 ARCHITECTURES: dict[str, str] = {
     "cw": "advreg.models:cw_cnn",                      # SGR paper: Carlini & Wagner's CNNs
@@ -28,7 +29,7 @@ def names() -> list[str]:
 def builder(name: str) -> Callable:
     """The function that builds architecture ``name``."""
     try:
-        module, _, fn = ARCHITECTURES[name].partition(":")
+        ref = ARCHITECTURES[name]
     except KeyError:
         raise ValueError(f"unknown architecture {name!r}; expected one of {names()}") from None
-    return getattr(importlib.import_module(module), fn)
+    return resolve(ref)

@@ -17,10 +17,10 @@ advreg.attacks hold the defaults); ``*_255`` values are in units of 1/255
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Callable
 
+from advreg.references import resolve
 from advreg.params import RANDOM_START, STEP_SIZE_255, STEPS, Param
 
 
@@ -37,10 +37,7 @@ def runner(name: str) -> Callable:
         run = KINDS[name].run
     except KeyError:
         raise ValueError(f"unknown attack {name!r}; expected one of {sorted(KINDS)}") from None
-    if isinstance(run, str):
-        module, _, fn = run.partition(":")
-        run = getattr(importlib.import_module(module), fn)
-    return run
+    return resolve(run)
 
 
 # DeepFool converges in 2-3 iterations on average (Moosavi-Dezfooli et al. 2016, Table 1); each

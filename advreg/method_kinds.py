@@ -11,10 +11,10 @@ its class, whose ``params``/``optional_params``/``check`` are read into a declar
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import Callable
 
+from advreg.references import resolve
 from advreg.params import EPS_255, RANDOM_START, STEP_SIZE_255, STEPS, WEIGHT, Param, check_params
 from advreg.sn_modes import MODES as SN_MODES
 
@@ -80,11 +80,7 @@ def register(name: str, kind: MethodKind) -> None:
 
 def implementation(kind: str) -> type:
     """The class that implements method kind ``kind``."""
-    impl = KINDS[kind].impl
-    if isinstance(impl, str):
-        module, _, cls = impl.partition(":")
-        impl = getattr(importlib.import_module(module), cls)
-    return impl
+    return resolve(KINDS[kind].impl)
 
 
 def method_kind(name: str, cfg: dict) -> str:

@@ -82,8 +82,6 @@ def register(name: str) -> Callable[[type[Method]], type[Method]]:
     return deco
 
 
-
-
 class WeightDecay(Method):
     """Clean training plus an L2 penalty ½·c·Σ‖W‖² on weight matrices/kernels (not biases),
     added to the loss as the SGR paper's "clean + L2 weight decay" baseline."""

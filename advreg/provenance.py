@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import re
 from functools import lru_cache
 from pathlib import Path
+
+from advreg.references import PATTERN as _REFERENCE
 
 PACKAGE = "advreg"
 _ROOT = Path(__file__).resolve().parent
@@ -31,9 +32,6 @@ def _module_file(name: str) -> Path | None:
     return None
 
 
-# The registries (advreg.method_kinds, attack_kinds, architectures) name an implementation as a
-# "advreg.<module>:<name>" string and import it when it is used: a dependency like an import.
-_REFERENCE = re.compile(r"^(advreg(?:\.\w+)+):\w+$")
 
 
 def _imports(path: Path) -> set[str]:

@@ -62,7 +62,6 @@ localrules:
     claim_verdicts,
     masking_table,
     paper_comparison,
-    whitebox_seeds,
     transfer_seeds,
     lrc_seeds,
     decay_seeds,

@@ -24,6 +24,7 @@ from scipy import stats
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 NOT_TESTED = "not tested"
 NOT_TESTED_STAND_IN = "not tested (stand-in data)"   # a dataset replaced by a generated stand-in (advreg.stand_in)
+NOT_TESTED_REHEARSAL = "not tested (rehearsal)"      # a rehearsal run (config `rehearsal: true`): cut sizes, no result
 KINDS = ("superiority", "equivalence")
 ELLIPSIS = "…"
 

@@ -34,31 +34,38 @@ rule adversarial_set:
 
 rule whitebox_table:
     input:
-        metrics=lambda w: [
-            adv_path(w.dataset, w.seed, a, e, m, "json")
-            for a in config["attacks"]
-            for e in advcfg.attack_eps(config, w.dataset, a)
-            for m in METHODS
-        ],
+        metrics=whitebox_metrics,
         code=script_code("whitebox_table"),
     output:
-        csv=f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.csv",
+        csv=f"{R}/tables/whitebox_{{dataset}}.csv",
         html=report(
-            f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.html",
-            caption="../report/whitebox.rst",
+            f"{R}/tables/whitebox_{{dataset}}.html",
+            caption="../report/whitebox_seeds.rst",
             category=CATEGORY["table1"],
-            labels={"dataset": "{dataset}", "table": "white-box accuracy, seed {seed}"},
+            labels={"dataset": "{dataset}", "table": "white-box accuracy, over seeds"},
         ),
-        md=f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.md",
-        tex=f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.tex",
+        md=f"{R}/tables/whitebox_{{dataset}}.md",
+        seed_csv=whitebox_seed_outputs("csv"),
+        seed_html=[
+            report(
+                f,
+                caption="../report/whitebox.rst",
+                category=CATEGORY["table1"],
+                labels={"dataset": "{dataset}", "table": f"white-box accuracy, seed {s}"},
+            )
+            for s, f in whitebox_seed_files("html").items()
+        ],
+        seed_md=whitebox_seed_outputs("md"),
+        seed_tex=whitebox_seed_outputs("tex"),
     log:
-        f"{R}/logs/whitebox_table/{{dataset}}_seed{{seed}}.log",
+        f"{R}/logs/whitebox_table/{{dataset}}.log",
     benchmark:
-        f"{R}/benchmarks/whitebox_table/{{dataset}}_seed{{seed}}.tsv"
+        f"{R}/benchmarks/whitebox_table/{{dataset}}.tsv"
     conda:
         ENV
     params:
         note=data_note,
         methods=METHODS,
+        seed_files=whitebox_seed_map,
     script:
         "../scripts/whitebox_table.py"

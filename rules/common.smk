@@ -206,7 +206,6 @@ def seed_paths(template):
     return lambda w: list(seed_map(template)(w).values())
 
 
-WHITEBOX_SEED = f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}.csv"
 MATRIX_SEED = f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.csv"
 
 
@@ -307,7 +306,6 @@ def all_targets(summary=True):
             *seed_tables(ds),
         ]
         for seed in SEEDS:
-            targets.append(f"{R}/tables/whitebox_{ds}_seed{seed}.csv")
             targets += matrix_targets(ds, seed)
             targets += [
                 f"{R}/figures/fig2_covariance_{ds}_seed{seed}.png",
@@ -441,6 +439,36 @@ def sn_dataset_rows(dataset):
 
 
 # rules/seeds.smk
+def whitebox_seed_files(ext):
+    """{seed: path with a {dataset} wildcard} of the per-seed white-box tables (SGR Table 1), which the
+    dataset's whitebox_table job writes beside the table over seeds."""
+    return {s: f"{R}/tables/whitebox_{{dataset}}_seed{s}.{ext}" for s in SEEDS}
+
+
+def whitebox_seed_outputs(ext):
+    return list(whitebox_seed_files(ext).values())
+
+
+def whitebox_seed_map(w):
+    """{seed: {csv, md, tex, html}} of the job's per-seed tables: the script files each record under
+    the seed it names, never by list order."""
+    return {
+        s: {ext: whitebox_seed_files(ext)[s].format(dataset=w.dataset) for ext in ("csv", "md", "tex", "html")}
+        for s in SEEDS
+    }
+
+
+def whitebox_metrics(w):
+    """Every adversarial-set record of the dataset, all seeds: each names its own seed."""
+    return [
+        adv_path(w.dataset, s, a, e, m, "json")
+        for s in SEEDS
+        for a in config["attacks"]
+        for e in advcfg.attack_eps(config, w.dataset, a)
+        for m in METHODS
+    ]
+
+
 def first_metrics(w):
     """One adversarial-set record of the dataset: its ``data`` field is the captions' split clause."""
     a = config["attacks"][0]

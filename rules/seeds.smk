@@ -3,34 +3,6 @@
 # published-matrix comparison is made against that interval.
 
 
-rule whitebox_seeds:
-    input:
-        tables=seed_paths(WHITEBOX_SEED),
-        metrics=first_metrics,
-        code=script_code("stack_seeds"),
-    output:
-        csv=f"{R}/tables/whitebox_{{dataset}}.csv",
-        html=report(
-            f"{R}/tables/whitebox_{{dataset}}.html",
-            caption="../report/whitebox_seeds.rst",
-            category=CATEGORY["table1"],
-            labels={"dataset": "{dataset}", "table": "white-box accuracy, over seeds"},
-        ),
-        md=f"{R}/tables/whitebox_{{dataset}}.md",
-    log:
-        f"{R}/logs/whitebox_seeds/{{dataset}}.log",
-    benchmark:
-        f"{R}/benchmarks/whitebox_seeds/{{dataset}}.tsv"
-    conda:
-        ENV
-    params:
-        note=data_note,
-        tables=seed_map(WHITEBOX_SEED),
-        what="White-box accuracy (%) of every model under each attack (ε in units of 1/255; DeepFool: robustness ρ)",
-    script:
-        "../scripts/stack_seeds.py"
-
-
 rule transfer_seeds:
     input:
         tables=seed_paths(MATRIX_SEED),

@@ -87,6 +87,7 @@ rule claim_verdicts:
         datasets=DATASETS,
         sn_datasets=config["sn_experiments"]["datasets"],
         stand_ins=sorted(STAND_IN),
+        rehearsal=config["rehearsal"],
         references={
             ds: {
                 e: advcfg.reference_file(config, ds, STRONG["paper_attack"], e)

@@ -25,6 +25,7 @@ rule summary:
         run_name=config["run_name"],
         datasets=DATASETS,
         stand_ins=sorted(STAND_IN),
+        rehearsal=config["rehearsal"],
         regime=RUN_REGIME,
         run=run_facts(),
         repo=lambda w: workflow.basedir,  # the git checkout provenance names (a function: not a file prefix)

@@ -5,7 +5,7 @@ from advreg.jobs.verdicts import claim_records, claims_table, write_claims
 with logged(snakemake) as log:
     o, p = snakemake.output, snakemake.params
     records, judged = claim_records(p.files, p.settings, p.references, p.datasets, p.sn_datasets,
-                                    stand_ins=p.stand_ins)
+                                    stand_ins=p.stand_ins, rehearsal=p.rehearsal)
     table = claims_table(records)
     write_claims(table, judged, o.csv, o.md, o.regime, p.run_name, o.html)
     log(table[["dataset", "id", "case", "verdict", "effect_paper_setting", "effect_strong_attack",

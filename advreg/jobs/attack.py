@@ -66,7 +66,9 @@ def make_adversarial_set(model_path, dataset_path, attack: str, cfg: dict, eps_2
                                progress=lambda done: bar.update(done, force=done == len(x)))
     sync(dev)
     seconds = time.perf_counter() - t0
-    metrics = {"source": source, "attack": attack, "kind": kind, "eps_255": eps_255, "n": len(x),
+    # the record names its own seed, so a table over seeds groups records by it, not by file order
+    metrics = {"seed": seed, "source": source, "attack": attack, "kind": kind, "eps_255": eps_255,
+               "n": len(x),
                "clean_acc": 100 * attacks.accuracy(model, x, y, batch_size),
                "whitebox_acc": 100 * attacks.accuracy(model, x_adv, y, batch_size),
                "seconds": round(seconds, 3), "device": str(dev),

@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from advreg.figures.tables import write_table
 from advreg.stats import fmt_ci, mean_ci
 
 
@@ -138,3 +139,21 @@ def sn_best_ci(sweep: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
             out.loc[i, "seeds"] = n
     order = [c2 for c in best.columns for c2 in (c, f"{c}_ci95") if c2 in out.columns]
     return out[[*order, "seeds"]]
+
+
+def write_over_seeds(frames: dict[int, pd.DataFrame], caption_head: str, data: str, csv_path,
+                     md_path, html_path) -> str:
+    """One table over seeds from per-seed tables of one layout (``frames``: seed -> table): the CSV
+    in the ``wide`` layout, the Markdown and HTML views with "mean ± half" cells and a caption that
+    names the seeds and the data. Returns the caption and the shown table (for the job's log)."""
+    mean, half, n = stack(frames)
+    seeds = ", ".join(map(str, sorted(frames)))
+    spread = (f"mean ± 95 % t-interval over n = {n} seeds ({seeds})" if n > 1 else
+              f"one seed ({seeds}): no interval")
+    caption = f"{caption_head}; {spread}. Data: {data}."
+    write_table(wide(mean, half, n).round(4), csv_path)
+    shown = ci_cells(mean, half, 1)
+    if "deepfool rho" in mean.columns:   # ρ is a ratio, not a percentage: three decimals
+        shown["deepfool rho"] = ci_cells(mean[["deepfool rho"]], half[["deepfool rho"]], 3)["deepfool rho"]
+    write_table(shown, md_path=md_path, caption=caption, html_path=html_path, html_values=mean)
+    return f"{caption}\n{shown.to_string()}"

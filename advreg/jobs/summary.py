@@ -54,8 +54,9 @@ def markdown_page(text: str) -> str:
     return _PAGE.format(body=markdown.markdown(text, extensions=["tables"]))
 
 
-def opening(claims_csv, regime_md, stand_ins=(), paragraph: str = "") -> list[str]:
-    """The summary's first lines: a stand-in warning when the run used one (advreg.stand_in), the
+def opening(claims_csv, regime_md, stand_ins=(), paragraph: str = "", rehearsal: bool = False) -> list[str]:
+    """The summary's first lines: a rehearsal notice (config `rehearsal: true`) and a stand-in
+    warning when the run used one (advreg.stand_in), the
     verdict totals, then how close the run came to each paper's regime (the lines
     advreg.jobs.verdicts wrote above its regime table)."""
     import pandas as pd
@@ -66,6 +67,11 @@ def opening(claims_csv, regime_md, stand_ins=(), paragraph: str = "") -> list[st
              f"{', '.join(stand_ins)} in this run comes from generated data (data.stand_in): it rehearses "
              f"the code path, it measures nothing; its claim rows read \"not tested (stand-in data)\".", ""]
             if stand_ins else [])
+    if rehearsal:
+        warn = ["**A rehearsal (config `rehearsal: true`), not a result.** Every job of the full run "
+                "ran once at cut sizes (images, epochs, steps) to show that its code paths work; the "
+                "models are near chance, so no claim is judged: every claim row reads "
+                "\"not tested (rehearsal)\".", ""] + warn
     return warn + (["**Verdicts**: " + ", ".join(f"{v} {k}" for k, v in counts.sort_index().items())
              + " (the table below; each row also says whether it was reached in the paper's regime).", ""]
             + ["**How close this run came to each paper's regime** (indicators and tolerances: "

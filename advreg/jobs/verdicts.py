@@ -591,10 +591,12 @@ def _not_tested(entry: dict, ds: str, why: str, verdict: str = C.NOT_TESTED) -> 
 
 
 def claim_rows(entry: dict, t: RunTables, run_datasets: list[str], sn_datasets: list[str],
-               regimes: dict, stand_ins=()) -> tuple[list[dict], list[dict]]:
+               regimes: dict, stand_ins=(), rehearsal: bool = False) -> tuple[list[dict], list[dict]]:
     """The table rows of one register entry, and the regime indicators it was judged with
     ({dataset, regime, paper, indicators}). A dataset in ``stand_ins`` (a generated stand-in,
-    advreg.stand_in) is never judged: its rows read "not tested (stand-in data)"."""
+    advreg.stand_in) is never judged: its rows read "not tested (stand-in data)". Nor is any dataset
+    of a ``rehearsal`` (config `rehearsal: true`): its models train for a step or two at cut sizes,
+    so an equivalence of two chance-level models would otherwise read "supported"."""
     fn, on_sn = EFFECTS[entry["effect"]["name"]]
     available = sn_datasets if on_sn else run_datasets
     where = "the run's SN experiments have" if on_sn else "this run has"
@@ -610,6 +612,11 @@ def claim_rows(entry: dict, t: RunTables, run_datasets: list[str], sn_datasets: 
         if ds in stand_ins:
             rows.append(_not_tested(entry, ds, f"{ds} is a synthetic stand-in in this run (data.stand_in), "
                                                f"not the real dataset", C.NOT_TESTED_STAND_IN))
+            continue
+        if rehearsal:
+            rows.append(_not_tested(entry, ds, "this run is a rehearsal (config rehearsal: true): every job "
+                                               "at cut sizes, to run its code once; its numbers decide nothing",
+                                    C.NOT_TESTED_REHEARSAL))
             continue
         try:
             cases = fn(t, ds, **entry["effect"].get("args", {}))
@@ -652,13 +659,13 @@ COLUMNS = ["dataset", "id", "paper", "section", "claim", "case", "test", "verdic
 
 
 def claim_records(files: dict, settings: dict, references: dict, run_datasets: list[str],
-                  sn_datasets: list[str], register: dict | None = None, stand_ins=()):
-    """Every register entry's rows, and the regime indicators behind them."""
+                  sn_datasets: list[str], register: dict | None = None, stand_ins=(), rehearsal: bool = False):
+    """Every register entry's rows, and the regime indicators behind them (none in a rehearsal)."""
     register = register or C.load_register()
     t = RunTables(files, settings, references, register.get("table1_eps_255", {}))
     rows, judged = [], []
     for entry in register["claims"]:
-        r, j = claim_rows(entry, t, run_datasets, sn_datasets, register["regimes"], stand_ins)
+        r, j = claim_rows(entry, t, run_datasets, sn_datasets, register["regimes"], stand_ins, rehearsal)
         rows += r
         judged += j
     return rows, judged

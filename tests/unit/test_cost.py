@@ -117,4 +117,4 @@ def test_host_and_gpu_memory_are_requested_where_they_are_used():
     assert on_gpu == base < on_cpu
     assert gpu == pytest.approx(config["cost"]["cuda_context_mb"] + (on_cpu - base), abs=1)
     assert cost.job_mem_mb("train", w, config, attempt=2, on_gpu=True) == 2 * base
-    assert cost.job_gpu_mem_mb("whitebox_table", {"dataset": "mnist", "seed": "0"}, config) == 0
+    assert cost.job_gpu_mem_mb("whitebox_table", {"dataset": "mnist"}, config) == 0

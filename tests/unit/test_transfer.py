@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 import torch
 
 from advreg.jobs.seeds import compare_to_paper
 from advreg.jobs.transfer import measure_matrix
-from advreg.jobs.transfer_tables import MatrixError, assemble_matrix, load_reference, whitebox_table
+from advreg.jobs.transfer_tables import (MatrixError, assemble_matrix, load_reference, whitebox_table,
+                                         write_whitebox_tables)
 from advreg.models import build_model, save_model
 
 LABELS = ["clean", "wdecay", "pgd"]
@@ -91,6 +93,42 @@ def test_whitebox_table_layout():
     df = whitebox_table(metrics, ["clean", "gn"])
     assert list(df.columns) == ["test", "pgd eps=32", "deepfool rho"]
     assert df.loc["gn", "pgd eps=32"] == 80.0 and df.loc["clean", "deepfool rho"] == 0.14
+
+
+def _whitebox_files(tmp_path, seeds):
+    seed_files = {s: {e: tmp_path / f"wb_seed{s}.{e}" for e in ("csv", "md", "tex", "html")} for s in seeds}
+    return seed_files, {e: tmp_path / f"wb.{e}" for e in ("csv", "md", "html")}
+
+
+def test_whitebox_tables_file_each_record_under_its_own_seed(tmp_path):
+    """One job writes every seed's Table-1 layout and their combination (issue 28): records arrive in
+    any order and are filed by the seed they carry, never by position."""
+    def rec(seed, source, acc):
+        return {"seed": seed, "source": source, "attack": "pgd", "eps_255": "32", "clean_acc": 99.0 - seed,
+                "whitebox_acc": acc, "data": "test data"}
+    metrics = [rec(1, "gn", 70.0), rec(0, "clean", 10.0), rec(1, "clean", 20.0), rec(0, "gn", 60.0)]
+    seed_files, out = _whitebox_files(tmp_path, [0, 1])
+    write_whitebox_tables(metrics, ["clean", "gn"], seed_files, out, "", "mnist")
+    s0 = pd.read_csv(seed_files[0]["csv"], index_col=0)
+    s1 = pd.read_csv(seed_files[1]["csv"], index_col=0)
+    assert s0.loc["clean", "pgd eps=32"] == 10.0 and s0.loc["gn", "pgd eps=32"] == 60.0 and s0.loc["gn", "test"] == 99.0
+    assert s1.loc["clean", "pgd eps=32"] == 20.0 and s1.loc["gn", "test"] == 98.0
+    both = pd.read_csv(out["csv"], index_col=0)
+    assert both.loc["clean", "pgd eps=32"] == pytest.approx(15.0) and both.loc["gn", "pgd eps=32"] == pytest.approx(65.0)
+    assert both.loc["clean", "pgd eps=32 ci95"] > 0 and (both["seeds"] == 2).all()
+    assert "seed 1" in seed_files[1]["md"].read_text() and seed_files[0]["tex"].read_text().startswith("\\begin")
+    assert "n = 2 seeds (0, 1)" in out["md"].read_text()
+
+
+def test_whitebox_tables_refuse_a_record_without_a_seed_asked_for(tmp_path):
+    seed_files, out = _whitebox_files(tmp_path, [0, 1])
+    stray = {"seed": 2, "source": "clean", "attack": "pgd", "eps_255": "32", "clean_acc": 99.0,
+             "whitebox_acc": 1.0, "data": "d"}
+    with pytest.raises(MatrixError, match="has seed 2; expected one of \\[0, 1\\]"):
+        write_whitebox_tables([stray], ["clean"], seed_files, out, "", "mnist")
+    with pytest.raises(MatrixError, match="no adversarial-set record of seed 1"):
+        write_whitebox_tables([dict(stray, seed=0)], ["clean"], seed_files, out, "", "mnist")
+    assert not any(p.exists() for f in [*seed_files.values(), out] for p in f.values())  # checked before writing
 
 
 # ----------------------------------------------------------------------------- every cell, orientation

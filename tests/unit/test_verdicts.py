@@ -245,3 +245,27 @@ def test_lrc_structure_overhead_and_sn_effects(tmp_path):
     assert erm.paper == [0.0, 0.0, 0.0]
     with pytest.raises(V.NotTested, match="needs the SN schemes WRM"):
         V.sn_gap_shrinks(t, "mnist", {"mnist": ["WRM"]})
+
+
+def test_a_rehearsal_judges_no_claim(tmp_path):
+    """A rehearsal's one-step models sit near chance, so two of them are "equivalent" at 0.00 ± 0.00:
+    the rehearsal of 2026-12-05 printed 17 MNIST / Fashion-MNIST rows "supported" that way (issue 27).
+    A run with `rehearsal: true` judges nothing; every row says why, and the summary opens with it."""
+    from advreg.jobs.summary import opening
+    reg = C.load_register()
+    rows = []
+    for entry in reg["claims"]:
+        r, judged = V.claim_rows(entry, None, ["mnist", "fashion_mnist", "cifar10"], ["mnist"], reg["regimes"],
+                                 stand_ins=["cifar10"], rehearsal=True)   # the tables are never read
+        assert judged == []
+        rows += r
+    judged_rows = [r for r in rows if r["verdict"] not in (C.NOT_TESTED, C.NOT_TESTED_STAND_IN)]
+    assert judged_rows and {r["verdict"] for r in judged_rows} == {C.NOT_TESTED_REHEARSAL}
+    assert {r["dataset"] for r in judged_rows} >= {"mnist", "fashion_mnist"}
+    assert all("rehearsal" in r["verdict_in_regime"] for r in judged_rows)
+    assert {r["verdict"] for r in rows if r["dataset"] == "cifar10"} <= {C.NOT_TESTED, C.NOT_TESTED_STAND_IN}
+    (tmp_path / "claims.csv").write_text("verdict\nnot tested (rehearsal)\n")
+    (tmp_path / "regime.md").write_text("- a line\n")
+    first = opening(tmp_path / "claims.csv", tmp_path / "regime.md", ["cifar10"], rehearsal=True)
+    assert first[0].startswith("**A rehearsal (config `rehearsal: true`), not a result.**")
+    assert any("stand-in" in line.lower() for line in first[1:3])

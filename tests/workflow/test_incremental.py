@@ -60,7 +60,7 @@ def test_method_hyperparameter_replans_only_that_method(tiny_run):
     matrices = sorted((w["attack"], w["eps"]) for w in _jobs(jobs, "transfer_matrix"))
     assert matrices == sorted((a, e) for a in config["transfer"]["attacks"] for e in advcfg.attack_eps(config, "mnist", a))
     assert sorted(r for r, _ in jobs if r not in ("train", "adversarial_set", "transfer_matrix")) == sorted(
-        ["clean_accuracy", "training_curves", "whitebox_table", "paper_comparison", "whitebox_seeds",
+        ["clean_accuracy", "training_curves", "whitebox_table", "paper_comparison",
          *["transfer_seeds"] * len(matrices), "strong_eval",
          "robustness_table", "masking_diagnostics", "masking_table", "claim_verdicts", "summary", "all"])
     assert {w["source"] for r, w in jobs if r in ("strong_eval", "masking_diagnostics")} == {"wdecay"}
@@ -94,7 +94,7 @@ def test_adding_an_attack_eps_adds_only_its_jobs(tiny_run):
     assert sorted(w["source"] for w in adv64) == sorted(METHODS)
     assert {w["attack"] for w in adv64} == {"fgsm"}
     assert {(w["attack"], w["eps"]) for w in _jobs(jobs, "transfer_matrix")} >= {("fgsm", "64")}
-    assert _jobs(jobs, "whitebox_table") == [{"dataset": "mnist", "seed": "0"}]  # gains a column
+    assert _jobs(jobs, "whitebox_table") == [{"dataset": "mnist"}]  # gains a column (all seeds' tables: one job)
     assert not _jobs(jobs, "train") and not _jobs(jobs, "prepare_dataset")
 
 
@@ -104,5 +104,5 @@ def test_adding_an_attack_eps_replans_nothing_of_the_old_eps(tiny_run):
     jobs = planned_jobs(wd, configs + [change])
     assert [(r, w) for r, w in jobs if w.get("eps") == "32"] == []
     assert sorted(r for r, _ in jobs) == sorted(
-        ["adversarial_set"] * len(METHODS) + ["transfer_matrix", "whitebox_table", "transfer_seeds", "whitebox_seeds",
+        ["adversarial_set"] * len(METHODS) + ["transfer_matrix", "whitebox_table", "transfer_seeds",
          "summary", "all"])

@@ -206,7 +206,7 @@ def test_changing_one_method_replans_only_that_method(tiny_run, tmp_path):
     assert {w["source"] for rule, w in jobs if rule in ("strong_eval", "masking_diagnostics")} == {"wdecay"}
     assert {rule for rule, _ in jobs} == {"train", "adversarial_set", "clean_accuracy", "training_curves",
                                          "whitebox_table", "transfer_matrix", "paper_comparison",
-                                         "whitebox_seeds", "transfer_seeds",
+                                         "transfer_seeds",
                                          "strong_eval", "robustness_table", "masking_diagnostics",
                                          "masking_table", "claim_verdicts", "summary", "all"}
 
@@ -238,6 +238,9 @@ def test_full_config_plans_the_paper_grid(tmp_path):
     rehearsal = planned_jobs(wd, [wd / "presets" / "rehearsal.yaml"])
     as_set = lambda js: Counter((r, tuple(sorted(w.items()))) for r, w in js)   # noqa: E731
     assert as_set(rehearsal) == as_set(jobs) and len(jobs) > 1800
+    # and it says it is one: its claim rows read "not tested (rehearsal)"; the full run judges them
+    assert yaml.safe_load((wd / "presets" / "rehearsal.yaml").read_text())["rehearsal"] is True
+    assert config["rehearsal"] is False
 
 
 def test_evidence_preset_plans_three_seeds_of_every_method_on_two_datasets(tmp_path):

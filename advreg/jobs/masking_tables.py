@@ -73,3 +73,28 @@ def flags_table(records: list[dict], methods: list[str], matrices: dict | None =
     df = pd.DataFrame(rows)
     df["order"] = df["model"].map({m: i for i, m in enumerate(methods)})
     return df.sort_values(["order", "seed"]).drop(columns="order").set_index("model")
+
+
+def write_masking_table(records: list[dict], methods: list[str], matrices: dict, tol: float, gap_tol: float,
+                        dataset: str, note: str, csv_path, md_path, html_path, png_path) -> str:
+    """The gradient-masking checks of one dataset (Carlini et al. 2019): the flags table and the
+    accuracy-vs-ε figure of every model's sweep. ``matrices``: {(attack, ε): transfer-matrix csv},
+    keyed "attack|ε" as the rule passes it. Returns the table's text (for the job's log)."""
+    from advreg.figures.common import accuracy_vs_eps
+    from advreg.figures.tables import write_table
+
+    table = flags_table(records, methods, {tuple(k.split("|")): v for k, v in matrices.items()},
+                        tol=tol, gap_tol=gap_tol)
+    n_flagged = int(table["any_flag"].sum())
+    caption = (f"{note}Gradient-masking checks on {dataset} (Carlini et al. 2019), "
+               f"ε = {records[0]['paper_eps_255']:g}/255. paper_attack and strong: the strong evaluation's "
+               f"accuracies (%) on its strong_eval_images test images; every column after diagnostic_images: "
+               f"the diagnostics' own sweeps on the first diagnostic_images test images. FLAG = a sign of "
+               f"masking or of a too-weak paper attack; {n_flagged} of {len(table)} (model, seed) rows flagged.")
+    write_table(table, csv_path, md_path, caption=caption, html_path=html_path)
+    curves: dict[str, list] = {}
+    for r in records:   # each sweep point under the seed its record names
+        curves.setdefault(r["source"], []).extend({**s, "seed": r["seed"]} for s in r["sweep"])
+    accuracy_vs_eps(curves, png_path, records[0]["paper_eps_255"],
+                    title=f"{dataset}: accuracy vs ε ({records[0]['n']} test images)", note=note)
+    return table.to_string()

@@ -157,3 +157,22 @@ def write_over_seeds(frames: dict[int, pd.DataFrame], caption_head: str, data: s
         shown["deepfool rho"] = ci_cells(mean[["deepfool rho"]], half[["deepfool rho"]], 3)["deepfool rho"]
     write_table(shown, md_path=md_path, caption=caption, html_path=html_path, html_values=mean)
     return f"{caption}\n{shown.to_string()}"
+
+
+def write_grouped(tables: list[pd.DataFrame], group_by: list[str], columns: list[str], seeds: list,
+                  caption_head: str, csv_path, md_path, html_path) -> str:
+    """Per-seed long tables (one row per group and seed; the seeds are the samples) as one table of
+    mean ± 95 % t-interval per group: the CSV with ``_ci95`` columns, the Markdown and HTML views
+    with "mean ± half" cells. Returns the caption and the shown table (for the job's log)."""
+    table = grouped_ci(pd.concat(tables, ignore_index=True), group_by, columns)
+    n = int(table["seeds"].max())
+    spread = (f"mean ± 95 % t-interval over n = {n} seeds ({', '.join(map(str, seeds))})" if n > 1 else
+              f"one seed ({seeds[0]}): no interval")
+    caption = f"{caption_head}; {spread}."
+    write_table(table.set_index(group_by[0]).round(4), csv_path)
+    shown = table[[*group_by, "seeds"]].copy()
+    for v in columns:
+        shown[v] = [fmt_ci(m, h, 2) for m, h in zip(table[v], table[f"{v}_ci95"])]
+    write_table(shown.set_index(group_by[0]), md_path=md_path, caption=caption, html_path=html_path,
+                html_values=table.set_index(group_by[0]))
+    return f"{caption}\n{shown.to_string()}"

@@ -46,3 +46,35 @@ def with_published(best: pd.DataFrame, reference: pd.DataFrame, dataset: str, ar
                               "test_sn": "paper_test_sn"})
     cols = ["scheme", "paper_beta_star", "paper_test_no_sn", "paper_test_sn", "paper_gap_no_sn", "paper_gap_sn"]
     return best.merge(ref[cols], on="scheme", how="left")
+
+
+def write_sn_results(rows: list[dict], margins: list, schemes: list[str], betas: list[str], dataset: str,
+                     arch: str, note: str, settings: dict, out: dict) -> str:
+    """The SN experiment's outputs for one dataset (Farnia et al. 2019, Sec. 4): the β sweep table,
+    β* per scheme by validation beside the published values, and the gap, β-sweep and margin
+    figures. ``out``: sweep, sweep_html, csv, md, html, gap, sweep_fig, margins_fig. Returns the
+    log text."""
+    from importlib import resources
+
+    from advreg.figures.sn import beta_sweep_figure, gap_figure, margins_figure
+    from advreg.figures.tables import write_table
+    from advreg.jobs.seeds import sn_best_ci
+    from advreg.jobs.verdicts import sn_regime_text
+
+    df = sweep_table(rows, schemes, betas)
+    write_table(df.set_index(["scheme", "beta", "seed"]).round(6), out["sweep"], html_path=out["sweep_html"],
+                caption=f"{note}SN β sweep, {dataset} / {arch}: every (scheme, β, seed)")
+    reference = pd.read_csv(resources.files("advreg") / "reference" / "sn_table.csv", dtype={"beta_star": str})
+    best = with_published(sn_best_ci(df, best_beta(df)), reference, dataset, arch)
+    caption = (f"{note}SN generalization gap, {dataset} / {arch}: accuracy under each scheme's training attack "
+               f"(ERM: clean), β = ∞ (no SN) vs the validation-selected β*; paper_*: Farnia et al. 2019 for "
+               f"the same dataset/architecture where published; *_ci95: half-width of the 95 % t-interval over the "
+               f"{int(best['seeds'].max()) if 'seeds' in best else 1} seeds (empty: one seed); "
+               f"{rows[0]['n_train']} training, {rows[0]['n_val']} validation, {rows[0]['n_test']} test images")
+    write_table(best.set_index("scheme").round(4), out["csv"], out["md"], caption=caption, html_path=out["html"])
+    regime = sn_regime_text(out["sweep"], out["csv"], settings, dataset)
+    title = f"{dataset} / {arch}"
+    gap_figure(best, out["gap"], title=title, note=note, regime=regime)
+    beta_sweep_figure(df, out["sweep_fig"], title=title, note=note)
+    margins_figure(rows, margins, best, out["margins_fig"], title=f"{title}: training-set margins", note=note)
+    return f"{best.to_string()}\nregime: {regime}"

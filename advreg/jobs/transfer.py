@@ -45,3 +45,21 @@ def measure_matrix(dataset_path, models: dict[str, str], sets: dict[str, str],
                 transfer[(t, s)] = 100 * attacks.accuracy(model, adv[s], y, batch_size)
     return assemble_matrix(list(models), clean, whitebox, transfer)
 
+
+
+def write_matrix(dataset_path, files: dict[str, dict], batch_size: int, max_test, device: str, title: str,
+                 note: str, out: dict) -> str:
+    """One white-box / transfer matrix (SGR Tables 3, 4): every model (row) on every source's
+    adversarial set (column), measured, then written as csv/md/tex/html and a heat map (``out``).
+    ``files``: {row label: {model, set, metrics}}, so nothing is matched by order."""
+    from advreg.figures.common import matrix_heatmap
+    from advreg.figures.tables import write_table
+
+    df = measure_matrix(dataset_path, {k: v["model"] for k, v in files.items()}, {k: v["set"] for k, v in files.items()},
+                        {k: v["metrics"] for k, v in files.items()}, batch_size, max_test, device).round(1)
+    data = json.load(open(next(iter(files.values()))["metrics"]))["data"]
+    caption = (f"{note}{title}. Rows: model attacked; test: clean accuracy; columns: source of the "
+               f"adversarial examples; diagonal: white-box, off-diagonal: transfer. Accuracy in %. Data: {data}.")
+    write_table(df, out["csv"], out["md"], out["tex"], caption=caption, html_path=out["html"])
+    matrix_heatmap(df, out["png"], title, note=note)
+    return df.to_string()

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from advreg.jobs.seeds import (SeedTableError, ci_cells, compare_to_paper, grouped_ci, seed_columns_ci,
+from advreg.jobs.seeds import (SeedTableError, ci_cells, compare_to_paper, grouped_ci, seed_columns_ci, write_grouped,
                                 sn_best_ci, stack, wide)
 
 
@@ -82,6 +82,19 @@ def test_grouped_ci_pools_the_seeds_of_each_sweep_point():
     assert len(out) == 3 and out["zeta"].isna().iloc[2] and out["worst_of_k_acc"].iloc[2] == 32.0
     with pytest.raises(SeedTableError, match="no column.*'eps'"):
         grouped_ci(df, ["model", "eps"], ["worst_of_k_acc"])
+
+
+def test_write_grouped_writes_the_pooled_table_and_names_its_seeds(tmp_path):
+    per_seed = [pd.DataFrame({"model": ["gn", "gn"], "zeta": [1, 16], "worst_of_k_acc": [a, b]})
+                for a, b in [(50.0, 80.0), (54.0, 80.0), (52.0, 80.0)]]
+    out = {e: tmp_path / f"lrc.{e}" for e in ("csv", "md", "html")}
+    text = write_grouped(per_seed, ["model", "zeta"], ["worst_of_k_acc"], [0, 1, 2], "LRC sweep; mnist",
+                         out["csv"], out["md"], out["html"])
+    csv = pd.read_csv(out["csv"])
+    assert csv["worst_of_k_acc"].tolist() == [52.0, 80.0] and csv["seeds"].tolist() == [3, 3]
+    assert "n = 3 seeds (0, 1, 2)" in text and "52.00 ±" in out["md"].read_text()
+    one = write_grouped(per_seed[:1], ["model", "zeta"], ["worst_of_k_acc"], [0], "x", out["csv"], out["md"], out["html"])
+    assert "one seed (0): no interval" in one
 
 
 def test_seed_columns_gain_mean_and_interval():

@@ -1,7 +1,7 @@
 from _log import logged
 import json
 
-from advreg.jobs.transfer_tables import write_whitebox_tables
+from advreg.jobs.whitebox_tables import write_whitebox_tables
 
 with logged(snakemake) as log:
     o, p = snakemake.output, snakemake.params

@@ -70,8 +70,8 @@ def opening(claims_csv, regime_md, stand_ins=(), paragraph: str = "", rehearsal:
     if rehearsal:
         warn = ["**A rehearsal (config `rehearsal: true`), not a result.** Every job of the full run "
                 "ran once at cut sizes (images, epochs, steps) to show that its code paths work; the "
-                "models are near chance, so no claim is judged: every claim row reads "
-                "\"not tested (rehearsal)\".", ""] + warn
+                "models are near chance, so no claim is judged: a claim row reads \"not tested "
+                "(rehearsal)\", or \"not tested (stand-in data)\" for a stand-in dataset.", ""] + warn
     return warn + (["**Verdicts**: " + ", ".join(f"{v} {k}" for k, v in counts.sort_index().items())
              + " (the table below; each row also says whether it was reached in the paper's regime).", ""]
             + ["**How close this run came to each paper's regime** (indicators and tolerances: "

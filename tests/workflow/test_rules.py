@@ -24,6 +24,21 @@ def test_every_rule_declares_the_code_of_its_own_script():
     assert checked >= 20
 
 
+def test_report_captions_name_only_their_rules_wildcards():
+    """A caption (report/*.rst) that reads `snakemake.wildcards.X` of a rule without the wildcard X
+    renders an empty string silently: the merged per-dataset white-box rule once printed "(seed )"."""
+    checked = 0
+    for smk in sorted((REPO / "rules").glob("*.smk")):
+        for block in re.split(r"(?m)^(?=rule \w+:)", smk.read_text())[1:]:
+            log = re.search(r"log:\s*\n\s*f?\"([^\"]+)\"", block)
+            wildcards = set(re.findall(r"\{\{(\w+)\}\}", log.group(1))) if log else set()
+            for caption in re.findall(r'caption="\.\./report/(\w+\.rst)"', block):
+                used = set(re.findall(r"snakemake\.wildcards\.(\w+)", (REPO / "report" / caption).read_text()))
+                assert used <= wildcards, (smk.name, block.splitlines()[0], caption, used - wildcards)
+                checked += 1
+    assert checked >= 20
+
+
 def _graph(mermaid: str) -> tuple[set[str], set[tuple[str, str]]]:
     """(rule names, edges between rule names) of a mermaid rule graph: node ids are numbered in an
     order Snakemake does not fix, so the graph is compared by names."""

@@ -32,8 +32,6 @@ def _module_file(name: str) -> Path | None:
     return None
 
 
-
-
 def _imports(path: Path) -> set[str]:
     """advreg modules imported anywhere in ``path`` (top level or inside functions), or named as
     an implementation ("advreg.<module>:<name>")."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from advreg.figures.common import accuracy_vs_eps
+from advreg.figures.tables import write_table
+
 
 def flags(measured: dict, strong: dict, transfer_row: dict | None, num_classes: int = 10,
           tol: float = 2.0, gap_tol: float = 5.0) -> dict:
@@ -80,9 +83,6 @@ def write_masking_table(records: list[dict], methods: list[str], matrices: dict,
     """The gradient-masking checks of one dataset (Carlini et al. 2019): the flags table and the
     accuracy-vs-ε figure of every model's sweep. ``matrices``: {(attack, ε): transfer-matrix csv},
     keyed "attack|ε" as the rule passes it. Returns the table's text (for the job's log)."""
-    from advreg.figures.common import accuracy_vs_eps
-    from advreg.figures.tables import write_table
-
     table = flags_table(records, methods, {tuple(k.split("|")): v for k, v in matrices.items()},
                         tol=tol, gap_tol=gap_tol)
     n_flagged = int(table["any_flag"].sum())

@@ -141,16 +141,20 @@ def sn_best_ci(sweep: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
     return out[[*order, "seeds"]]
 
 
+def spread_text(n: int, seeds: list) -> str:
+    """How a table over seeds states its spread: the interval and the seeds it pools, or that one
+    seed gives none."""
+    listed = ", ".join(map(str, seeds))
+    return f"mean ± 95 % t-interval over n = {n} seeds ({listed})" if n > 1 else f"one seed ({listed}): no interval"
+
+
 def write_over_seeds(frames: dict[int, pd.DataFrame], caption_head: str, data: str, csv_path,
                      md_path, html_path) -> str:
     """One table over seeds from per-seed tables of one layout (``frames``: seed -> table): the CSV
     in the ``wide`` layout, the Markdown and HTML views with "mean ± half" cells and a caption that
     names the seeds and the data. Returns the caption and the shown table (for the job's log)."""
     mean, half, n = stack(frames)
-    seeds = ", ".join(map(str, sorted(frames)))
-    spread = (f"mean ± 95 % t-interval over n = {n} seeds ({seeds})" if n > 1 else
-              f"one seed ({seeds}): no interval")
-    caption = f"{caption_head}; {spread}. Data: {data}."
+    caption = f"{caption_head}; {spread_text(n, sorted(frames))}. Data: {data}."
     write_table(wide(mean, half, n).round(4), csv_path)
     shown = ci_cells(mean, half, 1)
     if "deepfool rho" in mean.columns:   # ρ is a ratio, not a percentage: three decimals
@@ -165,10 +169,7 @@ def write_grouped(tables: list[pd.DataFrame], group_by: list[str], columns: list
     mean ± 95 % t-interval per group: the CSV with ``_ci95`` columns, the Markdown and HTML views
     with "mean ± half" cells. Returns the caption and the shown table (for the job's log)."""
     table = grouped_ci(pd.concat(tables, ignore_index=True), group_by, columns)
-    n = int(table["seeds"].max())
-    spread = (f"mean ± 95 % t-interval over n = {n} seeds ({', '.join(map(str, seeds))})" if n > 1 else
-              f"one seed ({seeds[0]}): no interval")
-    caption = f"{caption_head}; {spread}."
+    caption = f"{caption_head}; {spread_text(int(table['seeds'].max()), seeds)}."
     write_table(table.set_index(group_by[0]).round(4), csv_path)
     shown = table[[*group_by, "seeds"]].copy()
     for v in columns:

@@ -2,8 +2,14 @@
 it: pandas only, no torch (a table job starts without it)."""
 from __future__ import annotations
 
+from importlib import resources
+
 import pandas as pd
 
+from advreg.figures.sn import beta_sweep_figure, gap_figure, margins_figure
+from advreg.figures.tables import write_table
+from advreg.jobs.seeds import sn_best_ci
+from advreg.jobs.verdicts import sn_regime_text
 from advreg.sn_modes import parse_beta
 
 
@@ -54,13 +60,6 @@ def write_sn_results(rows: list[dict], margins: list, schemes: list[str], betas:
     β* per scheme by validation beside the published values, and the gap, β-sweep and margin
     figures. ``out``: sweep, sweep_html, csv, md, html, gap, sweep_fig, margins_fig. Returns the
     log text."""
-    from importlib import resources
-
-    from advreg.figures.sn import beta_sweep_figure, gap_figure, margins_figure
-    from advreg.figures.tables import write_table
-    from advreg.jobs.seeds import sn_best_ci
-    from advreg.jobs.verdicts import sn_regime_text
-
     df = sweep_table(rows, schemes, betas)
     write_table(df.set_index(["scheme", "beta", "seed"]).round(6), out["sweep"], html_path=out["sweep_html"],
                 caption=f"{note}SN β sweep, {dataset} / {arch}: every (scheme, β, seed)")

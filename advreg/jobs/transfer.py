@@ -12,6 +12,8 @@ import torch
 
 from advreg import attacks
 from advreg.data import load_dataset, to_float
+from advreg.figures.common import matrix_heatmap
+from advreg.figures.tables import write_table
 from advreg.models import load_for_attacks
 from advreg.io import pick_device
 from advreg.jobs.transfer_tables import MatrixError, assemble_matrix
@@ -46,15 +48,11 @@ def measure_matrix(dataset_path, models: dict[str, str], sets: dict[str, str],
     return assemble_matrix(list(models), clean, whitebox, transfer)
 
 
-
 def write_matrix(dataset_path, files: dict[str, dict], batch_size: int, max_test, device: str, title: str,
                  note: str, out: dict) -> str:
     """One white-box / transfer matrix (SGR Tables 3, 4): every model (row) on every source's
     adversarial set (column), measured, then written as csv/md/tex/html and a heat map (``out``).
     ``files``: {row label: {model, set, metrics}}, so nothing is matched by order."""
-    from advreg.figures.common import matrix_heatmap
-    from advreg.figures.tables import write_table
-
     df = measure_matrix(dataset_path, {k: v["model"] for k, v in files.items()}, {k: v["set"] for k, v in files.items()},
                         {k: v["metrics"] for k, v in files.items()}, batch_size, max_test, device).round(1)
     data = json.load(open(next(iter(files.values()))["metrics"]))["data"]

@@ -64,15 +64,29 @@ def _l2_normalize(g: torch.Tensor) -> torch.Tensor:
     return (u / n[:, None]).view_as(g)
 
 
-def _loss_grad(model: nn.Module, x: torch.Tensor, y: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
-    """∇ₓ (scale · Σ_i CE(model(x)_i, y_i)), w.r.t. the input only."""
+def _loss_grad(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None,
+               scale: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """∇ₓ (scale · Σ_i CE(model(x)_i, y_i)), w.r.t. the input only, and the labels it used.
+
+    ``y=None``: the model's predicted labels at x, read from this same forward. They are constants
+    of the loss (argmax of detached logits), so this equals a separate no-grad forward for the
+    labels followed by this one, minus that forward (a training step of FGSM/FGM adversarial
+    training does one forward fewer in four). Bitwise equal whenever two forwards of the same
+    input give the same logits: every attack here runs the model in eval mode, where the
+    spectral-norm iterate is frozen (advreg.spectral), and the nets have no dropout.
+    """
     with torch.enable_grad():
         xr = x.detach().requires_grad_(True)
-        loss = F.cross_entropy(model(xr), y, reduction="sum")
+        logits = model(xr)
+        if y is None:
+            y = logits.detach().argmax(1)
+        else:
+            y = y.to(x.device)
+        loss = F.cross_entropy(logits, y, reduction="sum")
         if scale != 1.0:
             loss = loss * scale
         (g,) = torch.autograd.grad(loss, xr)
-    return g
+    return g, y
 
 
 def _labels(model: nn.Module, x: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
@@ -136,8 +150,7 @@ def rand(x: torch.Tensor, eps: float, generator: torch.Generator | None = None, 
 
 def fgsm(model: nn.Module, x: torch.Tensor, eps: float, y: torch.Tensor | None = None, clip=(0.0, 1.0)) -> torch.Tensor:
     """Fast gradient sign method (CleverHans FastGradientMethod, ord=inf): x + ε·sign(∇ₓℓ)."""
-    y = _labels(model, x, y)
-    g = _loss_grad(model, x, y)
+    g, _ = _loss_grad(model, x, y)
     return _clip(x.detach().add(g.sign_(), alpha=eps), clip)
 
 
@@ -146,8 +159,7 @@ def fgm(model: nn.Module, x: torch.Tensor, eps: float, y: torch.Tensor | None = 
 
     Zero gradients give a zero step.
     """
-    y = _labels(model, x, y)
-    g = _loss_grad(model, x, y)
+    g, _ = _loss_grad(model, x, y)
     return _clip(x.detach().add(_l2_normalize(g), alpha=eps), clip)
 
 
@@ -164,7 +176,11 @@ def pgd(model: nn.Module, x: torch.Tensor, eps: float, steps: int, step_size: fl
     if norm not in ("linf", "l2"):
         raise ValueError(f"norm must be 'linf' or 'l2', got {norm!r}")
     x = x.detach()
-    y = _labels(model, x, y)
+    if random_start:  # the labels are the prediction at x, not at the random start
+        y = _labels(model, x, y)
+    elif y is not None:
+        y = y.to(x.device)
+    # else: the first step's forward is at x; its logits give the labels (as in _loss_grad)
 
     if random_start:
         if norm == "linf":
@@ -185,7 +201,10 @@ def pgd(model: nn.Module, x: torch.Tensor, eps: float, steps: int, step_size: fl
     with torch.enable_grad():
         for _ in range(steps):
             adv.requires_grad_(True)
-            loss = F.cross_entropy(model(adv), y, reduction="sum")
+            logits = model(adv)
+            if y is None:
+                y = logits.detach().argmax(1)
+            loss = F.cross_entropy(logits, y, reduction="sum")
             (g,) = torch.autograd.grad(loss, adv)
             adv.requires_grad_(False)  # graph is freed: in-place updates below are safe
             if norm == "linf":
@@ -216,10 +235,10 @@ def wrm(model: nn.Module, x: torch.Tensor, gamma: float, steps: int = 15, y: tor
         raise ValueError("gamma must be > 0")
     eps_w = 1.0 / (2.0 * gamma)
     x = x.detach()
-    y = _labels(model, x, y)
-    adv = _clip(x + _loss_grad(model, x, y, scale=eps_w), clip)
+    g, y = _loss_grad(model, x, y, scale=eps_w)  # y=None: the prediction at x, from this forward
+    adv = _clip(x + g, clip)
     for t in range(steps):
-        g = _loss_grad(model, adv, y, scale=eps_w)
+        g, _ = _loss_grad(model, adv, y, scale=eps_w)
         g.sub_(adv - x)
         adv = _clip(adv.add_(g, alpha=1.0 / math.sqrt(t + 2)), clip)
     return adv

@@ -29,6 +29,9 @@ SPECS = {
     "cw-cifar": {"arch": "cw", "in_channels": 3, "image_size": 32, "widths": [64, 64, 128, 128, 256, 256]},
     "elunet-sn-quick": {"arch": "elunet", "in_channels": 1, "image_size": 28, "widths": [16, 32, 32],
                         "spectral_norm": {"beta": 1.0, "mode": "operator"}},
+    "elunet-sn": {"arch": "elunet", "in_channels": 1, "image_size": 28, "widths": [],
+                  "spectral_norm": {"beta": 1.0, "mode": "operator"}},
+    "elunet": {"arch": "elunet", "in_channels": 1, "image_size": 28, "widths": []},
 }
 
 

@@ -9,6 +9,7 @@ from torch import nn
 from advreg import attack_kinds
 from advreg import attacks as A
 from advreg.models import build_model
+from advreg.sn_modes import apply_spectral_norm
 
 WIDTHS = [8, 8, 16, 16, 32, 32]
 
@@ -297,3 +298,31 @@ def test_adversarial_set_takes_eps_in_1_over_255(tmp_path, trained):
     free = (xf + eps <= 1) & (xf - eps >= 0)
     delta = (adv - xf).abs()[free]
     assert delta.max() <= eps + 1e-3 and delta.min() >= eps - 1e-3  # float16 storage
+
+
+@pytest.mark.parametrize("spectral", [False, True])
+def test_predicted_labels_from_the_attack_forward_equal_a_separate_prediction(trained, spectral):
+    """Attacks on predicted labels read the labels from their first gradient forward instead of
+    a separate no-grad forward (one forward fewer an FGSM/FGM training step). The result must be
+    bitwise what the explicit labels of a separate prediction give, on a plain CNN and on a
+    spectrally normalized one in eval mode (as every attack runs it)."""
+    model, x, _ = trained
+    if spectral:
+        torch.manual_seed(1)
+        model = apply_spectral_norm(build_model("cw", 1, 28, WIDTHS), (1, 28, 28), beta=1.0,
+                                    warmup_iterations=3).eval()
+    x = x[:64]
+    y = A.predicted_labels(model, x)
+    g = torch.Generator()
+    cases = [("fgsm", {}), ("fgm", {}), ("pgd", {"steps": 3, "step_size": 0.02}),
+             ("pgd", {"steps": 3, "step_size": 0.5, "norm": "l2"}),
+             ("wrm", {"gamma": 1.0, "steps": 2, "clip": None})]
+    for name, params in cases:
+        eps = {"fgm": 1.0, "wrm": None}.get(name, 0.1)
+        args = (model, x) if eps is None else (model, x, eps)
+        own, given = getattr(A, name)(*args, **params), getattr(A, name)(*args, y=y, **params)
+        assert torch.equal(own, given), name
+    # with a random start the labels are still the prediction at x, not at the start
+    own = A.pgd(model, x, 0.1, 2, 0.02, random_start=True, generator=g.manual_seed(3))
+    given = A.pgd(model, x, 0.1, 2, 0.02, random_start=True, y=y, generator=g.manual_seed(3))
+    assert torch.equal(own, given)

@@ -53,6 +53,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float)
     ap.add_argument("--lr-schedule", choices=["constant", "linear"])
     ap.add_argument("--crop-pad", type=int)
+    ap.add_argument("--batch-size", type=int)
+    ap.add_argument("--flip", choices=["true", "false"])
     ap.add_argument("--test", type=int, default=1000)
     ap.add_argument("--eps-255", type=float, default=32.0)
     ap.add_argument("--strong-at", type=int, nargs="*", default=[])
@@ -63,7 +65,9 @@ def main() -> None:
     config = advcfg.load([ROOT / "config.yaml", *a.configfile])
     st = advcfg.train_settings(config, a.dataset, a.seed)
     st["epochs"] = a.epochs
-    for key, value in (("lr", a.lr), ("lr_schedule", a.lr_schedule), ("crop_pad", a.crop_pad)):
+    flip = None if a.flip is None else a.flip == "true"
+    for key, value in (("lr", a.lr), ("lr_schedule", a.lr_schedule), ("crop_pad", a.crop_pad),
+                       ("batch_size", a.batch_size), ("flip", flip)):
         if value is not None:
             st[key] = value
     settings = TrainSettings(**st)

@@ -53,13 +53,15 @@ def _deepfool_passes(cfg: dict, transfer: bool = False) -> tuple[float, float]:
 
 def _pgd_passes(cfg: dict, transfer: bool = False) -> tuple[float, float]:
     steps = cfg.get("transfer_steps", cfg.get("steps", 40)) if transfer else cfg.get("steps", 40)
-    return steps, 1
+    # a label forward only with a random start: otherwise the first step's forward gives the labels
+    return steps, (1 if cfg.get("random_start", False) else 0)
 
 
 KINDS: dict[str, AttackKind] = {
     "rand": AttackKind({}, lambda cfg, transfer=False: (0, 1), "advreg.attacks:_run_rand"),
-    "fgsm": AttackKind({}, lambda cfg, transfer=False: (1, 1), "advreg.attacks:_run_fgsm"),
-    "fgm": AttackKind({}, lambda cfg, transfer=False: (1, 1), "advreg.attacks:_run_fgm"),
+    # one-step attacks read the predicted labels from their own gradient forward (advreg.attacks)
+    "fgsm": AttackKind({}, lambda cfg, transfer=False: (1, 0), "advreg.attacks:_run_fgsm"),
+    "fgm": AttackKind({}, lambda cfg, transfer=False: (1, 0), "advreg.attacks:_run_fgm"),
     "pgd": AttackKind({"steps": STEPS, "transfer_steps": STEPS, "step_size_255": STEP_SIZE_255,
                        "random_start": RANDOM_START, "norm": Param("choice", choices=("linf", "l2"))},
                       _pgd_passes, "advreg.attacks:_run_pgd"),
@@ -67,7 +69,7 @@ KINDS: dict[str, AttackKind] = {
                             "nb_candidate": Param("int", lo=2)},
                            _deepfool_passes, "advreg.attacks:_run_deepfool"),
     "wrm": AttackKind({"gamma": Param("number", lo=0, lo_open=True), "steps": STEPS},
-                      lambda cfg, transfer=False: (cfg.get("steps", 15), 1), "advreg.attacks:_run_wrm"),
+                      lambda cfg, transfer=False: (cfg.get("steps", 15) + 1, 0), "advreg.attacks:_run_wrm"),
 }
 
 

@@ -5,7 +5,10 @@ Conventions shared by every attack here:
 - Inputs ``x`` live in pixel space ([0, 1] for images); ε is in the same units. (The SGR paper
   states ε in units of 1/255; the pipeline converts before calling.)
 - Untargeted. When ``y`` is None the label is the model's *predicted* label on the clean input
-  (CleverHans / SN-repo default, avoids label leaking).
+  (CleverHans / SN-repo default, avoids label leaking), read from the attack's first gradient
+  forward at x where there is one (see ``_loss_grad``). Run a spectrally normalized model in eval
+  mode: in train mode each forward moves its power iterate, so that forward is not a separate
+  prediction's twin (every caller in this project attacks in eval mode).
 - Outputs are clipped to ``clip=(lo, hi)``; ``clip=None`` disables clipping (the SN repo never
   clips).
 - Gradients are taken w.r.t. the input only (``torch.autograd.grad``), so ``.grad`` of the model's

@@ -1,6 +1,7 @@
 """One training step of one-step adversarial training, with the attack's predicted labels from a
-separate no-grad forward (before) or from the attack's own gradient forward (now,
-``advreg.attacks._loss_grad``), in one run on the same weights and batches (issue 26, item 3).
+separate no-grad forward (before, emulated by passing a separate prediction's labels) or from the
+attack's own gradient forward (now, ``advreg.attacks._loss_grad``), in one run on the same model
+and batch, the two timed alternately (issue 26, item 3).
 
 The SN paper's FGM scheme on its ELU-Net (paper sizes, β = 1, operator SN) and the SGR paper's
 FGSM augmentation on the C&W net at the paper's MNIST widths: the attack in eval mode, then the

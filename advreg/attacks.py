@@ -179,13 +179,8 @@ def pgd(model: nn.Module, x: torch.Tensor, eps: float, steps: int, step_size: fl
     if norm not in ("linf", "l2"):
         raise ValueError(f"norm must be 'linf' or 'l2', got {norm!r}")
     x = x.detach()
-    if random_start:  # the labels are the prediction at x, not at the random start
-        y = _labels(model, x, y)
-    elif y is not None:
-        y = y.to(x.device)
-    # else: the first step's forward is at x; its logits give the labels (as in _loss_grad)
-
     if random_start:
+        y = _labels(model, x, y)  # the prediction at x, not at the random start
         if norm == "linf":
             adv = x + _uniform(x.shape, x, -eps, eps, generator)
         else:
@@ -193,7 +188,7 @@ def pgd(model: nn.Module, x: torch.Tensor, eps: float, steps: int, step_size: fl
             r = _uniform((x.shape[0],), x, 0.0, 1.0, generator)
             adv = x + d * _bview(r * eps, x)
         _clip(adv, clip)
-    else:
+    else:  # the first step is at x: _loss_grad reads the labels from its forward
         adv = x.clone()
 
     if norm == "linf":
@@ -201,26 +196,19 @@ def pgd(model: nn.Module, x: torch.Tensor, eps: float, steps: int, step_size: fl
         if clip is not None:
             lo.clamp_(min=clip[0])
             hi.clamp_(max=clip[1])
-    with torch.enable_grad():
-        for _ in range(steps):
-            adv.requires_grad_(True)
-            logits = model(adv)
-            if y is None:
-                y = logits.detach().argmax(1)
-            loss = F.cross_entropy(logits, y, reduction="sum")
-            (g,) = torch.autograd.grad(loss, adv)
-            adv.requires_grad_(False)  # graph is freed: in-place updates below are safe
-            if norm == "linf":
-                # step, then projection onto the ε-box ∩ clip range in one clamp
-                adv.add_(g.sign_(), alpha=step_size)
-                adv.clamp_(min=lo, max=hi)
-            else:
-                adv.add_(_l2_normalize(g), alpha=step_size)
-                delta = adv.sub_(x)  # adv now holds δ
-                n = delta.flatten(1).norm(dim=1)
-                factor = torch.where(n > eps, eps / n.clamp_min(1e-30), torch.ones_like(n))
-                delta.mul_(_bview(factor, delta)).add_(x)  # back to x + projected δ
-                _clip(adv, clip)
+    for _ in range(steps):
+        g, y = _loss_grad(model, adv, y)  # its graph is freed: the in-place updates below are safe
+        if norm == "linf":
+            # step, then projection onto the ε-box ∩ clip range in one clamp
+            adv.add_(g.sign_(), alpha=step_size)
+            adv.clamp_(min=lo, max=hi)
+        else:
+            adv.add_(_l2_normalize(g), alpha=step_size)
+            delta = adv.sub_(x)  # adv now holds δ
+            n = delta.flatten(1).norm(dim=1)
+            factor = torch.where(n > eps, eps / n.clamp_min(1e-30), torch.ones_like(n))
+            delta.mul_(_bview(factor, delta)).add_(x)  # back to x + projected δ
+            _clip(adv, clip)
     return adv.detach()
 
 

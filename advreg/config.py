@@ -553,6 +553,7 @@ def run_regime(config: dict) -> dict:
     cfgs = {m: method_cfg(config, config["datasets"][0], m) for m in config["methods"]}
     out = {"datasets": {}, "sn": {}, "pgd_train_steps": cfgs.get("pgd", {}).get("steps"),
            "max_test": config["evaluation"]["max_test"],
+           "clean_max_test": config["evaluation"]["clean_max_test"],
            "paper_attack_eps": {ds: attack_eps(config, ds, config["strong_eval"]["paper_attack"])
                                 for ds in config["datasets"]},
            "sgr_variants": {m: {"source": c["source"], "representation": c["representation"]}

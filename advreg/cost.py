@@ -214,7 +214,7 @@ def job_flops(rule: str, w: dict, config: dict) -> float:
     if rule == "clean_accuracy":
         ms = advcfg.trained_methods(config, w["dataset"])
         return sum(pass_flops(advcfg.model_spec(config, w["dataset"], m))[0] for m in ms) \
-            * len(config["seeds"]) * _n_test(config, ev["max_test"])
+            * len(config["seeds"]) * _n_test(config, ev["clean_max_test"])
     if rule == "lrc_attack":
         lrc = config["lrc"]
         fwd, _ = pass_flops(advcfg.model_spec(config, w["dataset"], w["source"]))

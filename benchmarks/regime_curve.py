@@ -6,9 +6,10 @@ the SGR paper's 24.7 %).
 It trains one model with the project's own ``advreg.train.train`` (so exactly what the pipeline
 would train), one epoch per call (``stop_after_epoch``: the run resumes from its epoch
 checkpoint, so epoch k of this curve *is* epoch k of a run configured for ``--epochs`` epochs,
-learning-rate schedule included), and after each epoch measures, on the first ``--test`` official
-test digits, clean accuracy and the config's PGD attack (``attack_settings.pgd``, its white-box
-steps) with the project's ``advreg.attacks``; at the epochs in ``--strong-at`` also APGD-CE
+learning-rate schedule included), and after each epoch measures clean accuracy and the config's
+PGD attack (``attack_settings.pgd``, its white-box steps, with the project's ``advreg.attacks``) on
+the first ``--test`` official test digits, and clean accuracy on all of them too (``clean_acc_all``,
+as the clean-accuracy table with evaluation.clean_max_test: null); at the epochs in ``--strong-at`` also APGD-CE
 (torchattacks, the strong ensemble's first member) for a check that PGD is not the weak link.
 
     .venv/bin/python benchmarks/regime_curve.py --configfile presets/paper_mnist.yaml \
@@ -80,6 +81,7 @@ def main() -> None:
 
     test = load_dataset(a.dataset_artifact, "cpu", parts=("test",))
     x, y = to_float(test["x_test"][:a.test]), test["y_test"][:a.test]
+    x_all, y_all = to_float(test["x_test"]), test["y_test"]   # clean accuracy on every test digit too
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -101,6 +103,7 @@ def main() -> None:
             row = {"epoch": k, "train_s": round(train_s, 1), "train_acc": hist[-1]["train_acc"],
                    "val_acc": hist[-1]["val_acc"],
                    "clean_acc": attacks.accuracy(model, x, y, 500),
+                   "clean_acc_all": attacks.accuracy(model, x_all, y_all, 1000),
                    "pgd_acc": attacks.accuracy(model, x_adv, y, 500),
                    "pgd_s": round(time.perf_counter() - t0, 1)}
             if k in a.strong_at:

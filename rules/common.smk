@@ -327,6 +327,7 @@ def run_facts():
         "seeds": SEEDS,
         "splits": splits,
         "max_test": config["evaluation"]["max_test"],
+        "clean_max_test": config["evaluation"]["clean_max_test"],
         "paper_attack": {"name": a, "steps": config["attack_settings"][a].get("steps")},
         "strong": STRONG["attacks"],
         "lrc": {k: lrc[k] for k in ("k", "zetas", "epsilons")} if lrc["models"] else None,

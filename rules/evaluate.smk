@@ -32,7 +32,7 @@ rule clean_accuracy:
         methods=METHODS,
         seeds=SEEDS,
         batch_size=config["evaluation"]["batch_size"],
-        max_test=config["evaluation"]["max_test"],
+        max_test=config["evaluation"]["clean_max_test"],
         device=DEVICE,
     script:
         "../scripts/clean_accuracy.py"

@@ -119,8 +119,8 @@ def _beside(run, paper) -> str:
 
 def run_paragraph(regime: dict, run: dict, register: dict | None = None) -> str:
     """One paragraph on what the run was, each setting beside the paper's (claims register):
-    ``regime``: advreg.config.run_regime; ``run``: seeds, the split used per dataset, the paper
-    attack and its steps, the strong ensemble, the LRC grid (the summary rule's params)."""
+    ``regime``: advreg.config.run_regime; ``run``: seeds, the split used per dataset, the test
+    images of the clean-accuracy table, the paper attack and its steps, the strong ensemble, the LRC grid (the summary rule's params)."""
     from advreg import claims as C
     register = register or C.load_register()
     parts = [f"seeds {_txt(run['seeds'])}"]
@@ -131,6 +131,7 @@ def run_paragraph(regime: dict, run: dict, register: dict | None = None) -> str:
     if regime.get("pgd_train_steps"):
         parts.append(f"PGD training {_beside(regime['pgd_train_steps'], _paper(register, 'pgd_train_steps', 'any'))} steps")
     a = run["paper_attack"]
+    parts.append(f"clean accuracy on {run['clean_max_test'] or 'all'} test images")
     parts.append(f"paper attack {a['name']} ({a['steps'] or 1} steps) on {run['max_test'] or 'all'} test images, "
                  f"checked by the strong ensemble " + " → ".join(
                      f"{e['kind']} (" + ", ".join(f"{v} {k}" for k, v in e.items() if k != "kind") + ")"

@@ -197,7 +197,7 @@ def clean_drop(t: RunTables, ds: str, model: str, baseline: str) -> list[Case]:
     seeds = [c for c in acc.columns if re.fullmatch(r"seed\d+", c)]   # not the `seeds` count column
     vals = [float(acc.loc[baseline, s] - acc.loc[model, s]) for s in seeds
             if not (pd.isna(acc.loc[baseline, s]) or pd.isna(acc.loc[model, s]))]
-    return [Case(f"{baseline} − {model}, clean test accuracy", vals, None, t.settings.get("max_test"),
+    return [Case(f"{baseline} − {model}, clean test accuracy", vals, None, t.settings.get("clean_max_test"),
                  _ref_value(t, ds, lambda r: r.loc[baseline, "test"] - r.loc[model, "test"]))]
 
 

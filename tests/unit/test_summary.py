@@ -6,7 +6,7 @@ from advreg.jobs.summary import landing_page, run_paragraph
 REGIME = {"datasets": {"mnist": {"widths": [16, 16, 32, 32, 100, 100], "epochs": 3, "training_images": 10000}},
           "sn": {"mnist": {"betas": ["inf", "1"], "epochs": 5, "training_images": 1000}},   # β labels, as sn_betas gives
           "pgd_train_steps": 7}
-RUN = {"seeds": [0, 1, 2], "splits": {"mnist": "official split"}, "max_test": 300,
+RUN = {"seeds": [0, 1, 2], "splits": {"mnist": "official split"}, "max_test": 300, "clean_max_test": None,
        "paper_attack": {"name": "pgd", "steps": 20},
        "strong": [{"kind": "apgd_ce", "steps": 100}, {"kind": "square", "queries": 100}],
        "lrc": {"k": 5, "zetas": [1, 2, 4], "epsilons": [0.3]}}
@@ -17,7 +17,7 @@ def test_run_paragraph_sets_every_cut_beside_the_paper():
     assert text.startswith("**What this run was**")
     for part in ("seeds 0/1/2", "mnist (official split): SGR models 10,000 (paper 60,000) training images",
                  "widths 16/16/32/32/100/100 (paper 32/32/64/64/200/200)", "3 (paper 50) epochs",
-                 "PGD training 7 (paper 40) steps", "paper attack pgd (20 steps) on 300 test images",
+                 "PGD training 7 (paper 40) steps", "clean accuracy on all test images", "paper attack pgd (20 steps) on 300 test images",
                  "apgd_ce (100 steps) → square (100 queries)", "LRC sweep k = 5 (paper 100)",
                  "SN on mnist: 1,000 (paper 55,000) training images", "β ∞/1 (paper ∞/1/2/4/8/16)",
                  "5 (paper 25) epochs"):

@@ -91,7 +91,7 @@ def _write_run(tmp_path, robust: dict, clean_acc: float = 99.3) -> dict:
 
 SETTINGS = {"datasets": {"mnist": {"widths": [32, 32, 64, 64, 200, 200], "epochs": 10, "arch": "cw",
                                    "training_images": 58000}},
-            "sn": {}, "pgd_train_steps": 40, "max_test": 1000, "sgr_variants": {}, "lrc": {},
+            "sn": {}, "pgd_train_steps": 40, "max_test": 1000, "clean_max_test": 10000, "sgr_variants": {}, "lrc": {},
             "paper_attack_eps": {"mnist": ["32"]}}
 REFS = {"mnist": {"32": REF}}
 
@@ -130,6 +130,7 @@ def test_superiority_claims_from_synthetic_tables(tmp_path):
     t = V.RunTables(files, SETTINGS, REFS, {"mnist": 32})
     (drop,) = V.clean_drop(t, "mnist", "gn", "clean")
     assert drop.paper == [0.0, 0.0, 0.0] and drop.paper_value == "+0.0"   # three seeds, not the `seeds` column
+    assert drop.images == 10000   # the clean table's images (evaluation.clean_max_test), not the attacks'
     # judged at the paper's Table-1 ε: a run that does not attack at it cannot test the claim
     t = V.RunTables(files, {**SETTINGS, "paper_attack_eps": {"mnist": ["76.5"]}}, REFS, {"mnist": 32})
     with pytest.raises(V.NotTested, match="the paper judges this at ε = 32/255 on mnist; the run attacks at 76.5"):

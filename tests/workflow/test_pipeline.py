@@ -38,7 +38,8 @@ def test_tiny_run_produces_every_target(tiny_run):
     assert ((table["mean"] > 50) & (table["mean"] <= 100)).all()
     md = (res / "tables" / "clean_accuracy_mnist.md").read_text()
     assert "official split: 59,500 training images" in md and "500 validation images" in md
-    assert "first 500 of the 10,000 test images" in md and "first 512 of the 59,500 training images" in md
+    # the clean table on evaluation.clean_max_test (1,000), the attacks on max_test (500)
+    assert "first 1,000 of the 10,000 test images" in md and "first 512 of the 59,500 training images" in md
     wb_md = (res / "tables" / "whitebox_mnist_seed0.md").read_text()
     assert "official split" in wb_md and "first 500 of the 10,000 test images" in wb_md
     assert "val_acc" in (res / "models" / "mnist" / "clean" / "seed0" / "history.csv").read_text().splitlines()[0]

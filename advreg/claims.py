@@ -8,9 +8,19 @@ Student-t interval over the n seeds (advreg.stats.mean_ci).
 - *superiority* ("A beats B", "SN raises test accuracy"): with the claimed direction ``above``
   (``below``), **supported** when m − h > τ (m + h < τ), **contradicted** when the whole interval
   lies on the other side, **inconclusive** otherwise or with one seed;
-- *equivalence* ("performed equally well", "no loss of performance"): **supported** when the
-  whole interval lies inside ±δ, **contradicted** when it lies wholly outside it (m − h > δ or
-  m + h < −δ), **inconclusive** otherwise.
+- *noninferiority* ("no loss of performance", "without compromising"): the effect is above −δ;
+  **supported** when m − h > −δ, **contradicted** when m + h < −δ (a gain is no loss);
+- *equivalence* ("performed equally well", "approaches"): **supported** when the whole interval
+  lies inside ±δ, **contradicted** when it lies wholly outside it (m − h > δ or m + h < −δ),
+  **inconclusive** otherwise.
+
+These are the *direction* verdicts. Each is two one-sided tests at 2.5 % (the 95 % interval's
+ends), so with no true effect (an effect on the threshold) a case reads "supported" or
+"contradicted" in at most 5 % of runs; ``p_values`` gives the same tests' p-values, which combine a
+claim's cases (``combine``) and correct across claims (``holm``).
+
+A quantitative claim gets a second, *magnitude* verdict (``magnitude``): whether the paper's own
+number is compatible with the interval, widened by a stated tolerance.
 """
 from __future__ import annotations
 
@@ -25,7 +35,10 @@ SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusi
 NOT_TESTED = "not tested"
 NOT_TESTED_STAND_IN = "not tested (stand-in data)"   # a dataset replaced by a generated stand-in (advreg.stand_in)
 NOT_TESTED_REHEARSAL = "not tested (rehearsal)"      # a rehearsal run (config `rehearsal: true`): cut sizes, no result
-KINDS = ("superiority", "equivalence")
+KINDS = ("superiority", "noninferiority", "equivalence")
+REPRODUCED, NOT_REPRODUCED = "reproduced", "not reproduced"
+UNDECIDED = "undecided (one seed)"
+ALPHA = 0.025   # each one-sided test: the end of the 95 % two-sided interval
 ELLIPSIS = "…"
 
 
@@ -44,6 +57,8 @@ def verdict(kind: str, mean: float, half: float, threshold: float, direction: st
     if math.isnan(mean) or math.isnan(half):
         return INCONCLUSIVE
     lo, hi = mean - half, mean + half
+    if kind == "noninferiority":   # "effect > −δ" is superiority above −δ
+        kind, threshold, direction = "superiority", -threshold, "above"
     if kind == "equivalence":
         if -threshold < lo and hi < threshold:
             return SUPPORTED
@@ -64,7 +79,84 @@ def margin(kind: str, mean: float, threshold: float) -> float:
     interval must shrink below for the verdict to be decided at this mean."""
     if kind == "equivalence":
         return abs(threshold - abs(mean))
+    if kind == "noninferiority":
+        return abs(mean + threshold)
     return abs(mean - threshold)
+
+
+def p_values(kind: str, values, threshold: float, direction: str = "above") -> tuple[float, float]:
+    """(p of "supported", p of "contradicted"): the one-sided t-tests behind ``verdict``, on the
+    per-seed ``values`` (NaN with fewer than two). A case is supported exactly when its first p is
+    below ``ALPHA`` and contradicted when its second is (for equivalence: the larger of the two
+    one-sided p-values for "inside ±δ", the smaller for "outside")."""
+    v = [float(x) for x in values if not math.isnan(float(x))]
+    n = len(v)
+    if n < 2:
+        return math.nan, math.nan
+    m = sum(v) / n
+    sd = math.sqrt(sum((x - m) ** 2 for x in v) / (n - 1))
+    se = sd / math.sqrt(n)
+
+    def above(tau: float) -> float:   # p of H0 "effect ≤ tau" against "effect > tau"
+        if se == 0:
+            return 0.0 if m > tau else 1.0
+        return float(stats.t.sf((m - tau) / se, n - 1))
+
+    if kind == "noninferiority":
+        kind, threshold, direction = "superiority", -threshold, "above"
+    if kind == "equivalence":
+        p_in = max(above(-threshold), 1 - above(threshold))
+        p_out = min(above(threshold), 1 - above(-threshold))
+        return p_in, p_out
+    if direction == "below":
+        return 1 - above(threshold), above(threshold)
+    return above(threshold), 1 - above(threshold)
+
+
+def combine(verdicts: list[str], p_contradicted: list[float], rule: str = "every") -> str:
+    """One verdict of a claim from its cases' (register ``cases``). ``every``: supported only if
+    every case is (an intersection-union test: the claim's level is each case's 2.5 %, no correction
+    needed); contradicted if any case is after Bonferroni-Holm across the cases (Holm's first step:
+    the smallest p below ALPHA / k); inconclusive otherwise. No case: not tested."""
+    if rule != "every":
+        raise ValueError(f"cases rule {rule!r}; expected 'every'")
+    if not verdicts:
+        return NOT_TESTED
+    if all(v == SUPPORTED for v in verdicts):
+        return SUPPORTED
+    ps = [p for p in p_contradicted if not math.isnan(p)]
+    if ps and min(ps) < ALPHA / len(verdicts):
+        return CONTRADICTED
+    return INCONCLUSIVE
+
+
+def holm(p: list[float], alpha: float = ALPHA) -> list[bool]:
+    """Bonferroni-Holm step-down across a family: which hypotheses are rejected at family-wise
+    level ``alpha`` (NaN: never rejected)."""
+    order = sorted((x, i) for i, x in enumerate(p) if not math.isnan(x))
+    out = [False] * len(p)
+    k = len(order)
+    for rank, (x, i) in enumerate(order):
+        if x >= alpha / (k - rank):
+            break
+        out[i] = True
+    return out
+
+
+def magnitude(mean: float, half: float, paper: float, tolerance: float, relation: str = "about") -> str:
+    """Whether the paper's number is compatible with the run's interval: ``about``, the paper's
+    value lies in [m − h − tol, m + h + tol]; ``at_least`` ("over X"), m + h + tol ≥ X. With one
+    seed there is no interval: undecided."""
+    if math.isnan(paper):
+        return "–"
+    if math.isnan(mean) or math.isnan(half):
+        return UNDECIDED
+    lo, hi = mean - half - tolerance, mean + half + tolerance
+    if relation == "at_least":
+        return REPRODUCED if hi >= paper else NOT_REPRODUCED
+    if relation != "about":
+        raise ValueError(f"magnitude relation {relation!r}; expected 'about' or 'at_least'")
+    return REPRODUCED if lo <= paper <= hi else NOT_REPRODUCED
 
 
 def seeds_to_settle(kind: str, mean: float, sd: float, n: int, threshold: float, cap: int = 10_000) -> str:

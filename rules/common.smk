@@ -563,7 +563,7 @@ def summary_inputs(w):
     sn = [f"{R}/tables/sn_generalization_{ds}.md" for ds in config["sn_experiments"]["datasets"]]
     return {
         "claims": f"{R}/tables/claims.md",
-        "claims_csv": f"{R}/tables/claims.csv",
+        "claim_lines": f"{R}/tables/claim_lines.csv",
         "regime": f"{R}/tables/regime.md",
         "tables": tables,
         "matrices": matrices,

@@ -73,6 +73,7 @@ rule claim_verdicts:
             labels={"table": "claim verdicts"},
         ),
         md=f"{R}/tables/claims.md",
+        lines=f"{R}/tables/claim_lines.csv",
         regime=f"{R}/tables/regime.md",
     log:
         f"{R}/logs/claim_verdicts.log",

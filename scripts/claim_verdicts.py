@@ -7,6 +7,7 @@ with logged(snakemake) as log:
     records, judged = claim_records(p.files, p.settings, p.references, p.datasets, p.sn_datasets,
                                     stand_ins=p.stand_ins, rehearsal=p.rehearsal)
     table = claims_table(records)
-    write_claims(table, judged, o.csv, o.md, o.regime, p.run_name, o.html)
-    log(table[["dataset", "id", "case", "verdict", "effect_paper_setting", "effect_strong_attack",
+    lines = write_claims(table, judged, o.csv, o.md, o.regime, p.run_name, o.html, o.lines)
+    log(table[["dataset", "id", "case", "verdict", "magnitude", "effect_paper_setting", "effect_strong_attack",
                "seeds_to_settle", "regime"]].to_string())
+    log(lines[["id", "datasets", "cases", "verdict", "holm", "magnitude", "regime"]].to_string())

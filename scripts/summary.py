@@ -15,7 +15,7 @@ with logged(snakemake):
              + "; ".join(f"{ds}: {how}" for ds, how in p.run["splits"].items())
              + " (each table's caption states its counts); selections (λ, β*, training curves) read the "
                "validation split carved from the training file, never a test image"]
-    first = opening(i.claims_csv, i.regime, p.stand_ins, run_paragraph(p.regime, p.run), p.rehearsal)
+    first = opening(i.claim_lines, i.regime, p.stand_ins, run_paragraph(p.regime, p.run), p.rehearsal)
     write_summary(snakemake.output.md, p.run_name, sections, list(i.figures), p.repo, notes,
                   html_path=snakemake.output.html, first=first,
                   settings={"device setting (config device)": p.run["device"],

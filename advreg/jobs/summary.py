@@ -54,14 +54,16 @@ def markdown_page(text: str) -> str:
     return _PAGE.format(body=markdown.markdown(text, extensions=["tables"]))
 
 
-def opening(claims_csv, regime_md, stand_ins=(), paragraph: str = "", rehearsal: bool = False) -> list[str]:
+def opening(claim_lines_csv, regime_md, stand_ins=(), paragraph: str = "", rehearsal: bool = False) -> list[str]:
     """The summary's first lines: a rehearsal notice (config `rehearsal: true`) and a stand-in
-    warning when the run used one (advreg.stand_in), the
-    verdict totals, then how close the run came to each paper's regime (the lines
+    warning when the run used one (advreg.stand_in), the verdict totals (one verdict per claim,
+    counted only on the papers' own datasets, with how many are in the paper's regime:
+    advreg.jobs.verdicts.totals), then how close the run came to each paper's regime (the lines
     advreg.jobs.verdicts wrote above its regime table)."""
     import pandas as pd
+    from advreg.jobs.verdicts import totals, totals_text
     from advreg.stand_in import STAND_IN_LABEL
-    counts = pd.read_csv(claims_csv)["verdict"].value_counts()
+    lines = pd.read_csv(claim_lines_csv, keep_default_na=False)
     regime = [line for line in Path(regime_md).read_text().splitlines() if line.startswith("- ")]
     warn = ([f"**{STAND_IN_LABEL}: {', '.join(stand_ins)}.** Every table and figure of "
              f"{', '.join(stand_ins)} in this run comes from generated data (data.stand_in): it rehearses "
@@ -72,11 +74,11 @@ def opening(claims_csv, regime_md, stand_ins=(), paragraph: str = "", rehearsal:
                 "ran once at cut sizes (images, epochs, steps) to show that its code paths work; the "
                 "models are near chance, so no claim is judged: a claim row reads \"not tested "
                 "(rehearsal)\", or \"not tested (stand-in data)\" for a stand-in dataset.", ""] + warn
-    return warn + (["**Verdicts**: " + ", ".join(f"{v} {k}" for k, v in counts.sort_index().items())
-             + " (the table below; each row also says whether it was reached in the paper's regime).", ""]
-            + ["**How close this run came to each paper's regime** (indicators and tolerances: "
-               "`tables/regime.md`, from the claims register):", ""] + regime + [""]
-            + ([paragraph, ""] if paragraph else []))
+    return warn + (["**Verdicts** (one per claim; the table below, its cases under it): "
+                    + totals_text(totals(lines)), ""]
+                   + ["**How close this run came to each paper's regime** (indicators and tolerances: "
+                      "`tables/regime.md`, from the claims register):", ""] + regime + [""]
+                   + ([paragraph, ""] if paragraph else []))
 
 
 def landing_page(first: list[str], template: str) -> str:
@@ -91,7 +93,7 @@ def landing_page(first: list[str], template: str) -> str:
         line = re.sub(r"(?<!`)`([^`]+)`(?!`)", r"``\1``", line)
         return re.sub(r"(?<!\\)\|", r"\\|", line)
     # on the landing page the verdict table is not "below" but on the summary page
-    body = [rst(line).replace("(the table below;", '(the verdict table of "1 Summary";') for line in first]
+    body = [rst(line).replace("(one per claim; the table below, its cases under it)", '(one per claim; the verdict table of "1 Summary")') for line in first]
     return "{% raw %}\n" + "\n".join(body) + "\n{% endraw %}\n\n" + template
 
 

@@ -2,11 +2,23 @@
 run's own tables, beside the regime it was measured in.
 
 For every register entry and every dataset of the run that the paper makes the claim about, the
-entry's *effect* (``EFFECTS``) is measured once per seed: a paired difference between two models of
-the same seed, or between two conditions of one model. Its mean ± 95 % t-interval over the seeds
-decides the verdict by the entry's kind (advreg.claims.verdict). Claims about robustness are judged
-under the paper's attack and under the strong ensemble; the verdict takes the strong attack where
-there is one (a gain that only a weak attack shows is not a gain).
+entry's *effect* (``EFFECTS``) is measured once per trained model, i.e. per training seed: a paired
+difference between two models of the same seed, or between two conditions of one model. The trained
+model is the unit of replication: noise draws (the LRC sweep's ``lrc.seeds``), restarts and attack
+draws are averaged inside the seed before anything else (``_per_seed``), so three models give
+n = 3 however many draws each had. A setting chosen on data (β* of the SN sweep) is chosen on
+validation and measured on the test set, never on the numbers it was chosen by. The effect's mean ±
+95 % t-interval over the seeds decides the case's *direction* verdict by the entry's kind
+(advreg.claims.verdict); a quantitative claim also gets a *magnitude* verdict, whether the paper's
+number (from the register or the published tables) is compatible with the interval widened by the
+register's tolerance (advreg.claims.magnitude). Claims about robustness are judged under the
+paper's attack and under the strong ensemble; the direction verdict takes the strong attack where
+there is one (a gain that only a weak attack shows is not a gain), the magnitude the paper's attack
+(the setting the paper's number was measured in).
+
+A claim's cases (models, ζ, schemes, datasets) combine into one verdict per claim by the register's
+rule (advreg.claims.combine); ``claim_lines`` writes them, and counts only cases on the datasets the
+paper measured the claim on (register ``paper_datasets``).
 
 Beside it, the entry's regime indicators (``MEASURES``: the clean model's accuracy and robustness,
 training images, widths, the LRC grid, the SN training accuracy, gap and β grid) are compared with
@@ -16,7 +28,8 @@ spread (advreg.claims.seeds_to_settle).
 
 A claim the run cannot test (a dataset it does not have, a model it did not train) gets a row that
 says why. Nothing is typed in by hand: the paper's values come from the published matrices and the
-SN paper's table (advreg/reference/), or the register, which cites each one's source.
+SN paper's table (advreg/reference/), or the register, which cites each one's source beside its
+quote.
 """
 from __future__ import annotations
 
@@ -41,13 +54,17 @@ class NotTested(Exception):
 
 @dataclass
 class Case:
-    """One measured comparison of a claim: per-seed values under the paper's setting and (for
-    robustness) under the strong attack."""
+    """One measured comparison of a claim: one value per training seed under the paper's setting
+    and (for robustness) under the strong attack; ``paper_value``: the paper's number for the same
+    comparison where its published tables give one (NaN: none; a register ``magnitude.value`` fills
+    it); ``magnitude_applies``: whether the claim's magnitude is about this case (e.g. only the
+    longest ζ of a sweep)."""
     case: str
     paper: list[float]
     strong: list[float] | None = None
     images: int | None = None
-    paper_value: str = "–"
+    paper_value: float = math.nan
+    magnitude_applies: bool = True
 
 
 @dataclass
@@ -119,7 +136,31 @@ class RunTables:
     def epoch_seconds(self, ds: str, method: str) -> dict[int, float]:
         """Per seed: the median training seconds per epoch of a model (its history.csv)."""
         files = self.files["histories"].get(ds, {}).get(method, {})
-        return {int(s): float(pd.read_csv(p)["seconds"].median()) for s, p in files.items()}
+        return self._get(("histories", ds, method),
+                         lambda: {int(s): float(pd.read_csv(p)["seconds"].median()) for s, p in files.items()})
+
+    @classmethod
+    def from_frames(cls, settings: dict, references: dict, claim_eps: dict, frames: dict) -> "RunTables":
+        """Tables given as data, not files (simulations, the paper's own numbers): ``frames`` maps
+        the keys the loaders cache under (("robustness", ds), ("clean", ds), ("matrices", ds),
+        ("lrc", ds), ("decay", ds), ("sn", ds), ("histories", ds, method), ("reference", ds)) to
+        what the loader would return; a missing one reads as a table the run does not have."""
+        files = {"robustness": {}, "clean_accuracy": {}, "matrices": {}, "lrc": {}, "decay": {}, "histories": {},
+                 "sn_sweep": {}, "sn_generalization": {}}
+        for key in frames:
+            kind, ds = key[0], key[1]
+            if kind == "lrc":
+                files["lrc"][ds] = {"0": "<frame>"}
+            elif kind == "decay":
+                files["decay"][ds] = {"0": "<frame>"}
+            elif kind == "sn":
+                files["sn_sweep"][ds] = files["sn_generalization"][ds] = "<frame>"
+            elif kind == "matrices":
+                eps = {C.label(e) for e in settings.get("paper_attack_eps", {}).get(ds, [])}
+                files["matrices"][ds] = {e: {"0": "<frame>"} for e in eps}
+            elif kind == "histories":
+                files["histories"].setdefault(ds, {})[key[2]] = {"0": "<frame>"}
+        return cls(files, settings, references, claim_eps, dict(frames))
 
     def sn(self, ds: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(sweep rows, per-scheme β* table) of the SN experiments."""
@@ -130,8 +171,21 @@ class RunTables:
 
 
 def _stack_seeds(files: dict) -> pd.DataFrame:
-    """One table of per-seed CSVs ({seed: path}), with their seed as a column."""
-    return pd.concat([pd.read_csv(p).assign(seed=int(s)) for s, p in files.items()])
+    """One table of per-seed CSVs ({training seed: path}), with the training seed as the column
+    ``seed``. A CSV's own ``seed`` column (the LRC sweep's noise seed, one row per draw) is kept as
+    ``draw``: the draws of one model are averaged inside its seed (``_per_seed``), never counted as
+    seeds."""
+    frames = []
+    for s, p in files.items():
+        df = pd.read_csv(p)
+        if "seed" in df.columns:
+            df = df.rename(columns={"seed": "draw"})
+        frames.append(df.assign(seed=int(s)))
+    return pd.concat(frames)
+
+
+#: the published data-covariance LRC accuracies (advreg/reference/README.md), by dataset
+LRC_DATA_REFERENCE = {"cifar10": "cifar10_lrc_data_covariance.csv"}
 
 
 def read_reference(name: str) -> pd.DataFrame:
@@ -142,7 +196,10 @@ def read_reference(name: str) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- effects
 
 def _per_seed(df: pd.DataFrame, model: str, col: str) -> pd.Series:
-    return df[df["model"] == model].set_index("seed")[col].astype(float)
+    """One value per training seed of ``model``: the mean of its rows in that seed (noise draws,
+    restarts), so the trained model stays the unit of replication."""
+    g = df[df["model"] == model]
+    return pd.to_numeric(g[col]).groupby(g["seed"]).mean()
 
 
 def _paired(df: pd.DataFrame, a: str, b: str, col: str) -> pd.Series:
@@ -158,19 +215,19 @@ def _need(have, wanted, what: str) -> None:
         raise NotTested(f"needs {what} {', '.join(missing)}, not in this run")
 
 
-def _paper_number(fn, source) -> str:
-    """``fn(source)`` as a signed paper value, "–" where the paper has none (no table, a missing
-    row or column, NaN)."""
+def _paper_number(fn, source) -> float:
+    """``fn(source)``: the paper's value of an effect from its published table, NaN where the
+    paper has none (no table, a missing row or column)."""
     if source is None:
-        return "–"
+        return math.nan
     try:
-        v = fn(source)
+        v = float(fn(source))
     except KeyError:
-        return "–"
-    return "–" if pd.isna(v) else f"{v:+.1f}"
+        return math.nan
+    return math.nan if pd.isna(v) else v
 
 
-def _ref_value(t: RunTables, ds: str, fn) -> str:
+def _ref_value(t: RunTables, ds: str, fn) -> float:
     return _paper_number(fn, t.reference(ds))
 
 
@@ -190,15 +247,33 @@ def whitebox_gain(t: RunTables, ds: str, models: list[str], baseline: str) -> li
             for m in present]
 
 
+def _clean_diff(t: RunTables, ds: str, a: str, b: str) -> list[float]:
+    """Per seed: clean test accuracy of ``a`` minus ``b``'s."""
+    acc = t.clean_accuracy(ds)
+    _need(acc.index, [a, b], "the models")
+    seeds = [c for c in acc.columns if re.fullmatch(r"seed\d+", c)]   # not the `seeds` count column
+    return [float(acc.loc[a, s] - acc.loc[b, s]) for s in seeds
+            if not (pd.isna(acc.loc[a, s]) or pd.isna(acc.loc[b, s]))]
+
+
 def clean_drop(t: RunTables, ds: str, model: str, baseline: str) -> list[Case]:
     """Clean test accuracy of the baseline minus the model's, per seed."""
-    acc = t.clean_accuracy(ds)
-    _need(acc.index, [model, baseline], "the models")
-    seeds = [c for c in acc.columns if re.fullmatch(r"seed\d+", c)]   # not the `seeds` count column
-    vals = [float(acc.loc[baseline, s] - acc.loc[model, s]) for s in seeds
-            if not (pd.isna(acc.loc[baseline, s]) or pd.isna(acc.loc[model, s]))]
-    return [Case(f"{baseline} − {model}, clean test accuracy", vals, None, t.settings.get("clean_max_test"),
+    return [Case(f"{baseline} − {model}, clean test accuracy", _clean_diff(t, ds, baseline, model), None,
+                 t.settings.get("clean_max_test"),
                  _ref_value(t, ds, lambda r: r.loc[baseline, "test"] - r.loc[model, "test"]))]
+
+
+def clean_change(t: RunTables, ds: str, models: list[str], baseline: str) -> list[Case]:
+    """Per model and seed: its clean test accuracy minus the baseline's (a loss is negative)."""
+    acc = t.clean_accuracy(ds)
+    _need(acc.index, [baseline], "the model")
+    present = [m for m in models if m in acc.index]
+    if not present:
+        _need(acc.index, models, "the models")
+    return [Case(f"{m} − {baseline}, clean test accuracy", _clean_diff(t, ds, m, baseline), None,
+                 t.settings.get("clean_max_test"),
+                 _ref_value(t, ds, lambda r, m=m: r.loc[m, "test"] - r.loc[baseline, "test"]))
+            for m in present]
 
 
 def transfer_to_clean(t: RunTables, ds: str, harmless: list[str], harmful: list[str]) -> list[Case]:
@@ -223,19 +298,28 @@ def transfer_to_clean(t: RunTables, ds: str, harmless: list[str], harmful: list[
                  _ref_value(t, ds, lambda r: r.loc["clean", a].mean() - r.loc["clean", b].mean()))]
 
 
-def clean_examples_on_regularized(t: RunTables, ds: str, models: list[str]) -> list[Case]:
-    """Per seed: the regularized models' accuracy on the clean model's examples minus the clean
-    model's accuracy on theirs (each averaged over ``models``): Sec. 4.4's hypothesis (i), the
-    regularized models' perturbations are the stronger ones."""
-    mats = t.matrices(ds)
+def stronger_perturbations(t: RunTables, ds: str, models: list[str], targets: list[str]) -> list[Case]:
+    """Per seed: third target models' accuracy on the clean model's PGD examples minus their
+    accuracy on the ``models``' (SGR/GN) examples, averaged over the targets the matrix has (rows)
+    and the models (columns). Sec. 4.4's hypothesis (i), SGR/GN perturbations are the "stronger"
+    ones: measured on targets that are neither a source nor the clean model, so that SGR/GN being
+    more robust in general (which the paper's own comparison, SGR/GN on clean's examples against
+    clean on theirs, cannot separate from (i)) does not enter."""
+    def parts(m: pd.DataFrame):
+        src = [x for x in models if x in m.columns]
+        tg = [x for x in targets if x in m.index and x not in src and x != "clean"]
+        if "clean" not in m.columns or not src or not tg:
+            raise NotTested(f"needs the clean model's and one of {', '.join(models)}'s examples, and one "
+                            f"third target model of {', '.join(targets)}, in the matrix")
+        return src, tg
+
     vals = []
-    for m in mats.values():
-        have = [x for x in models if x in m.index and x in m.columns]
-        if "clean" not in m.index or not have:
-            raise NotTested(f"needs the clean model and one of {', '.join(models)} in the matrix")
-        vals.append(float(m.loc[have, "clean"].mean() - m.loc["clean", have].mean()))
-    return [Case(f"{'/'.join(have)} on clean's examples − clean on theirs", vals, None, t.settings.get("max_test"),
-                 _ref_value(t, ds, lambda r: r.loc[have, "clean"].mean() - r.loc["clean", have].mean()))]
+    for m in t.matrices(ds).values():
+        src, tg = parts(m)
+        vals.append(float(m.loc[tg, "clean"].mean() - m.loc[tg, src].to_numpy().mean()))
+    src, tg = parts(next(iter(t.matrices(ds).values())))
+    return [Case(f"{'/'.join(tg)} on clean's examples − on {'/'.join(src)}'s", vals, None, t.settings.get("max_test"),
+                 _ref_value(t, ds, lambda r: r.loc[tg, "clean"].mean() - r.loc[tg, src].to_numpy().mean()))]
 
 
 def transfer_robustness_gap(t: RunTables, ds: str, models: list[str], baseline: str, sources: list[str]) -> list[Case]:
@@ -277,30 +361,44 @@ def _lrc_eps(sw: pd.DataFrame) -> float:
     return 0.3 if any(abs(e - 0.3) < 1e-9 for e in eps) else eps[-1]
 
 
-def _lrc_gaps(t: RunTables, ds: str, a: str, b: str):
+def _lrc_at_eps(t: RunTables, ds: str, models: list[str]):
+    """The LRC sweep at the paper's ε (or the run's largest), its ζ grid, ε, n and k."""
     sw = _lrc(t, ds)
-    _need(sw["model"], [a, b], "LRC results of the models")
+    _need(sw["model"], models, "LRC results of the models")
     eps = _lrc_eps(sw)
     sw = sw[np.isclose(sw["eps"], eps)]
-    zmin, zmax = sw["zeta"].min(), sw["zeta"].max()
-    long_gap = _paired(sw[sw["zeta"] == zmax], a, b, "worst_of_k_acc")
-    short_gap = _paired(sw[sw["zeta"] == zmin], a, b, "worst_of_k_acc")
-    return long_gap, short_gap, zmin, zmax, eps, int(sw["n"].iloc[0]), int(sw["k"].iloc[0])
+    return sw, sorted(sw["zeta"].unique()), eps, int(sw["n"].iloc[0]), int(sw["k"].iloc[0])
 
 
-def lrc_gap_longest(t: RunTables, ds: str, a: str, b: str) -> list[Case]:
-    long_gap, _, _, zmax, eps, n, k = _lrc_gaps(t, ds, a, b)
-    return [Case(f"{a} − {b}, worst-of-{k}, ζ = {zmax:g}, ε = {eps:g}", list(long_gap), None, n,
-                 "+25 or more (ζ ≈ 16; Sec. 1 / ICLR)")]
+def _lrc_gap(sw: pd.DataFrame, zeta: float, a: str, b: str) -> pd.Series:
+    """Per training seed: a − b worst-of-k accuracy at ``zeta`` (each model's noise draws averaged)."""
+    return _paired(sw[sw["zeta"] == zeta], a, b, "worst_of_k_acc")
 
 
-def lrc_gap_shrinks(t: RunTables, ds: str, a: str, b: str) -> list[Case]:
-    long_gap, short_gap, zmin, zmax, eps, n, k = _lrc_gaps(t, ds, a, b)
-    common = long_gap.index.intersection(short_gap.index)
-    # |gap| at the shortest ζ: a large GN advantage there is no convergence either
-    # (no "|" in a table cell: Markdown would split the cell)
-    return [Case(f"({a} − {b}) at ζ = {zmax:g} minus abs({a} − {b}) at ζ = {zmin:g}, ε = {eps:g}",
-                 list(long_gap[common] - short_gap[common].abs()), None, n, "qualitative (Fig. 3)")]
+def lrc_gap_longest(t: RunTables, ds: str, a: str, bs: list[str]) -> list[Case]:
+    """Per baseline in ``bs`` (those the sweep has): a − b worst-of-k accuracy at the longest ζ."""
+    sw = _lrc(t, ds)
+    present = [b for b in bs if b in set(sw["model"])]
+    if not present:
+        _need(sw["model"], bs, "LRC results of the models")
+    sw, zetas, eps, n, k = _lrc_at_eps(t, ds, [a, *present])
+    return [Case(f"{a} − {b}, worst-of-{k}, ζ = {zetas[-1]:g}, ε = {eps:g}", list(_lrc_gap(sw, zetas[-1], a, b)),
+                 None, n) for b in present]
+
+
+def lrc_gap_by_zeta(t: RunTables, ds: str, a: str, b: str) -> list[Case]:
+    """Per ζ of the sweep: a − b worst-of-k accuracy ("consistently": one case per ζ); the
+    claim's magnitude is about the longest ζ only."""
+    sw, zetas, eps, n, k = _lrc_at_eps(t, ds, [a, b])
+    return [Case(f"{a} − {b}, worst-of-{k}, ζ = {z:g}, ε = {eps:g}", list(_lrc_gap(sw, z, a, b)), None, n,
+                 magnitude_applies=(z == zetas[-1])) for z in zetas]
+
+
+def lrc_gap_shortest(t: RunTables, ds: str, a: str, b: str) -> list[Case]:
+    """a − b worst-of-k accuracy at the shortest ζ of the sweep ("as the decay length goes to zero")."""
+    sw, zetas, eps, n, k = _lrc_at_eps(t, ds, [a, b])
+    return [Case(f"{a} − {b}, worst-of-{k}, ζ = {zetas[0]:g}, ε = {eps:g}", list(_lrc_gap(sw, zetas[0], a, b)),
+                 None, n)]
 
 
 def lrc_data_gap(t: RunTables, ds: str, a: str, b: str, eps: float) -> list[Case]:
@@ -309,8 +407,12 @@ def lrc_data_gap(t: RunTables, ds: str, a: str, b: str, eps: float) -> list[Case
     sw = sw[np.isclose(sw["eps"], eps)]
     if sw.empty:
         raise NotTested(f"the data-covariance sweep has no ε = {eps:g}")
+    paper = math.nan
+    if ds in LRC_DATA_REFERENCE and abs(eps - 0.3) < 1e-9:   # the paper's numbers are at ε = 0.3
+        ref = read_reference(LRC_DATA_REFERENCE[ds])["worst_of_k_acc"]   # by model
+        paper = _paper_number(lambda r: r[a] - r[b], ref)
     return [Case(f"{a} − {b}, data covariance, ε = {eps:g}", list(_paired(sw, a, b, "worst_of_k_acc")), None,
-                 int(sw["n"].iloc[0]), "+17.1 (CIFAR-10: 65.8 vs 48.7)")]
+                 int(sw["n"].iloc[0]), paper)]
 
 
 def decay_shorter(t: RunTables, ds: str) -> list[Case]:
@@ -320,10 +422,10 @@ def decay_shorter(t: RunTables, ds: str) -> list[Case]:
     for src in sorted(s for s in decay["source"].unique() if s != "data"):
         vals = []
         for _, g in decay.groupby("seed"):
-            d = g.set_index("source")["decay_length"]
+            d = g.groupby("source")["decay_length"].mean()
             if "data" in d and src in d:
                 vals.append(float(d["data"] - d[src]))
-        out.append(Case(f"data − {src} perturbations", vals, None, int(decay["n"].iloc[0]), "qualitative (Fig. 2)"))
+        out.append(Case(f"data − {src} perturbations", vals, None, int(decay["n"].iloc[0])))
     if not out:
         raise NotTested("the run computed no perturbation covariance")
     return out
@@ -331,7 +433,9 @@ def decay_shorter(t: RunTables, ds: str) -> list[Case]:
 
 def lrc_minus_whitebox_gap(t: RunTables, ds: str, a: str, b: str) -> list[Case]:
     """Per seed: (a − b) under LRC noise at the longest ζ minus |a − b| under the white-box attack."""
-    long_gap, _, _, zmax, eps, n, _ = _lrc_gaps(t, ds, a, b)
+    sw, zetas, eps, n, _ = _lrc_at_eps(t, ds, [a, b])
+    zmax = zetas[-1]
+    long_gap = _lrc_gap(sw, zmax, a, b)
     rows = t.robustness(ds)
     _need(rows["model"], [a, b], "the models")
     out = {}
@@ -340,7 +444,7 @@ def lrc_minus_whitebox_gap(t: RunTables, ds: str, a: str, b: str) -> list[Case]:
         common = long_gap.index.intersection(wb.index)
         out[col] = list(long_gap[common] - wb[common])
     return [Case(f"({a} − {b}) LRC ζ = {zmax:g}, ε = {eps:g} minus abs({a} − {b}) white-box", out["paper_attack"],
-                 out["strong"], n, "qualitative")]
+                 out["strong"], n)]
 
 
 def representation_loss(t: RunTables, ds: str, source: str) -> list[Case]:
@@ -362,8 +466,7 @@ def epoch_time_ratio(t: RunTables, ds: str, model: str, baseline: str) -> list[C
     if not a or not b:
         raise NotTested(f"needs the training histories of {model} and {baseline}, not in this run")
     seeds = sorted(set(a) & set(b))
-    return [Case(f"{model} / {baseline}, training seconds per epoch", [a[s] / b[s] for s in seeds], None, None,
-                 "not reported as a number")]
+    return [Case(f"{model} / {baseline}, training seconds per epoch", [a[s] / b[s] for s in seeds], None, None)]
 
 
 def _scheme_rows(t: RunTables, ds: str, schemes: dict) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
@@ -375,21 +478,31 @@ def _scheme_rows(t: RunTables, ds: str, schemes: dict) -> tuple[pd.DataFrame, pd
     return sweep, best.set_index("scheme"), present
 
 
+def _pivot(sweep: pd.DataFrame, scheme: str, col: str) -> pd.DataFrame:
+    """One scheme's ``col`` as seed × β (labels), the columns from the weakest normalization to the
+    strongest (β = ∞ first, then larger β): a row's first maximum is the authors' tie rule."""
+    g = sweep[sweep["scheme"] == scheme]
+    p = g.assign(_b=g["beta"].map(C.label)).pivot_table(index="seed", columns="_b", values=col, aggfunc="mean",
+                                                        observed=True)
+    return p[sorted(p.columns, key=lambda b: -float(b))]
+
+
 def seed_beta_star(sweep: pd.DataFrame, scheme: str) -> dict[int, str]:
     """Per seed: β* = argmax of that seed's validation accuracy under the training attack, ties to
     the weakest normalization (β = ∞ first, then larger β), the authors' rule (advreg.jobs.sn.best_beta
     applies it to the seed mean for the SN tables). Each seed repeats the whole procedure (train
     every β, validate, pick), so the effects below vary with the pick as they would for a user."""
+    val = _pivot(sweep, scheme, "val_adv_acc")
+    return {int(s): b for s, b in val.idxmax(axis=1).items()}
+
+
+def _at(sweep: pd.DataFrame, scheme: str, picks: dict[int, str], col: str) -> dict[int, float]:
+    """Per seed: 100 × ``col`` of ``scheme`` at that seed's β in ``picks`` (NaN where it has none)."""
+    p = _pivot(sweep, scheme, col)
     out = {}
-    for seed, g in sweep[sweep["scheme"] == scheme].groupby("seed"):
-        g = g.assign(_b=g["beta"].map(lambda b: float(C.label(b)))).sort_values("_b", ascending=False)
-        out[int(seed)] = C.label(g.loc[g["val_adv_acc"].idxmax(), "beta"])
+    for seed, beta in picks.items():
+        out[seed] = float(100 * p.at[seed, beta]) if seed in p.index and beta in p.columns else math.nan
     return out
-
-
-def _at(sweep: pd.DataFrame, scheme: str, seed: int, beta: str, col: str) -> float:
-    g = sweep[(sweep["scheme"] == scheme) & (sweep["seed"] == seed) & (sweep["beta"].map(C.label) == C.label(beta))]
-    return float(100 * g[col].iloc[0]) if len(g) else math.nan
 
 
 def _stars(stars: dict[int, str]) -> str:
@@ -398,12 +511,14 @@ def _stars(stars: dict[int, str]) -> str:
 
 def _sn_paired(t: RunTables, ds: str, schemes: dict, col: str, sign: int, label: str, paper_cols) -> list[Case]:
     """Per scheme and seed: ``sign`` × (``col`` at the seed's β* − at β = ∞), in points; a seed whose
-    validation picks β = ∞ contributes 0 (no SN chosen, no benefit)."""
+    validation picks β = ∞ contributes 0 (no SN chosen, no benefit). β* is chosen on validation,
+    ``col`` is a test-set (or training-set) quantity: no selection on the judged numbers."""
     sweep, best, present = _scheme_rows(t, ds, schemes)
     out = []
     for s in present:
         stars = seed_beta_star(sweep, s)
-        vals = [sign * (_at(sweep, s, seed, b, col) - _at(sweep, s, seed, "inf", col)) for seed, b in stars.items()]
+        at_star, at_inf = _at(sweep, s, stars, col), _at(sweep, s, dict.fromkeys(stars, "inf"), col)
+        vals = [sign * (at_star[seed] - at_inf[seed]) for seed in stars]
         paper = _paper_number(lambda b: sign * 100 * (b.loc[s, paper_cols[0]] - b.loc[s, paper_cols[1]]), best)
         out.append(Case(label.format(s=s, stars=_stars(stars)), [v for v in vals if not math.isnan(v)], None,
                         int(sweep["n_test"].iloc[0]), paper))
@@ -416,22 +531,30 @@ def sn_test_gain(t: RunTables, ds: str, schemes: dict) -> list[Case]:
                       ("paper_test_sn", "paper_test_no_sn"))
 
 
-def sn_beta_star(t: RunTables, ds: str, schemes: dict) -> list[Case]:
-    """Per seed: validation accuracy under the training attack of the best finite β minus that of
-    β = ∞ (> 0: validation picks a finite β)."""
+def finite_beta_pick(sweep: pd.DataFrame, scheme: str) -> dict[int, str]:
+    """Per seed: the finite β with the best validation accuracy under the training attack (ties
+    to the weakest normalization, the larger β), chosen without looking at a test image."""
+    val = _pivot(sweep, scheme, "val_adv_acc").drop(columns="inf", errors="ignore")
+    return {int(s): b for s, b in val.idxmax(axis=1).items()}
+
+
+def sn_finite_beta_gain(t: RunTables, ds: str, schemes: dict) -> list[Case]:
+    """Per scheme and seed: test accuracy under the training attack at the finite β that validation
+    picks minus at β = ∞. The pick is made on validation and judged on test: the best of several
+    finite β on the images it was picked on would beat β = ∞ even with no SN effect (the maximum of
+    noisy numbers minus one of them)."""
     sweep, best, present = _scheme_rows(t, ds, schemes)
     out = []
     for s in present:
-        finite = sorted({C.label(b) for b in sweep[sweep["scheme"] == s]["beta"]} - {"inf"}, key=float)
-        if not finite:
+        if not (sweep[sweep["scheme"] == s]["beta"].map(C.label) != "inf").any():
             raise NotTested(f"the β grid of {s} has no finite β")
-        stars = seed_beta_star(sweep, s)
-        vals = [max(_at(sweep, s, seed, b, "val_adv_acc") for b in finite) - _at(sweep, s, seed, "inf", "val_adv_acc")
-                for seed in stars]
-        paper = best.loc[s].get("paper_beta_star", np.nan)
-        out.append(Case(f"{s}: best finite β − β = ∞ on validation (β* per seed: {_stars(stars)})",
-                        [v for v in vals if not math.isnan(v)], None, int(sweep["n_val"].iloc[0]),
-                        "–" if pd.isna(paper) else f"β* = {C.label(paper)}"))
+        picks = finite_beta_pick(sweep, s)
+        at_pick, at_inf = _at(sweep, s, picks, "test_adv_acc"), _at(sweep, s, dict.fromkeys(picks, "inf"), "test_adv_acc")
+        vals = [at_pick[seed] - at_inf[seed] for seed in picks]
+        paper = _paper_number(lambda r: 100 * (r.loc[s, "paper_test_sn"] - r.loc[s, "paper_test_no_sn"])
+                              if C.label(r.loc[s, "paper_beta_star"]) != "inf" else math.nan, best)
+        out.append(Case(f"{s}: test at the finite β validation picks (per seed: {_stars(picks)}) − at β = ∞",
+                        [v for v in vals if not math.isnan(v)], None, int(sweep["n_test"].iloc[0]), paper))
     return out
 
 
@@ -441,16 +564,57 @@ def sn_gap_shrinks(t: RunTables, ds: str, schemes: dict) -> list[Case]:
                       ("paper_gap_sn", "paper_gap_no_sn"))
 
 
+def _erm_and(t: RunTables, ds: str, schemes: dict):
+    sweep, best, present = _scheme_rows(t, ds, schemes)
+    if "ERM" not in set(sweep["scheme"]):
+        raise NotTested("needs the ERM scheme in the run's SN experiments (the non-adversarial baseline)")
+    return sweep, best, [s for s in present if s != "ERM"]
+
+
+def _erm_minus(sweep: pd.DataFrame, s: str, col_s: str, col_erm: str, sign: int) -> list[float]:
+    """Per seed both schemes have, at β = ∞: ``sign`` × (scheme's ``col_s`` − ERM's ``col_erm``)."""
+    a, e = _pivot(sweep, s, col_s), _pivot(sweep, "ERM", col_erm)
+    if "inf" not in a.columns or "inf" not in e.columns:
+        raise NotTested(f"needs β = ∞ of {s} and of ERM in the SN sweep")
+    d = (100 * sign * (a["inf"] - e["inf"])).dropna()
+    return [float(v) for v in d]
+
+
+def sn_adversarial_gap(t: RunTables, ds: str, schemes: dict) -> list[Case]:
+    """Per scheme and seed, without SN (β = ∞): the adversarially trained net's train − test gap
+    under its training attack minus ERM's train − test gap (the SN abstract's "decrease in
+    generalization performance due to adversarial training")."""
+    sweep, best, present = _erm_and(t, ds, schemes)
+    return [Case(f"{s} − ERM, train − test gap at β = ∞", _erm_minus(sweep, s, "gap", "gap", 1), None,
+                 int(sweep["n_test"].iloc[0]),
+                 _paper_number(lambda r: 100 * (r.loc[s, "paper_gap_no_sn"] - r.loc["ERM", "paper_gap_no_sn"]), best))
+            for s in present]
+
+
+def sn_far_below(t: RunTables, ds: str, schemes: dict) -> list[Case]:
+    """Per scheme and seed, without SN (β = ∞): ERM's clean test accuracy minus the adversarially
+    trained net's test accuracy under its training attack."""
+    sweep, best, present = _erm_and(t, ds, schemes)
+    return [Case(f"ERM clean − {s} under its attack, test, β = ∞", _erm_minus(sweep, s, "test_adv_acc",
+                                                                               "test_adv_acc", -1), None,
+                 int(sweep["n_test"].iloc[0]),
+                 _paper_number(lambda r: 100 * (r.loc["ERM", "paper_test_no_sn"] - r.loc[s, "paper_test_no_sn"]), best))
+            for s in present]
+
+
 #: effect name -> (function, whether it is measured on the SN experiments' datasets)
 EFFECTS = {"whitebox_gain": (whitebox_gain, False), "clean_drop": (clean_drop, False),
+           "clean_change": (clean_change, False),
            "transfer_to_clean": (transfer_to_clean, False), "lrc_gap_longest": (lrc_gap_longest, False),
-           "lrc_gap_shrinks": (lrc_gap_shrinks, False), "lrc_data_gap": (lrc_data_gap, False),
+           "lrc_gap_by_zeta": (lrc_gap_by_zeta, False), "lrc_gap_shortest": (lrc_gap_shortest, False),
+           "lrc_data_gap": (lrc_data_gap, False),
            "decay_shorter": (decay_shorter, False), "lrc_minus_whitebox_gap": (lrc_minus_whitebox_gap, False),
            "representation_loss": (representation_loss, False), "epoch_time_ratio": (epoch_time_ratio, False),
-           "clean_examples_on_regularized": (clean_examples_on_regularized, False),
+           "stronger_perturbations": (stronger_perturbations, False),
            "transfer_robustness_gap": (transfer_robustness_gap, False), "untestable": (untestable, False),
-           "sn_test_gain": (sn_test_gain, True), "sn_beta_star": (sn_beta_star, True),
-           "sn_gap_shrinks": (sn_gap_shrinks, True)}
+           "sn_test_gain": (sn_test_gain, True), "sn_finite_beta_gain": (sn_finite_beta_gain, True),
+           "sn_gap_shrinks": (sn_gap_shrinks, True), "sn_adversarial_gap": (sn_adversarial_gap, True),
+           "sn_far_below": (sn_far_below, True)}
 
 
 # ----------------------------------------------------------------------------- regime measures
@@ -561,7 +725,17 @@ def _indicators_text(inds: list[dict]) -> str:
 def _test_text(entry: dict) -> str:
     if entry["kind"] == "equivalence":
         return f"equivalence: abs(effect) < {entry['threshold']:g} {entry['unit']}"
+    if entry["kind"] == "noninferiority":
+        return f"non-inferiority: effect > −{entry['threshold']:g} {entry['unit']}"
     return f"superiority: effect {'>' if entry.get('direction', 'above') == 'above' else '<'} {entry['threshold']:g} {entry['unit']}"
+
+
+def _magnitude_text(entry: dict) -> str:
+    mag = entry.get("magnitude")
+    if not mag:
+        return "qualitative: direction only"
+    rel = "at least the paper's value" if mag.get("relation", "about") == "at_least" else "the paper's value"
+    return f"{rel} within the interval ± {mag['tolerance']:g} {entry['unit']}"
 
 
 def _judge(entry: dict, vals) -> tuple[str, str, float, float]:
@@ -578,15 +752,21 @@ def _qualified(v: str, status: str) -> str:
     return f"{v} ({status})"
 
 
+def paper_datasets(entry: dict) -> list[str]:
+    """The datasets the paper measured a claim on: ``paper_datasets``, else ``datasets``."""
+    return list(entry.get("paper_datasets") or ([] if entry["datasets"] == "any" else entry["datasets"]))
+
+
 def _base(entry: dict, ds: str) -> dict:
     return {"dataset": ds, "id": entry["id"], "paper": entry["paper"], "section": entry["section"],
-            "claim": entry["quote"], "test": _test_text(entry)}
+            "claim": entry["quote"], "test": _test_text(entry), "paper_dataset": ds in paper_datasets(entry)}
 
 
 def _not_tested(entry: dict, ds: str, why: str, verdict: str = C.NOT_TESTED) -> dict:
     return {**_base(entry, ds), "case": "–", "effect_paper_setting": "–", "verdict_paper_setting": verdict,
             "effect_strong_attack": "–", "verdict_strong_attack": "–", "verdict": verdict,
             "regime": "–", "verdict_in_regime": f"not tested: {why}", "seeds_to_settle": "–",
+            "magnitude": "–", "p_supported": math.nan, "p_contradicted": math.nan,
             "paper_value": "–", "seeds": 0, "images": "–", "regime_indicators": "–"}
 
 
@@ -601,11 +781,13 @@ def claim_rows(entry: dict, t: RunTables, run_datasets: list[str], sn_datasets: 
     available = sn_datasets if on_sn else run_datasets
     where = "the run's SN experiments have" if on_sn else "this run has"
     if entry["datasets"] == "any":
-        claimed, missing = list(available), []
+        claimed, missing = list(available), [d for d in paper_datasets(entry) if d not in available]
     else:
         claimed = [d for d in entry["datasets"] if d in available]
         missing = [d for d in entry["datasets"] if d not in available]
-    rows = [_not_tested(entry, d, f"the paper makes this claim about {', '.join(entry['datasets'])}; "
+    said = ", ".join(entry["datasets"]) if entry["datasets"] != "any" else "any dataset; the paper measured it on " \
+        + ", ".join(paper_datasets(entry))
+    rows = [_not_tested(entry, d, f"the paper makes this claim about {said}; "
                                   f"{where} {', '.join(available) or 'no dataset'}") for d in missing]
     judged = []
     for ds in claimed:
@@ -631,8 +813,18 @@ def claim_rows(entry: dict, t: RunTables, run_datasets: list[str], sn_datasets: 
     return rows, judged
 
 
+def case_paper_value(entry: dict, case: Case) -> float:
+    """The paper's number a case's magnitude is judged against: the register's ``magnitude.value``
+    where it is a number, else the case's own (from the published tables); NaN where the claim is
+    qualitative or the magnitude is not about this case."""
+    mag = entry.get("magnitude")
+    if not mag or not case.magnitude_applies:
+        return math.nan
+    return case.paper_value if mag["value"] == "reference" else float(mag["value"])
+
+
 def _case_row(entry: dict, ds: str, case: Case, inds: list[dict], status: str) -> dict:
-    p_txt, p_v, pm, _ = _judge(entry, case.paper)
+    p_txt, p_v, pm, ph = _judge(entry, case.paper)
     rec = {**_base(entry, ds), "case": case.case, "effect_paper_setting": p_txt, "verdict_paper_setting": p_v}
     if case.strong is not None:
         s_txt, s_v, sm, _ = _judge(entry, case.strong)
@@ -644,18 +836,29 @@ def _case_row(entry: dict, ds: str, case: Case, inds: list[dict], status: str) -
     v = np.asarray(dvals, float)
     v = v[~np.isnan(v)]          # the values the verdict comes from: their n and spread
     sd = float(np.std(v, ddof=1)) if len(v) > 1 else math.nan
+    p_sup, p_con = C.p_values(entry["kind"], v, float(entry["threshold"]), entry.get("direction", "above"))
+    # the magnitude on the paper's setting: the attack the paper's number was measured with
+    paper = case_paper_value(entry, case)
+    mag = entry.get("magnitude") or {}
+    shown = case.paper_value if math.isnan(paper) else paper
     rec.update(verdict=final, regime=status,
                verdict_in_regime=_qualified(final, status),
-               seeds_to_settle=(C.seeds_to_settle(entry["kind"], dm, sd, len(v), float(entry["threshold"]))
+               seeds_to_settle=(C.seeds_to_settle("superiority" if entry["kind"] == "noninferiority" else entry["kind"],
+                                                  dm, sd, len(v), -float(entry["threshold"])
+                                                  if entry["kind"] == "noninferiority" else float(entry["threshold"]))
                                 if final == C.INCONCLUSIVE else "–"),
-               paper_value=case.paper_value, seeds=len(v),
+               magnitude=(C.magnitude(pm, ph, paper, float(mag["tolerance"]), mag.get("relation", "about"))
+                          if mag and not math.isnan(paper) else "–"),
+               p_supported=p_sup, p_contradicted=p_con,
+               paper_value="–" if math.isnan(shown) else f"{shown:+.1f}", seeds=len(v),
                images="–" if case.images is None else case.images, regime_indicators=_indicators_text(inds))
     return rec
 
 
-COLUMNS = ["dataset", "id", "paper", "section", "claim", "case", "test", "verdict", "verdict_in_regime",
+COLUMNS = ["dataset", "id", "paper", "section", "claim", "case", "test", "verdict", "magnitude", "verdict_in_regime",
            "effect_paper_setting", "verdict_paper_setting", "effect_strong_attack", "verdict_strong_attack",
-           "paper_value", "seeds", "seeds_to_settle", "images", "regime", "regime_indicators"]
+           "paper_value", "seeds", "seeds_to_settle", "images", "paper_dataset", "p_supported", "p_contradicted",
+           "regime", "regime_indicators"]
 
 
 def claim_records(files: dict, settings: dict, references: dict, run_datasets: list[str],
@@ -673,6 +876,105 @@ def claim_records(files: dict, settings: dict, references: dict, run_datasets: l
 
 def claims_table(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(records, columns=COLUMNS)
+
+
+JUDGED = (C.SUPPORTED, C.CONTRADICTED, C.INCONCLUSIVE)
+LINE_COLUMNS = ["id", "paper", "section", "claim", "datasets", "cases", "verdict", "holm", "magnitude", "regime",
+                "p_supported", "other_datasets"]
+
+
+def _claim_magnitude(entry: dict, rows: pd.DataFrame) -> str:
+    """One magnitude verdict of a claim: reproduced when every case it is about is, not reproduced
+    when any is not, undecided otherwise; "qualitative" for a claim without a paper number."""
+    if not entry.get("magnitude"):
+        return "qualitative"
+    m = [x for x in rows["magnitude"] if x != "–"]
+    if not m:
+        return "no paper number for these cases"
+    if C.NOT_REPRODUCED in m:
+        return C.NOT_REPRODUCED
+    return C.REPRODUCED if all(x == C.REPRODUCED for x in m) else C.UNDECIDED
+
+
+def _claim_regime(rows: pd.DataFrame) -> str:
+    """In the paper's regime when every case's dataset is; outside when any is; else why not judged."""
+    status = {r.split(":")[0] for r in rows["regime"]}
+    if status == {"within"}:
+        return "in the paper's regime"
+    if any(x.startswith("outside") for x in status):
+        return "outside the paper's regime"
+    return "; ".join(sorted(status - {"within"})) or "–"
+
+
+def claim_lines(table: pd.DataFrame, register: dict | None = None) -> pd.DataFrame:
+    """One line per claim of the register: its cases on the datasets the paper measured it on
+    combined by the register's rule (advreg.claims.combine), the magnitude, the regime, and whether
+    "supported" survives Bonferroni-Holm across all claims judged (family-wise 2.5 %, on each claim's
+    intersection-union p-value, the largest of its cases'). Cases on other datasets are counted
+    in ``other_datasets``, never in the verdict."""
+    register = register or C.load_register()
+    lines = []
+    for entry in register["claims"]:
+        rows = table[table["id"] == entry["id"]]
+        own = rows[rows["paper_dataset"].astype(bool) & rows["verdict"].isin(JUDGED)]
+        other = rows[~rows["paper_dataset"].astype(bool) & rows["verdict"].isin(JUDGED)]
+        if own.empty:
+            untested = rows[~rows["verdict"].isin(JUDGED)]
+            verdict = C.NOT_TESTED if untested.empty else untested["verdict"].iloc[0]
+            why = untested["verdict_in_regime"].iloc[0] if len(untested) else ""
+            verdict_text = verdict if not why.startswith("not tested: ") or verdict != C.NOT_TESTED else why
+            lines.append({"id": entry["id"], "paper": entry["paper"], "section": entry["section"],
+                          "claim": entry["quote"], "datasets": "–", "cases": 0, "verdict": verdict,
+                          "holm": "–", "magnitude": "–", "regime": "–", "p_supported": math.nan,
+                          "other_datasets": (f"{len(other)} cases on {', '.join(dict.fromkeys(other['dataset']))} "
+                                             f"(not the paper's): " + ", ".join(f"{k} {v}" for k, v in
+                                                                                 other["verdict"].value_counts().items()))
+                          if len(other) else "–", "why": verdict_text})
+            continue
+        verdict = C.combine(list(own["verdict"]), list(own["p_contradicted"].astype(float)), entry.get("cases", "every"))
+        p_sup = own["p_supported"].astype(float)
+        lines.append({"id": entry["id"], "paper": entry["paper"], "section": entry["section"], "claim": entry["quote"],
+                      "datasets": ", ".join(dict.fromkeys(own["dataset"])), "cases": len(own), "verdict": verdict,
+                      "holm": "–", "magnitude": _claim_magnitude(entry, own), "regime": _claim_regime(own),
+                      "p_supported": float(p_sup.max()) if p_sup.notna().all() else math.nan,
+                      "other_datasets": (f"{len(other)} cases on {', '.join(dict.fromkeys(other['dataset']))}: "
+                                         + ", ".join(f"{k} {v}" for k, v in other["verdict"].value_counts().items()))
+                      if len(other) else "–", "why": ""})
+    out = pd.DataFrame(lines)
+    judged = out["verdict"].isin(JUDGED)
+    keep = C.holm(list(out.loc[judged, "p_supported"]))
+    out.loc[judged, "holm"] = ["supported" if k else "not supported" for k in keep]
+    return out[LINE_COLUMNS + ["why"]]
+
+
+def totals(lines: pd.DataFrame) -> dict:
+    """The headline counts: claims judged on the papers' own datasets, by verdict, in regime or
+    not, supported after Holm, magnitudes; claims not tested; claims judged only elsewhere."""
+    judged = lines[lines["verdict"].isin(JUDGED)]
+    in_regime = judged[judged["regime"] == "in the paper's regime"]
+    quant = judged[~judged["magnitude"].isin(["qualitative", "–", "no paper number for these cases"])]
+    return {"claims": len(lines), "judged": len(judged),
+            **{v: int((judged["verdict"] == v).sum()) for v in JUDGED},
+            "supported_holm": int((judged["holm"] == "supported").sum()),
+            "in_regime": len(in_regime),
+            **{f"{v}_in_regime": int((in_regime["verdict"] == v).sum()) for v in JUDGED},
+            "quantitative": len(quant), "reproduced": int((quant["magnitude"] == C.REPRODUCED).sum()),
+            "not_reproduced": int((quant["magnitude"] == C.NOT_REPRODUCED).sum()),
+            "not_tested": int((~lines["verdict"].isin(JUDGED)).sum()),
+            "only_elsewhere": int(((~lines["verdict"].isin(JUDGED)) & (lines["other_datasets"] != "–")).sum())}
+
+
+def totals_text(t: dict) -> str:
+    """The headline in words (the summary's and the landing page's first line of verdicts)."""
+    return (f"{t['judged']} of the {t['claims']} claims judged on the papers' own datasets: "
+            f"{t['supported']} supported ({t['supported_holm']} after Holm's correction across the "
+            f"{t['judged']}), {t['contradicted']} contradicted, {t['inconclusive']} inconclusive; "
+            f"{t['in_regime']} of the {t['judged']} in the paper's regime ({t['supported_in_regime']} supported, "
+            f"{t['contradicted_in_regime']} contradicted, {t['inconclusive_in_regime']} inconclusive there). "
+            f"Magnitude: {t['reproduced']} of {t['quantitative']} quantitative claims reproduced, "
+            f"{t['not_reproduced']} not. Not tested: {t['not_tested']}"
+            + (f" ({t['only_elsewhere']} of them judged on other datasets only, shown, not counted)"
+               if t["only_elsewhere"] else "") + ".")
 
 
 def regime_lines(judged: list[dict]) -> list[str]:
@@ -716,24 +1018,49 @@ def regime_table(judged: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["dataset", "regime", "indicator", "run", "paper", "tolerance", "within"])
 
 
-def write_claims(table: pd.DataFrame, judged, csv_path, md_path, regime_md, run_name: str, html_path=None) -> None:
-    from advreg.figures.tables import write_table
+CASES_CAPTION = (
+    "Every case of every claim: the claim quoted from the paper, judged only on the datasets the paper "
+    "makes it about (`paper_dataset`: whether the paper measured it on this one; only those count). Effect = "
+    "mean ± 95 % t-interval over training seeds of a per-seed paired difference (a model's noise draws "
+    "averaged inside its seed). Direction (`verdict`): superiority, supported when the whole interval lies "
+    "beyond the threshold in the claimed direction, contradicted when it lies wholly on the other side; "
+    "non-inferiority, the same against −margin; equivalence, supported when the whole interval lies inside "
+    "± the margin, contradicted when it lies wholly outside. Otherwise, or with one seed, inconclusive. "
+    "Robustness claims take the strong attack. `magnitude`: whether the paper's number (`paper_value`) lies "
+    "in the paper-setting interval widened by the register's tolerance. `p_supported` / `p_contradicted`: "
+    "the one-sided t-tests behind the verdict (each at 2.5 %). `regime`: the run's regime indicators "
+    "against the paper's values and the register's tolerances. `seeds_to_settle`: the smallest N ≥ 2 with "
+    "t(0.975, N−1)·s/√N below the distance of the observed mean from the threshold, s the observed "
+    "standard deviation over seeds, i.e. if mean and spread stay as observed.")
 
-    counts = table["verdict"].value_counts().to_dict()
-    caption = (
-        f"Verdict on each claim of the two papers in the claims register (advreg/reference/claims.yaml), "
-        f"from the tables of run `{run_name}` only; each claim is quoted from the paper and judged only "
-        f"on the datasets the paper makes it about. Effect = mean ± 95 % t-interval over seeds of a "
-        f"per-seed paired difference. Superiority: supported when the whole interval lies beyond the "
-        f"threshold in the claimed direction, contradicted when it lies wholly on the other side. "
-        f"Equivalence: supported when the whole interval lies inside ± the threshold, contradicted when "
-        f"it lies wholly outside. Otherwise, or with one seed, inconclusive. Robustness claims take the "
-        f"strong attack. `regime`: the run's regime indicators against the paper's values and the "
-        f"register's tolerances. `seeds_to_settle`: the smallest N ≥ 2 with t(0.975, N−1)·s/√N below the "
-        f"distance of the observed mean from the threshold (equivalence: from ± the threshold), s the "
-        f"observed standard deviation over seeds, i.e. if mean and spread stay as observed. Totals: "
-        + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())) + ".")
-    write_table(table.set_index("dataset"), csv_path, md_path, caption=caption, html_path=html_path)
-    lines = regime_lines(judged)
-    text = "\n".join(f"- {line}" for line in lines) + "\n\n" + regime_table(judged).to_markdown(index=False) + "\n"
+
+def lines_caption(run_name: str, t: dict) -> str:
+    return (f"One verdict per claim of the claims register (advreg/reference/claims.yaml), from the tables "
+            f"of run `{run_name}` only, on the datasets the paper measured the claim on: supported only if every "
+            f"case is (an intersection-union test), contradicted if a case is after Bonferroni-Holm across the "
+            f"claim's cases, else inconclusive. `holm`: whether \"supported\" survives Holm's correction across "
+            f"all claims judged (family-wise 2.5 %). `magnitude`: reproduced when the paper's number is compatible "
+            f"with every case it is about. `other_datasets`: cases on datasets the paper did not run, shown, not "
+            f"counted. The cases follow in the next table. " + totals_text(t))
+
+
+def write_claims(table: pd.DataFrame, judged, csv_path, md_path, regime_md, run_name: str, html_path=None,
+                 lines_csv=None, register: dict | None = None) -> pd.DataFrame:
+    """The case table (``csv_path``), the claim lines (``lines_csv``), both in ``md_path`` (the lines
+    first) and the report's page, and the regime table; returns the claim lines."""
+    from advreg.figures.tables import markdown_table, md_escape, write_table
+
+    lines = claim_lines(table, register)
+    caption = lines_caption(run_name, totals(lines))
+    shown = lines.set_index("id")
+    write_table(table.set_index("dataset"), csv_path, caption=CASES_CAPTION)
+    if lines_csv:
+        write_table(lines.set_index("id"), lines_csv)
+    write_text(md_path, f"{md_escape(caption)}\n\n{markdown_table(shown)}\n\n{md_escape(CASES_CAPTION)}\n\n"
+               f"{markdown_table(table.set_index('dataset'))}\n")
+    if html_path:
+        write_table(shown, html_path=html_path, caption=caption)
+    regime = regime_lines(judged)
+    text = "\n".join(f"- {line}" for line in regime) + "\n\n" + regime_table(judged).to_markdown(index=False) + "\n"
     write_text(regime_md, text)
+    return lines

@@ -96,7 +96,10 @@ def test_claim_rows_of_a_stand_in_dataset_are_not_tested(tmp_path):
 
 
 def test_summary_opens_with_the_stand_in_warning(tmp_path):
-    (tmp_path / "claims.csv").write_text("verdict\nnot tested (stand-in data)\n")
+    reg = C.load_register()
+    entry = next(e for e in reg["claims"] if e["id"] == "sgr-4.4-pgd-tradeoff")
+    rows, _ = V.claim_rows(entry, None, ["cifar10"], [], reg["regimes"], stand_ins=["cifar10"])
+    V.claim_lines(V.claims_table(rows), {**reg, "claims": [entry]}).to_csv(tmp_path / "claims.csv", index=False)
     (tmp_path / "regime.md").write_text("- a line\n")
     lines = opening(tmp_path / "claims.csv", tmp_path / "regime.md", ["cifar10"])
     assert lines[0].startswith(f"**{S.STAND_IN_LABEL}: cifar10.**")

@@ -109,7 +109,11 @@ def test_tiny_run_produces_every_target(tiny_run):
     # the tiny run is far from the papers' regimes, and every measured row says so
     assert not measured["verdict_in_regime"].str.contains("within the paper's regime").any()
     assert measured["verdict_in_regime"].str.contains("outside the paper's regime").any()
-    assert (claims.loc[claims["id"] == "sn-gap", "verdict"] == "not tested").all()   # CIFAR-10 only
+    assert (claims.loc[claims["id"] == "sn-gap-shrinks", "verdict"] == "not tested").all()   # CIFAR-10 only
+    # one line per claim: every register entry once; the headline counts only the papers' datasets
+    lines = pd.read_csv(res / "tables" / "claim_lines.csv")
+    assert len(lines) == len(set(lines["id"])) == len(set(claims["id"]))
+    assert "claims judged on the papers' own datasets" in summary
     assert summary.index("How close this run came to each paper's regime") < summary.index("Verdicts on the papers' claims")
     assert summary.index("Verdicts on the papers' claims") < summary.index("Clean and white-box accuracy")
     assert "**SGR paper (Roth et al. 2018)**: mnist: " in summary and "**SN paper (Farnia et al. 2019)**: mnist: " in summary

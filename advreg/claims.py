@@ -38,6 +38,7 @@ NOT_TESTED_REHEARSAL = "not tested (rehearsal)"      # a rehearsal run (config `
 KINDS = ("superiority", "noninferiority", "equivalence")
 REPRODUCED, NOT_REPRODUCED = "reproduced", "not reproduced"
 UNDECIDED = "undecided (one seed)"
+TOO_WIDE = "undecided (interval wider than the tolerance)"
 ALPHA = 0.025   # each one-sided test: the end of the 95 % two-sided interval
 ELLIPSIS = "…"
 
@@ -98,34 +99,39 @@ def p_values(kind: str, values, threshold: float, direction: str = "above") -> t
     se = sd / math.sqrt(n)
 
     def above(tau: float) -> float:   # p of H0 "effect ≤ tau" against "effect > tau"
-        if se == 0:
+        if se == 0:                     # no spread: decided only strictly past tau, as ``verdict``
             return 0.0 if m > tau else 1.0
         return float(stats.t.sf((m - tau) / se, n - 1))
+
+    def below(tau: float) -> float:   # p of H0 "effect ≥ tau" against "effect < tau"
+        if se == 0:
+            return 0.0 if m < tau else 1.0
+        return float(stats.t.cdf((m - tau) / se, n - 1))
 
     if kind == "noninferiority":
         kind, threshold, direction = "superiority", -threshold, "above"
     if kind == "equivalence":
-        p_in = max(above(-threshold), 1 - above(threshold))
-        p_out = min(above(threshold), 1 - above(-threshold))
-        return p_in, p_out
+        return max(above(-threshold), below(threshold)), min(above(threshold), below(-threshold))
     if direction == "below":
-        return 1 - above(threshold), above(threshold)
-    return above(threshold), 1 - above(threshold)
+        return below(threshold), above(threshold)
+    return above(threshold), below(threshold)
 
 
-def combine(verdicts: list[str], p_contradicted: list[float], rule: str = "every") -> str:
+def combine(verdicts: list[str], p_contradicted: list[float], rule: str = "every", untested: int = 0) -> str:
     """One verdict of a claim from its cases' (register ``cases``). ``every``: supported only if
     every case is (an intersection-union test: the claim's level is each case's 2.5 %, no correction
-    needed); contradicted if any case is after Bonferroni-Holm across the cases (Holm's first step:
-    the smallest p below ALPHA / k); inconclusive otherwise. No case: not tested."""
+    needed), and none of the claim's cases on these datasets went untested (``untested``: a model
+    or scheme the run lacks); contradicted if any case is after Bonferroni-Holm across the cases
+    (Holm's first step: the smallest p below ALPHA / k); inconclusive otherwise. No case: not
+    tested."""
     if rule != "every":
         raise ValueError(f"cases rule {rule!r}; expected 'every'")
     if not verdicts:
         return NOT_TESTED
-    if all(v == SUPPORTED for v in verdicts):
+    if all(v == SUPPORTED for v in verdicts) and not untested:
         return SUPPORTED
     ps = [p for p in p_contradicted if not math.isnan(p)]
-    if ps and min(ps) < ALPHA / len(verdicts):
+    if ps and min(ps) < ALPHA / (len(verdicts) + untested):
         return CONTRADICTED
     return INCONCLUSIVE
 
@@ -145,24 +151,29 @@ def holm(p: list[float], alpha: float = ALPHA) -> list[bool]:
 
 def magnitude(mean: float, half: float, paper: float, tolerance: float, relation: str = "about") -> str:
     """Whether the paper's number is compatible with the run's interval: ``about``, the paper's
-    value lies in [m − h − tol, m + h + tol]; ``at_least`` ("over X"), m + h + tol ≥ X. With one
-    seed there is no interval: undecided."""
+    value lies in [m − h − tol, m + h + tol]; ``at_least`` ("over X"), m + h + tol ≥ X. Outside:
+    not reproduced. Inside with an interval wider than the tolerance (h > tol) it is not evidence
+    either way, since noise alone would put any number inside: undecided. With one seed there is
+    no interval: undecided."""
     if math.isnan(paper):
         return "–"
+    if relation not in ("about", "at_least"):
+        raise ValueError(f"magnitude relation {relation!r}; expected 'about' or 'at_least'")
     if math.isnan(mean) or math.isnan(half):
         return UNDECIDED
     lo, hi = mean - half - tolerance, mean + half + tolerance
-    if relation == "at_least":
-        return REPRODUCED if hi >= paper else NOT_REPRODUCED
-    if relation != "about":
-        raise ValueError(f"magnitude relation {relation!r}; expected 'about' or 'at_least'")
-    return REPRODUCED if lo <= paper <= hi else NOT_REPRODUCED
+    inside = hi >= paper if relation == "at_least" else lo <= paper <= hi
+    if not inside:
+        return NOT_REPRODUCED
+    return REPRODUCED if half <= tolerance else TOO_WIDE
 
 
 def seeds_to_settle(kind: str, mean: float, sd: float, n: int, threshold: float, cap: int = 10_000) -> str:
     """The smallest number of seeds N ≥ 2 at which the observed mean and standard deviation would
     give an interval that clears the threshold: t(0.975, N − 1) · sd / √N < margin (``margin``),
     i.e. the mean and spread are assumed to stay as observed. A text for the table."""
+    if n == 0:
+        return "unknown: no seed measured"
     if n < 2 or math.isnan(sd):
         return "unknown: one seed gives no spread; run at least 2"
     gap = margin(kind, mean, threshold)

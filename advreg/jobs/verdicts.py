@@ -65,6 +65,13 @@ class Case:
     images: int | None = None
     paper_value: float = math.nan
     magnitude_applies: bool = True
+    untested: str | None = None
+
+
+def _missing(label: str, why: str) -> Case:
+    """A case the claim names but the run cannot measure (a model or scheme it lacks): a row that
+    says why, which keeps the claim from reading "supported" on the cases it has."""
+    return Case(label, [], untested=why)
 
 
 @dataclass
@@ -72,12 +79,13 @@ class RunTables:
     """The run's tables, read on first use. ``files``: the paths by kind, dataset, ε and seed (the
     rule's params); ``settings``: advreg.config.run_regime; ``references``: dataset -> ε -> the
     published matrix (or None); ``claim_eps``: dataset -> the paper's Table-1 ε (register
-    ``table1_eps_255``), in 1/255."""
+    ``table1_eps_255``), in 1/255; ``lrc_eps``: the ε of the LRC claims (register ``lrc_eps``)."""
     files: dict
     settings: dict
     references: dict
     claim_eps: dict = field(default_factory=dict)
     _cache: dict = field(default_factory=dict)
+    lrc_eps: float | None = None          # register ``lrc_eps``: the ε of the paper's LRC claims
 
     def _get(self, key, load):
         if key not in self._cache:
@@ -140,7 +148,8 @@ class RunTables:
                          lambda: {int(s): float(pd.read_csv(p)["seconds"].median()) for s, p in files.items()})
 
     @classmethod
-    def from_frames(cls, settings: dict, references: dict, claim_eps: dict, frames: dict) -> "RunTables":
+    def from_frames(cls, settings: dict, references: dict, claim_eps: dict, frames: dict,
+                    lrc_eps: float | None = None) -> "RunTables":
         """Tables given as data, not files (simulations, the paper's own numbers): ``frames`` maps
         the keys the loaders cache under (("robustness", ds), ("clean", ds), ("matrices", ds),
         ("lrc", ds), ("decay", ds), ("sn", ds), ("histories", ds, method), ("reference", ds)) to
@@ -160,7 +169,7 @@ class RunTables:
                 files["matrices"][ds] = {e: {"0": "<frame>"} for e in eps}
             elif kind == "histories":
                 files["histories"].setdefault(ds, {})[key[2]] = {"0": "<frame>"}
-        return cls(files, settings, references, claim_eps, dict(frames))
+        return cls(files, settings, references, claim_eps, dict(frames), lrc_eps)
 
     def sn(self, ds: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(sweep rows, per-scheme β* table) of the SN experiments."""
@@ -244,7 +253,8 @@ def whitebox_gain(t: RunTables, ds: str, models: list[str], baseline: str) -> li
     return [Case(f"{m} − {baseline}, ε = {eps}/255", list(_paired(rows, m, baseline, "paper_attack")),
                  list(_paired(rows, m, baseline, "strong")), int(rows["n"].iloc[0]),
                  _ref_value(t, ds, lambda r, m=m: r.loc[m, m] - r.loc[baseline, baseline]))
-            for m in present]
+            if m in have else _missing(f"{m} − {baseline}, ε = {eps}/255", f"needs the model {m}, not in this run")
+            for m in models]
 
 
 def _clean_diff(t: RunTables, ds: str, a: str, b: str) -> list[float]:
@@ -273,7 +283,8 @@ def clean_change(t: RunTables, ds: str, models: list[str], baseline: str) -> lis
     return [Case(f"{m} − {baseline}, clean test accuracy", _clean_diff(t, ds, m, baseline), None,
                  t.settings.get("clean_max_test"),
                  _ref_value(t, ds, lambda r, m=m: r.loc[m, "test"] - r.loc[baseline, "test"]))
-            for m in present]
+            if m in present else _missing(f"{m} − {baseline}, clean test accuracy", f"needs the model {m}, not in this run")
+            for m in models]
 
 
 def transfer_to_clean(t: RunTables, ds: str, harmless: list[str], harmful: list[str]) -> list[Case]:
@@ -326,17 +337,19 @@ def transfer_robustness_gap(t: RunTables, ds: str, models: list[str], baseline: 
     """Per seed and model: its mean accuracy under the transfer attacks from ``sources`` (those in
     the matrix) minus the baseline's under the same sources."""
     mats = t.matrices(ds)
-    first = next(iter(mats.values()))
-    present = [m for m in models if m in first.index]
-    src = [c for c in sources if c in first.columns]
-    if baseline not in first.index or not present or not src:
+    # the models and sources every seed's matrix has (a seed that lacks one does not shift the mean)
+    present = [m for m in models if all(m in mt.index for mt in mats.values())]
+    src = [c for c in sources if all(c in mt.columns for mt in mats.values())]
+    if not all(baseline in mt.index for mt in mats.values()) or not present or not src:
         raise NotTested(f"needs {baseline}, one of {', '.join(models)} and one of the sources "
                         f"{', '.join(sources)} in the matrix")
-    return [Case(f"{m} − {baseline}, mean over transfer from {'/'.join(src)}",
+    label = f"mean over transfer from {'/'.join(src)}"
+    return [Case(f"{m} − {baseline}, {label}",
                  [float(mt.loc[m, src].mean() - mt.loc[baseline, src].mean()) for mt in mats.values()], None,
                  t.settings.get("max_test"),
                  _ref_value(t, ds, lambda r, m=m: r.loc[m, src].mean() - r.loc[baseline, src].mean()))
-            for m in present]
+            if m in present else _missing(f"{m} − {baseline}, {label}", f"needs the model {m} in every seed's matrix")
+            for m in models]
 
 
 def untestable(t: RunTables, ds: str, reason: str) -> list[Case]:
@@ -355,17 +368,17 @@ def _lrc(t: RunTables, ds: str, noise: str = "lrc") -> pd.DataFrame:
     return sw
 
 
-def _lrc_eps(sw: pd.DataFrame) -> float:
-    """The paper's ε = 0.3 where the sweep has it, else its largest."""
+def _lrc_eps(sw: pd.DataFrame, want: float | None) -> float:
+    """The paper's ε (register ``lrc_eps``) where the sweep has it, else its largest."""
     eps = sorted(sw["eps"].unique())
-    return 0.3 if any(abs(e - 0.3) < 1e-9 for e in eps) else eps[-1]
+    return want if want is not None and any(abs(e - want) < 1e-9 for e in eps) else eps[-1]
 
 
 def _lrc_at_eps(t: RunTables, ds: str, models: list[str]):
     """The LRC sweep at the paper's ε (or the run's largest), its ζ grid, ε, n and k."""
     sw = _lrc(t, ds)
     _need(sw["model"], models, "LRC results of the models")
-    eps = _lrc_eps(sw)
+    eps = _lrc_eps(sw, t.lrc_eps)
     sw = sw[np.isclose(sw["eps"], eps)]
     return sw, sorted(sw["zeta"].unique()), eps, int(sw["n"].iloc[0]), int(sw["k"].iloc[0])
 
@@ -376,22 +389,28 @@ def _lrc_gap(sw: pd.DataFrame, zeta: float, a: str, b: str) -> pd.Series:
 
 
 def lrc_gap_longest(t: RunTables, ds: str, a: str, bs: list[str]) -> list[Case]:
-    """Per baseline in ``bs`` (those the sweep has): a − b worst-of-k accuracy at the longest ζ."""
+    """Per baseline in ``bs``: a − b worst-of-k accuracy at the longest ζ (a baseline the sweep
+    lacks: a case that says so)."""
     sw = _lrc(t, ds)
     present = [b for b in bs if b in set(sw["model"])]
     if not present:
         _need(sw["model"], bs, "LRC results of the models")
     sw, zetas, eps, n, k = _lrc_at_eps(t, ds, [a, *present])
     return [Case(f"{a} − {b}, worst-of-{k}, ζ = {zetas[-1]:g}, ε = {eps:g}", list(_lrc_gap(sw, zetas[-1], a, b)),
-                 None, n) for b in present]
+                 None, n) if b in present else
+            _missing(f"{a} − {b}, worst-of-{k}, ζ = {zetas[-1]:g}", f"needs LRC results of {b} (lrc.models)")
+            for b in bs]
 
 
 def lrc_gap_by_zeta(t: RunTables, ds: str, a: str, b: str) -> list[Case]:
-    """Per ζ of the sweep: a − b worst-of-k accuracy ("consistently": one case per ζ); the
-    claim's magnitude is about the longest ζ only."""
+    """Per ζ of the sweep but the shortest: a − b worst-of-k accuracy ("consistently": one case per
+    ζ). At the shortest ζ the paper says SGR approaches GN (sgr-4.3-lrc-converges tests that), so
+    a superiority there is not claimed. The claim's magnitude is about the longest ζ only."""
     sw, zetas, eps, n, k = _lrc_at_eps(t, ds, [a, b])
+    if len(zetas) < 2:
+        raise NotTested(f"the LRC sweep has one ζ ({zetas[0]:g}); the claim compares across ζ")
     return [Case(f"{a} − {b}, worst-of-{k}, ζ = {z:g}, ε = {eps:g}", list(_lrc_gap(sw, z, a, b)), None, n,
-                 magnitude_applies=(z == zetas[-1])) for z in zetas]
+                 magnitude_applies=(z == zetas[-1])) for z in zetas[1:]]
 
 
 def lrc_gap_shortest(t: RunTables, ds: str, a: str, b: str) -> list[Case]:
@@ -408,7 +427,7 @@ def lrc_data_gap(t: RunTables, ds: str, a: str, b: str, eps: float) -> list[Case
     if sw.empty:
         raise NotTested(f"the data-covariance sweep has no ε = {eps:g}")
     paper = math.nan
-    if ds in LRC_DATA_REFERENCE and abs(eps - 0.3) < 1e-9:   # the paper's numbers are at ε = 0.3
+    if ds in LRC_DATA_REFERENCE and t.lrc_eps is not None and abs(eps - t.lrc_eps) < 1e-9:   # the paper's ε
         ref = read_reference(LRC_DATA_REFERENCE[ds])["worst_of_k_acc"]   # by model
         paper = _paper_number(lambda r: r[a] - r[b], ref)
     return [Case(f"{a} − {b}, data covariance, ε = {eps:g}", list(_paired(sw, a, b, "worst_of_k_acc")), None,
@@ -469,31 +488,47 @@ def epoch_time_ratio(t: RunTables, ds: str, model: str, baseline: str) -> list[C
     return [Case(f"{model} / {baseline}, training seconds per epoch", [a[s] / b[s] for s in seeds], None, None)]
 
 
-def _scheme_rows(t: RunTables, ds: str, schemes: dict) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+def _scheme_rows(t: RunTables, ds: str, schemes: dict) -> tuple[pd.DataFrame, pd.DataFrame, list[str], list[str]]:
+    """(sweep, per-scheme table, the claim's schemes the run has, those it lacks)."""
     sweep, best = t.sn(ds)
     wanted = schemes.get(ds, [])
     present = [s for s in wanted if s in set(best["scheme"])]
     if not present:
         raise NotTested(f"needs the SN schemes {', '.join(wanted)}, none in this run")
-    return sweep, best.set_index("scheme"), present
+    return sweep, best.set_index("scheme"), present, [s for s in wanted if s not in present]
 
 
 def _pivot(sweep: pd.DataFrame, scheme: str, col: str) -> pd.DataFrame:
     """One scheme's ``col`` as seed × β (labels), the columns from the weakest normalization to the
     strongest (β = ∞ first, then larger β): a row's first maximum is the authors' tie rule."""
     g = sweep[sweep["scheme"] == scheme]
-    p = g.assign(_b=g["beta"].map(C.label)).pivot_table(index="seed", columns="_b", values=col, aggfunc="mean",
-                                                        observed=True)
-    return p[sorted(p.columns, key=lambda b: -float(b))]
+    g = g.assign(_b=g["beta"].map(C.label))
+    p = (g.pivot(index="seed", columns="_b", values=col) if not g.duplicated(["seed", "_b"]).any()
+         else g.pivot_table(index="seed", columns="_b", values=col, aggfunc="mean", observed=True))
+    return p[sorted(p.columns, key=lambda b: -float(b))].astype(float)
+
+
+def _cross_fitted_pick(val: pd.DataFrame) -> dict[int, str]:
+    """Per seed: the β (column) with the best validation accuracy on the *other* seeds (their
+    mean), ties to the weakest normalization. A seed's own nets are never used to pick its β: the
+    nets of one seed share their quality between validation and test, so picking on the seed's
+    own validation and judging on its test compares the best of several trained nets with one
+    β = ∞ net (a gain with no SN effect at all). With one seed there are no others: its own
+    validation picks (one seed decides nothing anyway)."""
+    out = {}
+    for seed in val.index:
+        others = val.drop(index=seed)
+        row = others.mean(axis=0) if len(others) else val.loc[seed]
+        out[int(seed)] = row.idxmax()
+    return out
 
 
 def seed_beta_star(sweep: pd.DataFrame, scheme: str) -> dict[int, str]:
-    """Per seed: β* = argmax of that seed's validation accuracy under the training attack, ties to
-    the weakest normalization (β = ∞ first, then larger β), the authors' rule (advreg.jobs.sn.best_beta
-    applies it to the seed mean for the SN tables). Each seed repeats the whole procedure (train
-    every β, validate, pick), so the effects below vary with the pick as they would for a user."""
-    val = _pivot(sweep, scheme, "val_adv_acc")
-    return {int(s): b for s, b in val.idxmax(axis=1).items()}
+    """Per seed: β* = argmax of validation accuracy under the training attack over the grid,
+    chosen on the other seeds' validation (``_cross_fitted_pick``), ties to the weakest
+    normalization (β = ∞ first, then larger β), the authors' rule (advreg.jobs.sn.best_beta applies
+    it to the seed mean for the SN tables)."""
+    return _cross_fitted_pick(_pivot(sweep, scheme, "val_adv_acc"))
 
 
 def _at(sweep: pd.DataFrame, scheme: str, picks: dict[int, str], col: str) -> dict[int, float]:
@@ -509,11 +544,15 @@ def _stars(stars: dict[int, str]) -> str:
     return ", ".join(f"{b}" for b in stars.values())
 
 
+def _sn_missing(missing: list[str], what: str) -> list[Case]:
+    return [_missing(f"{s}: {what}", f"needs the SN scheme {s}, not in this run") for s in missing]
+
+
 def _sn_paired(t: RunTables, ds: str, schemes: dict, col: str, sign: int, label: str, paper_cols) -> list[Case]:
     """Per scheme and seed: ``sign`` × (``col`` at the seed's β* − at β = ∞), in points; a seed whose
-    validation picks β = ∞ contributes 0 (no SN chosen, no benefit). β* is chosen on validation,
-    ``col`` is a test-set (or training-set) quantity: no selection on the judged numbers."""
-    sweep, best, present = _scheme_rows(t, ds, schemes)
+    pick is β = ∞ contributes 0 (no SN chosen, no benefit). β* is chosen on the other seeds'
+    validation, ``col`` is a test-set (or training-set) quantity: no selection on the judged numbers."""
+    sweep, best, present, missing = _scheme_rows(t, ds, schemes)
     out = []
     for s in present:
         stars = seed_beta_star(sweep, s)
@@ -522,7 +561,7 @@ def _sn_paired(t: RunTables, ds: str, schemes: dict, col: str, sign: int, label:
         paper = _paper_number(lambda b: sign * 100 * (b.loc[s, paper_cols[0]] - b.loc[s, paper_cols[1]]), best)
         out.append(Case(label.format(s=s, stars=_stars(stars)), [v for v in vals if not math.isnan(v)], None,
                         int(sweep["n_test"].iloc[0]), paper))
-    return out
+    return out + _sn_missing(missing, label.format(s="", stars="–").lstrip(": "))
 
 
 def sn_test_gain(t: RunTables, ds: str, schemes: dict) -> list[Case]:
@@ -531,31 +570,39 @@ def sn_test_gain(t: RunTables, ds: str, schemes: dict) -> list[Case]:
                       ("paper_test_sn", "paper_test_no_sn"))
 
 
-def finite_beta_pick(sweep: pd.DataFrame, scheme: str) -> dict[int, str]:
-    """Per seed: the finite β with the best validation accuracy under the training attack (ties
-    to the weakest normalization, the larger β), chosen without looking at a test image."""
-    val = _pivot(sweep, scheme, "val_adv_acc").drop(columns="inf", errors="ignore")
-    return {int(s): b for s, b in val.idxmax(axis=1).items()}
+def paper_beta(sweep: pd.DataFrame, best: pd.DataFrame, scheme: str) -> str | None:
+    """The finite β of the run's grid nearest (in log scale) to the paper's published β* for this
+    scheme: fixed before any of the run's numbers are seen. None where the paper's β* is ∞ or not
+    published, or the grid has no finite β."""
+    star = best.loc[scheme].get("paper_beta_star", np.nan) if scheme in best.index else np.nan
+    grid = [b for b in _pivot(sweep, scheme, "test_adv_acc").columns if b != "inf"]
+    if pd.isna(star) or C.label(star) == "inf" or not grid:
+        return None
+    return min(grid, key=lambda b: (abs(math.log(float(b)) - math.log(float(star))), -float(b)))
 
 
 def sn_finite_beta_gain(t: RunTables, ds: str, schemes: dict) -> list[Case]:
-    """Per scheme and seed: test accuracy under the training attack at the finite β that validation
-    picks minus at β = ∞. The pick is made on validation and judged on test: the best of several
-    finite β on the images it was picked on would beat β = ∞ even with no SN effect (the maximum of
-    noisy numbers minus one of them)."""
-    sweep, best, present = _scheme_rows(t, ds, schemes)
+    """Per scheme and seed: test accuracy under the training attack at the paper's finite β* (the
+    run's nearest β) minus at β = ∞. The β is fixed in advance by the paper: picking it on the
+    run's numbers would add the luck of the pick (the best of several finite β on the validation
+    images it was picked on beats β = ∞ with no SN effect at all; picked on a seed's own validation
+    and judged on its test, it still picks that seed's luckiest net)."""
+    sweep, best, present, missing = _scheme_rows(t, ds, schemes)
     out = []
     for s in present:
-        if not (sweep[sweep["scheme"] == s]["beta"].map(C.label) != "inf").any():
-            raise NotTested(f"the β grid of {s} has no finite β")
-        picks = finite_beta_pick(sweep, s)
-        at_pick, at_inf = _at(sweep, s, picks, "test_adv_acc"), _at(sweep, s, dict.fromkeys(picks, "inf"), "test_adv_acc")
-        vals = [at_pick[seed] - at_inf[seed] for seed in picks]
-        paper = _paper_number(lambda r: 100 * (r.loc[s, "paper_test_sn"] - r.loc[s, "paper_test_no_sn"])
-                              if C.label(r.loc[s, "paper_beta_star"]) != "inf" else math.nan, best)
-        out.append(Case(f"{s}: test at the finite β validation picks (per seed: {_stars(picks)}) − at β = ∞",
-                        [v for v in vals if not math.isnan(v)], None, int(sweep["n_test"].iloc[0]), paper))
-    return out
+        beta = paper_beta(sweep, best, s)
+        label = f"{s}: test at the paper's β*" + ("" if beta is None else f" (run's β = {beta})") + " − at β = ∞"
+        if beta is None:
+            out.append(_missing(label, f"the paper's β* of {s} is ∞ or not published, or the run's β grid has "
+                                       f"no finite β"))
+            continue
+        seeds = list(_pivot(sweep, s, "test_adv_acc").index)
+        at_b, at_inf = (_at(sweep, s, dict.fromkeys(seeds, beta), "test_adv_acc"),
+                        _at(sweep, s, dict.fromkeys(seeds, "inf"), "test_adv_acc"))
+        vals = [at_b[seed] - at_inf[seed] for seed in seeds]
+        paper = _paper_number(lambda r: 100 * (r.loc[s, "paper_test_sn"] - r.loc[s, "paper_test_no_sn"]), best)
+        out.append(Case(label, [v for v in vals if not math.isnan(v)], None, int(sweep["n_test"].iloc[0]), paper))
+    return out + _sn_missing(missing, "test at the paper's β* − at β = ∞")
 
 
 def sn_gap_shrinks(t: RunTables, ds: str, schemes: dict) -> list[Case]:
@@ -565,10 +612,10 @@ def sn_gap_shrinks(t: RunTables, ds: str, schemes: dict) -> list[Case]:
 
 
 def _erm_and(t: RunTables, ds: str, schemes: dict):
-    sweep, best, present = _scheme_rows(t, ds, schemes)
+    sweep, best, present, missing = _scheme_rows(t, ds, schemes)
     if "ERM" not in set(sweep["scheme"]):
         raise NotTested("needs the ERM scheme in the run's SN experiments (the non-adversarial baseline)")
-    return sweep, best, [s for s in present if s != "ERM"]
+    return sweep, best, [s for s in present if s != "ERM"], missing
 
 
 def _erm_minus(sweep: pd.DataFrame, s: str, col_s: str, col_erm: str, sign: int) -> list[float]:
@@ -584,22 +631,22 @@ def sn_adversarial_gap(t: RunTables, ds: str, schemes: dict) -> list[Case]:
     """Per scheme and seed, without SN (β = ∞): the adversarially trained net's train − test gap
     under its training attack minus ERM's train − test gap (the SN abstract's "decrease in
     generalization performance due to adversarial training")."""
-    sweep, best, present = _erm_and(t, ds, schemes)
+    sweep, best, present, missing = _erm_and(t, ds, schemes)
     return [Case(f"{s} − ERM, train − test gap at β = ∞", _erm_minus(sweep, s, "gap", "gap", 1), None,
                  int(sweep["n_test"].iloc[0]),
                  _paper_number(lambda r: 100 * (r.loc[s, "paper_gap_no_sn"] - r.loc["ERM", "paper_gap_no_sn"]), best))
-            for s in present]
+            for s in present] + _sn_missing(missing, "− ERM, train − test gap at β = ∞")
 
 
 def sn_far_below(t: RunTables, ds: str, schemes: dict) -> list[Case]:
     """Per scheme and seed, without SN (β = ∞): ERM's clean test accuracy minus the adversarially
     trained net's test accuracy under its training attack."""
-    sweep, best, present = _erm_and(t, ds, schemes)
+    sweep, best, present, missing = _erm_and(t, ds, schemes)
     return [Case(f"ERM clean − {s} under its attack, test, β = ∞", _erm_minus(sweep, s, "test_adv_acc",
                                                                                "test_adv_acc", -1), None,
                  int(sweep["n_test"].iloc[0]),
                  _paper_number(lambda r: 100 * (r.loc["ERM", "paper_test_no_sn"] - r.loc[s, "paper_test_no_sn"]), best))
-            for s in present]
+            for s in present] + _sn_missing(missing, "ERM clean − under its attack, test, β = ∞")
 
 
 #: effect name -> (function, whether it is measured on the SN experiments' datasets)
@@ -809,7 +856,8 @@ def claim_rows(entry: dict, t: RunTables, run_datasets: list[str], sn_datasets: 
         judged.append({"dataset": ds, "regime": entry["regime"], "paper": entry["paper"], "indicators": inds})
         status = regime_status(inds, ds)
         for case in cases:
-            rows.append(_case_row(entry, ds, case, inds, status))
+            rows.append({**_not_tested(entry, ds, case.untested), "case": case.case} if case.untested
+                        else _case_row(entry, ds, case, inds, status))
     return rows, judged
 
 
@@ -865,7 +913,7 @@ def claim_records(files: dict, settings: dict, references: dict, run_datasets: l
                   sn_datasets: list[str], register: dict | None = None, stand_ins=(), rehearsal: bool = False):
     """Every register entry's rows, and the regime indicators behind them (none in a rehearsal)."""
     register = register or C.load_register()
-    t = RunTables(files, settings, references, register.get("table1_eps_255", {}))
+    t = RunTables(files, settings, references, register.get("table1_eps_255", {}), lrc_eps=register.get("lrc_eps"))
     rows, judged = [], []
     for entry in register["claims"]:
         r, j = claim_rows(entry, t, run_datasets, sn_datasets, register["regimes"], stand_ins, rehearsal)
@@ -880,20 +928,20 @@ def claims_table(records: list[dict]) -> pd.DataFrame:
 
 JUDGED = (C.SUPPORTED, C.CONTRADICTED, C.INCONCLUSIVE)
 LINE_COLUMNS = ["id", "paper", "section", "claim", "datasets", "cases", "verdict", "holm", "magnitude", "regime",
-                "p_supported", "other_datasets"]
+                "p_supported", "other_datasets", "why"]
 
 
-def _claim_magnitude(entry: dict, rows: pd.DataFrame) -> str:
+def _claim_magnitude(entries: list[dict], rows: pd.DataFrame) -> str:
     """One magnitude verdict of a claim: reproduced when every case it is about is, not reproduced
     when any is not, undecided otherwise; "qualitative" for a claim without a paper number."""
-    if not entry.get("magnitude"):
+    if not any(e.get("magnitude") for e in entries):
         return "qualitative"
     m = [x for x in rows["magnitude"] if x != "–"]
     if not m:
         return "no paper number for these cases"
     if C.NOT_REPRODUCED in m:
         return C.NOT_REPRODUCED
-    return C.REPRODUCED if all(x == C.REPRODUCED for x in m) else C.UNDECIDED
+    return C.REPRODUCED if all(x == C.REPRODUCED for x in m) else next(x for x in m if x != C.REPRODUCED)
 
 
 def _claim_regime(rows: pd.DataFrame) -> str:
@@ -906,45 +954,69 @@ def _claim_regime(rows: pd.DataFrame) -> str:
     return "; ".join(sorted(status - {"within"})) or "–"
 
 
+def _counts(rows: pd.DataFrame) -> str:
+    return ", ".join(f"{k} {v}" for k, v in rows["verdict"].value_counts().items())
+
+
+def claims_of(register: dict) -> list[list[dict]]:
+    """The register's claims: its entries grouped by the sentence they quote (paper and quote), in
+    register order. Entries that read one sentence (two halves of it, or several effects) are one
+    claim: its verdict combines all their cases, and it counts once."""
+    groups: dict[tuple, list[dict]] = {}
+    for e in register["claims"]:
+        groups.setdefault((e["paper"], C.normalize(e["quote"])), []).append(e)
+    return list(groups.values())
+
+
 def claim_lines(table: pd.DataFrame, register: dict | None = None) -> pd.DataFrame:
-    """One line per claim of the register: its cases on the datasets the paper measured it on
-    combined by the register's rule (advreg.claims.combine), the magnitude, the regime, and whether
-    "supported" survives Bonferroni-Holm across all claims judged (family-wise 2.5 %, on each claim's
-    intersection-union p-value, the largest of its cases'). Cases on other datasets are counted
-    in ``other_datasets``, never in the verdict."""
+    """One line per claim (sentence) of the register: its cases on the datasets the paper measured
+    it on combined by the register's rule (advreg.claims.combine; a case the run could not measure
+    keeps it from "supported"), the magnitude, the regime, and whether "supported" survives
+    Bonferroni-Holm across all claims judged (family-wise 2.5 %, on each claim's
+    intersection-union p-value, the largest of its cases'). Cases on other datasets are counted in
+    ``other_datasets``, never in the verdict."""
     register = register or C.load_register()
     lines = []
-    for entry in register["claims"]:
-        rows = table[table["id"] == entry["id"]]
-        own = rows[rows["paper_dataset"].astype(bool) & rows["verdict"].isin(JUDGED)]
+    for entries in claims_of(register):
+        ids = [e["id"] for e in entries]
+        rows = table[table["id"].isin(ids)]
+        own_all = rows[rows["paper_dataset"].astype(bool)]
+        own = own_all[own_all["verdict"].isin(JUDGED)]
         other = rows[~rows["paper_dataset"].astype(bool) & rows["verdict"].isin(JUDGED)]
+        # a case the run could not measure on a dataset it judged the claim on (a model it lacks)
+        partial = own_all[~own_all["verdict"].isin(JUDGED) & own_all["dataset"].isin(set(own["dataset"]))]
+        base = {"id": " + ".join(ids), "paper": entries[0]["paper"], "section": entries[0]["section"],
+                "claim": entries[0]["quote"],
+                "other_datasets": (f"{len(other)} cases on {', '.join(dict.fromkeys(other['dataset']))} "
+                                   f"(not the paper's: shown, not counted): {_counts(other)}") if len(other) else "–"}
         if own.empty:
             untested = rows[~rows["verdict"].isin(JUDGED)]
             verdict = C.NOT_TESTED if untested.empty else untested["verdict"].iloc[0]
-            why = untested["verdict_in_regime"].iloc[0] if len(untested) else ""
-            verdict_text = verdict if not why.startswith("not tested: ") or verdict != C.NOT_TESTED else why
-            lines.append({"id": entry["id"], "paper": entry["paper"], "section": entry["section"],
-                          "claim": entry["quote"], "datasets": "–", "cases": 0, "verdict": verdict,
-                          "holm": "–", "magnitude": "–", "regime": "–", "p_supported": math.nan,
-                          "other_datasets": (f"{len(other)} cases on {', '.join(dict.fromkeys(other['dataset']))} "
-                                             f"(not the paper's): " + ", ".join(f"{k} {v}" for k, v in
-                                                                                 other["verdict"].value_counts().items()))
-                          if len(other) else "–", "why": verdict_text})
+            why = "; ".join(dict.fromkeys(w[len("not tested: "):] if w.startswith("not tested: ") else w
+                                          for w in untested["verdict_in_regime"])) if len(untested) else ""
+            lines.append({**base, "datasets": "–", "cases": 0, "verdict": verdict, "holm": "–", "magnitude": "–",
+                          "regime": "–", "p_supported": math.nan, "why": why})
             continue
-        verdict = C.combine(list(own["verdict"]), list(own["p_contradicted"].astype(float)), entry.get("cases", "every"))
+        untested_ds = sorted(set(own_all["dataset"]) - set(own["dataset"]))
+        verdict = C.combine(list(own["verdict"]), list(own["p_contradicted"].astype(float)),
+                            entries[0].get("cases", "every"), untested=len(partial))
         p_sup = own["p_supported"].astype(float)
-        lines.append({"id": entry["id"], "paper": entry["paper"], "section": entry["section"], "claim": entry["quote"],
-                      "datasets": ", ".join(dict.fromkeys(own["dataset"])), "cases": len(own), "verdict": verdict,
-                      "holm": "–", "magnitude": _claim_magnitude(entry, own), "regime": _claim_regime(own),
-                      "p_supported": float(p_sup.max()) if p_sup.notna().all() else math.nan,
-                      "other_datasets": (f"{len(other)} cases on {', '.join(dict.fromkeys(other['dataset']))}: "
-                                         + ", ".join(f"{k} {v}" for k, v in other["verdict"].value_counts().items()))
-                      if len(other) else "–", "why": ""})
-    out = pd.DataFrame(lines)
+        why = []
+        if len(partial):
+            why.append(f"{len(partial)} of its cases not measured: " + "; ".join(
+                f"{c} ({w[len('not tested: '):]})" for c, w in zip(partial["case"], partial["verdict_in_regime"])))
+        if untested_ds:
+            why.append(f"not tested on {', '.join(untested_ds)}")
+        lines.append({**base, "datasets": ", ".join(dict.fromkeys(own["dataset"])), "cases": len(own),
+                      "verdict": verdict, "holm": "–", "magnitude": _claim_magnitude(entries, own),
+                      "regime": _claim_regime(own),
+                      "p_supported": float(p_sup.max()) if p_sup.notna().all() and not len(partial) else math.nan,
+                      "why": "; ".join(why)})
+    out = pd.DataFrame(lines, columns=LINE_COLUMNS)
     judged = out["verdict"].isin(JUDGED)
     keep = C.holm(list(out.loc[judged, "p_supported"]))
     out.loc[judged, "holm"] = ["supported" if k else "not supported" for k in keep]
-    return out[LINE_COLUMNS + ["why"]]
+    return out
 
 
 def totals(lines: pd.DataFrame) -> dict:

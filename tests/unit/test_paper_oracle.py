@@ -64,7 +64,7 @@ def paper_tables() -> V.RunTables:
     frames[("lrc", "cifar10")] = lrc.assign(noise="data", zeta=0.0, eps=0.3, k=100, n=10000, seed=0)
     settings = {"paper_attack_eps": {ds: [eps] for ds, (eps, _) in SMALL.items()}, "max_test": 10000,
                 "clean_max_test": 10000, "sgr_variants": {}}
-    return V.RunTables.from_frames(settings, refs, REGISTER["table1_eps_255"], frames)
+    return V.RunTables.from_frames(settings, refs, REGISTER["table1_eps_255"], frames, REGISTER["lrc_eps"])
 
 
 def _meets(entry: dict, value: float) -> bool:

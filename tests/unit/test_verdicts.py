@@ -172,8 +172,11 @@ def test_claims_the_run_cannot_test_say_why(tmp_path):
     assert cifar["verdict"] == C.NOT_TESTED and cifar["dataset"] == "cifar10"
     assert "the paper makes this claim about cifar10; this run has mnist" in cifar["verdict_in_regime"]
     assert {r["verdict"] for r in by_id["sn-gap"]} == {C.NOT_TESTED}
-    (kept,) = [r for r in by_id["sgr-4.4-clean-accuracy-kept"] if r["dataset"] == "mnist"]
-    assert "needs the models sgr_sign, gn" not in kept["verdict_in_regime"]      # sgr_sign is in the run
+    # a model the run lacks (gn) is a case that says so, beside the measured one (sgr_sign)
+    kept = {r["case"]: r for r in by_id["sgr-4.4-clean-accuracy-kept"] if r["dataset"] == "mnist"}
+    assert kept["sgr_sign − clean, clean test accuracy"]["verdict"] == I
+    assert kept["gn − clean, clean test accuracy"]["verdict"] == C.NOT_TESTED
+    assert "needs the model gn" in kept["gn − clean, clean test accuracy"]["verdict_in_regime"]
     transfer = [r for r in by_id["sgr-4.4-variants-equal-transfer"] if r["dataset"] == "mnist"][0]
     assert "no transfer matrix" in transfer["verdict_in_regime"]
     # a general claim the paper measured on CIFAR-10 only: judged on MNIST, not counted (paper_dataset)
@@ -222,26 +225,30 @@ def test_lrc_structure_overhead_and_sn_effects(tmp_path):
     files["sn_sweep"]["mnist"], files["sn_generalization"]["mnist"] = str(tmp_path / "sweep.csv"), str(tmp_path / "best.csv")
     t = V.RunTables(files, {**SETTINGS, "sn": {"mnist": {"training_images": 55000, "epochs": 25}}}, {})
 
-    (long_,) = V.lrc_gap_longest(t, "mnist", "sgr_sign", ["gn", "lrc"])      # no lrc model: that case is left out
-    assert long_.paper == [15.0, 16.0, 17.0]
-    by_zeta = V.lrc_gap_by_zeta(t, "mnist", "sgr_sign", "gn")                   # "consistently": a case per ζ
-    assert [c.paper for c in by_zeta] == [[0.0, 1.0, 0.0], [15.0, 16.0, 17.0]]
-    assert [c.magnitude_applies for c in by_zeta] == [False, True]            # "over 25 % … with ζ ~ 16"
+    long_, no_lrc = V.lrc_gap_longest(t, "mnist", "sgr_sign", ["gn", "lrc"])   # no lrc model: a case says so
+    assert long_.paper == [15.0, 16.0, 17.0] and no_lrc.untested and not no_lrc.paper
+    (by_zeta,) = V.lrc_gap_by_zeta(t, "mnist", "sgr_sign", "gn")   # "consistently": a case per ζ but the shortest
+    assert by_zeta.paper == [15.0, 16.0, 17.0] and by_zeta.magnitude_applies   # "over 25 % … with ζ ~ 16"
     (short,) = V.lrc_gap_shortest(t, "mnist", "sgr_sign", "gn")               # convergence as ζ → 0
     assert short.paper == [0.0, 1.0, 0.0] and "ζ = 1," in short.case
     (st,) = V.decay_shorter(t, "mnist")
     assert st.paper == pytest.approx([-1.0, -0.6, -0.2])    # data 2.0 + 0.1 s, pgd 3.0 − 0.3 s
     (cost,) = V.epoch_time_ratio(t, "mnist", "pgd", "sgr_sign")
     assert cost.paper == pytest.approx([100 / 24, 100 / 25, 100 / 26])   # medians per epoch
-    # β* per seed on that seed's validation: 4, 4 and (seed 2, where β = ∞ validates best) ∞
-    assert V.seed_beta_star(sweep, "FGM") == {0: "4", 1: "4", 2: "inf"}
+    # β* per seed on the *other* seeds' validation (cross-fitted): seeds 0 and 1 see seed 2's ∞
+    # validate as well as β = 4 (a tie: ∞), seed 2 sees seeds 0 and 1, where β = 4 validates best
+    assert V.seed_beta_star(sweep, "FGM") == {0: "inf", 1: "inf", 2: "4"}
     assert V.seed_beta_star(sweep, "ERM") == {0: "inf", 1: "inf", 2: "inf"}      # a tie goes to ∞
-    (gain,) = V.sn_test_gain(t, "mnist", {"mnist": ["FGM", "PGM"]})
-    assert gain.paper == pytest.approx([5.0, 5.0, 0.0]) and gain.paper_value == pytest.approx(0.78)
-    assert gain.case == "FGM: at β* (per seed: 4, 4, inf) − at β = ∞"
-    # the finite β picked on validation, judged on test: 4 in every seed, +5 points on test
+    gain, no_pgm = V.sn_test_gain(t, "mnist", {"mnist": ["FGM", "PGM"]})   # PGM not in the run: a case says so
+    assert no_pgm.untested == "needs the SN scheme PGM, not in this run"
+    assert gain.paper == pytest.approx([0.0, 0.0, 5.0]) and gain.paper_value == pytest.approx(0.78)
+    assert gain.case == "FGM: at β* (per seed: inf, inf, 4) − at β = ∞"
+    # the paper's finite β* (4), fixed in advance, judged on test: +5 points in every seed
     (finite,) = V.sn_finite_beta_gain(t, "mnist", {"mnist": ["FGM"]})
     assert finite.paper == pytest.approx([5.0, 5.0, 5.0]) and finite.paper_value == pytest.approx(0.78)
+    assert finite.case == "FGM: test at the paper's β* (run's β = 4) − at β = ∞"
+    (erm_finite,) = V.sn_finite_beta_gain(t, "mnist", {"mnist": ["ERM"]})      # the paper's MNIST ERM β* is ∞
+    assert erm_finite.untested and "is ∞" in erm_finite.untested
     # the SN abstract's gap sentence: FGM's gap without SN (8 − 0.1 s points) minus ERM's (1.2 − 0.1 s)
     (adv_gap,) = V.sn_adversarial_gap(t, "mnist", {"mnist": ["ERM", "FGM"]})
     assert adv_gap.paper == pytest.approx([6.8] * 3) and adv_gap.paper_value == pytest.approx(0.51)
@@ -252,7 +259,7 @@ def test_lrc_structure_overhead_and_sn_effects(tmp_path):
     assert V.MEASURES["sn_train_acc"](t, "mnist") == (pytest.approx(99.9), None)
     assert V.MEASURES["lrc_k"](t, "mnist") == (100, None)
     (gap,) = V.sn_gap_shrinks(t, "mnist", {"mnist": ["FGM"]})
-    assert gap.paper == pytest.approx([6.0, 6.0, 0.0]) and gap.paper_value == pytest.approx(-0.51)   # paper: 1.71 → 2.22
+    assert gap.paper == pytest.approx([0.0, 0.0, 6.0]) and gap.paper_value == pytest.approx(-0.51)   # paper: 1.71 → 2.22
     (erm,) = V.sn_test_gain(t, "mnist", {"mnist": ["ERM"]})                           # β* = ∞: no SN chosen
     assert erm.paper == [0.0, 0.0, 0.0]
     with pytest.raises(V.NotTested, match="needs the SN schemes WRM"):
@@ -322,6 +329,19 @@ def test_noninferiority_is_one_sided():
     assert int(C.seeds_to_settle("superiority", -1.0, 1.0, 3, -2.0)) >= 2
 
 
+def test_p_values_agree_with_the_verdict_without_spread():
+    """Three equal values on the threshold: inconclusive, and so are the p-values (a claim whose one
+    case reads inconclusive must not combine into "contradicted")."""
+    for kind, d, tau, v in (("superiority", "above", 0.0, [0.0] * 3), ("superiority", "below", 0.0, [0.0] * 3),
+                            ("noninferiority", "above", 2.0, [-2.0] * 3)):
+        assert C.verdict(kind, -tau if kind == "noninferiority" else 0.0, 0.0, tau, d) == I
+        ps, pc = C.p_values(kind, v, tau, d)
+        assert (ps, pc) == (1.0, 1.0), (kind, d)
+        assert C.combine([I], [pc]) == I
+    assert C.p_values("superiority", [1.0, 1.0, 1.0], 0.0) == (0.0, 1.0)
+    assert C.p_values("superiority", [1.0, 1.0, 1.0], 0.0, "below") == (1.0, 0.0)
+
+
 def test_p_values_agree_with_the_interval_rule():
     import numpy as np
     rng = np.random.default_rng(3)
@@ -342,6 +362,8 @@ def test_magnitude_against_the_papers_number(tmp_path):
     assert C.magnitude(55.0, math.nan, 62.2, 15) == C.UNDECIDED
     assert C.magnitude(12.0, 3.0, 25.0, 5, "at_least") == C.NOT_REPRODUCED      # 12 + 3 + 5 < 25
     assert C.magnitude(30.0, 3.0, 25.0, 5, "at_least") == C.REPRODUCED
+    # an interval wider than the tolerance holds the paper's number by noise alone: not evidence
+    assert C.magnitude(20.0, 40.0, 62.2, 15) == C.TOO_WIDE
     files = _write_run(tmp_path, {"clean": [(28, 20), (30, 21), (29, 22)], "gn": [(29, 21.5), (31, 22), (30, 23)],
                                   "sgr_sign": [(29, 21), (31, 22.5), (30, 23)]})
     reg = C.load_register()
@@ -351,6 +373,27 @@ def test_magnitude_against_the_papers_number(tmp_path):
         (S, C.NOT_REPRODUCED, "+62.2"), (S, C.NOT_REPRODUCED, "+64.2")]
     lines = V.claim_lines(V.claims_table(rows), {**reg, "claims": [entry]})
     assert lines.iloc[0][["verdict", "magnitude"]].tolist() == [S, C.NOT_REPRODUCED]
+
+
+def test_a_sentence_is_one_claim_and_a_missing_case_keeps_it_from_supported():
+    """Entries quoting one sentence combine (the SN abstract's sentence: test gain, finite β*, gap);
+    a case the run could not measure (a model it lacks) keeps the claim from "supported"."""
+    reg = C.load_register()
+    groups = {tuple(e["id"] for e in g) for g in V.claims_of(reg)}
+    assert ("sn-test-gain", "sn-finite-beta", "sn-gap-shrinks") in groups
+    assert ("sgr-4.4-pgd-tradeoff", "sgr-4.4-pgd-whitebox") in groups
+    assert len(groups) == len({(e["paper"], C.normalize(e["quote"])) for e in reg["claims"]})
+
+    def row(cid, case, verdict, why=""):
+        return {"id": cid, "dataset": "mnist", "case": case, "verdict": verdict, "paper_dataset": True,
+                "regime": "within", "p_supported": 0.001, "p_contradicted": 0.99, "magnitude": "–",
+                "verdict_in_regime": why}
+    mini = {"claims": [{"id": "a", "paper": "SGR", "section": "4", "quote": "q", "datasets": ["mnist"]}]}
+    both = pd.DataFrame([row("a", "sgr", S), row("a", "gn", S)])
+    assert V.claim_lines(both, mini)["verdict"].tolist() == [S]
+    one = pd.DataFrame([row("a", "sgr", S), row("a", "gn", C.NOT_TESTED, "not tested: needs the model gn")])
+    line = V.claim_lines(one, mini).iloc[0]
+    assert line["verdict"] == I and "needs the model gn" in line["why"] and line["holm"] == "not supported"
 
 
 def test_one_verdict_per_claim_and_totals_on_the_papers_datasets():
@@ -364,9 +407,9 @@ def test_one_verdict_per_claim_and_totals_on_the_papers_datasets():
     assert C.holm([0.001, 0.03, 0.012]) == [True, False, True]
 
     def row(cid, ds, verdict, own=True, regime="within", p=0.001, pc=0.99, mag="–"):
-        return {"id": cid, "dataset": ds, "verdict": verdict, "paper_dataset": own, "regime": regime,
+        return {"id": cid, "dataset": ds, "case": cid, "verdict": verdict, "paper_dataset": own, "regime": regime,
                 "p_supported": p, "p_contradicted": pc, "magnitude": mag, "verdict_in_regime": ""}
-    reg = {"claims": [{"id": i, "paper": "SGR", "section": "4", "quote": i, "cases": "every", **extra}
+    reg = {"claims": [{"id": i, "paper": "SGR", "section": "4", "quote": i, "cases": "every", "datasets": ["mnist"], **extra}
                       for i, extra in (("a", {"magnitude": {"value": 1}}), ("b", {}), ("c", {}), ("d", {}), ("e", {}))]}
     table = pd.DataFrame([row("a", "mnist", S, mag=C.NOT_REPRODUCED), row("a", "mnist", S, mag=C.REPRODUCED),
                           row("b", "mnist", S, regime="outside: x", p=0.02), row("e", "mnist", S, p=0.02),

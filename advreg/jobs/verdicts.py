@@ -895,12 +895,21 @@ def _case_row(entry: dict, ds: str, case: Case, inds: list[dict], status: str) -
                                                   dm, sd, len(v), -float(entry["threshold"])
                                                   if entry["kind"] == "noninferiority" else float(entry["threshold"]))
                                 if final == C.INCONCLUSIVE else "–"),
-               magnitude=(C.magnitude(pm, ph, paper, float(mag["tolerance"]), mag.get("relation", "about"))
-                          if mag and not math.isnan(paper) else "–"),
+               magnitude=_case_magnitude(p_v, pm, ph, paper, mag),
                p_supported=p_sup, p_contradicted=p_con,
                paper_value="–" if math.isnan(shown) else f"{shown:+.1f}", seeds=len(v),
                images="–" if case.images is None else case.images, regime_indicators=_indicators_text(inds))
     return rec
+
+
+def _case_magnitude(direction: str, mean: float, half: float, paper: float, mag: dict) -> str:
+    """advreg.claims.magnitude on the paper-setting interval; never "reproduced" where that
+    interval contradicts the claim's direction, which the paper's own number passes
+    (tests/unit/test_paper_oracle.py): a tolerance is no licence for the opposite sign."""
+    if not mag or math.isnan(paper):
+        return "–"
+    verdict = C.magnitude(mean, half, paper, float(mag["tolerance"]), mag.get("relation", "about"))
+    return C.NOT_REPRODUCED if direction == C.CONTRADICTED else verdict
 
 
 COLUMNS = ["dataset", "id", "paper", "section", "claim", "case", "test", "verdict", "magnitude", "verdict_in_regime",

@@ -373,6 +373,10 @@ def test_magnitude_against_the_papers_number(tmp_path):
         (S, C.NOT_REPRODUCED, "+62.2"), (S, C.NOT_REPRODUCED, "+64.2")]
     lines = V.claim_lines(V.claims_table(rows), {**reg, "claims": [entry]})
     assert lines.iloc[0][["verdict", "magnitude"]].tolist() == [S, C.NOT_REPRODUCED]
+    # an interval that contradicts the direction never reproduces the paper's magnitude, however
+    # wide the tolerance (the paper's own number passes the direction: test_paper_oracle.py)
+    assert V._case_magnitude(X, -1.5, 1.0, 2.8, {"tolerance": 5}) == C.NOT_REPRODUCED
+    assert V._case_magnitude(I, -1.5, 1.0, 2.8, {"tolerance": 5}) == C.REPRODUCED
 
 
 def test_a_sentence_is_one_claim_and_a_missing_case_keeps_it_from_supported():

@@ -570,31 +570,32 @@ def sn_test_gain(t: RunTables, ds: str, schemes: dict) -> list[Case]:
                       ("paper_test_sn", "paper_test_no_sn"))
 
 
-def paper_beta(sweep: pd.DataFrame, best: pd.DataFrame, scheme: str) -> str | None:
-    """The finite β of the run's grid nearest (in log scale) to the paper's published β* for this
-    scheme: fixed before any of the run's numbers are seen. None where the paper's β* is ∞ or not
-    published, or the grid has no finite β."""
+def paper_beta(sweep: pd.DataFrame, best: pd.DataFrame, scheme: str) -> tuple[str | None, str]:
+    """(the paper's published β* for this scheme where the run's grid has it, else None; why not):
+    fixed before any of the run's numbers are seen."""
     star = best.loc[scheme].get("paper_beta_star", np.nan) if scheme in best.index else np.nan
-    grid = [b for b in _pivot(sweep, scheme, "test_adv_acc").columns if b != "inf"]
-    if pd.isna(star) or C.label(star) == "inf" or not grid:
-        return None
-    return min(grid, key=lambda b: (abs(math.log(float(b)) - math.log(float(star))), -float(b)))
+    grid = list(_pivot(sweep, scheme, "test_adv_acc").columns)
+    if pd.isna(star) or C.label(star) == "inf":
+        return None, f"the paper's β* of {scheme} is ∞ or not published"
+    if C.label(star) not in grid:
+        return None, (f"the run's β grid ({', '.join('∞' if b == 'inf' else b for b in grid)}) lacks the paper's "
+                      f"β* = {C.label(star)}")
+    return C.label(star), ""
 
 
 def sn_finite_beta_gain(t: RunTables, ds: str, schemes: dict) -> list[Case]:
-    """Per scheme and seed: test accuracy under the training attack at the paper's finite β* (the
-    run's nearest β) minus at β = ∞. The β is fixed in advance by the paper: picking it on the
+    """Per scheme and seed: test accuracy under the training attack at the paper's finite β* (a
+    run whose grid lacks it cannot test the claim) minus at β = ∞. The β is fixed in advance by the paper: picking it on the
     run's numbers would add the luck of the pick (the best of several finite β on the validation
     images it was picked on beats β = ∞ with no SN effect at all; picked on a seed's own validation
     and judged on its test, it still picks that seed's luckiest net)."""
     sweep, best, present, missing = _scheme_rows(t, ds, schemes)
     out = []
     for s in present:
-        beta = paper_beta(sweep, best, s)
-        label = f"{s}: test at the paper's β*" + ("" if beta is None else f" (run's β = {beta})") + " − at β = ∞"
+        beta, why = paper_beta(sweep, best, s)
+        label = f"{s}: test at the paper's β*" + ("" if beta is None else f" = {beta}") + " − at β = ∞"
         if beta is None:
-            out.append(_missing(label, f"the paper's β* of {s} is ∞ or not published, or the run's β grid has "
-                                       f"no finite β"))
+            out.append(_missing(label, why))
             continue
         seeds = list(_pivot(sweep, s, "test_adv_acc").index)
         at_b, at_inf = (_at(sweep, s, dict.fromkeys(seeds, beta), "test_adv_acc"),

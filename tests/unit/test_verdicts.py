@@ -246,9 +246,14 @@ def test_lrc_structure_overhead_and_sn_effects(tmp_path):
     # the paper's finite β* (4), fixed in advance, judged on test: +5 points in every seed
     (finite,) = V.sn_finite_beta_gain(t, "mnist", {"mnist": ["FGM"]})
     assert finite.paper == pytest.approx([5.0, 5.0, 5.0]) and finite.paper_value == pytest.approx(0.78)
-    assert finite.case == "FGM: test at the paper's β* (run's β = 4) − at β = ∞"
+    assert finite.case == "FGM: test at the paper's β* = 4 − at β = ∞"
     (erm_finite,) = V.sn_finite_beta_gain(t, "mnist", {"mnist": ["ERM"]})      # the paper's MNIST ERM β* is ∞
     assert erm_finite.untested and "is ∞" in erm_finite.untested
+    # a grid without the paper's β* does not test it (the evidence preset's β ∈ {1, ∞} against 4)
+    sweep1 = sweep.assign(beta=sweep["beta"].replace(4.0, 1.0))
+    t1 = V.RunTables.from_frames(SETTINGS, {}, {}, {("sn", "mnist"): (sweep1, best)})
+    (no4,) = V.sn_finite_beta_gain(t1, "mnist", {"mnist": ["FGM"]})
+    assert no4.untested == "the run's β grid (∞, 1) lacks the paper's β* = 4"
     # the SN abstract's gap sentence: FGM's gap without SN (8 − 0.1 s points) minus ERM's (1.2 − 0.1 s)
     (adv_gap,) = V.sn_adversarial_gap(t, "mnist", {"mnist": ["ERM", "FGM"]})
     assert adv_gap.paper == pytest.approx([6.8] * 3) and adv_gap.paper_value == pytest.approx(0.51)

@@ -65,7 +65,7 @@ rule whitebox_table:
         ENV
     params:
         note=data_note,
-        methods=METHODS,
-        seed_files=whitebox_seed_map,
+        methods=shown(METHODS),
+        seed_files=shown(whitebox_seed_map),
     script:
         "../scripts/whitebox_table.py"

@@ -3,6 +3,7 @@ import os
 
 from advreg import config as advcfg
 from advreg.extensions import files as extension_files
+from advreg.params_text import shown  # report rules' params as plain text (issue 41)
 from advreg.provenance import file_closure, module_relpath
 
 R = os.path.join(config["results_dir"], config["run_name"])
@@ -561,10 +562,28 @@ def summary_inputs(w):
             lrc.append(f"{R}/tables/lrc_sweep_{ds}.md")
     figures = figure_files()
     sn = [f"{R}/tables/sn_generalization_{ds}.md" for ds in config["sn_experiments"]["datasets"]]
+    md = [f"{R}/tables/claims.md"] + tables + matrices + comparisons + structure + lrc + sn
     return {
+        # each Markdown table's HTML page: summary.html shows the coloured table (one colour rule)
+        "pages": [f[: -len(".md")] + ".html" for f in md],
         "claims": f"{R}/tables/claims.md",
         "claim_lines": f"{R}/tables/claim_lines.csv",
-        "regime": f"{R}/tables/regime.md",
+        "regime_csv": f"{R}/tables/regime.csv",
+        # the test-image counts the verdict card states, from what the jobs wrote (one per dataset,
+        # in DATASETS order): the clean table, the paper attack's record of the first model, the strong check
+        "clean_counts": [f"{R}/tables/clean_accuracy_{ds}.csv" for ds in DATASETS],
+        "attack_counts": [
+            adv_path(
+                ds,
+                SEEDS[0],
+                STRONG["paper_attack"],
+                advcfg.attack_eps(config, ds, STRONG["paper_attack"])[0],
+                METHODS[0],
+                "json",
+            )
+            for ds in DATASETS
+        ],
+        "strong_counts": [f"{R}/tables/robustness_{ds}_per_seed.csv" for ds in DATASETS],
         "tables": tables,
         "matrices": matrices,
         "comparisons": comparisons,

@@ -29,10 +29,10 @@ rule clean_accuracy:
         gpu_mem_mb=job_gpu_mem("clean_accuracy"),
     params:
         note=data_note,
-        methods=METHODS,
-        seeds=SEEDS,
+        methods=shown(METHODS),
+        seeds=shown(SEEDS),
         batch_size=config["evaluation"]["batch_size"],
-        max_test=config["evaluation"]["clean_max_test"],
+        max_test=shown(config["evaluation"]["clean_max_test"], none="all"),
         device=DEVICE,
     script:
         "../scripts/clean_accuracy.py"
@@ -58,6 +58,6 @@ rule training_curves:
         ENV
     params:
         note=data_note,
-        histories=history_files,
+        histories=shown(history_files),
     script:
         "../scripts/plot_training_curves.py"

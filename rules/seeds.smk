@@ -25,7 +25,7 @@ rule transfer_seeds:
         ENV
     params:
         note=data_note,
-        tables=seed_map(MATRIX_SEED),
+        tables=shown(seed_map(MATRIX_SEED)),
         what=lambda w: (
             f"{w.attack} ε={w.eps}/255 white-box (diagonal) and transfer accuracy (%); rows: model "
             f"attacked, test: clean accuracy, columns: source of the adversarial examples"
@@ -55,9 +55,9 @@ rule paper_comparison:
         ENV
     params:
         note=data_note,
-        tables=seed_map(MATRIX_SEED),
+        tables=shown(seed_map(MATRIX_SEED)),
         reference=lambda w: advcfg.reference_file(config, w.dataset, w.attack, w.eps),
-        tolerance=config["transfer"]["tolerance"],
+        tolerance=shown(config["transfer"]["tolerance"]),
     script:
         "../scripts/paper_comparison.py"
 
@@ -83,9 +83,10 @@ rule lrc_seeds:
         ENV
     params:
         note=data_note,
-        seeds=SEEDS,
-        group_by=["model", "noise", "zeta", "eps", "k", "n"],
-        columns=["worst_of_k_acc", "mean_single_acc"],
+        seeds=shown(SEEDS),
+        group_by=shown(["model", "noise", "zeta", "eps", "k", "n"]),
+        columns=shown(["worst_of_k_acc", "mean_single_acc"]),
+        kinds=shown({"worst_of_k_acc": "accuracy", "mean_single_acc": "accuracy"}),
         what="LRC sweep: worst-of-k and mean single-draw accuracy (%) per model, noise (decay length ζ, or the data covariance) and ε (noise std, [0, 1] pixel units); n: test images, k: noise draws per image",
     script:
         "../scripts/group_seeds.py"
@@ -112,9 +113,9 @@ rule decay_seeds:
         ENV
     params:
         note=data_note,
-        seeds=SEEDS,
-        group_by=["source", "n"],
-        columns=["decay_length", "rms", "mean_linf", "mean_l2"],
+        seeds=shown(SEEDS),
+        group_by=shown(["source", "n"]),
+        columns=shown(["decay_length", "rms", "mean_linf", "mean_l2"]),
         what=(
             f"Covariance structure (SGR paper Sec. 4.2): decay length (pixels, where the covariance falls to "
             f"{config['structure']['fraction']:.3g} of its peak) of the {config['structure']['model']} model's "

@@ -43,11 +43,11 @@ rule perturbation_covariance:
         gpu_mem_mb=job_gpu_mem("perturbation_covariance"),
     params:
         note=data_note,
-        sets=structure_sets,
-        fraction=config["structure"]["fraction"],
+        sets=shown(structure_sets),
+        fraction=shown(config["structure"]["fraction"]),
         max_data=config["structure"]["max_data"],
-        max_test=config["evaluation"]["max_test"],
-        zetas=config["lrc"]["zetas"],
+        max_test=shown(config["evaluation"]["max_test"], none="all"),
+        zetas=shown(config["lrc"]["zetas"]),
         device=DEVICE,
     script:
         "../scripts/perturbation_covariance.py"
@@ -150,9 +150,9 @@ rule lrc_figures:
         gpu_mem_mb=job_gpu_mem("lrc_figures"),
     params:
         note=data_note,
-        csvs=lrc_csvs,
-        fig_eps=config["lrc"]["fig_eps"],
-        sample_zetas=config["lrc"]["sample_zetas"],
+        csvs=shown(lrc_csvs),
+        fig_eps=shown(config["lrc"]["fig_eps"]),
+        sample_zetas=shown(config["lrc"]["sample_zetas"]),
         device=DEVICE,
     script:
         "../scripts/lrc_figures.py"
@@ -186,7 +186,7 @@ rule trajectories:
         gpu_mem_mb=job_gpu_mem("trajectories"),
     params:
         note=data_note,
-        files=trajectory_files,
+        files=shown(trajectory_files),
         examples=config["smoothness"]["examples"],
         steps=config["smoothness"]["steps"],
         device=DEVICE,

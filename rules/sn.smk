@@ -115,8 +115,8 @@ rule sn_results:
         note=data_note,
         dataset=lambda w: w.dataset,
         arch=lambda w: SN["settings"][w.dataset]["arch"],
-        schemes=SN["schemes"],
-        betas=lambda w: advcfg.sn_betas(config, w.dataset),
-        settings=RUN_REGIME,
+        schemes=shown(SN["schemes"]),
+        betas=shown(lambda w: advcfg.sn_betas(config, w.dataset)),
+        settings=shown(RUN_REGIME),
     script:
         "../scripts/sn_results.py"

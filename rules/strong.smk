@@ -55,7 +55,7 @@ rule robustness_table:
         ENV
     params:
         note=data_note,
-        methods=METHODS,
+        methods=shown(METHODS),
     script:
         "../scripts/robustness_table.py"
 
@@ -75,6 +75,7 @@ rule claim_verdicts:
         md=f"{R}/tables/claims.md",
         lines=f"{R}/tables/claim_lines.csv",
         regime=f"{R}/tables/regime.md",
+        regime_csv=f"{R}/tables/regime.csv",
     log:
         f"{R}/logs/claim_verdicts.log",
     benchmark:
@@ -83,19 +84,22 @@ rule claim_verdicts:
         ENV
     params:
         run_name=config["run_name"],
-        files=claim_files(),
-        settings=RUN_REGIME,
-        datasets=DATASETS,
-        sn_datasets=config["sn_experiments"]["datasets"],
-        stand_ins=sorted(STAND_IN),
-        rehearsal=config["rehearsal"],
-        references={
-            ds: {
-                e: advcfg.reference_file(config, ds, STRONG["paper_attack"], e)
-                for e in advcfg.attack_eps(config, ds, STRONG["paper_attack"])
-            }
-            for ds in DATASETS
-        },
+        files=shown(claim_files(), count="table"),
+        settings=shown(RUN_REGIME),
+        datasets=shown(DATASETS),
+        sn_datasets=shown(config["sn_experiments"]["datasets"]),
+        stand_ins=shown(sorted(STAND_IN)),
+        rehearsal=shown(config["rehearsal"]),
+        references=shown(
+            {
+                ds: {
+                    e: advcfg.reference_file(config, ds, STRONG["paper_attack"], e)
+                    for e in advcfg.attack_eps(config, ds, STRONG["paper_attack"])
+                }
+                for ds in DATASETS
+            },
+            none="no published matrix",
+        ),
     script:
         "../scripts/claim_verdicts.py"
 
@@ -163,9 +167,9 @@ rule masking_table:
         ENV
     params:
         note=data_note,
-        methods=METHODS,
-        matrices=lambda w: {f"{s}|{e}": path for (s, e), path in diag_matrices(w.dataset).items()},
-        tol=DIAG["tol"],
-        gap_tol=DIAG["gap_tol"],
+        methods=shown(METHODS),
+        matrices=shown(lambda w: {f"{s}|{e}": path for (s, e), path in diag_matrices(w.dataset).items()}),
+        tol=shown(DIAG["tol"]),
+        gap_tol=shown(DIAG["gap_tol"]),
     script:
         "../scripts/masking_table.py"

@@ -23,11 +23,12 @@ rule summary:
         ENV
     params:
         run_name=config["run_name"],
-        datasets=DATASETS,
-        stand_ins=sorted(STAND_IN),
-        rehearsal=config["rehearsal"],
-        regime=RUN_REGIME,
-        run=run_facts(),
+        datasets=shown(DATASETS),
+        methods=shown(config["methods"]),
+        stand_ins=shown(sorted(STAND_IN)),
+        rehearsal=shown(config["rehearsal"]),
+        regime=shown(RUN_REGIME),
+        run=shown(run_facts()),
         repo=lambda w: workflow.basedir,  # the git checkout provenance names (a function: not a file prefix)
     script:
         "../scripts/summary.py"

@@ -37,9 +37,9 @@ rule transfer_matrix:
         gpu_mem_mb=job_gpu_mem("transfer_matrix"),
     params:
         note=data_note,
-        files=matrix_files,
+        files=shown(matrix_files),
         batch_size=config["evaluation"]["batch_size"],
-        max_test=config["evaluation"]["max_test"],
+        max_test=shown(config["evaluation"]["max_test"], none="all"),
         device=DEVICE,
     script:
         "../scripts/transfer_matrix.py"

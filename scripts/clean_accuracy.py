@@ -3,6 +3,7 @@ import torch
 
 from advreg.jobs.evaluate import clean_accuracy_table
 from advreg.figures.tables import write_table
+from advreg.jobs.seeds import seed_columns_kinds
 
 with logged(snakemake) as log:
     torch.set_num_threads(snakemake.threads)
@@ -12,5 +13,5 @@ with logged(snakemake) as log:
     caption = (f"Clean test accuracy (%) on {snakemake.wildcards.dataset} "
                f"({data}).")
     write_table(df, snakemake.output.csv, snakemake.output.md, caption=caption,
-                html_path=snakemake.output.html)
+                html_path=snakemake.output.html, kinds=seed_columns_kinds(df))
     log(df.to_string())

@@ -6,4 +6,5 @@ from advreg.jobs.seeds import write_grouped
 with logged(snakemake) as log:
     i, o, p = snakemake.input, snakemake.output, snakemake.params
     log(write_grouped([pd.read_csv(f) for f in i.tables], p.group_by, p.columns, p.seeds,
-                      f"{p.note}{p.what}; {snakemake.wildcards.dataset}", o.csv, o.md, o.html))
+                      f"{p.note}{p.what}; {snakemake.wildcards.dataset}", o.csv, o.md, o.html,
+                      kinds=dict(p.kinds) if hasattr(p, "kinds") else None))

@@ -4,7 +4,7 @@ import json
 import pandas as pd
 
 from advreg.figures.tables import write_table
-from advreg.jobs.seeds import compare_to_paper, comparison_line, stack
+from advreg.jobs.seeds import COMPARISON_KINDS, compare_to_paper, comparison_line, stack
 from advreg.jobs.transfer_tables import load_reference
 
 with logged(snakemake) as log:
@@ -13,6 +13,6 @@ with logged(snakemake) as log:
     table, summary = compare_to_paper(mean, half, n, load_reference(p.reference), p.tolerance)
     line = p.note + comparison_line(f"{w.dataset} {w.attack} ε={w.eps}/255 vs {p.reference}", summary)
     write_table(table.set_index("target_model"), snakemake.output.csv, snakemake.output.md,
-                caption=line, html_path=snakemake.output.html)
+                caption=line, html_path=snakemake.output.html, kinds=COMPARISON_KINDS)
     log(line)
     log(json.dumps(summary))

@@ -1,6 +1,7 @@
 from _log import logged
 
-from advreg.jobs.summary import opening, write_landing_page, run_paragraph, write_summary
+from advreg.jobs.summary import (images_note, images_used, opening, run_paragraph, verdict_card, warnings, write_landing_page,
+                                 write_summary)
 
 with logged(snakemake):
     i, p = snakemake.input, snakemake.params
@@ -15,10 +16,16 @@ with logged(snakemake):
              + "; ".join(f"{ds}: {how}" for ds, how in p.run["splits"].items())
              + " (each table's caption states its counts); selections (λ, β*, training curves) read the "
                "validation split carved from the training file, never a test image"]
-    first = opening(i.claim_lines, i.regime, p.stand_ins, run_paragraph(p.regime, p.run), p.rehearsal)
+    images = images_used(dict(zip(p.datasets, i.clean_counts)), dict(zip(p.datasets, i.attack_counts)),
+                         dict(zip(p.datasets, i.strong_counts)))
+    notes.append(images_note(images))
+    card = warnings(p.stand_ins, p.rehearsal) + verdict_card(p.run_name, i.claim_lines, i.regime_csv, p.run,
+                                                             images, len(p.methods))
+    first = card + ["---", ""] + opening(i.claim_lines, run_paragraph(p.regime, p.run))
     write_summary(snakemake.output.md, p.run_name, sections, list(i.figures), p.repo, notes,
                   html_path=snakemake.output.html, first=first,
                   settings={"device setting (config device)": p.run["device"],
-                            "CUDA numerics (config cuda_numerics; models record theirs in their signature)": p.run["cuda_numerics"]})
-    # the report's landing page opens with the same lines (Snakefile: `report: landing_page_source()`)
-    write_landing_page(snakemake.output.landing, first, i.landing_template)
+                            "CUDA numerics (config cuda_numerics; models record theirs in their signature)": p.run["cuda_numerics"]},
+                  html_tables={page[: -len(".html")] + ".md": page for page in i.pages})
+    # the report's landing page opens with the same card (Snakefile: `report: landing_page_source()`)
+    write_landing_page(snakemake.output.landing, card, i.landing_template)

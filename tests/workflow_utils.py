@@ -2,6 +2,7 @@
 (dry runs, whose plan we parse). Shared by the pipeline, incremental and SLURM tests."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +63,24 @@ def planned_jobs(workdir: Path, configfiles: list[Path], *extra: str) -> list[tu
     """(rule, wildcards) of every job a dry run would execute."""
     out = snakemake_cli(workdir, "-n", "--cores", "1", *configfile_args(configfiles), *extra).stdout
     return parse_dry_run(out)
+
+
+# Python left in text a person reads (issue 41): a repr of a list, dict or None, a bool, inf/nan
+# spelled the Python way, an integer printed as a float with 4 decimals, a quoted repr ("'clean''s").
+PYTHON_LEFT = re.compile(
+    r"\[\s*'|\{\s*'|\{[0-9.]+: |\[\d+(?:\.\d+)?, \d+(?:\.\d+)?, \d"   # list / dict reprs
+    r"|\b(?:True|False)\b|\bNone\b|\bnan\b|\bNaN\b|(?<![\w.-])-?inf\b\*?"  # Python scalars
+    r"|\b\w+=(?:\[|\{|None\b)"                                          # keyword=repr (params)
+    r"|(?<![\d.])[1-9]\d*\.0000\b"                                       # a count printed as a float
+    r"|'\w+''s")
+
+
+def reader_text(page: str) -> str:
+    """What a person reads of an HTML page: its text, without scripts, styles or tags."""
+    import html as _html
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S | re.I)
+    return _html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def python_left(text: str) -> list[str]:
+    return [m.group(0) for m in PYTHON_LEFT.finditer(text)]

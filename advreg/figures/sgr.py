@@ -9,14 +9,14 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from advreg.covariance import covariance_function_to_matrix  # noqa: E402
 from advreg.lrc import lrc_covariance_function, perturb  # noqa: E402
-from advreg.figures.common import _save  # noqa: E402
+from advreg.figures.common import (_save, distinct_colors, distinct_markers, evaluated_ticks,  # noqa: E402
+                                   legend_in_spare_cell, log_if_wide, thin_tick_labels)
 from advreg.structure import center_crop_matrix  # noqa: E402
 
 CHANNEL_COLORS = ("tab:red", "tab:green", "tab:blue")
@@ -71,7 +71,8 @@ def fig2_covariance(arrays: Mapping[str, dict], table: pd.DataFrame, path, C: in
     source, per channel for C = 3; colour = channel, line style = source; each divided by its own
     peak) and inter-channel (C > 1; divided by the source's mean intra-channel peak rather than its
     own, so an uncorrelated source stays near 0 instead of being blown up to ±1, and the
-    inter/intra ratio is readable), vs pixel displacement; the legend gives each decay length.
+    inter/intra ratio is readable), vs pixel displacement; one legend under the figure gives each
+    source's line style and decay length (and, for C = 3, the channels' colours).
 
     arrays / table: the output of ``structure.perturbation_structure``. A source whose 'matrix' is
     None is shown as the stationary matrix of its covariance function.
@@ -81,38 +82,45 @@ def fig2_covariance(arrays: Mapping[str, dict], table: pd.DataFrame, path, C: in
         raise ValueError("no sources to plot")
     lengths = dict(zip(table["source"], table["decay_length"])) if "source" in table else {}
     fraction = float(table["fraction"].iloc[0]) if "fraction" in table and len(table) else math.exp(-1)
-    n_curves = 2 if C > 1 else 1
-    ncols = max(len(names), n_curves)
-    fig = plt.figure(figsize=(3.0 * ncols + 0.8, 6.6))
-    grid = fig.add_gridspec(2, ncols, height_ratios=[1.0, 0.95], hspace=0.35, wspace=0.3)
+    fig = plt.figure(figsize=(max(2.3 * len(names) + 1.3, 6.5), 6.6), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.0, 1.3])
+    mats = top.subplots(1, len(names), squeeze=False)[0]
     im = None
-    for j, name in enumerate(names):
+    for ax, name in zip(mats, names):
         s = arrays[name]
         m = s.get("matrix")
         if m is None:
             m = covariance_function_to_matrix(s["kernel"], H, W)
-        ax = fig.add_subplot(grid[0, j])
         im = _matrix_panel(ax, center_crop_matrix(m, C, H, W, trim), name)
-    fig.colorbar(im, ax=fig.axes[:len(names)], shrink=0.8, label="rescaled second moment")
-    fig.text(0.01, 0.97, f"(a) matrices, centre crop ({int(round(100 * trim))}% trimmed per side)",
-             fontsize=10, va="top")
-    # (b) radial profiles
-    half = ncols if C == 1 else max(1, (ncols + 1) // 2)
-    ax_intra = fig.add_subplot(grid[1, :half])
-    ax_inter = fig.add_subplot(grid[1, half:]) if C > 1 else None
+        ax.title.set_fontsize(10)
+    bar = top.colorbar(im, ax=list(mats), shrink=0.85)
+    bar.set_label("rescaled second moment", fontsize=9)
+    bar.ax.tick_params(labelsize=9)
+    top.suptitle(f"(a) matrices, centre crop ({int(round(100 * trim))}% trimmed per side)", fontsize=10,
+                 x=0.01, ha="left")
+    # (b) radial profiles, and their legend in its own row under them (it covers no curve)
+    grid = bottom.add_gridspec(2, 2 if C > 1 else 1, height_ratios=[1.0, 0.24])
+    ax_intra = bottom.add_subplot(grid[0, 0])
+    ax_inter = bottom.add_subplot(grid[0, 1]) if C > 1 else None
+    legend_row = bottom.add_subplot(grid[1, :])
+    legend_row.axis("off")
+    from matplotlib.lines import Line2D
+    handles, tags = [], []
     for i, name in enumerate(names):
         s = arrays[name]
         r = _np(s["r"])
         keep = r <= (max_r if max_r is not None else max(H, W) - 1)
         ls = LINESTYLES[i % len(LINESTYLES)]
-        tag = f"{name} (decay {_fmt_len(float(lengths.get(name, s['decay_length'])))} px)"
+        tags.append(f"{name} (decay {_fmt_len(float(lengths.get(name, s['decay_length'])))} px)")
         intra = _np(s["intra"])
         if C == 3:
             for c in range(3):
                 ax_intra.plot(r[keep], intra[c][keep], ls=ls, color=CHANNEL_COLORS[c], marker=".", ms=3,
-                              label=tag if c == 0 else None)
+                              label=tags[-1] if c == 0 else None)
+            handles.append(Line2D([], [], ls=ls, color="k", marker=".", ms=3))
         else:
-            ax_intra.plot(r[keep], _np(s["intra_mean"])[keep], ls=ls, marker=".", ms=3, label=tag)
+            handles.append(ax_intra.plot(r[keep], _np(s["intra_mean"])[keep], ls=ls, marker=".", ms=3,
+                                         label=tags[-1])[0])
         if ax_inter is not None and s.get("inter_rel") is not None:
             color = "k" if C == 3 else None
             ax_inter.plot(r[keep], _np(s["inter_rel"])[keep], ls=ls, color=color, marker=".", ms=3,
@@ -124,13 +132,16 @@ def fig2_covariance(arrays: Mapping[str, dict], table: pd.DataFrame, path, C: in
         ax.axhline(0, color="grey", lw=0.5)
         if ax is ax_intra:
             ax.axhline(fraction, color="grey", lw=0.5, ls=":")
-        ax.set(xlabel="pixel displacement", ylabel=ylabel, title=title)
-        ax.legend(fontsize=7)
-    if C == 3:
-        ax_intra.text(0.98, 0.55, "colour = channel (R, G, B)\nline style = source", fontsize=7,
-                      ha="right", transform=ax_intra.transAxes)
-    fig.text(0.01, 0.49, f"(b) covariance functions (decay length at {fraction:.3g} of peak)",
-             fontsize=10, va="top")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("pixel displacement", fontsize=9)
+        ax.set_ylabel(ylabel, fontsize=9)
+        ax.tick_params(labelsize=9)
+    if C == 3:   # colour = channel, line style = source
+        handles += [Line2D([], [], color=CHANNEL_COLORS[c]) for c in range(3)]
+        tags += [f"channel {ch}" for ch in "RGB"]
+    legend_row.legend(handles, tags, loc="center", ncol=min(3, len(tags)), fontsize=9, frameon=False)
+    bottom.suptitle(f"(b) covariance functions (decay length at {fraction:.3g} of peak)", fontsize=10,
+                    x=0.01, ha="left")
     _save(fig, path, note)
 
 
@@ -146,7 +157,7 @@ def fig3_samples(x: torch.Tensor, noises_by_zeta: Mapping[float, torch.Tensor], 
     zetas = list(noises_by_zeta)
     m = x.shape[0]
     ncols = m * len(zetas)
-    fig, axes = plt.subplots(3, ncols, figsize=(1.3 * ncols + 0.6, 4.6), squeeze=False)
+    fig, axes = plt.subplots(3, ncols, figsize=(0.95 * ncols + 0.9, 3.7), squeeze=False)
     for z_i, zeta in enumerate(zetas):
         noise = noises_by_zeta[zeta]
         pert = perturb(x, noise.to(x), eps)
@@ -157,13 +168,13 @@ def fig3_samples(x: torch.Tensor, noises_by_zeta: Mapping[float, torch.Tensor], 
             _image(axes[1, col], pert[e])
             _image(axes[2, col], _rescale(noise[e]))
             if e == 0:
-                axes[0, col].set_title(f"ζ = {zeta:g}", fontsize=9, loc="left")
+                axes[0, col].set_title(f"ζ = {zeta:g}", fontsize=10, loc="left")
             if e < len(preds):
                 axes[2, col].set_xlabel(_label(preds[e], class_names), fontsize=10)
     for row, name in enumerate(("original", f"perturbed (ε={eps:g})", "perturbation\n(rescaled)")):
-        axes[row, 0].set_ylabel(name, fontsize=8)
-    whose = f"model {model_name!r}'s" if model_name else "the model's"
-    fig.text(0.5, 0.0, f"footer: {whose} predicted class of the perturbed image", ha="center", fontsize=8)
+        axes[row, 0].set_ylabel(name, fontsize=9)
+    whose = f"model {model_name}" if model_name else "the model"
+    fig.text(0.5, 0.0, f"footer: the class {whose} predicts for the perturbed image", ha="center", fontsize=9)
     _save(fig, path, note)
 
 
@@ -190,33 +201,32 @@ def fig3_accuracy_vs_zeta(df: pd.DataFrame, eps: float, path, value: str = "wors
     data = at[at["noise"] == "data"]
     if lrc.empty and data.empty:
         raise ValueError(f"no rows at eps={eps}")
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    for model in _models(at):
+    fig, ax = plt.subplots(figsize=(5.5, 4), layout="constrained")
+    models = _models(at)
+    for model, color, marker in zip(models, distinct_colors(len(models)), distinct_markers(len(models))):
         sub = _mean_std(lrc[lrc["model"] == model], ["zeta"], value).sort_values("zeta")
-        color = None
         if not sub.empty:
-            line = ax.errorbar(sub["zeta"], sub["mean"], yerr=sub["std"], marker="o", capsize=3,
-                               label=model)
-            color = line.lines[0].get_color()
+            ax.errorbar(sub["zeta"], sub["mean"], yerr=sub["std"], marker=marker, capsize=3, color=color,
+                        label=model)
         d = data[data["model"] == model][value]
         if not d.empty:
             ax.axhline(float(d.mean()), ls="--", lw=1, color=color,
                        label=f"{model}: data covariance" if sub.empty else None)
     ax.set_xscale("log", base=2)
     zs = sorted(lrc["zeta"].astype(float).unique())
-    if zs:
-        ax.set_xticks(zs, [f"{z:g}" for z in zs])
-        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    if zs:   # ticks at the evaluated ζ only
+        evaluated_ticks(ax, zs)
     ax.set(xlabel="decay length ζ (pixels)", ylabel="worst-of-k accuracy (%)",
            title=f"LRC attack, ε = {eps:g}" + ("  (dashed: data covariance)" if not data.empty else ""))
     ax.set_ylim(0, 100)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.02, 1.0))   # beside the plot, on no line
     _save(fig, path, note)
 
 
 def fig4_accuracy_vs_eps(df: pd.DataFrame, path, value: str = "worst_of_k_acc", note: str = "") -> None:
     """Accuracy vs ε, one panel per ζ (LRC rows) plus one for noise='data' if present, a line per
-    model (mean ± std over runs)."""
+    model (mean ± std over runs), each model its own colour and marker. Ticks at the evaluated ε only
+    (log scale where they span 10× or more); the legend in a spare panel, else beside the grid."""
     if "model" not in df:
         df = df.assign(model="model")
     panels: list[tuple[str, pd.DataFrame]] = []
@@ -230,23 +240,32 @@ def fig4_accuracy_vs_eps(df: pd.DataFrame, path, value: str = "worst_of_k_acc", 
         raise ValueError("no 'lrc' or 'data' rows")
     ncols = min(3, len(panels))
     nrows = math.ceil(len(panels) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), squeeze=False,
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols + 0.6, 2.4 * nrows + 0.3), squeeze=False,
                              sharey=True, layout="constrained")
     models = _models(df)
-    colors = {m: f"C{i % 10}" for i, m in enumerate(models)}
+    colors = dict(zip(models, distinct_colors(len(models))))
+    markers = dict(zip(models, distinct_markers(len(models))))
+    evaluated = sorted(df["eps"].astype(float).unique())
     for ax, (title, sub) in zip(axes.flat, panels):
         for model in models:
             s = _mean_std(sub[sub["model"] == model], ["eps"], value).sort_values("eps")
             if not s.empty:
-                ax.errorbar(s["eps"], s["mean"], yerr=s["std"], marker="o", ms=3, capsize=2,
+                ax.errorbar(s["eps"], s["mean"], yerr=s["std"], marker=markers[model], ms=4, capsize=2,
                             color=colors[model], label=model)
-        ax.set(title=title, xlabel="attack strength ε", ylim=(0, 100))
+        log_if_wide(ax, evaluated)
+        evaluated_ticks(ax, evaluated, rotation=90 if len(evaluated) > 3 else 0)
+        ax.set(ylim=(0, 100))
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("attack strength ε", fontsize=9)
+        ax.tick_params(labelsize=9)
         ax.grid(alpha=0.3)
     for ax in axes[:, 0]:
-        ax.set_ylabel("worst-of-k accuracy (%)")
+        ax.set_ylabel("worst-of-k accuracy (%)", fontsize=9)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=7)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    legend_in_spare_cell(axes, len(panels), handles, labels)   # never on a panel
+    thin_tick_labels(fig, list(axes.flat)[:len(panels)])
     _save(fig, path, note)
 
 
@@ -257,14 +276,16 @@ def fig5_lrc_matrices(C: int, H: int, W: int, zetas: Sequence[float], path, inte
     """LRC covariance matrices Cch ⊗ exp(−r/ζ) (``lrc.lrc_covariance_function`` laid out as the
     stationary (CHW)² matrix), centre-cropped like Fig. 2, one panel per ζ."""
     zetas = list(zetas)
-    fig, axes = plt.subplots(1, len(zetas), figsize=(2.9 * len(zetas) + 0.8, 3.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(zetas), figsize=(1.9 * len(zetas) + 0.9, 2.5), squeeze=False)
     im = None
     for ax, zeta in zip(axes[0], zetas):
         kern = lrc_covariance_function(C, H, W, float(zeta), inter_channel, dtype=torch.float64)
         m = center_crop_matrix(covariance_function_to_matrix(kern, H, W), C, H, W, trim)
         im = _matrix_panel(ax, m, f"ζ = {float(zeta):g}")
-    fig.colorbar(im, ax=list(axes[0]), shrink=0.8)
-    fig.suptitle(f"LRC covariance matrices (C={C}, {H}×{W}, centre crop)", fontsize=10)
+        ax.title.set_fontsize(10)
+    bar = fig.colorbar(im, ax=list(axes[0]), shrink=0.8)
+    bar.ax.tick_params(labelsize=9)
+    fig.suptitle(f"LRC covariance matrices (C = {C}, {H}×{W}, centre crop)", fontsize=10)
     _save(fig, path, note)
 
 
@@ -274,11 +295,19 @@ def fig6_trajectories(probs_by_model: Mapping[str, torch.Tensor], path, n_exampl
                       class_names=None, title: str = "", note: str = "") -> None:
     """Softmax outputs along x_clean + t(x_adv − x_clean), t ∈ [0, 1] (``trajectories.softmax_along_line``):
     one row per model, one column per example (the first ``n_examples``). The classes predicted at
-    t = 0 and t = 1 are drawn bold and labelled, the others thin grey."""
+    t = 0 (blue) and t = 1 (red) are drawn bold and named in the panel's title ("3 → 5"), the others
+    thin grey; one legend in its own row under the panels, so it covers no curve."""
+    from matplotlib.lines import Line2D
+
     models = list(probs_by_model)
     n = min([n_examples] + [int(p.shape[0]) for p in probs_by_model.values()])
-    fig, axes = plt.subplots(len(models), n, figsize=(2.8 * n, 2.3 * len(models)), squeeze=False,
-                             sharex=True, sharey=True)
+    fig = plt.figure(figsize=(2.2 * n + 0.9, 2.0 * len(models) + 0.9), layout="constrained")
+    grid = fig.add_gridspec(len(models) + 1, n, height_ratios=[1.0] * len(models) + [0.16])
+    axes = np.empty((len(models), n), dtype=object)
+    for row in range(len(models)):
+        for col in range(n):
+            axes[row, col] = fig.add_subplot(grid[row, col], sharex=axes[0, 0] if row or col else None,
+                                             sharey=axes[0, 0] if row or col else None)
     for row, model in enumerate(models):
         probs = _np(probs_by_model[model])
         steps, K = probs.shape[1], probs.shape[2]
@@ -295,14 +324,25 @@ def fig6_trajectories(probs_by_model: Mapping[str, torch.Tensor], path, n_exampl
             if end != start:
                 ax.plot(t, p[:, end], color="tab:red", lw=2, label=f"adv: {_label(end, class_names)}")
             ax.set_ylim(-0.02, 1.02)
-            ax.legend(fontsize=7, loc="center left")
-            if row == 0:
-                ax.set_title(f"example {col}", fontsize=9)
-            if row == len(models) - 1:
-                ax.set_xlabel("t (clean → adversarial)")
-        axes[row, 0].set_ylabel(f"{model}\nsoftmax")
+            ax.tick_params(labelsize=9)
+            classes = (f"{_label(start, class_names)} → {_label(end, class_names)}" if end != start
+                       else f"{_label(start, class_names)} (unchanged)")
+            ax.set_title(f"example {col}: {classes}" if row == 0 else classes, fontsize=9)
+            if row < len(models) - 1:
+                ax.tick_params(labelbottom=False)
+            else:
+                ax.set_xlabel("t (clean → adversarial)", fontsize=9)
+            if col:
+                ax.tick_params(labelleft=False)
+        axes[row, 0].set_ylabel(f"{model}\nsoftmax", fontsize=10)
+    legend_row = fig.add_subplot(grid[-1, :])
+    legend_row.axis("off")
+    legend_row.legend([Line2D([], [], color="tab:blue", lw=2), Line2D([], [], color="tab:red", lw=2),
+                       Line2D([], [], color="0.75", lw=0.8)],
+                      ["class predicted on the clean image (t = 0)", "class predicted on the adversarial image (t = 1)",
+                       "the other classes"], loc="center", ncol=2, fontsize=9, frameon=False)
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.suptitle(title, fontsize=10)
     _save(fig, path, note)
 
 

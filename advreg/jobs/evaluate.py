@@ -31,4 +31,5 @@ def clean_accuracy_table(dataset_path, model_paths: list, methods: list[str], ba
     df = df[sorted(df.columns, key=lambda c: int(c[4:]))]
     df = seed_columns_ci(df, list(df.columns))
     df.index.name = "method"
+    df["images"] = len(x)   # the count every accuracy of this table is on (the summary's card reads it)
     return df.round(2), evaluated_on(meta, len(x), n_train.pop() if len(n_train) == 1 else None)

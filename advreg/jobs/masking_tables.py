@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from advreg.figures.cells import ACCURACY, COUNT, FLAG, NEUTRAL, same_kind
 from advreg.figures.common import accuracy_vs_eps
 from advreg.figures.tables import write_table
 
@@ -53,6 +54,24 @@ FLAG_COLUMNS = ["not_monotone_paper_attack", "not_monotone_strong", "no_chance_a
                 "no_chance_at_destroy_strong", "more_steps_help", "black_box_stronger", "strong_gap"]
 
 
+def _pgd_columns(r: dict) -> tuple[str, str]:
+    """The columns of a record's PGD runs: the paper's steps, and the long run with restarts."""
+    return f"pgd{r['pgd_steps']}", f"pgd{r['pgd_long_steps']}x{r['restarts']}"
+
+
+def masking_kinds(records: list[dict]) -> dict[str, str]:
+    """The kinds of ``flags_table``'s columns (advreg.figures.cells): accuracies on the accuracy
+    scale; the measurements behind a check (square_breaks, best_transfer_minus_whitebox) are not
+    coloured, since a healthy value (0 broken, a transfer accuracy far above the white-box one)
+    is no better or worse than another: the flags say when one is a problem, and only a raised
+    flag is coloured."""
+    pgd = [c for r in records for c in _pgd_columns(r)]
+    return {**same_kind(["paper_attack", "strong", *pgd], ACCURACY),
+            **same_kind(["seed", "strong_eval_images", "diagnostic_images"], COUNT),
+            "square_breaks": NEUTRAL, "best_transfer_minus_whitebox": NEUTRAL,
+            **same_kind([*FLAG_COLUMNS, "any_flag"], FLAG)}
+
+
 def flags_table(records: list[dict], methods: list[str], matrices: dict | None = None,
                 tol: float = 2.0, gap_tol: float = 5.0):
     """One row per (model, seed): the measurements behind each check and its flag.
@@ -65,14 +84,14 @@ def flags_table(records: list[dict], methods: list[str], matrices: dict | None =
         f = flags(r, r["strong"], transfer_row(matrix, r["source"]), tol=tol, gap_tol=gap_tol)
         # two evaluations, each with its own images: the strong evaluation's accuracies, then the
         # diagnostics' own sweeps (issue 29: every column states the images it was measured on)
+        short, long = _pgd_columns(r)
         rows.append({"model": r["source"], "seed": r["seed"], "strong_eval_images": r["strong"].get("n"),
                      "paper_attack": round(r["strong"]["paper_acc"], 1), "strong": round(r["strong"]["strong_acc"], 1),
-                     "diagnostic_images": r["n"],
-                     f"pgd{r['pgd_steps']}": round(r["pgd"], 1),
-                     f"pgd{r['pgd_long_steps']}x{r['restarts']}": round(r["pgd_long"], 1),
+                     "diagnostic_images": r["n"], short: round(r["pgd"], 1), long: round(r["pgd_long"], 1),
                      "square_breaks": f["square_breaks"],
                      "best_transfer_minus_whitebox": f.get("best_transfer_minus_whitebox"),
-                     **{c: "FLAG" if f[c] else "ok" for c in FLAG_COLUMNS}, "any_flag": f["any_flag"]})
+                     # booleans (True: raised) in the CSV; shown as FLAG / ✓ (advreg.figures.cells)
+                     **{c: f[c] for c in FLAG_COLUMNS}, "any_flag": f["any_flag"]})
     df = pd.DataFrame(rows)
     df["order"] = df["model"].map({m: i for i, m in enumerate(methods)})
     return df.sort_values(["order", "seed"]).drop(columns="order").set_index("model")
@@ -90,8 +109,9 @@ def write_masking_table(records: list[dict], methods: list[str], matrices: dict,
                f"ε = {records[0]['paper_eps_255']:g}/255. paper_attack and strong: the strong evaluation's "
                f"accuracies (%) on its strong_eval_images test images; every column after diagnostic_images: "
                f"the diagnostics' own sweeps on the first diagnostic_images test images. FLAG = a sign of "
-               f"masking or of a too-weak paper attack; {n_flagged} of {len(table)} (model, seed) rows flagged.")
-    write_table(table, csv_path, md_path, caption=caption, html_path=html_path)
+               f"masking or of a too-weak paper attack, ✓ = none; {n_flagged} of {len(table)} (model, seed) "
+               f"rows flagged.")
+    write_table(table, csv_path, md_path, caption=caption, html_path=html_path, kinds=masking_kinds(records))
     curves: dict[str, list] = {}
     for r in records:   # each sweep point under the seed its record names
         curves.setdefault(r["source"], []).extend({**s, "seed": r["seed"]} for s in r["sweep"])

@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from advreg.figures.cells import ACCURACY, COUNT, FLAG, NEUTRAL, same_kind
 from advreg.figures.tables import write_table
 from advreg.stats import fmt_ci, mean_ci
 
@@ -77,7 +78,21 @@ def grouped_ci(df: pd.DataFrame, keys: list[str], values: list[str]) -> pd.DataF
 def seed_columns_ci(df: pd.DataFrame, seed_cols: list[str]) -> pd.DataFrame:
     """A table with one column per seed gains mean, ci95 and n seeds columns."""
     stats = [mean_ci(row) for row in df[seed_cols].to_numpy()]
-    return df.assign(mean=[s[0] for s in stats], ci95=[s[1] for s in stats], seeds=[s[2] for s in stats])
+    return df.assign(mean=[s[0] for s in stats], ci95=[s[1] for s in stats], seeds=[int(s[2]) for s in stats])
+
+
+def seed_columns_kinds(df: pd.DataFrame, kind: str = ACCURACY) -> dict[str, str]:
+    """The kinds (advreg.figures.cells) of a table ``seed_columns_ci`` made: each seed's column (the
+    columns before the ``mean`` it appended) and the mean are ``kind``; the interval and the seed
+    count are not coloured; a column added later is not declared here."""
+    seed_cols = list(df.columns[: df.columns.get_loc("mean")])
+    return {**same_kind([*seed_cols, "mean"], kind), "ci95": NEUTRAL, "seeds": COUNT}
+
+
+#: the kinds of ``compare_to_paper``'s table: our and the paper's accuracies on the accuracy scale;
+#: the difference from the paper has no better sign, so it is not coloured: ``flagged`` (outside
+#: the interval widened by the tolerance) is what colours a row as a problem
+COMPARISON_KINDS = {"ours": ACCURACY, "paper": ACCURACY, "ci95": NEUTRAL, "difference": NEUTRAL, "flagged": FLAG}
 
 
 def compare_to_paper(mean: pd.DataFrame, half: pd.DataFrame, n: int, paper: pd.DataFrame,
@@ -138,6 +153,7 @@ def sn_best_ci(sweep: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:
                 out.loc[i, f"{k}_{tag}_ci95"] = h
             out.loc[i, "seeds"] = n
     order = [c2 for c in best.columns for c2 in (c, f"{c}_ci95") if c2 in out.columns]
+    out["seeds"] = out["seeds"].astype(int)   # a count (set cell by cell, it was a float column)
     return out[[*order, "seeds"]]
 
 
@@ -149,25 +165,30 @@ def spread_text(n: int, seeds: list) -> str:
 
 
 def write_over_seeds(frames: dict[int, pd.DataFrame], caption_head: str, data: str, csv_path,
-                     md_path, html_path) -> str:
+                     md_path, html_path, kinds: dict | None = None) -> str:
     """One table over seeds from per-seed tables of one layout (``frames``: seed -> table): the CSV
     in the ``wide`` layout, the Markdown and HTML views with "mean ± half" cells and a caption that
-    names the seeds and the data. Returns the caption and the shown table (for the job's log)."""
+    names the seeds and the data. ``kinds``: the columns' kinds (advreg.figures.cells); by default
+    every column is an accuracy (%), as in the transfer matrices. Returns the caption and the shown
+    table (for the job's log)."""
     mean, half, n = stack(frames)
     caption = f"{caption_head}; {spread_text(n, sorted(frames))}. Data: {data}."
     write_table(wide(mean, half, n).round(4), csv_path)
     shown = ci_cells(mean, half, 1)
     if "deepfool rho" in mean.columns:   # ρ is a ratio, not a percentage: three decimals
         shown["deepfool rho"] = ci_cells(mean[["deepfool rho"]], half[["deepfool rho"]], 3)["deepfool rho"]
-    write_table(shown, md_path=md_path, caption=caption, html_path=html_path, html_values=mean)
+    write_table(shown, md_path=md_path, caption=caption, html_path=html_path, html_values=mean,
+                kinds=same_kind(mean.columns, ACCURACY) if kinds is None else kinds)
     return f"{caption}\n{shown.to_string()}"
 
 
 def write_grouped(tables: list[pd.DataFrame], group_by: list[str], columns: list[str], seeds: list,
-                  caption_head: str, csv_path, md_path, html_path) -> str:
+                  caption_head: str, csv_path, md_path, html_path, kinds: dict | None = None) -> str:
     """Per-seed long tables (one row per group and seed; the seeds are the samples) as one table of
     mean ± 95 % t-interval per group: the CSV with ``_ci95`` columns, the Markdown and HTML views
-    with "mean ± half" cells. Returns the caption and the shown table (for the job's log)."""
+    with "mean ± half" cells. ``kinds``: the kinds of the value ``columns`` and the group columns
+    (advreg.figures.cells; a column not named is not coloured); ``seeds`` is a count. Returns the
+    caption and the shown table (for the job's log)."""
     table = grouped_ci(pd.concat(tables, ignore_index=True), group_by, columns)
     caption = f"{caption_head}; {spread_text(int(table['seeds'].max()), seeds)}."
     write_table(table.set_index(group_by[0]).round(4), csv_path)
@@ -175,5 +196,5 @@ def write_grouped(tables: list[pd.DataFrame], group_by: list[str], columns: list
     for v in columns:
         shown[v] = [fmt_ci(m, h, 2) for m, h in zip(table[v], table[f"{v}_ci95"])]
     write_table(shown.set_index(group_by[0]), md_path=md_path, caption=caption, html_path=html_path,
-                html_values=table.set_index(group_by[0]))
+                html_values=table.set_index(group_by[0]), kinds={"seeds": COUNT, **(kinds or {})})
     return f"{caption}\n{shown.to_string()}"

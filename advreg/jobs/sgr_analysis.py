@@ -138,9 +138,10 @@ def trajectories(models: dict[str, str], adv_sets: dict[str, str], dataset_path,
     for name, mp in models.items():
         model, _ = load_for_attacks(mp, dev)
         probs[name] = softmax_along_line(model, x[idx], adv[name][idx], steps)
-    title = (f"test images {idx} (of the first {len(x)}): where PGD changes {first}'s prediction"
+    images = ", ".join(str(i) for i in idx)   # "6, 7, 8, 9", not a list's repr
+    title = (f"test images {images} (of the first {len(x)}): where PGD changes {first}'s prediction"
              if n_changed >= len(idx) else
-             f"test images {idx}: PGD changes {first}'s prediction on only {n_changed} of the first {len(x)}")
+             f"test images {images}: PGD changes {first}'s prediction on only {n_changed} of the first {len(x)}")
     sgr_figures.fig6_trajectories(probs, path, n_examples=n_examples, title=title, note=stand_in_note(data["meta"]))
 
 

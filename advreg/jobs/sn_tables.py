@@ -1,16 +1,43 @@
 """The SN experiments' tables: the β sweep, β* by validation accuracy, the published numbers beside
-it: pandas only, no torch (a table job starts without it)."""
+it: pandas only, no torch (a table job starts without it).
+
+Units: the CSVs (sn_sweep_<dataset>.csv, sn_generalization_<dataset>.csv, read by
+advreg.jobs.verdicts and the SN figures) hold accuracies, gaps, their ``_ci95`` half-widths and the
+paper's numbers as FRACTIONS (0-1), as the authors' code reports them; the Markdown and HTML views
+show the same columns in % (× 100, headers ending " (%)", advreg.figures.cells.percent_view), the
+unit of every other table of the run."""
 from __future__ import annotations
 
 from importlib import resources
 
 import pandas as pd
 
+from advreg.figures.cells import ACCURACY, COUNT, LOWER, NEUTRAL, percent_name, percent_view
 from advreg.figures.sn import beta_sweep_figure, gap_figure, margins_figure
 from advreg.figures.tables import write_table
 from advreg.jobs.seeds import sn_best_ci
 from advreg.jobs.verdicts import sn_regime_text
 from advreg.sn_modes import parse_beta
+
+
+_SPLITS = ("train", "val", "test")
+# the sweep's fractions: accuracy per split (under the scheme's training attack, and clean), the gap
+SWEEP_ACCURACIES = [f"{s}_{a}_acc" for s in _SPLITS for a in ("adv", "clean")]
+# the generalization table's fractions: ours at β = ∞ and β*, each with its interval, and the paper's
+BEST_ACCURACIES = [f"{k}_{tag}" for k in ("train_adv_acc", "test_adv_acc") for tag in ("no_sn", "sn")] + \
+    ["paper_test_no_sn", "paper_test_sn"]
+BEST_GAPS = ["gap_no_sn", "gap_sn", "paper_gap_no_sn", "paper_gap_sn"]
+BEST_INTERVALS = [f"{c}_ci95" for c in BEST_ACCURACIES + BEST_GAPS if not c.startswith("paper_")]
+
+
+def _kinds(accuracies: list[str], gaps: list[str], plain: list[str], counts: list[str]) -> dict[str, str]:
+    """Kinds (advreg.figures.cells) by the shown, percent, column names."""
+    return {**{percent_name(c): ACCURACY for c in accuracies}, **{percent_name(c): LOWER for c in gaps},
+            **{percent_name(c): NEUTRAL for c in plain}, **{c: COUNT for c in counts}}
+
+
+SWEEP_KINDS = _kinds(SWEEP_ACCURACIES, ["gap"], [], ["seed", "epochs_trained", "n_train", "n_val", "n_test"])
+BEST_KINDS = _kinds(BEST_ACCURACIES, BEST_GAPS, BEST_INTERVALS, ["seeds"])
 
 
 def sweep_table(rows: list[dict], scheme_order: list[str], beta_order: list[str]) -> pd.DataFrame:
@@ -61,16 +88,23 @@ def write_sn_results(rows: list[dict], margins: list, schemes: list[str], betas:
     figures. ``out``: sweep, sweep_html, csv, md, html, gap, sweep_fig, margins_fig. Returns the
     log text."""
     df = sweep_table(rows, schemes, betas)
-    write_table(df.set_index(["scheme", "beta", "seed"]).round(6), out["sweep"], html_path=out["sweep_html"],
-                caption=f"{note}SN β sweep, {dataset} / {arch}: every (scheme, β, seed)")
+    sweep = df.set_index(["scheme", "beta", "seed"]).round(6)
+    write_table(sweep, out["sweep"])
+    write_table(percent_view(sweep, [*SWEEP_ACCURACIES, "gap"]), html_path=out["sweep_html"], kinds=SWEEP_KINDS,
+                caption=f"{note}SN β sweep, {dataset} / {arch}: every (scheme, β, seed); accuracies and the gap "
+                        f"(train − test under the scheme's training attack) in % (the CSV: fractions)")
     reference = pd.read_csv(resources.files("advreg") / "reference" / "sn_table.csv", dtype={"beta_star": str})
     best = with_published(sn_best_ci(df, best_beta(df)), reference, dataset, arch)
     caption = (f"{note}SN generalization gap, {dataset} / {arch}: accuracy under each scheme's training attack "
                f"(ERM: clean), β = ∞ (no SN) vs the validation-selected β*; paper_*: Farnia et al. 2019 for "
                f"the same dataset/architecture where published; *_ci95: half-width of the 95 % t-interval over the "
                f"{int(best['seeds'].max()) if 'seeds' in best else 1} seeds (empty: one seed); "
-               f"{rows[0]['n_train']} training, {rows[0]['n_val']} validation, {rows[0]['n_test']} test images")
-    write_table(best.set_index("scheme").round(4), out["csv"], out["md"], caption=caption, html_path=out["html"])
+               f"{rows[0]['n_train']} training, {rows[0]['n_val']} validation, {rows[0]['n_test']} test images; "
+               f"accuracies, gaps and intervals in % (the CSV: fractions)")
+    table = best.set_index("scheme").round(4)
+    write_table(table, out["csv"])
+    write_table(percent_view(table, [*BEST_ACCURACIES, *BEST_GAPS, *BEST_INTERVALS]), md_path=out["md"],
+                caption=caption, html_path=out["html"], kinds=BEST_KINDS)
     regime = sn_regime_text(out["sweep"], out["csv"], settings, dataset)
     title = f"{dataset} / {arch}"
     gap_figure(best, out["gap"], title=title, note=note, regime=regime)

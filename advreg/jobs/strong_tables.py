@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from advreg.figures.cells import ACCURACY, COUNT, LOWER, NEUTRAL, same_kind
 from advreg.stats import fmt_ci, mean_ci
+
+#: the kinds of the shown table (advreg.figures.cells): difference = paper − strong, the accuracy
+#: the paper's attack overstates (smaller is better); the cost ratio has no better direction
+ROBUSTNESS_KINDS = {**same_kind(["clean", "paper_attack", "strong"], ACCURACY), "difference": LOWER,
+                    "seeds": COUNT, "images": COUNT, "eps_255": NEUTRAL, "cost_ratio": NEUTRAL}
 
 
 def robustness_rows(strong: list[dict]) -> pd.DataFrame:
@@ -62,5 +68,6 @@ def robustness_job(metric_files: list, methods: list[str], dataset: str, note: s
                f"Data: {first['data']}.")
     write_table(table, out_csv)
     numbers = shown.assign(**{c: table[f"{c}_mean"] for c in ("clean", "paper_attack", "strong", "difference")})
-    write_table(shown, md_path=out_md, caption=caption, html_path=out_html, html_values=numbers)
+    write_table(shown, md_path=out_md, caption=caption, html_path=out_html, html_values=numbers,
+                kinds=ROBUSTNESS_KINDS)
     return shown

@@ -48,23 +48,44 @@ th {{ background: #f3f3f3; }}
 """
 
 
-def markdown_page(text: str) -> str:
-    """summary.md as the report's first page (Python-Markdown with its tables extension)."""
+def markdown_page(text: str, tables: dict | None = None, figures: dict | None = None) -> str:
+    """summary.md as the report's first page (Python-Markdown with its tables extension).
+    ``tables``: Markdown table file -> its HTML page; each table whose file's text appears in
+    ``text`` is shown as that page's coloured table (advreg.figures.table_html: one colour rule on
+    every page) instead of the plain Markdown one. ``figures``: link target -> PNG file; those
+    links open the figure itself (a data URI): inside the report the summary is a data-URI page
+    whose relative links the browser blocks (about:blank#blocked)."""
+    import base64
+
     import markdown
-    return _PAGE.format(body=markdown.markdown(text, extensions=["tables"]))
+
+    from advreg.figures.table_html import SORT_SCRIPT, TABLE_CSS
+    slots = {}
+    for k, (md_file, html_file) in enumerate((tables or {}).items()):
+        block = Path(md_file).read_text().rstrip()
+        if block in text:   # a placeholder Markdown leaves alone, replaced by the HTML table below
+            slots[f"TABLESLOT{k}X"] = _body(Path(html_file).read_text())
+            text = text.replace(block, f"TABLESLOT{k}X")
+    for target, png in (figures or {}).items():
+        uri = "data:image/png;base64," + base64.b64encode(Path(png).read_bytes()).decode()
+        text = text.replace(f"]({target})", f"]({uri})")
+    body = markdown.markdown(text, extensions=["tables"])
+    for slot, block in slots.items():
+        body = body.replace(f"<p>{slot}</p>", block).replace(slot, block)
+    return _PAGE.format(body=body).replace("</head>", TABLE_CSS + "</head>").replace("</body>", SORT_SCRIPT + "</body>")
 
 
-def opening(claim_lines_csv, regime_md, stand_ins=(), paragraph: str = "", rehearsal: bool = False) -> list[str]:
-    """The summary's first lines: a rehearsal notice (config `rehearsal: true`) and a stand-in
-    warning when the run used one (advreg.stand_in), the verdict totals (one verdict per claim,
-    counted only on the papers' own datasets, with how many are in the paper's regime:
-    advreg.jobs.verdicts.totals), then how close the run came to each paper's regime (the lines
-    advreg.jobs.verdicts wrote above its regime table)."""
-    import pandas as pd
-    from advreg.jobs.verdicts import totals, totals_text
+def _body(page: str) -> str:
+    """A table page's content without its page, style and script (the summary has them once)."""
+    inner = re.search(r"<body>(.*)</body>", page, re.S)
+    inner = inner.group(1) if inner else page
+    return re.sub(r"<(script|style)\b.*?</\1>", "", inner, flags=re.S)
+
+
+def warnings(stand_ins=(), rehearsal: bool = False) -> list[str]:
+    """What the page must say before anything else: a rehearsal notice (config `rehearsal: true`)
+    and a stand-in warning when the run used one (advreg.stand_in)."""
     from advreg.stand_in import STAND_IN_LABEL
-    lines = pd.read_csv(claim_lines_csv, keep_default_na=False)
-    regime = [line for line in Path(regime_md).read_text().splitlines() if line.startswith("- ")]
     warn = ([f"**{STAND_IN_LABEL}: {', '.join(stand_ins)}.** Every table and figure of "
              f"{', '.join(stand_ins)} in this run comes from generated data (data.stand_in): it rehearses "
              f"the code path, it measures nothing; its claim rows read \"not tested (stand-in data)\".", ""]
@@ -74,31 +95,113 @@ def opening(claim_lines_csv, regime_md, stand_ins=(), paragraph: str = "", rehea
                 "ran once at cut sizes (images, epochs, steps) to show that its code paths work; the "
                 "models are near chance, so no claim is judged: a claim row reads \"not tested "
                 "(rehearsal)\", or \"not tested (stand-in data)\" for a stand-in dataset.", ""] + warn
-    return warn + (["**Verdicts** (one per claim; the table below, its cases under it): "
-                    + totals_text(totals(lines)), ""]
-                   + ["**How close this run came to each paper's regime** (indicators and tolerances: "
-                      "`tables/regime.md`, from the claims register):", ""] + regime + [""]
-                   + ([paragraph, ""] if paragraph else []))
+    return warn
 
 
-def landing_page(first: list[str], template: str) -> str:
-    """The report's landing page (Snakemake's workflow description): the summary's opening lines
-    (verdict totals, regime lines, what the run was) above the static ``report/workflow.rst``.
+def opening(claim_lines_csv, paragraph: str = "") -> list[str]:
+    """The summary's lines under the verdict card: the verdict totals in full (one verdict per
+    claim, counted only on the papers' own datasets, with how many are in the paper's regime:
+    advreg.jobs.verdicts.totals) and what the run was, setting by setting. How close the run came
+    to each paper's regime, indicator by indicator, stands once, above the claim tables
+    (tables/claims.md)."""
+    import pandas as pd
+    from advreg.jobs.verdicts import totals, totals_text
+    lines = pd.read_csv(claim_lines_csv, keep_default_na=False)
+    return (["**Verdicts in full** (one per claim; the tables below, with every regime indicator above "
+             "them): " + totals_text(totals(lines)), ""] + ([paragraph, ""] if paragraph else []))
 
-    ``first`` is Markdown; the few constructs it uses become reStructuredText: inline code
-    (`x` -> ``x``), and ``|`` escaped (a substitution reference in RST). Bold and "- " bullets
-    read the same in both. The opening is wrapped in Jinja's ``raw`` block because Snakemake
-    renders the page as a Jinja template and the opening is data, not template."""
+
+#: the presets that decide what a one-seed run cannot (presets/*.yaml)
+DECIDING_PRESETS = ("`presets/evidence.yaml` (three seeds) decides the measured claims; "
+                    "`presets/paper_mnist.yaml` judges SGR Table 1 in the paper's regime")
+
+
+def images_used(clean_csvs: dict, attack_records: dict, robustness_csvs: dict) -> dict:
+    """How many test images each kind of number was measured on, per dataset, read from what the
+    jobs wrote (not from the config): the clean-accuracy table's ``images`` column, the paper
+    attack's record ``n`` (advreg.jobs.attack), and the strong check's ``n`` (per-seed robustness)."""
+    import json
+
+    import pandas as pd
+    out = {}
+    for ds in clean_csvs:
+        clean = pd.read_csv(clean_csvs[ds])
+        strong = pd.read_csv(robustness_csvs[ds])
+        out[ds] = {"clean": int(clean["images"].iloc[0]),
+                   "attack": int(json.loads(Path(attack_records[ds]).read_text())["n"]),
+                   "strong": int(strong["n"].iloc[0])}
+    return out
+
+
+def images_note(images: dict) -> str:
+    """Why one model shows three clean accuracies on this page: each table measures its own images
+    (issue 41: 97.05 on 10,000, 99.0 on 300 and 100.0 on 150 with nothing saying why)."""
+    return "; ".join(
+        f"{ds}: a model's clean accuracy appears three times, each on its own images: the clean-accuracy "
+        f"table on {_count(i['clean'])} test images, the white-box table's `test` column on the "
+        f"{_count(i['attack'])} images the attacks use, and the strong check's `clean` column on "
+        f"{_count(i['strong'])} of those" for ds, i in images.items())
+
+
+def _count(n: int) -> str:
+    return f"{n:,}"
+
+
+def verdict_card(run_name: str, claim_lines_csv, regime_csv, run: dict, images: dict,
+                 n_methods: int) -> list[str]:
+    """The first screen of the landing page and of summary.md (issue 41): what the run was in one
+    line, one line per paper with how many of its regime indicators the run met, and the verdict
+    totals that count (the papers' own datasets; in the paper's regime or outside). A one-seed run
+    says it is a smoke test and names the presets that decide its claims."""
+    import pandas as pd
+    from advreg.jobs.verdicts import JUDGED, PAPERS, totals
+    lines = pd.read_csv(claim_lines_csv, keep_default_na=False)
+    t = totals(lines)
+    seeds = list(run["seeds"])
+    data = "; ".join(f"{ds}: clean accuracy on {_count(i['clean'])} test images, attacks on {_count(i['attack'])}, "
+                     f"the strong check on {_count(i['strong'])}" for ds, i in images.items())
+    out = [f"**Run {run_name}**: {n_methods} models × {len(seeds)} seed{'s' if len(seeds) != 1 else ''} "
+           f"({', '.join(map(str, seeds))}); {data}.", ""]
+    if len(seeds) < 2:
+        out += [f"**A smoke test of the whole pipeline, not evidence.** One seed gives no interval, so every "
+                f"measured claim is inconclusive by design. {DECIDING_PRESETS}.", ""]
+    regime = pd.read_csv(regime_csv, keep_default_na=False)
+    for paper, title in PAPERS.items():
+        # an indicator shared by two regimes of a paper (the Table-1 and LRC sets) counts once
+        rows = regime[(regime["paper_of"] == paper) & (regime["within"] != "not judged")].drop_duplicates(
+            ["dataset", "indicator"])
+        if rows.empty:
+            out += [f"**{title}**: no regime indicator measured.", ""]
+            continue
+        parts = [f"{ds} {int((g['within'] == 'within').sum())} of {len(g)} regime indicators within"
+                 for ds, g in rows.groupby("dataset", sort=False)]
+        out += [f"**{title}**: " + "; ".join(parts) + ".", ""]
+    judged = lines[lines["verdict"].isin(JUDGED)]
+    out += [f"**Verdicts on the papers' own datasets**: {t['judged']} of the {t['claims']} claims judged — "
+            f"{t['supported']} supported ({t['supported_holm']} after Holm), {t['contradicted']} contradicted, "
+            f"{t['inconclusive']} inconclusive; {t['in_regime']} in the paper's regime, "
+            f"{len(judged) - t['in_regime']} outside it or on no paper regime. Not tested here: {t['not_tested']}.", ""]
+    return out
+
+
+def landing_page(card: list[str], template: str) -> str:
+    """The report's landing page (Snakemake's workflow description): the verdict card above the
+    short static ``report/workflow.rst``. Snakemake's report centres this page vertically without
+    scrolling, so card and template together must fit one screen (issue 41: 1366×768;
+    tests/unit/test_summary.py bounds the text).
+
+    ``card`` is Markdown; the few constructs it uses become reStructuredText: inline code
+    (`x` -> ``x``), and ``|`` escaped (a substitution reference in RST). Bold reads the same in
+    both. The card is wrapped in Jinja's ``raw`` block because Snakemake renders the page as a
+    Jinja template and the card is data, not template."""
     def rst(line: str) -> str:
         line = re.sub(r"(?<!`)`([^`]+)`(?!`)", r"``\1``", line)
         return re.sub(r"(?<!\\)\|", r"\\|", line)
-    # on the landing page the verdict table is not "below" but on the summary page
-    body = [rst(line).replace("(one per claim; the table below, its cases under it)", '(one per claim; the verdict table of "1 Summary")') for line in first]
-    return "{% raw %}\n" + "\n".join(body) + "\n{% endraw %}\n\n" + template
+    return "{% raw %}\n" + "\n".join(rst(line) for line in card) + "\n{% endraw %}\n\n" + template
 
 
-def write_landing_page(path, first: list[str], template_path) -> None:
-    write_text(path, landing_page(first, Path(template_path).read_text()))
+def write_landing_page(path, card: list[str], template_path) -> None:
+    write_text(path, landing_page(card, Path(template_path).read_text()))
 
 
 def _paper(register: dict, measure: str, ds: str):
@@ -151,10 +254,11 @@ def run_paragraph(regime: dict, run: dict, register: dict | None = None) -> str:
 
 def write_summary(path, run_name: str, sections: list[tuple[str, list[str]]], figures: list[str],
                   repo_dir, notes: list[str], html_path=None, first: list[str] | None = None,
-                  settings: dict | None = None) -> None:
+                  settings: dict | None = None, html_tables: dict | None = None) -> None:
     """``sections``: (heading, [Markdown table files]) in the paper's order; ``first``: lines that
-    open the page (``opening``); ``html_path``: the same page rendered for the report;
-    ``settings``: run settings the provenance table adds (device, CUDA numerics)."""
+    open the page (the verdict card, then ``opening``); ``html_path``: the same page rendered for
+    the report, its tables coloured (``html_tables``: Markdown file -> HTML page) and its figure
+    links opening the figures; ``settings``: run settings the provenance table adds."""
     lines = [f"# Reproduction summary: run `{run_name}`", ""] + (first or [])
     lines += [f"- {n}" for n in notes] + [""]
     for heading, files in sections:
@@ -170,6 +274,10 @@ def write_summary(path, run_name: str, sections: list[tuple[str, list[str]]], fi
     lines += ["## Provenance", "", "| item | value |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in {**provenance(repo_dir), **(settings or {})}.items()]
     text = "\n".join(lines) + "\n"
-    for out, content in ((path, text), (html_path, markdown_page(text) if html_path else None)):
-        if out:
-            write_text(out, content)
+    write_text(path, text)
+    if html_path:
+        # in the report, the SVG twin is not there to open: the PNG link alone
+        page_text = text
+        for r in rel:
+            page_text = page_text.replace(f" ([SVG]({r[:-4]}.svg))", "")
+        write_text(html_path, markdown_page(page_text, html_tables, dict(zip(rel, figures))))

@@ -12,6 +12,7 @@ import torch
 
 from advreg import attacks
 from advreg.data import load_dataset, to_float
+from advreg.figures.cells import ACCURACY, same_kind
 from advreg.figures.common import matrix_heatmap
 from advreg.figures.tables import write_table
 from advreg.models import load_for_attacks
@@ -58,6 +59,8 @@ def write_matrix(dataset_path, files: dict[str, dict], batch_size: int, max_test
     data = json.load(open(next(iter(files.values()))["metrics"]))["data"]
     caption = (f"{note}{title}. Rows: model attacked; test: clean accuracy; columns: source of the "
                f"adversarial examples; diagonal: white-box, off-diagonal: transfer. Accuracy in %. Data: {data}.")
-    write_table(df, out["csv"], out["md"], out["tex"], caption=caption, html_path=out["html"])
+    # every column an accuracy (%): clean, white-box or transfer, whatever a model is called
+    write_table(df, out["csv"], out["md"], out["tex"], caption=caption, html_path=out["html"],
+                kinds=same_kind(df.columns, ACCURACY))
     matrix_heatmap(df, out["png"], title, note=note)
     return df.to_string()

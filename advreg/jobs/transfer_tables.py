@@ -6,6 +6,8 @@ from importlib import resources
 
 import pandas as pd
 
+from advreg.figures.cells import ACCURACY, NEUTRAL
+
 
 class MatrixError(ValueError):
     pass
@@ -36,6 +38,19 @@ def assemble_matrix(labels: list[str], clean: dict[str, float], whitebox: dict[s
     return df
 
 
+def _whitebox_cell(m: dict) -> tuple[str, float, str]:
+    """A white-box record's column, value and kind: an accuracy (%) under an attack at its ε, or
+    DeepFool's robustness ρ (a ratio: not coloured, advreg.figures.cells)."""
+    if "deepfool_rho" in m:
+        return f"{m['attack']} rho", m["deepfool_rho"], NEUTRAL
+    return f"{m['attack']} eps={m['eps_255']}", m["whitebox_acc"], ACCURACY
+
+
+def whitebox_kinds(metrics: list[dict]) -> dict[str, str]:
+    """The kind of every column of ``whitebox_table(metrics, ...)``."""
+    return {"test": ACCURACY, **{col: kind for col, _, kind in map(_whitebox_cell, metrics)}}
+
+
 def whitebox_table(metrics: list[dict], methods: list[str]) -> pd.DataFrame:
     """Per model: clean accuracy, white-box accuracy under every attack and ε, DeepFool ρ
     (the white-box part of the paper's Table 1)."""
@@ -43,10 +58,8 @@ def whitebox_table(metrics: list[dict], methods: list[str]) -> pd.DataFrame:
     for m in metrics:
         row = rows[m["source"]]
         row["test"] = m["clean_acc"]
-        if "deepfool_rho" in m:
-            row[f"{m['attack']} rho"] = m["deepfool_rho"]
-        else:
-            row[f"{m['attack']} eps={m['eps_255']}"] = m["whitebox_acc"]
+        col, value, _ = _whitebox_cell(m)
+        row[col] = value
     df = pd.DataFrame.from_dict(rows, orient="index")
     df = df[["test", *[c for c in df.columns if c != "test"]]]
     df.index.name = "model"

@@ -266,10 +266,16 @@ def _clean_diff(t: RunTables, ds: str, a: str, b: str) -> list[float]:
             if not (pd.isna(acc.loc[a, s]) or pd.isna(acc.loc[b, s]))]
 
 
+def _clean_images(t: RunTables, ds: str) -> int | None:
+    """The test images the clean-accuracy table measured (its ``images`` column: the job's count)."""
+    acc = t.clean_accuracy(ds)
+    return int(acc["images"].iloc[0]) if "images" in acc.columns else t.settings.get("clean_max_test")
+
+
 def clean_drop(t: RunTables, ds: str, model: str, baseline: str) -> list[Case]:
     """Clean test accuracy of the baseline minus the model's, per seed."""
     return [Case(f"{baseline} − {model}, clean test accuracy", _clean_diff(t, ds, baseline, model), None,
-                 t.settings.get("clean_max_test"),
+                 _clean_images(t, ds),
                  _ref_value(t, ds, lambda r: r.loc[baseline, "test"] - r.loc[model, "test"]))]
 
 
@@ -281,7 +287,7 @@ def clean_change(t: RunTables, ds: str, models: list[str], baseline: str) -> lis
     if not present:
         _need(acc.index, models, "the models")
     return [Case(f"{m} − {baseline}, clean test accuracy", _clean_diff(t, ds, m, baseline), None,
-                 t.settings.get("clean_max_test"),
+                 _clean_images(t, ds),
                  _ref_value(t, ds, lambda r, m=m: r.loc[m, "test"] - r.loc[baseline, "test"]))
             if m in present else _missing(f"{m} − {baseline}, clean test accuracy", f"needs the model {m}, not in this run")
             for m in models]
@@ -544,7 +550,7 @@ def _at(p: pd.DataFrame, picks: dict[int, str]) -> dict[int, float]:
 
 
 def _stars(stars: dict[int, str]) -> str:
-    return ", ".join(f"{b}" for b in stars.values())
+    return ", ".join("∞" if C.label(b) == "inf" else C.label(b) for b in stars.values())  # ∞, not inf
 
 
 def _sn_missing(missing: list[str], what: str) -> list[Case]:
@@ -774,11 +780,8 @@ def _indicators_text(inds: list[dict]) -> str:
 # ----------------------------------------------------------------------------- records
 
 def _test_text(entry: dict) -> str:
-    if entry["kind"] == "equivalence":
-        return f"equivalence: abs(effect) < {entry['threshold']:g} {entry['unit']}"
-    if entry["kind"] == "noninferiority":
-        return f"non-inferiority: effect > −{entry['threshold']:g} {entry['unit']}"
-    return f"superiority: effect {'>' if entry.get('direction', 'above') == 'above' else '<'} {entry['threshold']:g} {entry['unit']}"
+    from advreg.jobs.claims_view import KIND_WORDS, bound_text
+    return f"{KIND_WORDS[entry['kind']]}: effect {bound_text(entry)}"
 
 
 def _magnitude_text(entry: dict) -> str:
@@ -1098,9 +1101,10 @@ def regime_table(judged: list[dict]) -> pd.DataFrame:
             key = (ds, name, i["indicator"])
             if key not in seen:
                 seen.add(key)
-                rows.append({"dataset": ds, "regime": name, **i,
+                rows.append({"paper_of": j["paper"], "dataset": ds, "regime": name, **i,
                              "within": {True: "within", False: "outside", None: "not judged"}[i["within"]]})
-    return pd.DataFrame(rows, columns=["dataset", "regime", "indicator", "run", "paper", "tolerance", "within"])
+    return pd.DataFrame(rows, columns=["paper_of", "dataset", "regime", "indicator", "run", "paper", "tolerance",
+                                       "within"])
 
 
 CASES_CAPTION = (
@@ -1129,23 +1133,49 @@ def lines_caption(run_name: str, t: dict) -> str:
             f"counted. The cases follow in the next table. " + totals_text(t))
 
 
-def write_claims(table: pd.DataFrame, judged, csv_path, md_path, regime_md, run_name: str, html_path=None,
-                 lines_csv=None, register: dict | None = None) -> pd.DataFrame:
-    """The case table (``csv_path``), the claim lines (``lines_csv``), both in ``md_path`` (the lines
-    first) and the report's page, and the regime table; returns the claim lines."""
-    from advreg.figures.tables import markdown_table, md_escape, write_table
+def claims_markdown(table: pd.DataFrame, lines: pd.DataFrame, regime: list[str], caption: str,
+                    register: dict) -> str:
+    """tables/claims.md (and the summary's verdict section): the regime once per paper, the claim
+    table and the case table (advreg.jobs.claims_view: at most 8 columns each), the cases not
+    measured folded one line per reason, and the quotes the claim ids link to."""
+    from advreg.figures.tables import markdown_table, md_escape
+    from advreg.jobs import claims_view as V
 
+    def md(df):
+        return markdown_table(df.set_index(df.columns[0])) if len(df) else "(none)"
+    parts = [md_escape(caption), "",
+             "**How close this run came to each paper's regime** (every indicator: `tables/regime.md`):", ""]
+    parts += [f"- {line}" for line in regime] + ["", "#### One verdict per claim", "",
+                                                 md(V.claim_table(lines, register, md=True)), "",
+                                                 "#### Every measured case", "", md_escape(CASES_CAPTION), "",
+                                                 md(V.case_table(table, register, md=True)), "",
+                                                 "**Not measured in this run** (one line per reason):", ""]
+    parts += [f"- {md_escape(line)}" for line in V.folded(table)] + ["", "#### The claims, quoted", ""]
+    parts += [f"- {q}" for q in V.quotes(register, md=True)]
+    return "\n".join(parts) + "\n"
+
+
+def write_claims(table: pd.DataFrame, judged, csv_path, md_path, regime_md, run_name: str, html_path=None,
+                 lines_csv=None, register: dict | None = None, regime_csv=None) -> pd.DataFrame:
+    """The case table (``csv_path``) and the claim lines (``lines_csv``) in full; the page a person
+    reads (``md_path``, ``html_path``: advreg.jobs.claims_view); the regime table; returns the
+    claim lines."""
+    from advreg.figures.tables import write_table
+    from advreg.jobs import claims_view as V
+
+    register = register or C.load_register()
     lines = claim_lines(table, register)
     caption = lines_caption(run_name, totals(lines))
-    shown = lines.set_index("id")
-    write_table(table.set_index("dataset"), csv_path, caption=CASES_CAPTION)
+    write_table(table.set_index("dataset"), csv_path)
     if lines_csv:
         write_table(lines.set_index("id"), lines_csv)
-    write_text(md_path, f"{md_escape(caption)}\n\n{markdown_table(shown)}\n\n{md_escape(CASES_CAPTION)}\n\n"
-               f"{markdown_table(table.set_index('dataset'))}\n")
-    if html_path:
-        write_table(shown, html_path=html_path, caption=caption)
     regime = regime_lines(judged)
-    text = "\n".join(f"- {line}" for line in regime) + "\n\n" + regime_table(judged).to_markdown(index=False) + "\n"
+    write_text(md_path, claims_markdown(table, lines, regime, caption, register))
+    if html_path:
+        write_text(html_path, V.claims_html(table, lines, regime, caption, CASES_CAPTION, register))
+    indicators = regime_table(judged)
+    text = "\n".join(f"- {line}" for line in regime) + "\n\n" + indicators.to_markdown(index=False) + "\n"
     write_text(regime_md, text)
+    if regime_csv:   # the summary's verdict card counts indicators within per paper from it
+        write_text(regime_csv, indicators.to_csv(index=False))
     return lines

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from advreg.figures.tables import write_table
 from advreg.jobs.seeds import write_over_seeds
-from advreg.jobs.transfer_tables import MatrixError, whitebox_table
+from advreg.jobs.transfer_tables import MatrixError, whitebox_kinds, whitebox_table
 
 
 def write_whitebox_tables(metrics: list[dict], methods: list[str], seed_files: dict[int, dict],
@@ -26,15 +26,17 @@ def write_whitebox_tables(metrics: list[dict], methods: list[str], seed_files: d
     if empty:   # checked before anything is written: no half-updated set of tables
         raise MatrixError(f"no adversarial-set record of seed {empty[0]} for the {dataset} white-box table")
     frames, lines = {}, []
+    kinds = whitebox_kinds(metrics)
     for seed, files in sorted((int(s), f) for s, f in seed_files.items()):
         df = whitebox_table(by_seed[seed], methods).round(3)
         caption = (f"White-box accuracy (%) of every model on {dataset} (seed {seed}); ε in units of "
                    f"1/255; DeepFool: robustness ρ. Data: {by_seed[seed][0]['data']}.")
-        write_table(df, files["csv"], files["md"], files["tex"], caption=caption, html_path=files["html"])
+        write_table(df, files["csv"], files["md"], files["tex"], caption=caption, html_path=files["html"],
+                    kinds=kinds)
         frames[seed] = df
         lines.append(f"seed {seed}\n{df.to_string()}")
     head = (f"{note}White-box accuracy (%) of every model under each attack (ε in units of 1/255; "
             f"DeepFool: robustness ρ), {dataset}")
     lines.append(write_over_seeds(frames, head, by_seed[min(frames)][0]["data"], out["csv"], out["md"],
-                                  out["html"]))
+                                  out["html"], kinds=kinds))
     return "\n".join(lines)

@@ -28,6 +28,12 @@ def _legend(ax) -> list[str]:
     return [t.get_text() for t in leg.get_texts()] if leg else []
 
 
+def _figure_legend(fig) -> list[str]:
+    """The texts of the figure's one legend, wherever it sits (a panel, a spare cell, its own row)."""
+    (leg,) = [a.get_legend() for a in fig.axes if a.get_legend() is not None] + list(fig.legends)
+    return [t.get_text() for t in leg.get_texts()]
+
+
 def _errorbar_lines(ax) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """label -> (x, y) of each errorbar series of an axis."""
     return {c.get_label(): tuple(np.asarray(v, dtype=float) for v in c.lines[0].get_data())
@@ -54,9 +60,10 @@ def test_fig2_covariance(tmp_path, C, drawn):
     panels = [a for a in fig.axes if a.images]
     assert [a.get_title() for a in panels] == list(arrays)  # one matrix per source, in order
     intra = next(a for a in fig.axes if a.get_title() == "intra-channel")
-    legend = [t.get_text() for t in intra.get_legend().get_texts()]
+    legend = _figure_legend(fig)   # one legend, under the curves (issue 41: it sat on them)
     lengths = dict(zip(table["source"], table["decay_length"]))
-    assert legend == [f"{n} (decay {F._fmt_len(float(lengths[n]))} px)" for n in arrays]
+    assert legend[:len(arrays)] == [f"{n} (decay {F._fmt_len(float(lengths[n]))} px)" for n in arrays]
+    assert legend[len(arrays):] == (["channel R", "channel G", "channel B"] if C == 3 else [])
     if C == 1:  # the plotted profile is the source's mean intra-channel covariance function
         line = intra.get_lines()[0]  # the first source's curve (reference lines come after)
         s0 = arrays[list(arrays)[0]]
@@ -81,9 +88,10 @@ def test_fig3_samples(tmp_path, images, drawn):
     want = (x[0] + 0.3 * noises[1.0][0]).clamp(0, 1).permute(1, 2, 0).numpy()
     np.testing.assert_allclose(np.asarray(shown), want, atol=1e-6)
     footer = [t.get_text() for t in drawn[-1].texts]
-    assert footer == ["footer: the model's predicted class of the perturbed image"]
+    assert footer == ["footer: the class the model predicts for the perturbed image"]
     F.fig3_samples(x[:2], noises, 0.3, {1.0: [2, 9]}, tmp_path / "fig3m.png", model_name="clean")
-    assert [t.get_text() for t in drawn[-1].texts] == ["footer: model 'clean''s predicted class of the perturbed image"]
+    # the model's name as written, not a quoted repr (issue 41: "model 'clean''s")
+    assert [t.get_text() for t in drawn[-1].texts] == ["footer: the class model clean predicts for the perturbed image"]
     # greyscale and class names
     F.fig3_samples(x[:2, :1], {z: n[:, :1] for z, n in noises.items()}, 0.3, {1.0: [2, 9]},
                    tmp_path / "fig3g.png", class_names=[str(i) for i in range(10)])
@@ -133,7 +141,12 @@ def test_fig4_accuracy_vs_eps(tmp_path, drawn):
     _check_png(tmp_path / "fig4.png")
     axes = [a for a in drawn[-1].axes if a.axison]
     assert [a.get_title() for a in axes] == ["LRC ζ = 1", "LRC ζ = 4", "LRC ζ = 16", "data covariance"]
-    assert _legend(axes[0]) == ["clean", "sgr"]
+    assert _figure_legend(drawn[-1]) == ["clean", "sgr"]   # in the spare panel, on no curve
+    assert all(a.get_legend() is None for a in axes)
+    for ax in axes:   # ticks at the two evaluated ε only (issue 41: 9 labels for 2 values)
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["0.1", "0.3"]
+        np.testing.assert_allclose(ax.get_xticks(), [0.1, 0.3])
+        assert not ax.xaxis.get_minorticklocs().size
     xs, ys = _errorbar_lines(axes[1])["sgr"]
     want = df.query("noise == 'lrc' and zeta == 4.0 and model == 'sgr'").groupby("eps")["worst_of_k_acc"].mean()
     np.testing.assert_allclose(xs, want.index.values)
@@ -159,14 +172,18 @@ def test_fig6_trajectories(tmp_path, drawn):
     F.fig6_trajectories(probs, tmp_path / "fig6.png", title="where PGD changes clean's prediction")
     _check_png(tmp_path / "fig6.png")
     assert drawn[-1]._suptitle.get_text() == "where PGD changes clean's prediction"
-    axes = drawn[-1].axes
+    axes = [a for a in drawn[-1].axes if a.axison]   # the legend's own row is off
     assert len(axes) == 2 * 3  # a row per model, a column per example (3 < n_examples = 4)
+    assert _figure_legend(drawn[-1])[:2] == ["class predicted on the clean image (t = 0)",
+                                             "class predicted on the adversarial image (t = 1)"]
     assert [a.get_ylabel() for a in axes[::3]] == ["clean\nsoftmax", "sgr\nsoftmax"]
     for i, ax in enumerate(axes):
         model, ex = ("clean", "sgr")[i // 3], i % 3
         p = probs[model][ex]
         assert len(ax.get_lines()) == 10 and all(len(line.get_xdata()) == 9 for line in ax.get_lines())
         start, end = int(p[0].argmax()), int(p[-1].argmax())
+        # the two classes named in the panel's title (the legend of colours is shared)
+        assert ax.get_title().endswith(f"{start} → {end}" if end != start else f"{start} (unchanged)")
         bold = {line.get_label(): line.get_ydata() for line in ax.get_lines() if line.get_linewidth() == 2}
         np.testing.assert_allclose(bold[f"clean: {start}"], p[:, start].numpy())
         if end != start:

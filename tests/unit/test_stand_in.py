@@ -17,7 +17,7 @@ from advreg import data as D
 from advreg import data_sources as DS
 from advreg import stand_in as S
 from advreg.jobs import verdicts as V
-from advreg.jobs.summary import opening
+from advreg.jobs.summary import opening, warnings
 from advreg.jobs.data import prepare_dataset
 from workflow_utils import REPO
 
@@ -101,6 +101,6 @@ def test_summary_opens_with_the_stand_in_warning(tmp_path):
     rows, _ = V.claim_rows(entry, None, ["cifar10"], [], reg["regimes"], stand_ins=["cifar10"])
     V.claim_lines(V.claims_table(rows), {**reg, "claims": [entry]}).to_csv(tmp_path / "claims.csv", index=False)
     (tmp_path / "regime.md").write_text("- a line\n")
-    lines = opening(tmp_path / "claims.csv", tmp_path / "regime.md", ["cifar10"])
-    assert lines[0].startswith(f"**{S.STAND_IN_LABEL}: cifar10.**")
-    assert opening(tmp_path / "claims.csv", tmp_path / "regime.md")[0].startswith("**Verdicts**")
+    assert warnings(["cifar10"])[0].startswith(f"**{S.STAND_IN_LABEL}: cifar10.**")
+    assert warnings() == []
+    assert opening(tmp_path / "claims.csv")[0].startswith("**Verdicts in full**")

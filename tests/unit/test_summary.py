@@ -25,15 +25,15 @@ def test_run_paragraph_sets_every_cut_beside_the_paper():
     assert "[" not in text and "{" not in text   # no Python repr
 
 
-def test_landing_page_is_the_summary_opening_as_rst_above_the_static_page():
-    """Issue 29: the report's landing page opens with the verdict totals and the regime lines; the
-    Markdown opening becomes reStructuredText that docutils renders without a warning, and Jinja
+def test_landing_page_is_the_verdict_card_as_rst_above_the_static_page():
+    """Issue 29/41: the report's landing page opens with the verdict card; the Markdown card
+    becomes reStructuredText that docutils renders without a warning, and Jinja
     (Snakemake renders the page as a template) leaves the data untouched."""
     import jinja2
     from docutils.core import publish_parts
 
     first = ["**Verdicts**: 2 supported, 1 inconclusive (the table below).", "",
-             "- **SGR paper**: mnist: clean model `98.9` vs paper 99.4; mean |ours − paper| 3.1; "
+             "**SGR paper**: mnist: clean model `98.9` vs paper 99.4; mean |ours − paper| 3.1; "
              "{{ not a template }}", "",
              "**What this run was** (each setting beside the paper's): seeds 0/1/2."]
     template = "Run ``{{ snakemake.config['run_name'] }}``.\n"
@@ -45,4 +45,49 @@ def test_landing_page_is_the_summary_opening_as_rst_above_the_static_page():
     html = publish_parts(rendered, writer_name="html",
                          settings_overrides={"report_level": 1, "halt_level": 2})["html_body"]
     assert "<strong>Verdicts</strong>: 2 supported" in html
-    assert "<li>" in html and "|ours − paper|" in html and "system-message" not in html
+    assert "|ours − paper|" in html and "system-message" not in html
+
+
+# ----------------------------------------------------------------------------- issue 41: the verdict card
+
+def _card_inputs(tmp_path, seeds):
+    import json
+
+    import pandas as pd
+
+    from advreg.jobs.summary import images_used
+    pd.DataFrame([{"id": "a", "paper": "SGR", "section": "4.4", "claim": "x", "datasets": "mnist", "cases": 1,
+                   "verdict": "inconclusive", "holm": "not supported", "magnitude": "qualitative",
+                   "regime": "outside the paper's regime", "p_supported": 0.3, "other_datasets": "–", "why": ""},
+                  {"id": "b", "paper": "SN", "section": "5", "claim": "y", "datasets": "–", "cases": 0,
+                   "verdict": "not tested", "holm": "–", "magnitude": "–", "regime": "–", "p_supported": "",
+                   "other_datasets": "–", "why": "no cifar10"}]).to_csv(tmp_path / "lines.csv", index=False)
+    pd.DataFrame([{"paper_of": "SGR", "dataset": "mnist", "regime": "table1", "indicator": f"i{k}", "run": 1,
+                   "paper": 2, "tolerance": "± 1", "within": "within" if k == 0 else "outside"}
+                  for k in range(6)]).to_csv(tmp_path / "regime.csv", index=False)
+    pd.DataFrame({"method": ["clean"], "seed0": [97.0], "mean": [97.0], "images": [10000]}).to_csv(
+        tmp_path / "clean.csv", index=False)
+    (tmp_path / "rec.json").write_text(json.dumps({"n": 300}))
+    pd.DataFrame({"model": ["clean"], "seed": [0], "n": [150]}).to_csv(tmp_path / "strong.csv", index=False)
+    images = images_used({"mnist": tmp_path / "clean.csv"}, {"mnist": tmp_path / "rec.json"},
+                         {"mnist": tmp_path / "strong.csv"})
+    return images, {**RUN, "seeds": seeds}
+
+
+def test_verdict_card_of_a_one_seed_run_says_smoke_test_and_reads_counts_from_the_records(tmp_path):
+    """The landing page said the attacks used 300 images while the strong check used 150: the card
+    reads each count from what the jobs wrote, and a one-seed run calls itself a smoke test."""
+    from advreg.jobs.summary import verdict_card
+    images, run = _card_inputs(tmp_path, [0])
+    card = verdict_card("quick", tmp_path / "lines.csv", tmp_path / "regime.csv", run, images, 12)
+    text = "\n".join(card)
+    assert "12 models × 1 seed (0)" in text
+    assert "clean accuracy on 10,000 test images, attacks on 300, the strong check on 150" in text
+    assert "smoke test" in text and "inconclusive by design" in text and "presets/evidence.yaml" in text
+    assert "mnist 1 of 6 regime indicators within" in text
+    assert "1 of the 2 claims judged" in text and "0 in the paper's regime, 1 outside" in text
+    # a card, not a page: a handful of short paragraphs
+    assert len([x for x in card if x]) <= 6 and len(text) < 1300
+    three = verdict_card("evidence", tmp_path / "lines.csv", tmp_path / "regime.csv",
+                         {**run, "seeds": [0, 1, 2]}, images, 12)
+    assert not any("smoke test" in x for x in three)

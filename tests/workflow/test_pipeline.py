@@ -14,14 +14,12 @@ import pytest
 import yaml
 
 from advreg import config as advcfg
-from workflow_utils import (REPO, configfile_args, copy_workflow, planned_jobs,
+from advreg.figures.cells import PERCENT_SUFFIX, parse_text
+from workflow_utils import (REPO, configfile_args, copy_workflow, planned_jobs, python_left, reader_text,
                             snakemake_cli, write_config)
 
 pytestmark = pytest.mark.pipeline
 
-# A Python list or dict as repr() prints it: ['mnist'], {'fgsm': …}, {76.5: …}, [0, 1, 2] (three or
-# more numbers: "[0, 1] pixel units" is an interval, written on purpose)
-REPR = re.compile(r"\[\s*'|\{\s*'|\{[0-9.]+: |\[\d+(?:\.\d+)?, \d+(?:\.\d+)?, \d")
 
 
 def test_tiny_run_produces_every_target(tiny_run):
@@ -99,7 +97,7 @@ def test_tiny_run_produces_every_target(tiny_run):
     assert ((rob["difference"] - (rob["paper_attack"] - rob["strong"])).abs() < 1e-9).all()
     masking = pd.read_csv(res / "tables" / "masking_mnist.csv", index_col=0)
     assert list(masking.index) == ["clean", "wdecay", "pgd", "sgr_sign"]
-    assert set(masking["strong_gap"]) <= {"ok", "FLAG"}
+    assert set(masking["strong_gap"]) <= {True, False}   # booleans in the CSV; FLAG / ✓ on the page
     assert (res / "figures" / "accuracy_vs_eps_mnist.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     claims = pd.read_csv(res / "tables" / "claims.csv")
     assert set(claims["verdict"]) <= {"supported", "contradicted", "inconclusive", "not tested"} and len(claims) >= 15
@@ -118,8 +116,11 @@ def test_tiny_run_produces_every_target(tiny_run):
     lines = pd.read_csv(res / "tables" / "claim_lines.csv")
     assert len(lines) == len(set(lines["id"])) and set(" + ".join(lines["id"]).split(" + ")) == set(claims["id"])
     assert "claims judged on the papers' own datasets" in summary
-    assert summary.index("How close this run came to each paper's regime") < summary.index("Verdicts on the papers' claims")
-    assert summary.index("Verdicts on the papers' claims") < summary.index("Clean and white-box accuracy")
+    assert summary.index("regime indicators within") < summary.index("Verdicts in full")   # the card first
+    # the regime, indicator by indicator, once: above the claim tables (issue 41)
+    assert summary.count("How close this run came to each paper's regime") == 1
+    assert summary.index("Verdicts on the papers' claims") < summary.index("How close this run came to each paper's regime")
+    assert summary.index("How close this run came to each paper's regime") < summary.index("Clean and white-box accuracy")
     assert "**SGR paper (Roth et al. 2018)**: mnist: " in summary and "**SN paper (Farnia et al. 2019)**: mnist: " in summary
     # a CPU run warns of no missing GPU in any job log (issue 29)
     assert not any("expected a GPU" in p.read_text() for p in (res / "logs").rglob("*.log"))
@@ -168,14 +169,25 @@ def test_report_builds(tiny_run):
     literals = re.findall(r'<tt class=\\?"docutils literal\\?">([A-Za-z_]+)\.([A-Za-z_.]+)</tt>', html)
     assert not [f"{a}.{b}" for a, b in literals if a in top_keys]
     assert "{{" not in html and "{%" not in html
-    # the landing page opens with the summary's verdict totals and regime lines (issue 29)
-    landing = html.index("How close this run came")
-    assert html.index("Verdicts") < landing < html.index("Reproduction of Roth")
+    # the landing page opens with the verdict card (issues 29, 41): what the run was, that one seed
+    # is a smoke test, one regime line per paper, the verdict totals, then the static text
+    card = [html.index(x) for x in ("1 seed (0)", "A smoke test", "regime indicators within",
+                                    "own datasets", "Reproduction of Roth")]
+    assert card == sorted(card), card
+    # its image counts are the ones the jobs used (issue 41: it said 300 where the strong check used
+    # 150): the clean table's, the paper attack's record, the strong check's
+    res = wd / "results" / "tiny"
+    landing = (res / "report_landing.rst").read_text()
+    clean_n = int(pd.read_csv(res / "tables" / "clean_accuracy_mnist.csv")["images"].iloc[0])
+    attack_n = json.loads(next((res / "adversarial" / "mnist" / "seed0" / "pgd").rglob("*.json")).read_text())["n"]
+    strong_n = int(pd.read_csv(res / "tables" / "robustness_mnist_per_seed.csv")["n"].iloc[0])
+    assert (clean_n, attack_n, strong_n) == (1000, 500, 100)   # tiny.yaml: three different counts
+    assert (f"clean accuracy on {clean_n:,} test images, attacks on {attack_n:,}, the strong check on "
+            f"{strong_n:,}") in landing
     # every table is in the report as a table with numbers (an HTML page shown inline), not a link
     pages = {m.group(1): base64.b64decode(m.group(2)).decode()
              for m in re.finditer(r"data:text/html;charset=utf8;filename=([^;]+);base64,([A-Za-z0-9+/=]+)", html)}
     tables = {name for name, page in pages.items() if "<table" in page}
-    res = wd / "results" / "tiny"
     expected = {p.with_suffix(".html").name for d in ("tables", "matrices", "comparison", "structure", "lrc")
                 for p in (res / d).glob("*.csv") if p.with_suffix(".html").exists()}
     assert expected and expected <= tables, expected - tables
@@ -193,13 +205,18 @@ def test_report_builds(tiny_run):
     for r, (_, want) in zip(shown, csv.iterrows()):
         assert float(r[2]) == pytest.approx(want["mean"], abs=0.005)  # method, seed0, mean, ...
     text = html.replace("\\n", " ")
-    # no Python list or dict repr in a caption, a table page, the landing page or the summary
-    # (issue 29): captions are JSON strings in the report, table pages are decoded above
+    # no Python in what a person reads (issues 29, 41): captions and the info panel's params are
+    # JSON strings in the report, table pages are decoded above; plus the landing page, summary.md
+    # and every Markdown table
     captions = re.findall(r'"caption": ("(?:[^"\\]|\\.)*")', html)
-    assert captions
-    shown = [json.loads(c) for c in captions] + list(pages.values())
-    shown += [(res / "summary.md").read_text()] + [p.read_text() for p in res.rglob("*.md")]
-    bad = [REPR.search(t).group(0) for t in shown if REPR.search(t)]
+    params = re.findall(r'"params": ("(?:[^"\\]|\\.)*")', html)
+    assert captions and params
+    shown = {f"caption {k}": reader_text(json.loads(c)) for k, c in enumerate(captions)}
+    shown |= {f"params {k}": json.loads(c) for k, c in enumerate(params)}
+    shown |= {name: reader_text(page) for name, page in pages.items()}
+    shown |= {str(p.relative_to(res)): p.read_text() for p in res.rglob("*.md")}
+    shown["report_landing.rst"] = (res / "report_landing.rst").read_text()
+    bad = {name: python_left(t) for name, t in shown.items() if python_left(t)}
     assert not bad, bad
     assert "k (paper: 100, this run: 3)" in text  # Fig. 3's caption: the preset's cut beside the paper's
     assert "this run: 15 epochs, batch 64" in text  # the clean-accuracy caption
@@ -282,19 +299,21 @@ def _md_tables(text: str) -> list[pd.DataFrame]:
     return tables
 
 
-def _cell_equal(got: str, want) -> None:
+def _cell_equal(got: str, want, scale: float = 1.0) -> None:
+    """A shown cell against the CSV's value (``scale``: 100 for a fraction shown in %). Booleans
+    show as ✓/FLAG or yes/no, inf as ∞, a missing value as – (advreg.figures.cells)."""
     if isinstance(want, (bool, np.bool_)):
-        assert got == str(bool(want)), (got, want)
+        assert parse_text(got) is bool(want), (got, want)
         return
     try:
-        w = float(want)
+        w = float(want) * scale
     except (TypeError, ValueError):  # a text cell (a verdict, a "mean ± interval" string)
         assert got == str(want).strip(), (got, want)
         return
     if pd.isna(w):
         assert got in ("", "nan", "n/a", "–"), got
     elif np.isinf(w):
-        assert float(got) == w, (got, want)
+        assert parse_text(got) == w, (got, want)
     else:  # equal at the printed precision (half a unit of the last digit shown)
         decimals = len(got.split(".")[1]) if "." in got and "e" not in got.lower() else 0
         tol = max(0.5 * 10 ** -decimals, 1e-5 * abs(w)) + 1e-9
@@ -303,19 +322,21 @@ def _cell_equal(got: str, want) -> None:
 
 def _numbers_equal(md: pd.DataFrame, csv: pd.DataFrame) -> None:
     """Every cell of the Markdown view equals the CSV's (the view may leave columns out, e.g. the
-    separate interval columns; a "m ± h" cell is checked against the mean and the `ci95` column)."""
+    separate interval columns; a "m ± h" cell is checked against the mean and the `ci95` column;
+    a column headed "… (%)" shows the CSV's fraction in percent)."""
     csv = csv.set_index(csv.columns[0])
     assert [str(i) for i in md.index] == [str(i) for i in csv.index]
     for col in md.columns:
-        assert col in csv.columns, (col, list(csv.columns))
-        ci = next((c for c in (f"{col} ci95", f"{col}_ci95") if c in csv.columns), None)
+        src, scale = (col[: -len(PERCENT_SUFFIX)], 100.0) if col.endswith(PERCENT_SUFFIX) else (col, 1.0)
+        assert src in csv.columns, (col, list(csv.columns))
+        ci = next((c for c in (f"{src} ci95", f"{src}_ci95") if c in csv.columns), None)
         for got, (_, row) in zip(md[col], csv.iterrows()):  # row by row (an index may repeat)
             if "±" in got and ci is not None:
                 m, h = (p.strip() for p in got.split("±"))
-                _cell_equal(m, row[col])
-                _cell_equal(h, row[ci])
+                _cell_equal(m, row[src], scale)
+                _cell_equal(h, row[ci], scale)
             else:
-                _cell_equal(got, row[col])
+                _cell_equal(got, row[src], scale)
 
 
 def test_summary_numbers_equal_their_csvs(tiny_run):
@@ -330,15 +351,25 @@ def test_summary_numbers_equal_their_csvs(tiny_run):
         text = md_path.read_text()
         if not csv_path.exists() or "|" not in text:
             continue
+        if md_path.name == "claims.md":
+            # the page a person reads (issue 41): one row per claim judged somewhere, one per measured
+            # case, at most 8 columns each; every row of the CSVs is there or in a folded line
+            assert text.rstrip() in summary
+            claim_md, case_md = _md_tables(text)
+            lines, cases = pd.read_csv(res / "tables" / "claim_lines.csv"), pd.read_csv(csv_path)
+            judged = ~lines["verdict"].str.startswith("not tested") | (lines["other_datasets"] != "–")
+            measured = ~cases["verdict"].str.startswith("not tested")
+            assert len(claim_md) == judged.sum() and len(case_md) == measured.sum()
+            assert len(claim_md.columns) <= 8 and len(case_md.columns) <= 8
+            assert all(i in text for i in cases.loc[~measured, "id"])
+            checked += 1
+            continue
         table_text = text[text.index("|"):].rstrip()
         if table_text not in summary:
             continue  # per-seed tables are in the report, not in summary.md
         tables = _md_tables(table_text)
-        # claims.md holds two tables: one line per claim (claim_lines.csv), then the cases (claims.csv)
-        csvs = [res / "tables" / "claim_lines.csv", csv_path] if md_path.name == "claims.md" else [csv_path]
-        assert len(tables) == len(csvs), (md_path.name, len(tables))
-        for md, csv_file in zip(tables, csvs):
-            _numbers_equal(md, pd.read_csv(csv_file))
+        assert len(tables) == 1, (md_path.name, len(tables))
+        _numbers_equal(tables[0], pd.read_csv(csv_path))
         checked += 1
     assert checked >= 6, checked  # clean accuracy, white-box, robustness, masking, matrices, …
 

@@ -33,6 +33,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from advreg import config as advcfg
 from advreg import strong_kinds
 from advreg.attack_kinds import KINDS as ATTACK_KINDS
+from advreg.data_sources import DATASETS
 from advreg.methods import MethodContext, build_method
 from advreg.models import build_from_spec, place
 from advreg.timing import seconds_per_call
@@ -216,10 +217,18 @@ def job_flops(rule: str, w: dict, config: dict) -> float:
         return sum(pass_flops(advcfg.model_spec(config, w["dataset"], m))[0] for m in ms) \
             * len(config["seeds"]) * _n_test(config, ev["clean_max_test"])
     if rule == "lrc_attack":
+        # the job sweeps the whole grid once per noise seed (advreg.jobs.sgr_analysis.lrc_attack
+        # loops over lrc.seeds); each forward's noise draw costs its sampler's matrix products
         lrc = config["lrc"]
         fwd, _ = pass_flops(advcfg.model_spec(config, w["dataset"], w["source"]))
-        grids = len(lrc["zetas"]) + (1 if lrc.get("data_covariance") else 0)
-        return grids * len(lrc["epsilons"]) * lrc["k"] * _n_test(config, lrc["max_test"]) * fwd
+        c, h, wd = DATASETS[w["dataset"]].shape
+        hw, d = h * wd, c * h * wd
+        lrc_noise = 2.0 * c * c * hw + 2.0 * c * hw * hw     # LRCSampler: L_C z L_Kᵀ
+        data_noise = 2.0 * d * d                            # GaussianSampler: z Aᵀ, A of d × d
+        per_eps = lrc["k"] * _n_test(config, lrc["max_test"])
+        one_seed = len(lrc["epsilons"]) * per_eps * (
+            len(lrc["zetas"]) * (fwd + lrc_noise) + (fwd + data_noise if lrc.get("data_covariance") else 0.0))
+        return len(lrc["seeds"]) * one_seed
     if rule == "evaluate_sn":
         sn = config["sn_experiments"]
         spec = advcfg.sn_model_spec(config, w["dataset"], w["method"], w["beta"])

@@ -22,6 +22,7 @@ from advreg import method_kinds
 from advreg.method_kinds import MethodKind, check_method, method_kind
 from advreg.params import Param
 from advreg.regularizers import loss_and_input_grad, sgr_penalty, uncentered_term
+from advreg.spectral import frozen_for_attacks
 
 
 @dataclass
@@ -239,7 +240,11 @@ class _AdversarialOnly(Method):
         raise NotImplementedError
 
     def loss(self, model, x, y):
-        with eval_mode(model):  # spectral-norm iterates stay frozen inside the attack loop
+        # eval mode: the spectral-norm iterates stay frozen inside the attack loop (the SN authors'
+        # code); frozen_for_attacks: each effective weight computed once for the attack's 2-16
+        # forwards, not per forward (the value every eval forward computes: the step is bitwise the
+        # same, tests/unit/test_methods.py), as evaluation already does
+        with eval_mode(model), frozen_for_attacks(model):
             x_adv = self.adversarial(model, x).detach()
         logits = model(x_adv)
         ce = F.cross_entropy(logits, y)

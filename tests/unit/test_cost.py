@@ -118,3 +118,27 @@ def test_host_and_gpu_memory_are_requested_where_they_are_used():
     assert gpu == pytest.approx(config["cost"]["cuda_context_mb"] + (on_cpu - base), abs=1)
     assert cost.job_mem_mb("train", w, config, attempt=2, on_gpu=True) == 2 * base
     assert cost.job_gpu_mem_mb("whitebox_table", {"dataset": "mnist"}, config) == 0
+
+
+def test_lrc_job_costs_every_noise_seed_and_its_noise_draws():
+    """Issue 42, item 6: each lrc_attack job sweeps the grid once per `lrc.seeds` entry
+    (advreg.jobs.sgr_analysis.lrc_attack), so its FLOPs scale with the seeds (the model once
+    counted one: the full config's sweep about 5× its prediction), and each forward's noise draw
+    (L_C z L_Kᵀ, or the data factor's product) is counted beside the forward."""
+    config = _tiny_config()
+    config["lrc"].update(models=["clean"], zetas=[1, 2], epsilons=[0.1, 0.3], k=3, max_test=10,
+                         data_covariance=False)
+    w = {"dataset": "mnist", "seed": "0", "source": "clean"}
+    one = copy.deepcopy(config)
+    one["lrc"]["seeds"] = [0]
+    five = copy.deepcopy(config)
+    five["lrc"]["seeds"] = [0, 1, 2, 3, 4]
+    assert cost.job_flops("lrc_attack", w, five) == pytest.approx(5 * cost.job_flops("lrc_attack", w, one))
+    fwd, _ = cost.pass_flops(advcfg.model_spec(config, "mnist", "clean"))
+    draws = 2 * 2 * 3 * 10   # ζ × ε × k × images
+    noise = 2 * 1 * 784 + 2 * 784 * 784   # MNIST: C = 1, HW = 784
+    assert cost.job_flops("lrc_attack", w, one) == pytest.approx(draws * (fwd + noise))
+    data = copy.deepcopy(one)
+    data["lrc"]["data_covariance"] = True   # one more grid: the data covariance's d × d factor
+    assert cost.job_flops("lrc_attack", w, data) == pytest.approx(
+        draws * (fwd + noise) + 2 * 3 * 10 * (fwd + 2 * 784 * 784))

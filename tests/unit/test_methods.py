@@ -140,3 +140,52 @@ def test_spectral_norm_methods_train_and_resume_exactly(method, tiny_data, tmp_p
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     model, _ = load_model(tmp_path / "a.pt")  # rebuilds the SN parametrization from the spec
     assert torch.isfinite(model(torch.rand(2, 1, 28, 28))).all()
+
+
+@pytest.mark.parametrize("scheme", ["fgm", "pgm", "wrm"])
+def test_sn_training_attack_freezes_the_effective_weight_and_the_step_is_bitwise_the_same(scheme, monkeypatch):
+    """Issue 42, item 7: the SN schemes' training attacks (2-16 eval-mode forwards each) read every
+    effective weight W/max(1, σ̂/β) from one computation (advreg.spectral.frozen_for_attacks), not
+    one power step per forward. The training step (loss and every parameter gradient) is bitwise
+    the one with a power step per forward, and the attack's forwards never run the power step."""
+    import contextlib
+
+    from advreg import methods as M
+    from advreg.models import build_from_spec
+    from advreg.spectral import OperatorSpectralNorm
+
+    cfg = {"fgm": {"eps_rel": 0.05}, "pgm": {"eps_rel": 0.05, "steps": 3},
+           "wrm": {"gamma_rel": 0.04, "steps": 3}}[scheme]
+    spec = {"arch": "elunet", "in_channels": 1, "image_size": 28, "widths": [4, 8, 8],
+            "spectral_norm": {"beta": 1.0, "mode": "operator"}}
+
+    def step(frozen: bool):
+        torch.manual_seed(0)
+        model = build_from_spec(spec)
+        if not frozen:   # the old path: a power step on every attack forward
+            monkeypatch.setattr(M, "frozen_for_attacks", lambda m: contextlib.nullcontext(m), raising=False)
+        else:
+            monkeypatch.setattr(M, "frozen_for_attacks", frozen_for_attacks_ref, raising=False)
+        calls = {"n": 0}
+        hooks = [mod.register_forward_hook(lambda *a: calls.__setitem__("n", calls["n"] + 1))
+                 for mod in model.modules() if isinstance(mod, OperatorSpectralNorm)]
+        g = torch.Generator().manual_seed(1)
+        x, y = torch.rand(6, 1, 28, 28, generator=g), torch.randint(0, 10, (6,), generator=g)
+        method = build_method(scheme, {**cfg, "kind": scheme}, _ctx((1, 28, 28)))
+        model.train()
+        loss, _ = method.loss(model, x, y)
+        grads = torch.autograd.grad(loss, [p for p in model.parameters() if p.requires_grad])
+        for h in hooks:
+            h.remove()
+        return loss.detach(), grads, calls["n"], len(hooks)
+
+    from advreg.spectral import frozen_for_attacks as frozen_for_attacks_ref
+    loss_old, grads_old, calls_old, layers = step(frozen=False)
+    loss_new, grads_new, calls_new, _ = step(frozen=True)
+    assert layers > 0
+    assert torch.equal(loss_old, loss_new)
+    assert all(torch.equal(a, b) for a, b in zip(grads_old, grads_new))
+    # frozen: one power step per layer for the whole attack, one for the training forward; the old
+    # path ran one per attack forward (FGM's attack is one forward: no saving there)
+    assert calls_new == 2 * layers
+    assert calls_old > calls_new if scheme != "fgm" else calls_old == calls_new

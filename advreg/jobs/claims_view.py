@@ -88,6 +88,12 @@ def _effect(row, unit: str) -> str:
     return f"{row['effect_paper_setting']} {unit}"
 
 
+def _settle(text: str) -> str:
+    """The seeds that would settle a case, short: a one-seed run's every row said the same
+    sentence (issue 41); the caption says what "≥ 2" means."""
+    return "≥ 2 (one seed: no spread)" if text.startswith("unknown: one seed") else text
+
+
 def _paper_value(row) -> str:
     v, m = str(row["paper_value"]), str(row["magnitude"])
     if v in ("–", "nan", ""):
@@ -103,7 +109,7 @@ def case_table(table: pd.DataFrame, register: dict, md: bool = False) -> pd.Data
              "effect (95 % interval over seeds)": _effect(r, entries[r["id"]]["unit"]),
              "threshold": threshold_text(entries[r["id"]]),
              "verdict": _badge(r["verdict"], str(r["regime"]).split(":")[0]),
-             "paper value": _paper_value(r), "seeds to settle": str(r["seeds_to_settle"])}
+             "paper value": _paper_value(r), "seeds to settle": _settle(str(r["seeds_to_settle"]))}
             for _, r in judged.iterrows()]
     return pd.DataFrame(rows, columns=CASE_COLUMNS)
 

@@ -52,9 +52,10 @@ def markdown_page(text: str, tables: dict | None = None, figures: dict | None = 
     """summary.md as the report's first page (Python-Markdown with its tables extension).
     ``tables``: Markdown table file -> its HTML page; each table whose file's text appears in
     ``text`` is shown as that page's coloured table (advreg.figures.table_html: one colour rule on
-    every page) instead of the plain Markdown one. ``figures``: link target -> PNG file; those
-    links open the figure itself (a data URI): inside the report the summary is a data-URI page
-    whose relative links the browser blocks (about:blank#blocked)."""
+    every page) instead of the plain Markdown one. ``figures``: link target -> PNG file; each such
+    link jumps to the figure, shown on this page (an anchor and an embedded image): inside the
+    report the summary is a data-URI page whose relative links the browser blocks
+    (about:blank#blocked), and a browser blocks a top-level jump to a data URI too."""
     import base64
 
     import markdown
@@ -66,20 +67,26 @@ def markdown_page(text: str, tables: dict | None = None, figures: dict | None = 
         if block in text:   # a placeholder Markdown leaves alone, replaced by the HTML table below
             slots[f"TABLESLOT{k}X"] = _body(Path(html_file).read_text())
             text = text.replace(block, f"TABLESLOT{k}X")
-    for target, png in (figures or {}).items():
+    shown = []
+    for k, (target, png) in enumerate((figures or {}).items()):
+        text = text.replace(f"]({target})", f"](#figure-{k})")
         uri = "data:image/png;base64," + base64.b64encode(Path(png).read_bytes()).decode()
-        text = text.replace(f"]({target})", f"]({uri})")
+        shown.append(f'<figure id="figure-{k}"><img src="{uri}" alt="{Path(png).stem}" style="max-width: 100%">'
+                     f"<figcaption>{Path(png).stem}</figcaption></figure>")
     body = markdown.markdown(text, extensions=["tables"])
+    if shown:
+        body += "<h2>The figures</h2>" + "".join(shown)
     for slot, block in slots.items():
         body = body.replace(f"<p>{slot}</p>", block).replace(slot, block)
     return _PAGE.format(body=body).replace("</head>", TABLE_CSS + "</head>").replace("</body>", SORT_SCRIPT + "</body>")
 
 
 def _body(page: str) -> str:
-    """A table page's content without its page, style and script (the summary has them once)."""
+    """A table page's body without its sort script (the summary has it once); the styles inside
+    the body are the table's own cell colours (pandas' Styler), kept."""
     inner = re.search(r"<body>(.*)</body>", page, re.S)
     inner = inner.group(1) if inner else page
-    return re.sub(r"<(script|style)\b.*?</\1>", "", inner, flags=re.S)
+    return re.sub(r"<script\b.*?</script>", "", inner, flags=re.S)
 
 
 def warnings(stand_ins=(), rehearsal: bool = False) -> list[str]:

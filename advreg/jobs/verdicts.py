@@ -1108,19 +1108,19 @@ def regime_table(judged: list[dict]) -> pd.DataFrame:
 
 
 CASES_CAPTION = (
-    "Every case of every claim: the claim quoted from the paper, judged only on the datasets the paper "
-    "makes it about (`paper_dataset`: whether the paper measured it on this one; only those count). Effect = "
-    "mean ± 95 % t-interval over training seeds of a per-seed paired difference (a model's noise draws "
-    "averaged inside its seed). Direction (`verdict`): superiority, supported when the whole interval lies "
-    "beyond the threshold in the claimed direction, contradicted when it lies wholly on the other side; "
-    "non-inferiority, the same against −margin; equivalence, supported when the whole interval lies inside "
-    "± the margin, contradicted when it lies wholly outside. Otherwise, or with one seed, inconclusive. "
-    "Robustness claims take the strong attack. `magnitude`: whether the paper's number (`paper_value`) lies "
-    "in the paper-setting interval widened by the register's tolerance. `p_supported` / `p_contradicted`: "
-    "the one-sided t-tests behind the verdict (each at 2.5 %). `regime`: the run's regime indicators "
-    "against the paper's values and the register's tolerances. `seeds_to_settle`: the smallest N ≥ 2 with "
+    "One row per measured case of every claim, on the datasets the paper makes it about (every column, "
+    "p-values and regime indicators included: tables/claims.csv). Effect = mean ± 95 % t-interval over "
+    "training seeds of a per-seed paired difference (a model's noise draws averaged inside its seed); "
+    "robustness claims take the strong attack, the paper attack's effect beside it. Verdict: superiority, "
+    "supported when the whole interval lies beyond the threshold in the claimed direction, contradicted when "
+    "it lies wholly on the other side; non-inferiority, the same against −margin; equivalence, supported "
+    "when the whole interval lies inside ± the margin, contradicted when it lies wholly outside; otherwise, "
+    "or with one seed, inconclusive (each one-sided t-test at 2.5 %); beside it, whether the run was in the "
+    "paper's regime. Paper value: the paper's number, and whether it lies in the paper-setting interval "
+    "widened by the register's tolerance (magnitude). Seeds to settle: the smallest N ≥ 2 with "
     "t(0.975, N−1)·s/√N below the distance of the observed mean from the threshold, s the observed "
-    "standard deviation over seeds, i.e. if mean and spread stay as observed.")
+    "standard deviation over seeds, i.e. if mean and spread stay as observed (one seed: no spread, so at "
+    "least 2).")
 
 
 def lines_caption(run_name: str, t: dict) -> str:

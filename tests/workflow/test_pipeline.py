@@ -192,6 +192,16 @@ def test_report_builds(tiny_run):
                 for p in (res / d).glob("*.csv") if p.with_suffix(".html").exists()}
     assert expected and expected <= tables, expected - tables
     assert "summary.html" in pages and "Verdicts on the papers" in pages["summary.html"]
+    # its links open what they name inside the page (issue 41: every figure link opened
+    # about:blank#blocked): only in-page anchors, each with its target on the page
+    page = pages["summary.html"]
+    hrefs = re.findall(r'href="([^"]*)"', page)
+    assert hrefs and all(h.startswith("#") for h in hrefs), [h for h in hrefs if not h.startswith("#")][:3]
+    assert all(f'id="{h[1:]}"' in page for h in hrefs), [h for h in hrefs if f'id="{h[1:]}"' not in page][:3]
+    listed = (res / "summary.md").read_text().split("## Figures")[1].split("## Provenance")[0].count("- [")
+    assert listed and page.count("<figure") == listed
+    # its tables are the coloured pages' tables (one colour rule), not plain Markdown ones
+    assert page.count('class="advreg"') >= 6 and "background-color" in page
     for name in tables:
         cells = re.findall(r"<td[^>]*>\s*(-?[0-9]+(?:\.[0-9]+)?)\s*</td>", pages[name])
         assert cells or "±" in pages[name], f"{name}: no number in the table"

@@ -32,10 +32,13 @@ import yaml
 from scipy import stats
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
+JUDGED = (SUPPORTED, CONTRADICTED, INCONCLUSIVE)   # the verdicts of a case the run measured
 NOT_TESTED = "not tested"
 NOT_TESTED_STAND_IN = "not tested (stand-in data)"   # a dataset replaced by a generated stand-in (advreg.stand_in)
 NOT_TESTED_REHEARSAL = "not tested (rehearsal)"      # a rehearsal run (config `rehearsal: true`): cut sizes, no result
-KINDS = ("superiority", "noninferiority", "equivalence")
+# the direction verdict's kinds, and how a page names each
+KIND_WORDS = {"superiority": "superiority", "noninferiority": "non-inferiority", "equivalence": "equivalence"}
+KINDS = tuple(KIND_WORDS)
 REPRODUCED, NOT_REPRODUCED = "reproduced", "not reproduced"
 UNDECIDED = "undecided (one seed)"
 TOO_WIDE = "undecided (interval wider than the tolerance)"
@@ -195,6 +198,27 @@ def normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
+def claims_of(register: dict) -> list[list[dict]]:
+    """The register's claims: its entries grouped by the sentence they quote (paper and quote), in
+    register order. Entries that read one sentence (two halves of it, or several effects) are one
+    claim: its verdict combines all their cases, and it counts once."""
+    groups: dict[tuple, list[dict]] = {}
+    for e in register["claims"]:
+        groups.setdefault((e["paper"], normalize(e["quote"])), []).append(e)
+    return list(groups.values())
+
+
+def bound_text(entry: dict) -> str:
+    """The bound a claim's interval is judged against, in the effect's unit (register ``kind``,
+    ``threshold``, ``direction``, ``unit``)."""
+    t, unit = float(entry["threshold"]), entry["unit"]
+    if entry["kind"] == "equivalence":
+        return f"within ± {t:g} {unit}"
+    if entry["kind"] == "noninferiority":
+        return f"> −{t:g} {unit}"
+    return f"{'>' if entry.get('direction', 'above') == 'above' else '<'} {t:g} {unit}"
+
+
 def quote_found(quote: str, source: str, max_gap: int = 200) -> bool:
     """Whether ``quote`` occurs word for word in ``source``: its fragments between ``…`` (the
     register's mark for an elision, e.g. a number the text extraction lost) in order, each within
@@ -224,6 +248,11 @@ def label(value) -> str:
         return str(value)
 
 
+def label_text(value) -> str:
+    """A label as a reader reads it: ``label``, with ∞ for inf (a β grid, β* per seed)."""
+    return "∞" if label(value) == "inf" else label(value)
+
+
 def as_text(v, missing: str = "–") -> str:
     """A run or paper value as text, the one way the regime tables and the summary write it: a list
     (widths, a β grid) as 32/32/64 or ∞/1/2, ∞ for inf, integers with thousands separators, other
@@ -231,7 +260,7 @@ def as_text(v, missing: str = "–") -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return missing
     if isinstance(v, (list, tuple)):
-        return "/".join("∞" if label(x) == "inf" else label(x) for x in v)
+        return "/".join(label_text(x) for x in v)
     if isinstance(v, float):
         if math.isinf(v):
             return "∞"

@@ -13,7 +13,7 @@ import pandas as pd
 
 from advreg import claims as C
 
-JUDGED = (C.SUPPORTED, C.CONTRADICTED, C.INCONCLUSIVE)
+JUDGED = C.JUDGED
 
 #: the columns a reader sees, in order (issue 41: at most 8 each)
 CLAIM_COLUMNS = ["claim", "paper §", "datasets", "cases", "verdict", "after Holm", "magnitude", "note"]
@@ -25,23 +25,10 @@ def anchor(claim_id: str) -> str:
     return "q-" + claim_id
 
 
-KIND_WORDS = {"superiority": "superiority", "noninferiority": "non-inferiority", "equivalence": "equivalence"}
-
-
-def bound_text(entry: dict) -> str:
-    """The bound the interval is judged against, in the effect's unit (register ``kind``/``threshold``)."""
-    t, unit = float(entry["threshold"]), entry["unit"]
-    if entry["kind"] == "equivalence":
-        return f"within ± {t:g} {unit}"
-    if entry["kind"] == "noninferiority":
-        return f"> −{t:g} {unit}"
-    return f"{'>' if entry.get('direction', 'above') == 'above' else '<'} {t:g} {unit}"
-
-
 def threshold_text(entry: dict) -> str:
     """The claims page's threshold cell: the bound, and the kind where it is not superiority."""
-    kind = "" if entry["kind"] == "superiority" else f" ({KIND_WORDS[entry['kind']]})"
-    return bound_text(entry) + kind
+    kind = "" if entry["kind"] == "superiority" else f" ({C.KIND_WORDS[entry['kind']]})"
+    return C.bound_text(entry) + kind
 
 
 def _regime_badge(regime: str) -> str:
@@ -59,7 +46,7 @@ def _badge(verdict: str, regime: str) -> str:
     return f"{verdict} · {_regime_badge(regime)}" if regime not in ("", "–") else verdict
 
 
-def _link(ids: str, register: dict, md: bool) -> str:
+def _link(ids: str, md: bool) -> str:
     """Markdown: each id of a claim linked to its quote below the table. HTML: the ids as text;
     ``linked`` makes them links once the table is HTML (the table writer escapes every cell)."""
     return " + ".join(f"[{i}](#{anchor(i)})" for i in ids.split(" + ")) if md else ids
@@ -105,7 +92,7 @@ def case_table(table: pd.DataFrame, register: dict, md: bool = False) -> pd.Data
     """One row per measured case (not-tested cases: ``folded``)."""
     entries = {e["id"]: e for e in register["claims"]}
     judged = table[table["verdict"].isin(JUDGED)]
-    rows = [{"claim": _link(r["id"], register, md), "dataset": r["dataset"], "case": r["case"],
+    rows = [{"claim": _link(r["id"], md), "dataset": r["dataset"], "case": r["case"],
              "effect (95 % interval over seeds)": _effect(r, entries[r["id"]]["unit"]),
              "threshold": threshold_text(entries[r["id"]]),
              "verdict": _badge(r["verdict"], str(r["regime"]).split(":")[0]),
@@ -124,7 +111,7 @@ def claim_table(lines: pd.DataFrame, register: dict, md: bool = False) -> pd.Dat
         judged = r["verdict"] in JUDGED
         note = "; ".join(x for x in (str(r["why"]), "" if r["other_datasets"] == "–" else str(r["other_datasets"]))
                          if x and x != "nan")
-        rows.append({"claim": _link(r["id"], register, md), "paper §": f"{r['paper']} {r['section']}",
+        rows.append({"claim": _link(r["id"], md), "paper §": f"{r['paper']} {r['section']}",
                      "datasets": r["datasets"], "cases": str(r["cases"]),
                      "verdict": _badge(r["verdict"], r["regime"]) if judged else r["verdict"],
                      "after Holm": r["holm"], "magnitude": r["magnitude"], "note": note or "–"})
@@ -151,13 +138,9 @@ def folded(table: pd.DataFrame) -> list[str]:
 
 def quotes(register: dict, md: bool = False) -> list[str]:
     """Every claim's sentence, once, with an anchor per id (the tables link here)."""
-    seen, out = set(), []
-    for e in register["claims"]:
-        key = (e["paper"], C.normalize(e["quote"]))
-        ids = [x["id"] for x in register["claims"] if (x["paper"], C.normalize(x["quote"])) == key]
-        if key in seen:
-            continue
-        seen.add(key)
+    out = []
+    for entries in C.claims_of(register):
+        e, ids = entries[0], [x["id"] for x in entries]
         anchors = "".join(f'<a id="{anchor(i)}"></a>' for i in ids)
         if md:
             out.append(f"{anchors}**{' + '.join(ids)}** ({e['paper']} §{e['section']}): “{e['quote']}”")

@@ -161,7 +161,7 @@ def verdict_card(run_name: str, claim_lines_csv, regime_csv, run: dict, images: 
     totals that count (the papers' own datasets; in the paper's regime or outside). A one-seed run
     says it is a smoke test and names the presets that decide its claims."""
     import pandas as pd
-    from advreg.jobs.verdicts import JUDGED, PAPERS, totals
+    from advreg.jobs.verdicts import PAPERS, totals
     lines = pd.read_csv(claim_lines_csv, keep_default_na=False)
     t = totals(lines)
     seeds = list(run["seeds"])
@@ -183,11 +183,10 @@ def verdict_card(run_name: str, claim_lines_csv, regime_csv, run: dict, images: 
         parts = [f"{ds} {int((g['within'] == 'within').sum())} of {len(g)} regime indicators within"
                  for ds, g in rows.groupby("dataset", sort=False)]
         out += [f"**{title}**: " + "; ".join(parts) + ".", ""]
-    judged = lines[lines["verdict"].isin(JUDGED)]
     out += [f"**Verdicts on the papers' own datasets**: {t['judged']} of the {t['claims']} claims judged — "
             f"{t['supported']} supported ({t['supported_holm']} after Holm), {t['contradicted']} contradicted, "
             f"{t['inconclusive']} inconclusive; {t['in_regime']} in the paper's regime, "
-            f"{len(judged) - t['in_regime']} outside it or on no paper regime. Not tested here: {t['not_tested']}.", ""]
+            f"{t['judged'] - t['in_regime']} outside it or on no paper regime. Not tested here: {t['not_tested']}.", ""]
     return out
 
 

@@ -550,7 +550,7 @@ def _at(p: pd.DataFrame, picks: dict[int, str]) -> dict[int, float]:
 
 
 def _stars(stars: dict[int, str]) -> str:
-    return ", ".join("∞" if C.label(b) == "inf" else C.label(b) for b in stars.values())  # ∞, not inf
+    return ", ".join(C.label_text(b) for b in stars.values())
 
 
 def _sn_missing(missing: list[str], what: str) -> list[Case]:
@@ -588,7 +588,7 @@ def paper_beta(sweep: pd.DataFrame, best: pd.DataFrame, scheme: str) -> tuple[st
     if pd.isna(star) or C.label(star) == "inf":
         return None, f"the paper's β* of {scheme} is ∞ or not published"
     if C.label(star) not in grid:
-        return None, (f"the run's β grid ({', '.join('∞' if b == 'inf' else b for b in grid)}) lacks the paper's "
+        return None, (f"the run's β grid ({', '.join(map(C.label_text, grid))}) lacks the paper's "
                       f"β* = {C.label(star)}")
     return C.label(star), ""
 
@@ -780,8 +780,7 @@ def _indicators_text(inds: list[dict]) -> str:
 # ----------------------------------------------------------------------------- records
 
 def _test_text(entry: dict) -> str:
-    from advreg.jobs.claims_view import KIND_WORDS, bound_text
-    return f"{KIND_WORDS[entry['kind']]}: effect {bound_text(entry)}"
+    return f"{C.KIND_WORDS[entry['kind']]}: effect {C.bound_text(entry)}"
 
 
 def _magnitude_text(entry: dict) -> str:
@@ -942,7 +941,7 @@ def claims_table(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(records, columns=COLUMNS)
 
 
-JUDGED = (C.SUPPORTED, C.CONTRADICTED, C.INCONCLUSIVE)
+JUDGED = C.JUDGED
 LINE_COLUMNS = ["id", "paper", "section", "claim", "datasets", "cases", "verdict", "holm", "magnitude", "regime",
                 "p_supported", "other_datasets", "why"]
 
@@ -974,16 +973,6 @@ def _counts(rows: pd.DataFrame) -> str:
     return ", ".join(f"{k} {v}" for k, v in rows["verdict"].value_counts().items())
 
 
-def claims_of(register: dict) -> list[list[dict]]:
-    """The register's claims: its entries grouped by the sentence they quote (paper and quote), in
-    register order. Entries that read one sentence (two halves of it, or several effects) are one
-    claim: its verdict combines all their cases, and it counts once."""
-    groups: dict[tuple, list[dict]] = {}
-    for e in register["claims"]:
-        groups.setdefault((e["paper"], C.normalize(e["quote"])), []).append(e)
-    return list(groups.values())
-
-
 def claim_lines(table: pd.DataFrame, register: dict | None = None) -> pd.DataFrame:
     """One line per claim (sentence) of the register: its cases on the datasets the paper measured
     it on combined by the register's rule (advreg.claims.combine; a case the run could not measure
@@ -993,7 +982,7 @@ def claim_lines(table: pd.DataFrame, register: dict | None = None) -> pd.DataFra
     ``other_datasets``, never in the verdict."""
     register = register or C.load_register()
     lines = []
-    for entries in claims_of(register):
+    for entries in C.claims_of(register):
         ids = [e["id"] for e in entries]
         rows = table[table["id"].isin(ids)]
         own_all = rows[rows["paper_dataset"].astype(bool)]

@@ -386,7 +386,7 @@ def test_a_sentence_is_one_claim_and_a_missing_case_keeps_it_from_supported():
     """Entries quoting one sentence combine (the SN abstract's sentence: test gain, finite β*, gap);
     a case the run could not measure (a model it lacks) keeps the claim from "supported"."""
     reg = C.load_register()
-    groups = {tuple(e["id"] for e in g) for g in V.claims_of(reg)}
+    groups = {tuple(e["id"] for e in g) for g in C.claims_of(reg)}
     assert ("sn-test-gain", "sn-finite-beta", "sn-gap-shrinks") in groups
     assert ("sgr-4.4-pgd-tradeoff", "sgr-4.4-pgd-whitebox") in groups
     assert len(groups) == len({(e["paper"], C.normalize(e["quote"])) for e in reg["claims"]})

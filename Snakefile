@@ -5,7 +5,7 @@ import os
 
 from snakemake.utils import min_version
 
-from advreg import config as advcfg
+from advreg.workflow import config_check
 
 min_version("9.0")
 
@@ -16,17 +16,17 @@ configfile: "config.yaml"
 # Validate before any job is planned, and report every problem at once: the schema (types,
 # ranges, unknown keys), lists that name the run's methods/attacks/datasets (narrowed when they
 # were set before them, e.g. config.yaml's lrc.models under an override of `methods`), the
-# cross-references and every method and attack parameter (advreg.config.validate).
+# cross-references and every method and attack parameter (advreg.workflow.config_check.validate).
 # The layers, in the order Snakemake merged them: config.yaml, each --configfile, then --config.
-# Extensions first (advreg.extensions): the methods and attacks they register are checked too.
-from advreg import extensions as _extensions
+# Extensions first (advreg.workflow.extensions): the methods and attacks they register are checked too.
+from advreg.workflow import extensions as _extensions
 
 _extensions.load(config.get("extensions"))
-_layers = advcfg.read_layers([os.path.join(workflow.basedir, "config.yaml"), *workflow.config_settings.configfiles])
-_overrides = advcfg.typed_overrides(dict(workflow.config_settings.config or {}))
-config.update(advcfg.merge([config, _overrides]))  # nested --config values typed as in a file
+_layers = config_check.read_layers([os.path.join(workflow.basedir, "config.yaml"), *workflow.config_settings.configfiles])
+_overrides = config_check.typed_overrides(dict(workflow.config_settings.config or {}))
+config.update(config_check.merge([config, _overrides]))  # nested --config values typed as in a file
 _layers.append(_overrides)
-for _note in advcfg.validate(config, advcfg.load_schema(), _layers):
+for _note in config_check.validate(config, config_check.load_schema(), _layers):
     logger.info(f"config: {_note}")
 
 

@@ -4,7 +4,7 @@ the same process: how close a pipeline job gets to what the hardware can do.
     python benchmarks/bench_flops.py --threads 1                    # a pipeline job: 1 thread
     python benchmarks/bench_flops.py --widths 16 16 32 32 100 100   # the quick preset's half width
 
-The step's FLOPs are counted by torch.utils.flop_counter (advreg.cost); the matmul reference is a
+The step's FLOPs are counted by torch.utils.flop_counter (advreg.workflow.cost); the matmul reference is a
 square fp32 matmul of size ``--matmul``.
 """
 from __future__ import annotations
@@ -18,9 +18,9 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from advreg.cost import _count  # noqa: E402
-from advreg.models import build_from_spec, place  # noqa: E402
-from advreg.timing import seconds_per_call  # noqa: E402
+from advreg.workflow.cost import _count  # noqa: E402
+from advreg.nn.models import build_from_spec, place  # noqa: E402
+from advreg.base.timing import seconds_per_call  # noqa: E402
 
 PAPER_MNIST = [32, 32, 64, 64, 200, 200]  # the C&W widths the SGR paper trains on MNIST
 

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 KINDS = {   # what an empty job of each kind imports before it writes its output
     "bare": "",
     "table": "import advreg.jobs.transfer_tables, advreg.jobs.verdicts, advreg.figures.tables\n",
-    "model": "import advreg.jobs.attack, advreg.progress\n",
+    "model": "import advreg.jobs.attack, advreg.base.progress\n",
 }
 SNAKEFILE = """
 rule all:

@@ -1,11 +1,11 @@
 """One training step of one-step adversarial training, with the attack's predicted labels from a
 separate no-grad forward (before, emulated by passing a separate prediction's labels) or from the
-attack's own gradient forward (now, ``advreg.attacks._loss_grad``), in one run on the same model
+attack's own gradient forward (now, ``advreg.attacks.whitebox._loss_grad``), in one run on the same model
 and batch, the two timed alternately (issue 26, item 3).
 
 The SN paper's FGM scheme on its ELU-Net (paper sizes, β = 1, operator SN) and the SGR paper's
 FGSM augmentation on the C&W net at the paper's MNIST widths: the attack in eval mode, then the
-training loss, backward and the optimizer step, as the methods do (advreg.methods). It also
+training loss, backward and the optimizer step, as the methods do (advreg.training.methods). It also
 checks that both give the same adversarial batch (bitwise).
 
     .venv/bin/python benchmarks/bench_label_forward.py --threads 1
@@ -21,10 +21,11 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from advreg import attacks  # noqa: E402
-from advreg.methods import eval_mode  # noqa: E402
-from advreg.models import build_from_spec, place  # noqa: E402
-from advreg.timing import seconds_per_call  # noqa: E402
+from advreg.attacks import whitebox as attacks  # noqa: E402
+from advreg.nn.predict import predicted_labels  # noqa: E402
+from advreg.nn.modes import eval_mode  # noqa: E402
+from advreg.nn.models import build_from_spec, place  # noqa: E402
+from advreg.base.timing import seconds_per_call  # noqa: E402
 
 CASES = {
     "sn-fgm (elunet, β=1)": ({"arch": "elunet", "in_channels": 1, "image_size": 28, "widths": [],
@@ -54,7 +55,7 @@ def main() -> None:
 
         def adversarial(separate: bool) -> torch.Tensor:
             with eval_mode(model):
-                labels = attacks.predicted_labels(model, x) if separate else None
+                labels = predicted_labels(model, x) if separate else None
                 return attack(model, x, labels).detach()
 
         def step(separate: bool) -> None:

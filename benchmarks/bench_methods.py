@@ -14,11 +14,11 @@ import copy
 import torch
 import yaml
 
-from advreg import config as advcfg
-from advreg.data_sources import DATASETS
-from advreg.methods import MethodContext, build_method
-from advreg.models import build_model
-from advreg.timing import seconds_per_call
+from advreg.workflow import config_views
+from advreg.data.sources import DATASETS
+from advreg.training.methods import MethodContext, build_method
+from advreg.nn.models import build_model
+from advreg.base.timing import seconds_per_call
 
 
 def time_steps(fn, dev, repeats):
@@ -40,7 +40,7 @@ def measure(config: dict, dataset: str, device: str, batch: int, repeats: int,
 
     results = {}
     for name in config["methods"]:
-        cfg = copy.deepcopy(advcfg.method_cfg(config, dataset, name))
+        cfg = copy.deepcopy(config_views.method_cfg(config, dataset, name))
         if pgd_steps and "steps" in cfg:
             cfg["steps"] = pgd_steps
         torch.manual_seed(0)

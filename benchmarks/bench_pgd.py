@@ -1,4 +1,4 @@
-"""Throughput of advreg.attacks.pgd vs torchattacks.PGD on the MNIST CW CNN (random init).
+"""Throughput of advreg.attacks.whitebox.pgd vs torchattacks.PGD on the MNIST CW CNN (random init).
 
     python benchmarks/bench_pgd.py --device cpu --batch 64 --steps 10 --repeats 3
 
@@ -15,9 +15,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from advreg.attacks import pgd, predicted_labels  # noqa: E402
-from advreg.models import build_model  # noqa: E402
-from advreg.timing import seconds_per_call  # noqa: E402
+from advreg.attacks.whitebox import pgd
+from advreg.nn.predict import predicted_labels  # noqa: E402
+from advreg.nn.models import build_model  # noqa: E402
+from advreg.base.timing import seconds_per_call  # noqa: E402
 
 
 def measure(device: str, batch: int = 256, steps: int = 40, repeats: int = 5, eps: float = 0.3,

@@ -1,5 +1,5 @@
 """What spectral normalization costs an attack, before and after evaluating SN models with each
-effective weight computed once (issue 30; advreg.spectral.freeze_spectral_norm /
+effective weight computed once (issue 30; advreg.nn.spectral.freeze_spectral_norm /
 frozen_for_attacks). Times PGD on the same images against the plain model, its SN twin as trained
 (the power iteration runs on every forward) and the frozen SN twin; prints each as a ratio to the
 plain model, measured in one run.
@@ -12,12 +12,12 @@ import argparse
 
 import torch
 
-from advreg import attacks
-from advreg.data_sources import DATASETS
-from advreg.models import build_model
-from advreg.sn_modes import apply_spectral_norm
-from advreg.spectral import freeze_spectral_norm
-from advreg.timing import seconds_per_call
+from advreg.attacks import whitebox as attacks
+from advreg.data.sources import DATASETS
+from advreg.nn.models import build_model
+from advreg.nn.sn_modes import apply_spectral_norm
+from advreg.nn.spectral import freeze_spectral_norm
+from advreg.base.timing import seconds_per_call
 
 
 def main(argv=None) -> None:

@@ -1,5 +1,5 @@
 """What the SN schemes' training step costs with the training attack reading each effective weight
-from one computation (advreg.spectral.frozen_for_attacks inside advreg.methods._AdversarialOnly;
+from one computation (advreg.nn.spectral.frozen_for_attacks inside advreg.training.methods._AdversarialOnly;
 issue 42, item 7) against one power step per attack forward (the code before). Times one training
 step (attack, forward, backward) of PGM and WRM with SN on the ELU-Net (MNIST) and the SN AlexNet
 (CIFAR-10 shape), both paths in one run, and checks that the two give bitwise the same loss and
@@ -14,12 +14,12 @@ import contextlib
 
 import torch
 
-from advreg import methods as M
-from advreg.data_sources import DATASETS
-from advreg.methods import MethodContext, build_method
-from advreg.models import build_from_spec
-from advreg.spectral import frozen_for_attacks
-from advreg.timing import seconds_per_call
+from advreg.training import methods as M
+from advreg.data.sources import DATASETS
+from advreg.training.methods import MethodContext, build_method
+from advreg.nn.models import build_from_spec
+from advreg.nn.spectral import frozen_for_attacks
+from advreg.base.timing import seconds_per_call
 
 CASES = (("elunet", "mnist"), ("alexnet", "cifar10"))
 

@@ -1,5 +1,5 @@
 """Predict what a config costs before running it: every job of its planned DAG with its FLOPs
-(advreg.cost), summed per rule, in time on this device (calibrated here) and on a stated GPU.
+(advreg.workflow.cost), summed per rule, in time on this device (calibrated here) and on a stated GPU.
 
     .venv/bin/python benchmarks/cost_model.py config.yaml                      # the paper grid
     .venv/bin/python benchmarks/cost_model.py presets/quick.yaml --cores 2 \
@@ -7,7 +7,7 @@
 
 The planned jobs come from Snakemake's own dry run (`snakemake -n --forceall`), so the model sees
 exactly the DAG a run would build. Calibration, on the device given: the FLOP/s of a plain and of
-each method's training step and of an attack batch (advreg.cost.calibrate*), and each rule's fixed
+each method's training step and of an attack batch (advreg.workflow.cost.calibrate*), and each rule's fixed
 cost per job from a run of the tiny preset in a throwaway copy of the workflow (~1 min on 2 cores;
 `--no-fixed` skips it and counts start-up only). ``--measured`` adds each rule's measured
 job-seconds from a finished run's `benchmark:` files (column `s`) beside the prediction.
@@ -31,8 +31,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from advreg import config as advcfg  # noqa: E402
-from advreg import cost  # noqa: E402
+from advreg.workflow import config_check, config_views  # noqa: E402
+from advreg.workflow import cost  # noqa: E402
 
 
 # what a run needs of the repository (not results or caches): the tests' throwaway copies use it too
@@ -92,7 +92,7 @@ def parse_dry_run(stdout: str) -> list[tuple[str, dict]]:
 def load_config(configfile: str | None) -> dict:
     files = [ROOT / "config.yaml"] + ([configfile] if configfile and
                                       Path(configfile).resolve() != (ROOT / "config.yaml").resolve() else [])
-    return advcfg.load(files)
+    return config_check.load(files)
 
 
 def measured_seconds(bench_dir: str | Path) -> dict[str, tuple[int, float]]:
@@ -120,7 +120,7 @@ def calibration_run(device: str, cores: int, mirror: list[str], offline: bool) -
         if out.returncode:
             raise SystemExit(f"calibration run of the tiny preset failed:\n{out.stderr[-3000:]}")
         measured = measured_seconds(wd / "results" / "calibration" / "benchmarks")
-        config = advcfg.load([ROOT / "config.yaml", tiny, override])
+        config = config_check.load([ROOT / "config.yaml", tiny, override])
     return config, measured, planned_jobs(str(tiny))
 
 
@@ -155,7 +155,7 @@ def main(argv=None) -> None:
         torch.set_num_threads(config["threads"])  # what each job uses (its rule's `threads:`)
     jobs = planned_jobs(args.configfile)
     ds = config["datasets"][0]
-    spec = advcfg.model_spec(config, ds, config["methods"][0])
+    spec = config_views.model_spec(config, ds, config["methods"][0])
     rates = cost.calibrate(spec, batch=config["dataset_settings"][ds]["batch_size"],
                            attack_batch=min(500, config["evaluation"]["batch_size"]), device=args.device,
                            ensemble=config["strong_eval"]["attacks"])

@@ -7,7 +7,7 @@ every benchmark on CUDA, and write one table.
 
 The table (``results/<run>/first_gpu.md`` and ``.csv``), per rule of the run: its jobs, their
 seconds, the peak GPU memory PyTorch's allocator reached (each job log's last line,
-scripts/_log.py), the FLOPs the cost model counts for them (advreg.cost.job_flops) and the
+scripts/_log.py), the FLOPs the cost model counts for them (advreg.workflow.cost.job_flops) and the
 TFLOP/s that makes, against the throughput the cost model assumes (``cost.throughput_gflops`` in
 config.yaml: the runtime asked of SLURM) and the 20 TFLOP/s ``benchmarks/cost_model.py`` states
 for a GPU. Then, per training method of the run, the host reads (device syncs) one training step
@@ -34,10 +34,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(HERE)]
 
-from advreg import config as advcfg  # noqa: E402
-from advreg import cost  # noqa: E402
+from advreg.workflow import config_check, config_views  # noqa: E402
+from advreg.workflow import cost  # noqa: E402
 from advreg.figures.tables import markdown_table  # noqa: E402
-from advreg.timing import host_reads  # noqa: E402
+from advreg.base.timing import host_reads  # noqa: E402
 from rehearsal_resources import job_records  # noqa: E402
 
 STATED_GPU_TFLOPS = 20.0   # benchmarks/cost_model.py --gpu-tflops default
@@ -76,10 +76,10 @@ def rule_table(run_dir: Path, config: dict) -> pd.DataFrame:
 def host_reads_per_step(config: dict, dataset_path: str, method: str, device: str) -> float:
     """Host reads (GPU syncs on CUDA) per training step of ``method``, made by this project's code:
     the reads of a 20-step run less those of a 10-step one, over 10 (per-epoch reads cancel)."""
-    from advreg.train import TrainSettings, train
+    from advreg.training.loop import TrainSettings, train
 
-    spec = advcfg.model_spec(config, config["datasets"][0], method)
-    cfg = advcfg.method_cfg(config, config["datasets"][0], method)
+    spec = config_views.model_spec(config, config["datasets"][0], method)
+    cfg = config_views.method_cfg(config, config["datasets"][0], method)
     counts = []
     with tempfile.TemporaryDirectory() as d:
         for steps in (10, 20):
@@ -103,14 +103,14 @@ def main(argv=None) -> pd.DataFrame:
     a = ap.parse_args(argv)
     device = "cpu" if a.dry else "cuda"
     preset = Path(a.configfile or ROOT / "presets" / ("tiny.yaml" if a.dry else "rehearsal.yaml"))
-    config = advcfg.load([ROOT / "config.yaml", preset])
+    config = config_check.load([ROOT / "config.yaml", preset])
     overrides = {"device": device}
     if not a.reuse:
         overrides["run_name"] = f"first_gpu{'_dry' if a.dry else ''}"
         if a.datasets:
             overrides["datasets"] = a.datasets
             overrides["sn_experiments"] = {"datasets": [d for d in config["sn_experiments"]["datasets"] if d in a.datasets]}
-        config = advcfg.merge([config, overrides])
+        config = config_check.merge([config, overrides])
         wall = run_pipeline(preset, overrides, a.cores)
         print(f"{preset.name} on {device}: {wall:.0f} s")
         run_dir = ROOT / config["results_dir"] / config["run_name"]
@@ -127,7 +127,7 @@ def main(argv=None) -> pd.DataFrame:
     name = torch.cuda.get_device_name(0) if device == "cuda" else "CPU (dry mode)"
     lines = [f"# First GPU run: {name}, torch {torch.__version__}", "",
              f"Run `{run_dir}` ({preset.name}). Per rule (job logs' wall time and peak GPU memory; "
-             f"FLOPs from advreg.cost):", "", markdown_table(table.round(3)), "",
+             f"FLOPs from advreg.workflow.cost):", "", markdown_table(table.round(3)), "",
              "Host reads per training step (GPU syncs on CUDA; target 0):", "",
              markdown_table(syncs.set_index("method")), ""]
     if not a.no_benchmarks:

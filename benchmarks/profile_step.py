@@ -25,11 +25,11 @@ from torch.profiler import ProfilerActivity, profile, record_function
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from advreg import augment as aug  # noqa: E402
-from advreg import config as advcfg  # noqa: E402
-from advreg.data import to_float  # noqa: E402
-from advreg.methods import MethodContext, build_method  # noqa: E402
-from advreg.models import build_from_spec, place  # noqa: E402
+from advreg.training import augment as aug  # noqa: E402
+from advreg.workflow import config_check, config_views  # noqa: E402
+from advreg.data.artifact import to_float  # noqa: E402
+from advreg.training.methods import MethodContext, build_method  # noqa: E402
+from advreg.nn.models import build_from_spec, place  # noqa: E402
 
 KINDS = (("conv backward", ("convolution_backward",)),   # before "conv forward": its name contains "convolution"
          ("conv forward", ("convolution", "conv2d")),
@@ -103,14 +103,14 @@ def main():
     ap.add_argument("--pgd-steps", type=int, nargs="+", default=[7, 40])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    config = advcfg.load([Path(__file__).resolve().parents[1] / "config.yaml"])
-    spec = advcfg.model_spec(config, "mnist", "clean")
+    config = config_check.load([Path(__file__).resolve().parents[1] / "config.yaml"])
+    spec = config_views.model_spec(config, "mnist", "clean")
     g = torch.Generator().manual_seed(0)
     x8 = torch.randint(0, 256, (4096, 1, 28, 28), dtype=torch.uint8, generator=g)
     y = torch.randint(0, 10, (4096,), generator=g)
     rows = []
     for name in args.methods:
-        cfg = copy.deepcopy(advcfg.method_cfg(config, "mnist", name))
+        cfg = copy.deepcopy(config_views.method_cfg(config, "mnist", name))
         variants = [(f"{name} ({k} steps)", {**cfg, "steps": k}) for k in args.pgd_steps] if name == "pgd" else [(name, cfg)]
         for label, c in variants:
             row = profile_method(name, c, args.steps, args.batch, x8, y, spec, crop_pad=4)

@@ -3,11 +3,11 @@ PGD-20 accuracy at ε = 32/255 move epoch by epoch, so a preset's epoch cut can 
 measurements against the claims register's tolerances (clean ≥ 99.0 %, PGD-20 within 15 points of
 the SGR paper's 24.7 %).
 
-It trains one model with the project's own ``advreg.train.train`` (so exactly what the pipeline
+It trains one model with the project's own ``advreg.training.loop.train`` (so exactly what the pipeline
 would train), one epoch per call (``stop_after_epoch``: the run resumes from its epoch
 checkpoint, so epoch k of this curve *is* epoch k of a run configured for ``--epochs`` epochs,
 learning-rate schedule included), and after each epoch measures clean accuracy and the config's
-PGD attack (``attack_settings.pgd``, its white-box steps, with the project's ``advreg.attacks``) on
+PGD attack (``attack_settings.pgd``, its white-box steps, with the project's ``advreg.attacks.whitebox``) on
 the first ``--test`` official test digits, and clean accuracy on all of them too (``clean_acc_all``,
 as the clean-accuracy table with evaluation.clean_max_test: null); at the epochs in ``--strong-at`` also APGD-CE
 (torchattacks, the strong ensemble's first member) for a check that PGD is not the weak link.
@@ -32,13 +32,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from advreg import attacks  # noqa: E402
-from advreg import config as advcfg  # noqa: E402
-from advreg.data import load_dataset, to_float  # noqa: E402
+from advreg.attacks import whitebox as attacks  # noqa: E402
+from advreg.nn.predict import accuracy  # noqa: E402
+from advreg.workflow import config_check, config_views  # noqa: E402
+from advreg.data.artifact import load_dataset, to_float  # noqa: E402
 from advreg.jobs.attack import attack_kwargs  # noqa: E402
-from advreg.models import build_from_spec, load_model, place  # noqa: E402
-from advreg.strong_attack import strong_attack  # noqa: E402
-from advreg.train import TrainSettings, train  # noqa: E402
+from advreg.nn.models import build_from_spec, load_model, place  # noqa: E402
+from advreg.attacks.strong import strong_attack  # noqa: E402
+from advreg.training.loop import TrainSettings, train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,8 +64,8 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(1)
 
-    config = advcfg.load([ROOT / "config.yaml", *a.configfile])
-    st = advcfg.train_settings(config, a.dataset, a.seed)
+    config = config_check.load([ROOT / "config.yaml", *a.configfile])
+    st = config_views.train_settings(config, a.dataset, a.seed)
     st["epochs"] = a.epochs
     flip = None if a.flip is None else a.flip == "true"
     for key, value in (("lr", a.lr), ("lr_schedule", a.lr_schedule), ("crop_pad", a.crop_pad),
@@ -72,9 +73,9 @@ def main() -> None:
         if value is not None:
             st[key] = value
     settings = TrainSettings(**st)
-    spec = advcfg.model_spec(config, a.dataset, a.method)
-    mcfg = advcfg.method_cfg(config, a.dataset, a.method)
-    pgd = advcfg.attack_cfg(config, a.dataset, "pgd")
+    spec = config_views.model_spec(config, a.dataset, a.method)
+    mcfg = config_views.method_cfg(config, a.dataset, a.method)
+    pgd = config_views.attack_cfg(config, a.dataset, "pgd")
     eps = a.eps_255 / 255
     print(f"training {a.method} seed {a.seed}: {settings}; PGD {attack_kwargs(pgd)} at ε {a.eps_255}/255",
           flush=True)
@@ -102,9 +103,9 @@ def main() -> None:
             x_adv = attacks.run_attack("pgd", model, x, eps, attack_kwargs(pgd), 500, gen)
             row = {"epoch": k, "train_s": round(train_s, 1), "train_acc": hist[-1]["train_acc"],
                    "val_acc": hist[-1]["val_acc"],
-                   "clean_acc": attacks.accuracy(model, x, y, 500),
-                   "clean_acc_all": attacks.accuracy(model, x_all, y_all, 1000),
-                   "pgd_acc": attacks.accuracy(model, x_adv, y, 500),
+                   "clean_acc": accuracy(model, x, y, 500),
+                   "clean_acc_all": accuracy(model, x_all, y_all, 1000),
+                   "pgd_acc": accuracy(model, x_adv, y, 500),
                    "pgd_s": round(time.perf_counter() - t0, 1)}
             if k in a.strong_at:
                 t0 = time.perf_counter()

@@ -1,6 +1,6 @@
 """What each rule's jobs really needed in a finished run (the rehearsal, issue 27), beside what the
 rules ask for: every job log opens with its rule and wildcards and ends with its wall time, CPU
-time and peak memory (scripts/_log.py), and advreg.cost gives the `mem_mb` / `runtime` a job of
+time and peak memory (scripts/_log.py), and advreg.workflow.cost gives the `mem_mb` / `runtime` a job of
 the same rule and wildcards asks for under the run's config and under config.yaml (the full run).
 
     .venv/bin/python benchmarks/rehearsal_resources.py results/rehearsal presets/rehearsal.yaml
@@ -21,8 +21,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from advreg import config as advcfg  # noqa: E402
-from advreg import cost  # noqa: E402
+from advreg.workflow import config_check  # noqa: E402
+from advreg.workflow import cost  # noqa: E402
 
 _OPEN = re.compile(r"^\[[^]]+\] rule (\w+)(?: \((.*?)\))?, pid \d+(?: \(started in ([\d.]+) s\))?")
 _END = re.compile(r"job resources: wall ([\d.]+) s, cpu ([\d.]+) s, peak RSS (\d+) MB"
@@ -48,7 +48,7 @@ def job_records(log_dir: str | Path) -> pd.DataFrame:
 
 
 def asks(rule: str, w: dict, config: dict) -> tuple[int, float]:
-    """(mem_mb, runtime minutes) a job asks for under ``config`` (advreg.cost, as the rules do)."""
+    """(mem_mb, runtime minutes) a job asks for under ``config`` (advreg.workflow.cost, as the rules do)."""
     try:
         return cost.job_mem_mb(rule, w, config), cost.job_runtime_minutes(rule, w, config)
     except (KeyError, TypeError, ValueError):   # a table rule: the base ask
@@ -73,8 +73,8 @@ def main(argv=None) -> None:
     ap.add_argument("run_dir", help="results/<run_name> of a finished run")
     ap.add_argument("configfile", help="the preset the run used (layered on config.yaml)")
     args = ap.parse_args(argv)
-    run_config = advcfg.load([ROOT / "config.yaml", args.configfile])
-    full_config = advcfg.load([ROOT / "config.yaml"])
+    run_config = config_check.load([ROOT / "config.yaml", args.configfile])
+    full_config = config_check.load([ROOT / "config.yaml"])
     jobs = job_records(Path(args.run_dir) / "logs")
     if jobs.empty:
         raise SystemExit(f"no finished job log with a 'job resources' line under {args.run_dir}/logs")

@@ -6,7 +6,7 @@
 Rows: training-step ratio of every method to `clean` (bench_methods), the covariance product's
 share of an SGR step (bench_methods), our PGD's throughput against torchattacks' (bench_pgd), a
 paper-width MNIST step's FLOP/s as a share of dense matmul (bench_flops), the cost model's
-calibration (advreg.cost: training and attack FLOP/s, job start-up cold), and, from a finished run
+calibration (advreg.workflow.cost: training and attack FLOP/s, job start-up cold), and, from a finished run
 (``--run``), the strong evaluation's time as a multiple of the PGD-20 evaluation on the same images.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 import bench_flops  # noqa: E402
 import bench_methods  # noqa: E402
 import bench_pgd  # noqa: E402
-from advreg import cost  # noqa: E402
+from advreg.workflow import cost  # noqa: E402
 
 
 def strong_cost(run: Path) -> list[dict]:

@@ -1,7 +1,7 @@
 """Is the pipeline's strong evaluation at least as strong as an independent reference run?
 
 On every trained model of a run (its data artifact and model files), compare
-- ours: advreg.strong_attack with the preset's ``strong_eval.attacks`` (the pipeline's loop), and
+- ours: advreg.attacks.strong with the preset's ``strong_eval.attacks`` (the pipeline's loop), and
 - the reference: torchattacks' own ``MultiAttack`` wrapper (not our loop) over APGD-CE (100 steps),
   APGD-T (100 steps, 3 target classes) and Square (1,000 queries), the combination of issue 12,
 on the same first ``--n`` official test images, true labels, L∞ ε = ``--eps`` /255. Prints one row per
@@ -21,9 +21,9 @@ import torch
 import torchattacks
 import yaml
 
-from advreg.data import load_dataset, to_float
-from advreg.models import load_model
-from advreg.strong_attack import strong_attack
+from advreg.data.artifact import load_dataset, to_float
+from advreg.nn.models import load_model
+from advreg.attacks.strong import strong_attack
 
 
 def reference(model, x, y, eps, seed):

@@ -24,7 +24,7 @@ rule adversarial_set:
         gpu_mem_mb=job_gpu_mem("adversarial_set"),
     params:
         # the job's ε is its wildcard: leave the ε table out so adding an ε re-runs nothing else
-        cfg=lambda w: {k: v for k, v in advcfg.attack_cfg(config, w.dataset, w.attack).items() if k != "eps_255"},
+        cfg=lambda w: {k: v for k, v in config_views.attack_cfg(config, w.dataset, w.attack).items() if k != "eps_255"},
         batch_size=config["evaluation"]["batch_size"],
         max_test=config["evaluation"]["max_test"],
         device=DEVICE,

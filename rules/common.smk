@@ -1,10 +1,10 @@
 # Shared helpers: config views for the rules, output paths, wildcard constraints.
 import os
 
-from advreg import config as advcfg
-from advreg.extensions import files as extension_files
-from advreg.params_text import shown  # report rules' params as plain text (issue 41)
-from advreg.provenance import file_closure, module_relpath
+from advreg.workflow import config_views
+from advreg.workflow.extensions import files as extension_files
+from advreg.base.params_text import shown  # report rules' params as plain text (issue 41)
+from advreg.base.provenance import file_closure, module_relpath
 
 R = os.path.join(config["results_dir"], config["run_name"])
 LANDING_TEMPLATE = os.path.join(workflow.basedir, "report", "workflow.rst")
@@ -24,7 +24,7 @@ DATASETS = config["datasets"]
 # said on the console before any job (data.split `auto` falls back to the test-file split when no
 # source holds the training files: loudly).
 def _resolve_splits():
-    from advreg.data_sources import get_spec, resolve_split, sources
+    from advreg.data.sources import get_spec, resolve_split, sources
 
     d = config["data"]
     out = {}
@@ -43,14 +43,14 @@ def _resolve_splits():
 
 
 SPLITS = _resolve_splits()
-# the run's regime settings (advreg.config.run_regime), computed once for the rules that show them
-RUN_REGIME = advcfg.run_regime(config)
+# the run's regime settings (advreg.workflow.config_views.run_regime), computed once for the rules that show them
+RUN_REGIME = config_views.run_regime(config)
 
 
-# Datasets replaced by a generated stand-in (data.stand_in, rehearsals only; advreg.stand_in),
+# Datasets replaced by a generated stand-in (data.stand_in, rehearsals only; advreg.data.stand_in),
 # decided here, before any job: every caption, figure, summary line and claim row of theirs says so.
 def _stand_ins():
-    from advreg.data_sources import stand_in_needed
+    from advreg.data.sources import stand_in_needed
 
     d = config["data"]
     out = {ds for ds in DATASETS if stand_in_needed(ds, d["mirror"], d["offline"], d["stand_in"]["datasets"])}
@@ -75,7 +75,7 @@ def stand_in_sizes(wildcards):
 
 def data_note(wildcards):
     """The label a dataset's captions and figure titles open with: empty for the real data."""
-    from advreg.stand_in import STAND_IN_LABEL
+    from advreg.data.stand_in import STAND_IN_LABEL
 
     return f"{STAND_IN_LABEL}. " if wildcards.dataset in STAND_IN else ""
 
@@ -90,7 +90,7 @@ ENV = "../envs/advreg.yaml"
 # (profiles/local: `resources: gpu: 1`, so two jobs never share the card); on SLURM the executor
 # plugin turns it into `--gpus=1`.
 GPU = 0 if config["device"] == "cpu" else 1
-# the device setting every model-running job gets: the device and the CUDA numerics (advreg.io)
+# the device setting every model-running job gets: the device and the CUDA numerics (advreg.base.device)
 DEVICE = f'{config["device"]}+{config["cuda_numerics"]}'
 SEEDS = config["seeds"]
 
@@ -121,13 +121,13 @@ wildcard_constraints:
 
 def script_code(script):
     """The advreg modules a rule's script runs: every one it imports, directly or through another
-    (read from the imports: advreg.provenance.file_closure), declared as the rule's `code` inputs so
+    (read from the imports: advreg.base.provenance.file_closure), declared as the rule's `code` inputs so
     that editing any of them re-runs the rule's jobs, and editing any other does not. A script that
     reaches the method or attack registries also depends on the config's extension files."""
     path = os.path.join(workflow.basedir, "scripts", f"{script}.py")
     modules = file_closure(path)
     code = [os.path.join(workflow.basedir, "advreg", str(module_relpath(m))) for m in modules]
-    if {"advreg.methods", "advreg.attacks"} & set(modules):
+    if {"advreg.training.methods", "advreg.attacks.whitebox"} & set(modules):
         code += extension_files(config.get("extensions"))
     return code
 
@@ -136,11 +136,11 @@ _COST_CACHE = {}
 
 
 def _cluster_cost(kind, rule, wildcards, attempt):
-    """advreg.cost's runtime or memory of one job, computed once per job (Snakemake evaluates a
+    """advreg.workflow.cost's runtime or memory of one job, computed once per job (Snakemake evaluates a
     rule's resources many times while it schedules)."""
     key = (kind, rule, tuple(sorted(dict(wildcards).items())))
     if key not in _COST_CACHE:
-        from advreg import cost
+        from advreg.workflow import cost
 
         w = dict(wildcards)
         if kind == "runtime":
@@ -153,7 +153,7 @@ def _cluster_cost(kind, rule, wildcards, attempt):
 
 
 def job_runtime(rule):
-    """A cluster job's `runtime` (minutes) from the cost model (advreg.cost.job_runtime_minutes:
+    """A cluster job's `runtime` (minutes) from the cost model (advreg.workflow.cost.job_runtime_minutes:
     predicted time at config `cost`'s stated throughput × its safety factor × the attempt, so a
     job killed at its wall time is re-submitted with more). Local runs and dry runs skip the FLOP
     counting and show the defaults (benchmarks/cost_model.py prints every job's cost)."""
@@ -167,7 +167,7 @@ def job_runtime(rule):
 
 
 def job_mem(rule):
-    """A cluster job's `mem_mb` from its architecture and batch sizes (advreg.cost.job_mem_mb)."""
+    """A cluster job's `mem_mb` from its architecture and batch sizes (advreg.workflow.cost.job_mem_mb)."""
 
     def mem_mb(wildcards, attempt):
         if workflow.local_exec:
@@ -178,7 +178,7 @@ def job_mem(rule):
 
 
 def job_gpu_mem(rule):
-    """A cluster GPU job's `gpu_mem_mb` (CUDA context + activations, advreg.cost.job_gpu_mem_mb; 0
+    """A cluster GPU job's `gpu_mem_mb` (CUDA context + activations, advreg.workflow.cost.job_gpu_mem_mb; 0
     when `device: cpu`). Local runs and dry runs skip the model building, as for runtime and
     mem_mb (benchmarks/cost_model.py prints every rule's figure)."""
 
@@ -225,7 +225,7 @@ def adv_path(dataset, seed, attack, eps, source, ext):
 def matrix_targets(ds, seed):
     out = []
     for a in config["transfer"]["attacks"]:
-        for e in advcfg.attack_eps(config, ds, a):
+        for e in config_views.attack_eps(config, ds, a):
             stem = f"{ds}_seed{seed}_{a}_eps{e}"
             out += [f"{R}/matrices/{stem}.csv", f"{R}/matrices/{stem}.png"]
     return out
@@ -235,15 +235,15 @@ def matrix_targets(ds, seed):
 
 
 def transfer_stems(ds):
-    return [f"{ds}_{a}_eps{e}" for a in config["transfer"]["attacks"] for e in advcfg.attack_eps(config, ds, a)]
+    return [f"{ds}_{a}_eps{e}" for a in config["transfer"]["attacks"] for e in config_views.attack_eps(config, ds, a)]
 
 
 def comparison_stems(ds):
     return [
         f"{ds}_{a}_eps{e}"
         for a in config["transfer"]["attacks"]
-        for e in advcfg.attack_eps(config, ds, a)
-        if advcfg.reference_file(config, ds, a, e)
+        for e in config_views.attack_eps(config, ds, a)
+        if config_views.reference_file(config, ds, a, e)
     ]
 
 
@@ -351,7 +351,7 @@ def claim_files():
         "matrices": {
             ds: {
                 e: {str(s): f"{R}/matrices/{ds}_seed{s}_{a}_eps{e}.csv" for s in SEEDS}
-                for e in advcfg.attack_eps(config, ds, a)
+                for e in config_views.attack_eps(config, ds, a)
             }
             for ds in DATASETS
             if a in config["transfer"]["attacks"]
@@ -388,7 +388,7 @@ def strong_path(dataset, seed, eps, source):
 def strong_rows(dataset):
     return [
         strong_path(dataset, s, e, m)
-        for e in advcfg.attack_eps(config, dataset, STRONG["paper_attack"])
+        for e in config_views.attack_eps(config, dataset, STRONG["paper_attack"])
         for m in METHODS
         for s in SEEDS
     ]
@@ -405,7 +405,7 @@ def diag_path(dataset, seed, eps, source):
 def diag_rows(dataset):
     return [
         diag_path(dataset, s, e, m)
-        for e in advcfg.attack_eps(config, dataset, STRONG["paper_attack"])
+        for e in config_views.attack_eps(config, dataset, STRONG["paper_attack"])
         for m in METHODS
         for s in DIAG_SEEDS
     ]
@@ -419,7 +419,7 @@ def diag_matrices(dataset):
     return {
         (str(s), e): f"{R}/matrices/{dataset}_seed{s}_{a}_eps{e}.csv"
         for s in DIAG_SEEDS
-        for e in advcfg.attack_eps(config, dataset, a)
+        for e in config_views.attack_eps(config, dataset, a)
     }
 
 
@@ -435,7 +435,7 @@ def sn_dataset_rows(dataset):
     return [
         f"{R}/sn/eval/{dataset}/{m}/beta{b}/seed{s}.json"
         for m in SN["schemes"]
-        for b in advcfg.sn_betas(config, dataset)
+        for b in config_views.sn_betas(config, dataset)
         for s in SN["seeds"]
     ]
 
@@ -466,7 +466,7 @@ def whitebox_metrics(w):
         adv_path(w.dataset, s, a, e, m, "json")
         for s in SEEDS
         for a in config["attacks"]
-        for e in advcfg.attack_eps(config, w.dataset, a)
+        for e in config_views.attack_eps(config, w.dataset, a)
         for m in METHODS
     ]
 
@@ -474,12 +474,12 @@ def whitebox_metrics(w):
 def first_metrics(w):
     """One adversarial-set record of the dataset: its ``data`` field is the captions' split clause."""
     a = config["attacks"][0]
-    return adv_path(w.dataset, SEEDS[0], a, advcfg.attack_eps(config, w.dataset, a)[0], METHODS[0], "json")
+    return adv_path(w.dataset, SEEDS[0], a, config_views.attack_eps(config, w.dataset, a)[0], METHODS[0], "json")
 
 
 # rules/sgr_analysis.smk
 def first_eps(dataset, attack):
-    return advcfg.attack_eps(config, dataset, attack)[0]
+    return config_views.attack_eps(config, dataset, attack)[0]
 
 
 # rules/transfer.smk
@@ -491,7 +491,7 @@ def matrix_files(w):
             "set": adv_path(w.dataset, w.seed, w.attack, w.eps, m, "pt"),
             "metrics": adv_path(w.dataset, w.seed, w.attack, w.eps, m, "json"),
         }
-        for label, m in advcfg.matrix_models(config, w.dataset, w.eps).items()
+        for label, m in config_views.matrix_models(config, w.dataset, w.eps).items()
     }
 
 
@@ -577,7 +577,7 @@ def summary_inputs(w):
                 ds,
                 SEEDS[0],
                 STRONG["paper_attack"],
-                advcfg.attack_eps(config, ds, STRONG["paper_attack"])[0],
+                config_views.attack_eps(config, ds, STRONG["paper_attack"])[0],
                 METHODS[0],
                 "json",
             )

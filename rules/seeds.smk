@@ -56,7 +56,7 @@ rule paper_comparison:
     params:
         note=data_note,
         tables=shown(seed_map(MATRIX_SEED)),
-        reference=lambda w: advcfg.reference_file(config, w.dataset, w.attack, w.eps),
+        reference=lambda w: config_views.reference_file(config, w.dataset, w.attack, w.eps),
         tolerance=shown(config["transfer"]["tolerance"]),
     script:
         "../scripts/paper_comparison.py"

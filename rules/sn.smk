@@ -23,9 +23,9 @@ rule train_sn:
         mem_mb=job_mem("train_sn"),
         gpu_mem_mb=job_gpu_mem("train_sn"),
     params:
-        model_spec=lambda w: advcfg.sn_model_spec(config, w.dataset, w.method, w.beta),
-        method_cfg=lambda w: advcfg.sn_method_cfg(config, w.dataset, w.method, w.beta),
-        settings=lambda w: advcfg.sn_train_settings(config, w.dataset, w.seed),
+        model_spec=lambda w: config_views.sn_model_spec(config, w.dataset, w.method, w.beta),
+        method_cfg=lambda w: config_views.sn_method_cfg(config, w.dataset, w.method, w.beta),
+        settings=lambda w: config_views.train_settings(config, w.dataset, w.seed, sn=True),
         device=DEVICE,
         checkpoint=lambda w: f"{R}/checkpoints/sn/{w.dataset}/{w.method}/beta{w.beta}/seed{w.seed}.pt",
     script:
@@ -116,7 +116,7 @@ rule sn_results:
         dataset=lambda w: w.dataset,
         arch=lambda w: SN["settings"][w.dataset]["arch"],
         schemes=shown(SN["schemes"]),
-        betas=shown(lambda w: advcfg.sn_betas(config, w.dataset)),
+        betas=shown(lambda w: config_views.sn_betas(config, w.dataset)),
         settings=shown(RUN_REGIME),
     script:
         "../scripts/sn_results.py"

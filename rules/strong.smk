@@ -93,8 +93,8 @@ rule claim_verdicts:
         references=shown(
             {
                 ds: {
-                    e: advcfg.reference_file(config, ds, STRONG["paper_attack"], e)
-                    for e in advcfg.attack_eps(config, ds, STRONG["paper_attack"])
+                    e: config_views.reference_file(config, ds, STRONG["paper_attack"], e)
+                    for e in config_views.attack_eps(config, ds, STRONG["paper_attack"])
                 }
                 for ds in DATASETS
             },
@@ -131,7 +131,7 @@ rule masking_diagnostics:
             **{k: v for k, v in DIAG.items() if k not in ("seeds", "tol", "gap_tol")},
             "eps_255": DIAG["eps_255"][w.dataset],
         },
-        pgd_cfg=lambda w: advcfg.attack_cfg(config, w.dataset, STRONG["paper_attack"]),
+        pgd_cfg=lambda w: config_views.attack_cfg(config, w.dataset, STRONG["paper_attack"]),
         batch_size=config["evaluation"]["batch_size"],
         device=DEVICE,
     script:

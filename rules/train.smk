@@ -22,9 +22,9 @@ rule train:
         mem_mb=job_mem("train"),
         gpu_mem_mb=job_gpu_mem("train"),
     params:
-        model_spec=lambda w: advcfg.model_spec(config, w.dataset, w.method),
-        method_cfg=lambda w: advcfg.method_cfg(config, w.dataset, w.method),
-        settings=lambda w: advcfg.train_settings(config, w.dataset, w.seed),
+        model_spec=lambda w: config_views.model_spec(config, w.dataset, w.method),
+        method_cfg=lambda w: config_views.method_cfg(config, w.dataset, w.method),
+        settings=lambda w: config_views.train_settings(config, w.dataset, w.seed),
         device=DEVICE,
         # not an output: survives a failed or killed job, so a re-run resumes from it
         checkpoint=lambda w: f"{R}/checkpoints/{w.dataset}/{w.method}/seed{w.seed}.pt",

@@ -13,7 +13,7 @@ Every script imports this module first, so Snakemake's pid is recorded before th
 
 Every line is timestamped, and the log opens with the job's rule and wildcards, and, for a job
 that computes (one with a `device` param), the device it runs on, with a warning when it expected a
-GPU and has none (advreg.progress.describe_device): no rule log is empty.
+GPU and has none (advreg.base.progress.describe_device): no rule log is empty.
 """
 import contextlib
 import os
@@ -123,11 +123,11 @@ def resources_line(wall: float) -> str:
 
 
 def _load_extensions(snakemake, log) -> None:
-    """Import the config's extensions (advreg.extensions) in this job's process, so the methods and
+    """Import the config's extensions (advreg.workflow.extensions) in this job's process, so the methods and
     attacks they register exist here as they did when Snakemake checked the config."""
     entries = (getattr(snakemake, "config", None) or {}).get("extensions")
     if entries:
-        from advreg.extensions import load
+        from advreg.workflow.extensions import load
         for f in load(entries):
             log(f"extension loaded: {f}")
 
@@ -139,7 +139,7 @@ def _opening(snakemake, log) -> None:
     log(f"rule {snakemake.rule}" + (f" ({wildcards})" if wildcards else "") + f", pid {os.getpid()} ({start})")
     requested = getattr(snakemake.params, "device", None)
     if requested is not None:
-        from advreg.progress import describe_device
+        from advreg.base.progress import describe_device
         for line in describe_device(requested, int(getattr(snakemake.resources, "gpu", 0) or 0)):
             log(line)
 

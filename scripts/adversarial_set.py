@@ -1,7 +1,7 @@
 from _log import logged
 import torch
 
-from advreg.progress import format_record
+from advreg.base.progress import format_record
 
 from advreg.jobs.attack import make_adversarial_set
 

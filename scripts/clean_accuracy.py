@@ -3,7 +3,7 @@ import torch
 
 from advreg.jobs.evaluate import clean_accuracy_table
 from advreg.figures.tables import write_table
-from advreg.jobs.seeds import seed_columns_kinds
+from advreg.jobs.seed_tables import seed_columns_kinds
 
 with logged(snakemake) as log:
     torch.set_num_threads(snakemake.threads)

@@ -1,7 +1,7 @@
 from _log import logged
 import pandas as pd
 
-from advreg.jobs.seeds import write_grouped
+from advreg.jobs.seed_tables import write_grouped
 
 with logged(snakemake) as log:
     i, o, p = snakemake.input, snakemake.output, snakemake.params

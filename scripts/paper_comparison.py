@@ -4,7 +4,7 @@ import json
 import pandas as pd
 
 from advreg.figures.tables import write_table
-from advreg.jobs.seeds import COMPARISON_KINDS, compare_to_paper, comparison_line, stack
+from advreg.jobs.seed_tables import COMPARISON_KINDS, compare_to_paper, comparison_line, stack
 from advreg.jobs.transfer_tables import load_reference
 
 with logged(snakemake) as log:

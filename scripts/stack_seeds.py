@@ -3,7 +3,7 @@ import json
 
 import pandas as pd
 
-from advreg.jobs.seeds import write_over_seeds
+from advreg.jobs.seed_tables import write_over_seeds
 
 with logged(snakemake) as log:
     i, o, p = snakemake.input, snakemake.output, snakemake.params

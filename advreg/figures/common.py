@@ -12,11 +12,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator, NullLocator  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from advreg.atomic import atomic_path  # noqa: E402
+from advreg.base.atomic import atomic_path  # noqa: E402
 
 
 def _save(fig, path, note: str = "") -> None:
-    """Write the figure; a ``note`` (a synthetic stand-in's label, advreg.stand_in) is printed in red
+    """Write the figure; a ``note`` (a synthetic stand-in's label, advreg.data.stand_in) is printed in red
     across its top, so the image cannot be shown without it."""
     if note:   # wrapped here to the figure's width (matplotlib's wrap=True sizes the tight box wrongly)
         import textwrap

@@ -13,11 +13,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from advreg.covariance import covariance_function_to_matrix  # noqa: E402
-from advreg.lrc import lrc_covariance_function, perturb  # noqa: E402
+from advreg.sgr.covariance import covariance_function_to_matrix  # noqa: E402
+from advreg.sgr.lrc_noise import lrc_covariance_function, perturb  # noqa: E402
 from advreg.figures.common import (_save, distinct_colors, distinct_markers, evaluated_ticks,  # noqa: E402
                                    legend_in_spare_cell, log_if_wide, thin_tick_labels)
-from advreg.structure import center_crop_matrix  # noqa: E402
+from advreg.sgr.structure import center_crop_matrix  # noqa: E402
 
 CHANNEL_COLORS = ("tab:red", "tab:green", "tab:blue")
 LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1)))

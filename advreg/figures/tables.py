@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from advreg.atomic import write_text
+from advreg.base.atomic import write_text
 from advreg.figures.cells import display_frame
 from advreg.figures.table_html import table_html
 

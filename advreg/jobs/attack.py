@@ -10,13 +10,14 @@ import time
 
 import torch
 
-from advreg.atomic import save_torch, write_json
-from advreg import attacks
-from advreg.data import evaluated_on, load_dataset, to_float
-from advreg.models import load_for_attacks
-from advreg.timing import sync
-from advreg.progress import Progress
-from advreg.io import pick_device
+from advreg.base.atomic import save_torch, write_json
+from advreg.nn.predict import accuracy
+from advreg.attacks import whitebox as attacks
+from advreg.data.artifact import evaluated_on, load_dataset, to_float
+from advreg.nn.models import load_for_attacks
+from advreg.base.timing import sync
+from advreg.base.progress import Progress
+from advreg.base.device import pick_device
 
 # config key (units of 1/255) -> keyword of the attack function (pixel units)
 _PIXEL_KEYS = {"step_size_255": "step_size"}
@@ -69,8 +70,8 @@ def make_adversarial_set(model_path, dataset_path, attack: str, cfg: dict, eps_2
     # the record names its own seed, so a table over seeds groups records by it, not by file order
     metrics = {"seed": seed, "source": source, "attack": attack, "kind": kind, "eps_255": eps_255,
                "n": len(x),
-               "clean_acc": 100 * attacks.accuracy(model, x, y, batch_size),
-               "whitebox_acc": 100 * attacks.accuracy(model, x_adv, y, batch_size),
+               "clean_acc": 100 * accuracy(model, x, y, batch_size),
+               "whitebox_acc": 100 * accuracy(model, x_adv, y, batch_size),
                "seconds": round(seconds, 3), "device": str(dev),
                "data": evaluated_on(data["meta"], len(x), blob["info"].get("n_train"))}
     if kind == "deepfool":

@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from advreg import claims as C
+from advreg.claims import register as C
 
 JUDGED = C.JUDGED
 

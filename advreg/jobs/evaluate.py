@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from advreg.attacks import accuracy
-from advreg.data import evaluated_on
-from advreg.models import load_model
-from advreg.jobs.seeds import seed_columns_ci
-from advreg.io import pick_device, test_split
+from advreg.nn.predict import accuracy
+from advreg.data.artifact import evaluated_on
+from advreg.nn.models import load_model
+from advreg.jobs.seed_tables import seed_columns_ci
+from advreg.base.device import pick_device
+from advreg.data.artifact import test_split
 
 
 def clean_accuracy_table(dataset_path, model_paths: list, methods: list[str], batch_size: int,

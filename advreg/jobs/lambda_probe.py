@@ -2,7 +2,7 @@
 
 The SGR paper searched λ per model and does not give the values (sgr-details §2.3). Here each
 candidate λ trains the method on the training split; the model is then measured on the validation
-split (carved from the training file, ``advreg.data``) — clean accuracy and accuracy under the run's
+split (carved from the training file, ``advreg.data.artifact``) — clean accuracy and accuracy under the run's
 white-box PGD at its first ε — and the rule below picks λ. The training and measurement never load
 the test split, so the choice cannot depend on a test image.
 
@@ -22,13 +22,14 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from advreg import attacks
-from advreg import config as advcfg
+from advreg.attacks import whitebox as attacks
+from advreg.nn.predict import accuracy
+from advreg.workflow import config_check, config_views
 from advreg.jobs.attack import attack_kwargs, eps_pixels
-from advreg.data import load_dataset, to_float
-from advreg.models import load_model
-from advreg.io import pick_device
-from advreg.train import TrainSettings, train
+from advreg.data.artifact import load_dataset, to_float
+from advreg.nn.models import load_model
+from advreg.base.device import pick_device
+from advreg.training.loop import TrainSettings, train
 
 
 def validation_accuracy(model_path, dataset_path, attack_cfg: dict, eps_255, n_val: int | None,
@@ -41,26 +42,26 @@ def validation_accuracy(model_path, dataset_path, attack_cfg: dict, eps_255, n_v
     gen = torch.Generator(device=device).manual_seed(0)
     x_adv = attacks.run_attack(attack_cfg.get("kind", "pgd"), model, x, eps_pixels(eps_255),
                                attack_kwargs(attack_cfg), batch_size, gen)
-    return {"val_clean_acc": 100 * attacks.accuracy(model, x, y, batch_size),
-            "val_pgd_acc": 100 * attacks.accuracy(model, x_adv, y, batch_size), "n_val": len(y)}
+    return {"val_clean_acc": 100 * accuracy(model, x, y, batch_size),
+            "val_pgd_acc": 100 * accuracy(model, x_adv, y, batch_size), "n_val": len(y)}
 
 
 def probe(config: dict, dataset: str, data_path, methods: list[str], lams: list[float],
           n_val: int | None = 1000, device: str = "auto", log=print) -> pd.DataFrame:
     """One row per (method, λ), plus the clean baseline (λ = 0)."""
     dev = pick_device(device)
-    attack_cfg = advcfg.attack_cfg(config, dataset, "pgd")
+    attack_cfg = config_views.attack_cfg(config, dataset, "pgd")
     eps_255 = config["attack_settings"]["pgd"]["eps_255"][dataset][0]
-    settings = TrainSettings(**advcfg.train_settings(config, dataset, config["seeds"][0]))
+    settings = TrainSettings(**config_views.train_settings(config, dataset, config["seeds"][0]))
     runs = [("clean", 0.0)] + [(m, float(lam)) for m in methods for lam in lams]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for method, lam in runs:
-            cfg = advcfg.method_cfg(config, dataset, method)
+            cfg = config_views.method_cfg(config, dataset, method)
             if method != "clean":
                 cfg["lam"] = lam
             out = Path(tmp) / f"{method}_{lam:g}"
-            hist = train(data_path, advcfg.model_spec(config, dataset, method), method, cfg, settings,
+            hist = train(data_path, config_views.model_spec(config, dataset, method), method, cfg, settings,
                          f"{out}.pt", f"{out}.csv", f"{out}.ck", device=str(dev), log=lambda *a: None)
             row = {"method": method, "lam": lam, "train_seconds": sum(h["seconds"] for h in hist),
                    **validation_accuracy(f"{out}.pt", data_path, attack_cfg, eps_255, n_val,
@@ -97,7 +98,7 @@ def main(argv=None) -> None:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--out", required=True, help="CSV of every (method, λ); the choice goes beside it (_selected.csv)")
     a = ap.parse_args(argv)
-    config = advcfg.load(a.configfiles, log=print)
+    config = config_check.load(a.configfiles, log=print)
     data_path = f"{config['results_dir']}/{config['run_name']}/data/{a.dataset}.pt"
     if not Path(data_path).exists():
         raise SystemExit(f"no dataset artifact {data_path}: build it first with "

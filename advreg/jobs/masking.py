@@ -19,15 +19,15 @@ from pathlib import Path
 
 import torch
 
-from advreg.atomic import write_json
-from advreg import attacks
-from advreg.attacks import share
-from advreg import strong_attack
+from advreg.base.atomic import write_json
+from advreg.attacks import whitebox as attacks
+from advreg.nn.predict import accuracy, predicted_labels, share
+from advreg.attacks import strong as strong_attack
 from advreg.jobs.attack import attack_kwargs, eps_pixels
 
 
 def _acc(model, x, y, batch_size) -> float:
-    return 100 * attacks.accuracy(model, x, y, batch_size)
+    return 100 * accuracy(model, x, y, batch_size)
 
 
 def measure(model, x, y, eps_255: list, paper_eps_255, pgd_cfg: dict, strong_ensemble: list[dict],
@@ -47,11 +47,11 @@ def measure(model, x, y, eps_255: list, paper_eps_255, pgd_cfg: dict, strong_ens
                       "strong": 100 * share(strong["robust"])})
     eps = eps_pixels(paper_eps_255)
     base = attacks.run_attack("pgd", model, x, eps, {**kw, "y": y}, batch_size, gen)
-    robust = attacks.predicted_labels(model, base, batch_size) == y
+    robust = predicted_labels(model, base, batch_size) == y
     long_kw = {**kw, "steps": kw["steps"] * steps_factor, "random_start": True, "y": y}
     for _ in range(restarts):
         adv = attacks.run_attack("pgd", model, x, eps, long_kw, batch_size, gen)
-        robust &= attacks.predicted_labels(model, adv, batch_size) == y
+        robust &= predicted_labels(model, adv, batch_size) == y
     return {"n": len(x), "sweep": sweep, "paper_eps_255": float(paper_eps_255),
             "pgd": _acc(model, base, y, batch_size), "pgd_long": 100 * share(robust),
             "pgd_steps": kw["steps"], "pgd_long_steps": kw["steps"] * steps_factor, "restarts": restarts}
@@ -62,10 +62,10 @@ def diagnose(model_path, dataset_path, strong_json, out_json, eps_255, cfg: dict
     """The diagnostics job: ``measure`` on the first ``cfg['max_test']`` test images, written to
     ``out_json`` with the model's strong-evaluation summary (the flags are set in ``flags_table``,
     which also reads the transfer matrices, so a changed matrix never re-runs these attacks)."""
-    from advreg.data import to_float
-    from advreg.io import test_split
-    from advreg.models import load_for_attacks
-    from advreg.io import pick_device
+    from advreg.data.artifact import to_float
+    from advreg.data.artifact import test_split
+    from advreg.nn.models import load_for_attacks
+    from advreg.base.device import pick_device
 
     dev = pick_device(device)
     x, y, _ = test_split(dataset_path, dev, cfg["max_test"])

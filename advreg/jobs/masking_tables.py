@@ -20,7 +20,7 @@ def flags(measured: dict, strong: dict, transfer_row: dict | None, num_classes: 
         out[f"not_monotone_{col}"] = bool(np.any(np.diff(accs) > tol))
         out[f"no_chance_at_destroy_{col}"] = bool(accs[-1] > 100 / num_classes + tol)
     out["more_steps_help"] = bool(measured["pgd"] - measured["pgd_long"] > tol)
-    # what the black-box attacks (Square: advreg.strong_kinds) broke after the gradient attacks
+    # what the black-box attacks (Square: advreg.attacks.strong_kinds) broke after the gradient attacks
     square = [s for s in strong["steps"] if s["black_box"]]
     square_pts = 100 * sum(s["broken"] for s in square) / strong["n"]
     out["square_breaks"] = round(square_pts, 2)

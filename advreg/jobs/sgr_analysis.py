@@ -8,16 +8,17 @@ import math
 import pandas as pd
 import torch
 
-from advreg.atomic import atomic_path
+from advreg.base.atomic import atomic_path
 from advreg.figures import sgr as sgr_figures
-from advreg.attacks import predicted_labels
-from advreg.data import load_dataset, stand_in_note, to_float
-from advreg.lrc import LRCSampler
-from advreg.lrc_attack import data_covariance_sweep, lrc_sweep
-from advreg.models import load_for_attacks
-from advreg.structure import perturbation_structure
-from advreg.io import head, pick_device
-from advreg.trajectories import softmax_along_line
+from advreg.nn.predict import predicted_labels
+from advreg.data.artifact import load_dataset, stand_in_note, to_float
+from advreg.sgr.lrc_noise import LRCSampler
+from advreg.attacks.lrc import data_covariance_sweep, lrc_sweep
+from advreg.nn.models import load_for_attacks
+from advreg.sgr.structure import perturbation_structure
+from advreg.data.artifact import head
+from advreg.base.device import pick_device
+from advreg.attacks.trajectories import softmax_along_line
 
 
 def _test_split(dataset_path, dev, max_test):
@@ -58,8 +59,8 @@ def data_noise_factor(dataset_path, max_data: int, out_path) -> None:
     """The factor A (Σ_data = A Aᵀ, standardized to mean diagonal 1) of the data-covariance noise
     of Sec. 4.3, from the first ``max_data`` training images: one eigendecomposition per dataset
     (3072² in float64 for CIFAR-10), shared by every lrc_attack job as an artifact (issue 30)."""
-    from advreg.atomic import save_torch
-    from advreg.lrc_attack import data_covariance_sampler
+    from advreg.base.atomic import save_torch
+    from advreg.attacks.lrc import data_covariance_sampler
 
     data = load_dataset(dataset_path, "cpu", parts=("train",))
     x_data = to_float(data["x_train"][:max_data])
@@ -73,7 +74,7 @@ def lrc_attack(model_path, dataset_path, zetas, epsilons, k, batch_size, seeds, 
     """Worst-of-k accuracy under LRC noise over the (ζ, ε) grid, and, given ``data_noise`` (the
     artifact of ``data_noise_factor``), under noise with the data set's own covariance (Sec. 4.3),
     for each of ``seeds`` (each row carries its seed); written to ``out_csv``."""
-    from advreg.lrc import GaussianSampler
+    from advreg.sgr.lrc_noise import GaussianSampler
 
     dev = pick_device(device)
     _, x, y = _test_split(dataset_path, dev, max_test)

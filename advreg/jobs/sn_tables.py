@@ -15,9 +15,9 @@ import pandas as pd
 from advreg.figures.cells import ACCURACY, COUNT, LOWER, NEUTRAL, percent_name, percent_view
 from advreg.figures.sn import beta_sweep_figure, gap_figure, margins_figure
 from advreg.figures.tables import write_table
-from advreg.jobs.seeds import sn_best_ci
+from advreg.jobs.seed_tables import sn_best_ci
 from advreg.jobs.verdicts import sn_regime_text
-from advreg.sn_modes import parse_beta
+from advreg.nn.sn_modes import parse_beta
 
 
 _SPLITS = ("train", "val", "test")

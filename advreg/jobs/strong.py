@@ -1,4 +1,4 @@
-"""Strong-evaluation jobs: one model's accuracy under the strong ensemble (advreg.strong_attack)
+"""Strong-evaluation jobs: one model's accuracy under the strong ensemble (advreg.attacks.strong)
 on the same test images as the paper's attack, and the table that sets the two side by side.
 
 Every number is a true-label accuracy in % on the first ``max_test`` official test images; the
@@ -14,15 +14,16 @@ from pathlib import Path
 
 import torch
 
-from advreg.atomic import write_json
-from advreg import strong_attack, strong_kinds
+from advreg.base.atomic import write_json
+from advreg.attacks import strong as strong_attack
+from advreg.attacks import strong_kinds
 from advreg.jobs.attack import eps_pixels
-from advreg.attacks import predicted_labels, share
-from advreg.data import evaluated_on, to_float
-from advreg.io import test_split
-from advreg.models import load_for_attacks
-from advreg.timing import sync
-from advreg.io import pick_device
+from advreg.nn.predict import predicted_labels, share
+from advreg.data.artifact import evaluated_on, to_float
+from advreg.data.artifact import test_split
+from advreg.nn.models import load_for_attacks
+from advreg.base.timing import sync
+from advreg.base.device import pick_device
 
 
 def _elapsed(t0: float, dev) -> float:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from advreg.figures.cells import ACCURACY, COUNT, LOWER, NEUTRAL, same_kind
-from advreg.stats import fmt_ci, mean_ci
+from advreg.claims.statistics import fmt_ci, mean_ci
 
 #: the kinds of the shown table (advreg.figures.cells): difference = paper − strong, the accuracy
 #: the paper's attack overstates (smaller is better); the cost ratio has no better direction
@@ -50,7 +50,7 @@ def robustness_job(metric_files: list, methods: list[str], dataset: str, note: s
                    out_html, out_rows) -> pd.DataFrame:
     """The robustness_table job: per-seed rows and the mean ± CI table of one dataset, from its
     strong-evaluation records."""
-    from advreg.atomic import atomic_path
+    from advreg.base.atomic import atomic_path
     from advreg.figures.tables import write_table
 
     metrics = [json.loads(Path(f).read_text()) for f in metric_files]

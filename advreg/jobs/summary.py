@@ -9,7 +9,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-from advreg.atomic import write_text
+from advreg.base.atomic import write_text
 
 PACKAGES = ("torch", "torchvision", "numpy", "pandas", "matplotlib", "snakemake",
             "snakemake-executor-plugin-slurm")
@@ -30,7 +30,7 @@ def provenance(repo_dir) -> dict:
         except metadata.PackageNotFoundError:
             versions[p] = "not installed"
     # the machine this summary was written on (no torch import: a summary job starts without it);
-    # each model records the device it trained on in its file (advreg.io.device_signature)
+    # each model records the device it trained on in its file (advreg.base.device.device_signature)
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
     return {"git commit": commit + (" (with uncommitted changes)" if dirty else ""),
             "python": platform.python_version(), **versions, "machine of the summary job": machine}
@@ -91,8 +91,8 @@ def _body(page: str) -> str:
 
 def warnings(stand_ins=(), rehearsal: bool = False) -> list[str]:
     """What the page must say before anything else: a rehearsal notice (config `rehearsal: true`)
-    and a stand-in warning when the run used one (advreg.stand_in)."""
-    from advreg.stand_in import STAND_IN_LABEL
+    and a stand-in warning when the run used one (advreg.data.stand_in)."""
+    from advreg.data.stand_in import STAND_IN_LABEL
     warn = ([f"**{STAND_IN_LABEL}: {', '.join(stand_ins)}.** Every table and figure of "
              f"{', '.join(stand_ins)} in this run comes from generated data (data.stand_in): it rehearses "
              f"the code path, it measures nothing; its claim rows read \"not tested (stand-in data)\".", ""]
@@ -220,7 +220,7 @@ def _paper(register: dict, measure: str, ds: str):
 
 
 def _txt(v) -> str:
-    from advreg.claims import as_text
+    from advreg.claims.register import as_text
     return as_text(v, missing="not stated")
 
 
@@ -230,9 +230,9 @@ def _beside(run, paper) -> str:
 
 def run_paragraph(regime: dict, run: dict, register: dict | None = None) -> str:
     """One paragraph on what the run was, each setting beside the paper's (claims register):
-    ``regime``: advreg.config.run_regime; ``run``: seeds, the split used per dataset, the test
+    ``regime``: advreg.workflow.config_views.run_regime; ``run``: seeds, the split used per dataset, the test
     images of the clean-accuracy table, the paper attack and its steps, the strong ensemble, the LRC grid (the summary rule's params)."""
-    from advreg import claims as C
+    from advreg.claims import register as C
     register = register or C.load_register()
     parts = [f"seeds {_txt(run['seeds'])}"]
     for ds, st in regime["datasets"].items():

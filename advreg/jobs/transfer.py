@@ -10,13 +10,13 @@ import json
 import pandas as pd
 import torch
 
-from advreg import attacks
-from advreg.data import load_dataset, to_float
+from advreg.nn.predict import accuracy
+from advreg.data.artifact import load_dataset, to_float
 from advreg.figures.cells import ACCURACY, same_kind
 from advreg.figures.common import matrix_heatmap
 from advreg.figures.tables import write_table
-from advreg.models import load_for_attacks
-from advreg.io import pick_device
+from advreg.nn.models import load_for_attacks
+from advreg.base.device import pick_device
 from advreg.jobs.transfer_tables import MatrixError, assemble_matrix
 
 
@@ -42,10 +42,10 @@ def measure_matrix(dataset_path, models: dict[str, str], sets: dict[str, str],
     clean, transfer = {}, {}
     for t, path in models.items():
         model, _ = load_for_attacks(path, dev)
-        clean[t] = 100 * attacks.accuracy(model, x, y, batch_size)
+        clean[t] = 100 * accuracy(model, x, y, batch_size)
         for s in models:
             if s != t:
-                transfer[(t, s)] = 100 * attacks.accuracy(model, adv[s], y, batch_size)
+                transfer[(t, s)] = 100 * accuracy(model, adv[s], y, batch_size)
     return assemble_matrix(list(models), clean, whitebox, transfer)
 
 

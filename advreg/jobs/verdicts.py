@@ -9,22 +9,22 @@ draws are averaged inside the seed before anything else (``_per_seed``), so thre
 n = 3 however many draws each had. A setting chosen on data (β* of the SN sweep) is chosen on
 validation and measured on the test set, never on the numbers it was chosen by. The effect's mean ±
 95 % t-interval over the seeds decides the case's *direction* verdict by the entry's kind
-(advreg.claims.verdict); a quantitative claim also gets a *magnitude* verdict, whether the paper's
+(advreg.claims.register.verdict); a quantitative claim also gets a *magnitude* verdict, whether the paper's
 number (from the register or the published tables) is compatible with the interval widened by the
-register's tolerance (advreg.claims.magnitude). Claims about robustness are judged under the
+register's tolerance (advreg.claims.register.magnitude). Claims about robustness are judged under the
 paper's attack and under the strong ensemble; the direction verdict takes the strong attack where
 there is one (a gain that only a weak attack shows is not a gain), the magnitude the paper's attack
 (the setting the paper's number was measured in).
 
 A claim's cases (models, ζ, schemes, datasets) combine into one verdict per claim by the register's
-rule (advreg.claims.combine); ``claim_lines`` writes them, and counts only cases on the datasets the
+rule (advreg.claims.register.combine); ``claim_lines`` writes them, and counts only cases on the datasets the
 paper measured the claim on (register ``paper_datasets``).
 
 Beside it, the entry's regime indicators (``MEASURES``: the clean model's accuracy and robustness,
 training images, widths, the LRC grid, the SN training accuracy, gap and β grid) are compared with
 the paper's values within the register's tolerances, so a verdict reached far from the paper's
 regime says so. An inconclusive row gives the seeds that would settle it at the observed mean and
-spread (advreg.claims.seeds_to_settle).
+spread (advreg.claims.register.seeds_to_settle).
 
 A claim the run cannot test (a dataset it does not have, a model it did not train) gets a row that
 says why. Nothing is typed in by hand: the paper's values come from the published matrices and the
@@ -41,9 +41,9 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from advreg import claims as C
-from advreg.atomic import write_text
-from advreg.stats import fmt_ci, mean_ci
+from advreg.claims import register as C
+from advreg.base.atomic import write_text
+from advreg.claims.statistics import fmt_ci, mean_ci
 
 PAPERS = {"SGR": "SGR paper (Roth et al. 2018)", "SN": "SN paper (Farnia et al. 2019)"}
 
@@ -77,7 +77,7 @@ def _missing(label: str, why: str) -> Case:
 @dataclass
 class RunTables:
     """The run's tables, read on first use. ``files``: the paths by kind, dataset, ε and seed (the
-    rule's params); ``settings``: advreg.config.run_regime; ``references``: dataset -> ε -> the
+    rule's params); ``settings``: advreg.workflow.config_views.run_regime; ``references``: dataset -> ε -> the
     published matrix (or None); ``claim_eps``: dataset -> the paper's Table-1 ε (register
     ``table1_eps_255``), in 1/255; ``lrc_eps``: the ε of the LRC claims (register ``lrc_eps``)."""
     files: dict
@@ -827,7 +827,7 @@ def claim_rows(entry: dict, t: RunTables, run_datasets: list[str], sn_datasets: 
                regimes: dict, stand_ins=(), rehearsal: bool = False) -> tuple[list[dict], list[dict]]:
     """The table rows of one register entry, and the regime indicators it was judged with
     ({dataset, regime, paper, indicators}). A dataset in ``stand_ins`` (a generated stand-in,
-    advreg.stand_in) is never judged: its rows read "not tested (stand-in data)". Nor is any dataset
+    advreg.data.stand_in) is never judged: its rows read "not tested (stand-in data)". Nor is any dataset
     of a ``rehearsal`` (config `rehearsal: true`): its models train for a step or two at cut sizes,
     so an equivalence of two chance-level models would otherwise read "supported"."""
     fn, on_sn = EFFECTS[entry["effect"]["name"]]
@@ -909,7 +909,7 @@ def _case_row(entry: dict, ds: str, case: Case, inds: list[dict], status: str) -
 
 
 def _case_magnitude(direction: str, mean: float, half: float, paper: float, mag: dict) -> str:
-    """advreg.claims.magnitude on the paper-setting interval; never "reproduced" where that
+    """advreg.claims.register.magnitude on the paper-setting interval; never "reproduced" where that
     interval contradicts the claim's direction, which the paper's own number passes
     (tests/unit/test_paper_oracle.py): a tolerance is no licence for the opposite sign."""
     if not mag or math.isnan(paper):
@@ -975,7 +975,7 @@ def _counts(rows: pd.DataFrame) -> str:
 
 def claim_lines(table: pd.DataFrame, register: dict | None = None) -> pd.DataFrame:
     """One line per claim (sentence) of the register: its cases on the datasets the paper measured
-    it on combined by the register's rule (advreg.claims.combine; a case the run could not measure
+    it on combined by the register's rule (advreg.claims.register.combine; a case the run could not measure
     keeps it from "supported"), the magnitude, the regime, and whether "supported" survives
     Bonferroni-Holm across all claims judged (family-wise 2.5 %, on each claim's
     intersection-union p-value, the largest of its cases'). Cases on other datasets are counted in

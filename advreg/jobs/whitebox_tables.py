@@ -1,11 +1,11 @@
 """The white-box tables of one dataset (SGR Table 1), written by one job: each seed's table and
 their combination over seeds. A module of its own, so the transfer-matrix job, which shares
 ``transfer_tables`` with it, does not re-run when the seed-combining code changes (a rule's `code`
-inputs are its script's import closure, advreg.provenance)."""
+inputs are its script's import closure, advreg.base.provenance)."""
 from __future__ import annotations
 
 from advreg.figures.tables import write_table
-from advreg.jobs.seeds import write_over_seeds
+from advreg.jobs.seed_tables import write_over_seeds
 from advreg.jobs.transfer_tables import MatrixError, whitebox_kinds, whitebox_table
 
 

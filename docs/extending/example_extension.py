@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import torch
 
-from advreg.attack_kinds import register_attack
-from advreg.methods import Method, register, step_logs
-from advreg.params import Param
-from advreg.regularizers import loss_and_input_grad
+from advreg.attacks.kinds import register_attack
+from advreg.training.methods import Method, register, step_logs
+from advreg.base.params import Param
+from advreg.sgr.regularizers import loss_and_input_grad
 
 
 @register("input_grad_l1")
@@ -28,7 +28,7 @@ class InputGradL1(Method):
     def loss(self, model, x, y):
         ce, g, logits = loss_and_input_grad(model, x, y, create_graph=True, return_logits=True)
         reg = self.cfg["lam"] * g.flatten(1).abs().sum(1).mean()
-        # the step's statistics as device tensors (advreg.methods.step_logs): no host sync a step
+        # the step's statistics as device tensors (advreg.training.methods.step_logs): no host sync a step
         return ce.mean() + reg, step_logs(ce.mean(), reg, logits, y)
 
 

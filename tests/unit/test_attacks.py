@@ -1,4 +1,4 @@
-"""Tests of advreg.attacks: norm bounds, FGSM/PGD/FGM identities, torchattacks cross-check,
+"""Tests of advreg.attacks.whitebox: norm bounds, FGSM/PGD/FGM identities, torchattacks cross-check,
 DeepFool on an affine classifier (analytic answer), WRM ascent, the set-level runner."""
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import pytest
 import torch
 from torch import nn
 
-from advreg import attack_kinds
-from advreg import attacks as A
-from advreg.models import build_model
-from advreg.sn_modes import apply_spectral_norm
+from advreg.attacks import kinds as attack_kinds
+from advreg.nn.predict import accuracy, predicted_labels
+from advreg.attacks import whitebox as A
+from advreg.nn.models import build_model
+from advreg.nn.sn_modes import apply_spectral_norm
 
 WIDTHS = [8, 8, 16, 16, 32, 32]
 
@@ -59,7 +60,7 @@ def trained(synthetic_digits):
 
 def test_trained_model_is_reasonable(trained):
     model, x, y = trained
-    assert A.accuracy(model, x, y, batch_size=250) > 0.8
+    assert accuracy(model, x, y, batch_size=250) > 0.8
 
 
 @pytest.mark.parametrize("name,params,norm", [
@@ -108,31 +109,31 @@ def test_matches_torchattacks(trained):
     same accuracy): per pixel up to float rounding, and the same outcome on every image."""
     import torchattacks
     model, x, y = trained
-    yp = A.predicted_labels(model, x)
+    yp = predicted_labels(model, x)
     eps, steps, alpha = 0.1, 5, 0.03
 
     adv, ref = A.fgsm(model, x, eps, y=yp), torchattacks.FGSM(model, eps=eps)(x, yp)
     torch.testing.assert_close(adv, ref, rtol=0, atol=1e-6)
-    ours = A.accuracy(model, adv, y)
-    assert torch.equal(A.predicted_labels(model, adv), A.predicted_labels(model, ref))
+    ours = accuracy(model, adv, y)
+    assert torch.equal(predicted_labels(model, adv), predicted_labels(model, ref))
 
     adv_p = A.pgd(model, x, eps, steps, alpha, y=yp)
     ref_p = torchattacks.PGD(model, eps=eps, alpha=alpha, steps=steps, random_start=False)(x, yp)
     # a pixel whose gradient is ≈0 may take the other sign in one of the two: allow a few pixels
     differ = ((adv_p - ref_p).abs() > 1e-5).float().mean().item()
     assert differ < 1e-3, differ
-    same_outcome = (A.predicted_labels(model, adv_p) == A.predicted_labels(model, ref_p)).float().mean()
+    same_outcome = (predicted_labels(model, adv_p) == predicted_labels(model, ref_p)).float().mean()
     assert same_outcome >= 0.99
-    ours_p = A.accuracy(model, adv_p, y)
+    ours_p = accuracy(model, adv_p, y)
     # with random start on both sides (different random draws, both seeded)
-    ours_r = A.accuracy(model, A.pgd(model, x, eps, steps, alpha, y=yp, random_start=True,
+    ours_r = accuracy(model, A.pgd(model, x, eps, steps, alpha, y=yp, random_start=True,
                                       generator=torch.Generator().manual_seed(0)), y)
     torch.manual_seed(0)  # torchattacks draws from the global RNG
     atk = torchattacks.PGD(model, eps=eps, alpha=alpha, steps=steps, random_start=True)
-    theirs_r = A.accuracy(model, atk(x, yp), y)
+    theirs_r = accuracy(model, atk(x, yp), y)
     assert abs(ours_r - theirs_r) <= 0.01, (ours_r, theirs_r)
     # sanity: PGD is stronger than FGSM and both hurt
-    clean = A.accuracy(model, x, y)
+    clean = accuracy(model, x, y)
     assert ours_p <= ours < clean
     assert all(p.grad is None for p in model.parameters())
     assert not model.training
@@ -186,7 +187,7 @@ def test_deepfool_cnn_and_rho(trained):
     x = x[:32]
     xa = A.deepfool(model, x)
     assert xa.min() >= 0 and xa.max() <= 1
-    fooled = (A.predicted_labels(model, xa) != A.predicted_labels(model, x)).float().mean()
+    fooled = (predicted_labels(model, xa) != predicted_labels(model, x)).float().mean()
     assert fooled > 0.9
     rho = A.deepfool_rho(x, xa)
     assert 0 < rho < 1
@@ -207,7 +208,7 @@ def test_wrm_increases_objective():
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ELU(), nn.Linear(32, 10)).double()
     g = torch.Generator().manual_seed(4)
     x = torch.rand(32, 1, 8, 8, generator=g, dtype=torch.float64)
-    y = A.predicted_labels(model, x)
+    y = predicted_labels(model, x)
     gamma = 1.0
     objs = [_wrm_objective(model, x, x, gamma, y)]
     for s in range(6):
@@ -252,8 +253,8 @@ def test_run_attack_batching_and_determinism(trained):
     assert set(attack_kinds.KINDS) >= {"rand", "fgsm", "fgm", "pgd", "deepfool"}
     with pytest.raises(ValueError):
         A.run_attack("nope", model, x, 0.1, {})
-    acc = A.accuracy(model, x, y[:48], batch_size=7)
-    assert acc == A.accuracy(model, x, y[:48])
+    acc = accuracy(model, x, y[:48], batch_size=7)
+    assert acc == accuracy(model, x, y[:48])
     assert all(p_.grad is None for p_ in model.parameters())
 
 
@@ -286,7 +287,7 @@ def test_adversarial_set_takes_eps_in_1_over_255(tmp_path, trained):
     """The job's ε wildcard is in 1/255: FGSM examples sit exactly ε/255 away wherever the clip
     to [0, 1] does not bind."""
     from advreg.jobs.attack import make_adversarial_set
-    from advreg.models import save_model
+    from advreg.nn.models import save_model
     model, x, y = trained
     x8 = (x[:64] * 255).round().to(torch.uint8)
     torch.save({"x_test": x8, "y_test": y[:64], "meta": {}}, tmp_path / "d.pt")
@@ -312,7 +313,7 @@ def test_predicted_labels_from_the_attack_forward_equal_a_separate_prediction(tr
     if spectral:
         model = apply_spectral_norm(copy.deepcopy(model), (1, 28, 28), beta=2.0, warmup_iterations=20).eval()
     x = x[:64]
-    y = A.predicted_labels(model, x)
+    y = predicted_labels(model, x)
     assert y.unique().numel() > 3  # a model that predicts a few classes would not test the labels
     g = torch.Generator()
     cases = [("fgsm", {}), ("fgm", {}), ("pgd", {"steps": 3, "step_size": 0.02}),
@@ -327,10 +328,10 @@ def test_predicted_labels_from_the_attack_forward_equal_a_separate_prediction(tr
     # start changes the prediction of some digits, so labels taken there would give another result
     eps = 1.0
     start = (x + A._uniform(x.shape, x, -eps, eps, g.manual_seed(3))).clamp(0, 1)
-    assert (A.predicted_labels(model, start) != y).any()
+    assert (predicted_labels(model, start) != y).any()
     own = A.pgd(model, x, eps, 2, 0.05, random_start=True, generator=g.manual_seed(3))
     given = A.pgd(model, x, eps, 2, 0.05, random_start=True, y=y, generator=g.manual_seed(3))
-    at_start = A.pgd(model, x, eps, 2, 0.05, random_start=True, y=A.predicted_labels(model, start),
+    at_start = A.pgd(model, x, eps, 2, 0.05, random_start=True, y=predicted_labels(model, start),
                      generator=g.manual_seed(3))
     assert torch.equal(own, given)
     assert not torch.equal(own, at_start)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import torch
 
-import advreg.train as T
-from advreg.provenance import code_digest, file_digest, module_closure
-from advreg.train import TrainSettings, train
+import advreg.training.loop as T
+from advreg.base.provenance import code_digest, file_digest, module_closure
+from advreg.training.loop import TrainSettings, train
 from conftest import write_digits_artifact
 import pytest
 
@@ -123,14 +123,14 @@ def test_save_leaves_no_part_file_when_interrupted(tmp_path, monkeypatch):
 
 
 def test_signature_covers_every_module_training_imports():
-    mods = module_closure("advreg.train")
+    mods = module_closure("advreg.training.loop")
     # the method registry, regularizers, covariance estimates, attacks (PGD augmentation), models,
     # SN layers and data loading all determine the weights
-    for m in ("advreg.methods", "advreg.regularizers", "advreg.covariance", "advreg.attacks",
-              "advreg.models", "advreg.spectral", "advreg.data", "advreg.augment", "advreg.lrc"):
+    for m in ("advreg.training.methods", "advreg.sgr.regularizers", "advreg.sgr.covariance", "advreg.attacks.whitebox",
+              "advreg.nn.models", "advreg.nn.spectral", "advreg.data.artifact", "advreg.training.augment", "advreg.sgr.lrc_noise"):
         assert m in mods
     assert "advreg.figures.common" not in mods  # figures do not re-run training
-    assert len(code_digest("advreg.train")) == 16
+    assert len(code_digest("advreg.training.loop")) == 16
 
 
 def test_file_digest_is_of_the_bytes(tmp_path):
@@ -145,18 +145,18 @@ def test_file_digest_is_of_the_bytes(tmp_path):
 def test_a_real_source_edit_changes_the_code_fingerprint(tmp_path, monkeypatch):
     """Not a monkeypatched digest: a copy of the package whose regularizer gains a line."""
     import shutil
-    import advreg.provenance as P
+    import advreg.base.provenance as P
     root = tmp_path / "advreg"
     shutil.copytree(P._ROOT, root, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(P, "_ROOT", root)
     P.code_digest.cache_clear()
-    before = P.code_digest("advreg.train")
+    before = P.code_digest("advreg.training.loop")
     (root / "progress.py").write_text((root / "progress.py").read_text() + "\n# log format only\n")
     P.code_digest.cache_clear()
-    assert P.code_digest("advreg.train") == before  # log formatting is not part of the fingerprint
+    assert P.code_digest("advreg.training.loop") == before  # log formatting is not part of the fingerprint
     (root / "regularizers.py").write_text((root / "regularizers.py").read_text() + "\n# edited\n")
     P.code_digest.cache_clear()
-    assert P.code_digest("advreg.train") != before
+    assert P.code_digest("advreg.training.loop") != before
     P.code_digest.cache_clear()
 
 

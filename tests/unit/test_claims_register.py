@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from advreg import claims as C
+from advreg.claims import register as C
 from advreg.jobs import verdicts as V
 from tests.conftest import REPO
 

@@ -7,7 +7,7 @@ import re
 
 import pandas as pd
 
-from advreg import claims as C
+from advreg.claims import register as C
 from advreg.jobs import claims_view as CV
 from advreg.jobs import verdicts as V
 

@@ -1,4 +1,4 @@
-"""The cost model (advreg.cost, benchmarks/cost_model.py): FLOP counts against layer arithmetic,
+"""The cost model (advreg.workflow.cost, benchmarks/cost_model.py): FLOP counts against layer arithmetic,
 method steps against the clean step, job counts against Snakemake's plan, tiny sizes only."""
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ import math
 import pytest
 import torch
 
-from advreg import config as advcfg
-from advreg import cost
+from advreg.workflow import config_check, config_views
+from advreg.workflow import cost
 from workflow_utils import REPO
 
 MLP = {"arch": "mlp", "in_channels": 1, "image_size": 4, "widths": [8], "num_classes": 10}
 
 
 def _tiny_config() -> dict:
-    return advcfg.load([REPO / "config.yaml", REPO / "presets" / "tiny.yaml"])
+    return config_check.load([REPO / "config.yaml", REPO / "presets" / "tiny.yaml"])
 
 
 def test_pass_flops_of_a_linear_layer_chain():
@@ -30,11 +30,11 @@ def test_pass_flops_of_a_linear_layer_chain():
 
 def test_method_steps_cost_what_they_compute():
     config = _tiny_config()
-    spec = advcfg.model_spec(config, "mnist", "clean")
-    clean = cost.step_flops(spec, "clean", advcfg.method_cfg(config, "mnist", "clean"), 16)
-    pgd_cfg = advcfg.method_cfg(config, "mnist", "pgd")
+    spec = config_views.model_spec(config, "mnist", "clean")
+    clean = cost.step_flops(spec, "clean", config_views.method_cfg(config, "mnist", "clean"), 16)
+    pgd_cfg = config_views.method_cfg(config, "mnist", "pgd")
     pgd = cost.step_flops(spec, "pgd", pgd_cfg, 16)
-    sgr = cost.step_flops(spec, "sgr_sign", advcfg.method_cfg(config, "mnist", "sgr_sign"), 16)
+    sgr = cost.step_flops(spec, "sgr_sign", config_views.method_cfg(config, "mnist", "sgr_sign"), 16)
     # PGD augmentation: `steps` input-gradient passes, then the training step on the mixed batch
     assert pgd > (1 + pgd_cfg["steps"] * 0.9) * clean
     # SGR: double backpropagation, so a step costs more than a clean step, less than 5 of them
@@ -89,7 +89,7 @@ def test_calibration_measures_positive_rates():
 def test_the_strong_calibration_model_cannot_be_broken():
     """Every attack runs all its steps on every image only if none succeeds: the calibration's
     model keeps class 0 whatever the input."""
-    from advreg.strong_attack import strong_attack
+    from advreg.attacks.strong import strong_attack
 
     torch.manual_seed(0)
     model = cost._unbreakable(cost.build_from_spec({**MLP, "image_size": 8, "widths": [32]}).eval())
@@ -134,7 +134,7 @@ def test_lrc_job_costs_every_noise_seed_and_its_noise_draws():
     five = copy.deepcopy(config)
     five["lrc"]["seeds"] = [0, 1, 2, 3, 4]
     assert cost.job_flops("lrc_attack", w, five) == pytest.approx(5 * cost.job_flops("lrc_attack", w, one))
-    fwd, _ = cost.pass_flops(advcfg.model_spec(config, "mnist", "clean"))
+    fwd, _ = cost.pass_flops(config_views.model_spec(config, "mnist", "clean"))
     draws = 2 * 2 * 3 * 10   # ζ × ε × k × images
     noise = 2 * 1 * 784 + 2 * 784 * 784   # MNIST: C = 1, HW = 784
     assert cost.job_flops("lrc_attack", w, one) == pytest.approx(draws * (fwd + noise))

@@ -18,7 +18,8 @@ import pytest
 import torch
 from torchvision.datasets.utils import calculate_md5
 
-from advreg import data, data_sources
+from advreg.data import artifact as data
+from advreg.data import sources as data_sources
 from advreg.jobs.data import prepare_dataset
 from conftest import need_mirror, MIRROR
 

@@ -168,7 +168,7 @@ def _margins(path):
 
 
 def _fig2(path, C=3):
-    from advreg.structure import perturbation_structure
+    from advreg.sgr.structure import perturbation_structure
     gen = torch.Generator().manual_seed(C)
     x = torch.rand(30, C, 8, 8, generator=gen)
     adv = {"fgsm": (x + 0.03 * torch.randn(x.shape, generator=gen).sign()).clamp(0, 1),
@@ -178,7 +178,7 @@ def _fig2(path, C=3):
 
 
 def _fig3_samples(path):
-    from advreg.lrc import LRCSampler
+    from advreg.sgr.lrc_noise import LRCSampler
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(2, 1, 28, 28, generator=gen)
     zetas = [1.0, 2.0, 4.0, 8.0, 12.0]

@@ -5,7 +5,7 @@ import pandas as pd
 import torch
 import yaml
 
-from advreg import config as advcfg
+from advreg.workflow import config_check
 from advreg.jobs import lambda_probe as lambda_probe
 from conftest import REPO, write_digits_artifact
 
@@ -31,10 +31,10 @@ def test_probe_runs_without_test_images(tmp_path, synthetic_digits):
     art = torch.load(path, weights_only=True)
     del art["x_test"], art["y_test"]
     torch.save(art, path)
-    config = advcfg.merge(advcfg.read_layers([REPO / "config.yaml", REPO / "presets" / "tiny.yaml"]))
+    config = config_check.merge(config_check.read_layers([REPO / "config.yaml", REPO / "presets" / "tiny.yaml"]))
     config["dataset_settings"]["mnist"].update(epochs=1, max_train=None)
     config["attack_settings"]["pgd"]["steps"] = 2
-    advcfg.check_config(config)
+    config_check.check_config(config)
     df = lambda_probe.probe(config, "mnist", path, ["gn"], [1.0, 10.0], n_val=50, device="cpu", log=lambda *a: None)
     assert list(zip(df["method"], df["lam"])) == [("clean", 0.0), ("gn", 1.0), ("gn", 10.0)]
     assert (df["n_val"] == 50).all() and ((df["val_pgd_acc"] <= df["val_clean_acc"] + 1e-9)).all()
@@ -43,5 +43,5 @@ def test_probe_runs_without_test_images(tmp_path, synthetic_digits):
 def test_merged_config_merges_dicts_and_replaces_lists(tmp_path):
     (tmp_path / "a.yaml").write_text(yaml.safe_dump({"x": {"a": 1, "b": [1, 2]}, "y": 1}))
     (tmp_path / "b.yaml").write_text(yaml.safe_dump({"x": {"b": [3]}, "z": 2}))
-    assert advcfg.merge(advcfg.read_layers([tmp_path / "a.yaml", tmp_path / "b.yaml"])) == \
+    assert config_check.merge(config_check.read_layers([tmp_path / "a.yaml", tmp_path / "b.yaml"])) == \
         {"x": {"a": 1, "b": [3]}, "y": 1, "z": 2}

@@ -2,7 +2,7 @@
 the gradient of the objective written out independently here (issue 14).
 
 Each objective below is built from the papers' equations with plain autograd, not from
-``advreg.methods``/``advreg.attacks``: the perturbations are recomputed in the test, Σ̂ is built in
+``advreg.training.methods``/``advreg.attacks.whitebox``: the perturbations are recomputed in the test, Σ̂ is built in
 the test, and hyperparameters take values where a swap shows (mix 0.3, λ 0.7). So a penalty computed
 on a detached gradient, ε not divided by 255, ``mix`` swapped with ``1 − mix``, or a PGM step other
 than 2ε/steps each changes the gradient and fails here. Synthetic 1×6×6 images and a small smooth
@@ -16,8 +16,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from advreg.lrc import LRCSampler
-from advreg.methods import MethodContext, build_method
+from advreg.sgr.lrc_noise import LRCSampler
+from advreg.training.methods import MethodContext, build_method
 
 SHAPE = (1, 6, 6)
 D = 36

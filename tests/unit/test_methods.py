@@ -10,13 +10,13 @@ import pytest
 import torch
 import yaml
 
-from advreg import config as advcfg
-from advreg.covariance import RunningCovariance
-from advreg.method_kinds import check_method
-from advreg.methods import SGR, MethodContext, build_method
-from advreg.models import build_model, load_model
-from advreg.regularizers import loss_and_input_grad, sgr_penalty
-from advreg.train import TrainSettings, train
+from advreg.workflow import config_views
+from advreg.sgr.covariance import RunningCovariance
+from advreg.training.method_kinds import check_method
+from advreg.training.methods import SGR, MethodContext, build_method
+from advreg.nn.models import build_model, load_model
+from advreg.sgr.regularizers import loss_and_input_grad, sgr_penalty
+from advreg.training.loop import TrainSettings, train
 from workflow_utils import REPO
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
@@ -44,7 +44,7 @@ def tiny_data(tmp_path_factory, synthetic_digits):
 
 @pytest.mark.parametrize("method", CONFIG["methods"])
 def test_every_method_trains_and_logs_its_regularizer(method, tiny_data, tmp_path):
-    cfg = _cheap(advcfg.method_cfg(CONFIG, "mnist", method))
+    cfg = _cheap(config_views.method_cfg(CONFIG, "mnist", method))
     settings = TrainSettings(epochs=2, batch_size=64, lr=1e-3, seed=0, crop_pad=2)
     train(tiny_data, SPEC, method, cfg, settings, tmp_path / "m.pt", tmp_path / "h.csv",
           tmp_path / "ck.pt", device="cpu", log=lambda *a: None)
@@ -124,7 +124,7 @@ SN_METHODS = ["erm_sn", "fgm_l2_sn", "pgm_l2_sn", "wrm_sn", "gn_sn", "sgr_sign_s
 def test_spectral_norm_methods_train_and_resume_exactly(method, tiny_data, tmp_path):
     """Every SN variant trains; SN state (the power-iteration iterates u) survives checkpoint/resume:
     an interrupted-and-resumed run ends with the weights of an uninterrupted one."""
-    cfg = _cheap(advcfg.method_cfg(CONFIG, "mnist", method))
+    cfg = _cheap(config_views.method_cfg(CONFIG, "mnist", method))
     spec = {**SPEC, "spectral_norm": cfg["spectral_norm"]}
     s = TrainSettings(epochs=2, batch_size=64, lr=1e-3, seed=0, crop_pad=2)
     quiet = lambda *a: None  # noqa: E731
@@ -145,14 +145,14 @@ def test_spectral_norm_methods_train_and_resume_exactly(method, tiny_data, tmp_p
 @pytest.mark.parametrize("scheme", ["fgm", "pgm", "wrm"])
 def test_sn_training_attack_freezes_the_effective_weight_and_the_step_is_bitwise_the_same(scheme, monkeypatch):
     """Issue 42, item 7: the SN schemes' training attacks (2-16 eval-mode forwards each) read every
-    effective weight W/max(1, σ̂/β) from one computation (advreg.spectral.frozen_for_attacks), not
+    effective weight W/max(1, σ̂/β) from one computation (advreg.nn.spectral.frozen_for_attacks), not
     one power step per forward. The training step (loss and every parameter gradient) is bitwise
     the one with a power step per forward, and the attack's forwards never run the power step."""
     import contextlib
 
-    from advreg import methods as M
-    from advreg.models import build_from_spec
-    from advreg.spectral import OperatorSpectralNorm
+    from advreg.training import methods as M
+    from advreg.nn.models import build_from_spec
+    from advreg.nn.spectral import OperatorSpectralNorm
 
     cfg = {"fgm": {"eps_rel": 0.05}, "pgm": {"eps_rel": 0.05, "steps": 3},
            "wrm": {"gamma_rel": 0.04, "steps": 3}}[scheme]
@@ -179,7 +179,7 @@ def test_sn_training_attack_freezes_the_effective_weight_and_the_step_is_bitwise
             h.remove()
         return loss.detach(), grads, calls["n"], len(hooks)
 
-    from advreg.spectral import frozen_for_attacks as frozen_for_attacks_ref
+    from advreg.nn.spectral import frozen_for_attacks as frozen_for_attacks_ref
     loss_old, grads_old, calls_old, layers = step(frozen=False)
     loss_new, grads_new, calls_new, _ = step(frozen=True)
     assert layers > 0

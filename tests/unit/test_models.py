@@ -4,8 +4,8 @@ import torch
 
 import copy
 
-from advreg.layers import PerImageStandardize
-from advreg.models import build_from_spec, build_model, load_model, place, save_model
+from advreg.nn.layers import PerImageStandardize
+from advreg.nn.models import build_from_spec, build_model, load_model, place, save_model
 
 
 @pytest.mark.parametrize("c,size,widths,flat", [
@@ -66,7 +66,7 @@ def test_cuda_numerics_exact_and_tf32_set_torch_flags_and_leave_the_cpu_alone():
     """Issue 30: `cuda_numerics: exact` (default) means fp32 convolutions and matmuls (no TF32),
     deterministic cuDNN without autotuning, deterministic algorithms; `tf32` the fast settings.
     A CPU job touches none of them; the checkpoint signature names the device."""
-    from advreg import io
+    from advreg.base import device as io
 
     keep = (torch.backends.fp32_precision, torch.backends.cuda.matmul.fp32_precision,
             torch.backends.cudnn.conv.fp32_precision, torch.backends.cudnn.deterministic,

@@ -17,7 +17,7 @@ from importlib import resources
 import pandas as pd
 import pytest
 
-from advreg import claims as C
+from advreg.claims import register as C
 from advreg.jobs import verdicts as V
 
 REGISTER = C.load_register()

@@ -1,6 +1,6 @@
 """No Python in the report's info panels (issue 41): the HTML report shows each result's rule params
 as `snakemake.logging.format_dict(job.params)`, i.e. `f"{name}={value}"`. Every params value of a
-rule with a report output prints as plain text (advreg.params_text), while the job's script and
+rule with a report output prints as plain text (advreg.base.params_text), while the job's script and
 Snakemake's params rerun trigger see the values they saw before.
 
 The params are those the workflow plans (an in-process dry run of the default config and of the
@@ -157,7 +157,7 @@ def test_a_script_unpickles_plain_values_without_advreg(planned):
 
 
 def test_text_of_each_kind_of_value():
-    from advreg.params_text import text
+    from advreg.base.params_text import text
 
     assert text(["clean", "wdecay", "fgsm"]) == "clean, wdecay, fgsm"
     assert text({"a": 1, "b": {"c": [1, 2], "d": None}}) == "a: 1; b: (c: 1, 2; d: –)"
@@ -186,7 +186,7 @@ def test_text_of_each_kind_of_value():
 def test_a_shown_param_prints_as_text_and_stays_its_value(value, none, count, shows):
     from snakemake.logging import format_dict
 
-    from advreg.params_text import plain, shown
+    from advreg.base.params_text import plain, shown
 
     param = shown(value, none=none, count=count)
     got = param({})                                          # a params function of the wildcards
@@ -202,7 +202,7 @@ def test_a_shown_param_prints_as_text_and_stays_its_value(value, none, count, sh
 def test_shown_wraps_a_params_function_and_keeps_its_arguments():
     import inspect
 
-    from advreg.params_text import shown
+    from advreg.base.params_text import shown
 
     def files(wildcards, input):
         return {"n": len(input), "ds": wildcards["dataset"]}

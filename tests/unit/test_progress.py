@@ -1,9 +1,9 @@
-"""Progress in rule logs (advreg.progress): the device line and its GPU warning, rate/ETA lines."""
+"""Progress in rule logs (advreg.base.progress): the device line and its GPU warning, rate/ETA lines."""
 from __future__ import annotations
 
 import torch
 
-from advreg import progress as P
+from advreg.base import progress as P
 
 
 def test_device_line_warns_only_when_the_run_asked_for_a_gpu(monkeypatch):

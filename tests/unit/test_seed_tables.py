@@ -1,5 +1,5 @@
 """Tables over seeds: cell-wise mean and t-interval, the interval-based paper comparison, grouped
-sweeps, and the SN table's intervals (advreg.jobs.seeds)."""
+sweeps, and the SN table's intervals (advreg.jobs.seed_tables)."""
 from __future__ import annotations
 
 import math
@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from advreg.jobs.seeds import (SeedTableError, ci_cells, compare_to_paper, grouped_ci, seed_columns_ci, write_grouped,
-                                sn_best_ci, stack, wide)
+from advreg.jobs.seed_tables import (SeedTableError, ci_cells, compare_to_paper, grouped_ci, seed_columns_ci, write_grouped, sn_best_ci, stack, wide)
 
 
 def _frame(values):

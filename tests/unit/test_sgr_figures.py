@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from advreg.figures import sgr as F
-from advreg.lrc import LRCSampler
-from advreg.structure import perturbation_structure
+from advreg.sgr.lrc_noise import LRCSampler
+from advreg.sgr.structure import perturbation_structure
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

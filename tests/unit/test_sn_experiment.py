@@ -11,14 +11,14 @@ import pytest
 import torch
 from conftest import write_digits_artifact
 
-from advreg import attacks
-from advreg.data import to_float
-from advreg.models import load_model
+from advreg.attacks import whitebox as attacks
+from advreg.data.artifact import to_float
+from advreg.nn.models import load_model
 from advreg.jobs.sn import evaluate_sn_model
 from advreg.jobs.sn_tables import best_beta, sweep_table, with_published
-from advreg.sn_modes import beta_label, parse_beta, with_beta
-from advreg.spectral import margins
-from advreg.train import TrainSettings, train
+from advreg.nn.sn_modes import beta_label, parse_beta, with_beta
+from advreg.nn.spectral import margins
+from advreg.training.loop import TrainSettings, train
 
 
 @pytest.fixture(scope="module")

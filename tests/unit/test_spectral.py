@@ -1,4 +1,4 @@
-"""Operator-norm spectral normalization (advreg.spectral) and the SN paper's architectures."""
+"""Operator-norm spectral normalization (advreg.nn.spectral) and the SN paper's architectures."""
 from __future__ import annotations
 
 import io
@@ -9,18 +9,13 @@ import pytest
 import torch
 from torch import nn
 
-from advreg.models import build_model
-from advreg import architectures as _arch
+from advreg.nn.models import build_model
+from advreg.nn import architectures as _arch
 SN_ARCHITECTURES = {a: _arch.builder(a) for a, where in _arch.ARCHITECTURES.items()
-                    if where.startswith("advreg.sn_architectures:")}  # the SN paper's networks
-from advreg.sn_modes import apply_spectral_norm
-from advreg.layers import TFSameConv2d
-from advreg.spectral import (
-    ConvGeometry, OperatorSpectralNorm, bound_quantities,
-    conv_geometry, conv_operator_frobenius_sq, conv_operator_norm, exact_operator_norm,
-    layer_spectral_norms, margin_normalizer, margins, miyato_kernel_norm, operator_matrix,
-    spectral_parametrizations, sum_prefix_products, trace_layers,
-)
+                    if where.startswith("advreg.nn.sn_architectures:")}  # the SN paper's networks
+from advreg.nn.sn_modes import apply_spectral_norm
+from advreg.nn.layers import TFSameConv2d
+from advreg.nn.spectral import (ConvGeometry, OperatorSpectralNorm, bound_quantities, conv_geometry, conv_operator_frobenius_sq, conv_operator_norm, exact_operator_norm, layer_spectral_norms, margin_normalizer, margins, miyato_kernel_norm, operator_matrix, spectral_parametrizations, sum_prefix_products, trace_layers)
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 
@@ -320,28 +315,28 @@ def test_layer_norms_and_bound_quantities():
 
 
 def test_every_sn_mode_the_config_accepts_builds_a_model():
-    """One declaration of the SN modes (advreg.sn_modes.MODES) behind the method parameter, the
+    """One declaration of the SN modes (advreg.nn.sn_modes.MODES) behind the method parameter, the
     schema's enum and apply_spectral_norm: `kernel` once passed the config check but crashed in the
     job. The schema file lists no mode itself (issue 28: declared once)."""
     import yaml
 
-    from advreg import config as advcfg
-    from advreg.method_kinds import SPECTRAL_NORM
-    from advreg.models import build_from_spec
-    from advreg.sn_modes import MODES
+    from advreg.workflow import config_check, config_views
+    from advreg.training.method_kinds import SPECTRAL_NORM
+    from advreg.nn.models import build_from_spec
+    from advreg.nn.sn_modes import MODES
 
     SN_MODES = tuple(MODES)
-    schema = advcfg.load_schema()
-    raw = yaml.safe_load(advcfg.SCHEMA_FILE.read_text())
+    schema = config_check.load_schema()
+    raw = yaml.safe_load(config_check.SCHEMA_FILE.read_text())
     assert "enum" not in raw["properties"]["sn_experiments"]["properties"]["mode"]
     assert tuple(SPECTRAL_NORM["mode"].choices) == SN_MODES
     assert tuple(schema["properties"]["sn_experiments"]["properties"]["mode"]["enum"]) == SN_MODES
     repo = Path(__file__).resolve().parents[2]
     for mode in SN_MODES:
         over = {"sn_experiments": {"mode": mode}, "method_settings": {"gn_sn": {"spectral_norm": {"beta": 1.6, "mode": mode}}}}
-        cfg = advcfg.merge([yaml.safe_load((repo / "config.yaml").read_text()), over])
-        advcfg.validate(cfg, schema)
-        for spec in (advcfg.sn_model_spec(cfg, "mnist", "fgm_l2", "2"), advcfg.model_spec(cfg, "mnist", "gn_sn")):
+        cfg = config_check.merge([yaml.safe_load((repo / "config.yaml").read_text()), over])
+        config_check.validate(cfg, schema)
+        for spec in (config_views.sn_model_spec(cfg, "mnist", "fgm_l2", "2"), config_views.model_spec(cfg, "mnist", "gn_sn")):
             model = build_from_spec(spec)
             assert model(torch.rand(2, 1, 28, 28)).shape == (2, 10), (mode, spec["arch"])
 
@@ -351,7 +346,7 @@ def test_frozen_sn_model_gives_the_same_outputs_and_input_gradients(mode):
     """Evaluation and attacks read each effective weight once (issue 30): freezing an SN model, or
     attacking it inside frozen_for_attacks, changes no output and no input gradient, bit for bit,
     and leaves the stored u as it was."""
-    from advreg.spectral import freeze_spectral_norm, frozen_for_attacks
+    from advreg.nn.spectral import freeze_spectral_norm, frozen_for_attacks
     torch.manual_seed(0)
     model = apply_spectral_norm(_small_cnn(), (1, 8, 8), beta=0.5, mode=mode, warmup_iterations=0)
     model.train()

@@ -11,11 +11,11 @@ import tarfile
 import pytest
 import yaml
 
-from advreg import claims as C
-from advreg import config as advcfg
-from advreg import data as D
-from advreg import data_sources as DS
-from advreg import stand_in as S
+from advreg.claims import register as C
+from advreg.workflow import config_check
+from advreg.data import artifact as D
+from advreg.data import sources as DS
+from advreg.data import stand_in as S
 from advreg.jobs import verdicts as V
 from advreg.jobs.summary import opening, warnings
 from advreg.jobs.data import prepare_dataset
@@ -75,15 +75,15 @@ def _config(**data) -> dict:
 
 def test_config_allows_a_stand_in_only_offline_from_local_mirrors():
     cfg = _config(stand_in={"datasets": ["cifar10"], "train": 6000, "test": 200}, mirror=["../shared/data"])
-    problems = advcfg.config_problems(cfg)          # not offline: a download might supply the original
+    problems = config_check.config_problems(cfg)          # not offline: a download might supply the original
     assert any("data.stand_in.datasets: ['cifar10'] needs data.offline: true" in p for p in problems)
     cfg["data"]["offline"] = True
-    assert not [p for p in advcfg.config_problems(cfg) if "stand_in" in p]
+    assert not [p for p in config_check.config_problems(cfg) if "stand_in" in p]
     cfg["data"]["stand_in"]["train"] = 100          # not more than the validation images
-    assert any("data.stand_in.train=100 must exceed data.val=5000" in p for p in advcfg.config_problems(cfg))
+    assert any("data.stand_in.train=100 must exceed data.val=5000" in p for p in config_check.config_problems(cfg))
     bad = copy.deepcopy(cfg)
     bad["data"]["stand_in"]["datasets"] = ["mnist"]  # stand-ins exist for CIFAR-10 only
-    problems = advcfg.schema_problems(bad, advcfg.load_schema())
+    problems = config_check.schema_problems(bad, config_check.load_schema())
     assert len(problems) == 1 and "data.stand_in.datasets" in problems[0] and "mnist" in problems[0]
 
 

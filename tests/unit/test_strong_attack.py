@@ -1,4 +1,4 @@
-"""Tests of advreg.strong_attack: the ensemble loop against torchattacks.AutoAttack on a tiny
+"""Tests of advreg.attacks.strong: the ensemble loop against torchattacks.AutoAttack on a tiny
 model, validity of every example it counts as broken, and worst-case-per-image bookkeeping."""
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import torch
 import torchattacks
 from torch import nn
 
-from advreg import strong_attack as S
-from advreg import strong_kinds
+from advreg.attacks import strong as S
+from advreg.attacks import strong_kinds
 
 EPS = 0.11   # APGD-CE (10 steps) leaves about half of the tiny model's test images robust
 # torchattacks.AutoAttack(version="standard")'s own settings: its attacks' default 10 steps
@@ -79,7 +79,7 @@ def test_unknown_kind_names_the_value():
 
 
 def test_every_strong_kind_is_declared_once_and_read_everywhere():
-    """Issue 28: a strong-attack kind is declared once (advreg.strong_kinds): the schema's enum, the
+    """Issue 28: a strong-attack kind is declared once (advreg.attacks.strong_kinds): the schema's enum, the
     config check, the cost model, the labels and the attack builder all read that declaration, and
     no other module names a kind."""
     import re
@@ -87,21 +87,21 @@ def test_every_strong_kind_is_declared_once_and_read_everywhere():
 
     import yaml
 
-    from advreg import config as advcfg
-    from advreg import cost
+    from advreg.workflow import config_check
+    from advreg.workflow import cost
 
     repo = Path(__file__).resolve().parents[2]
-    raw = yaml.safe_load(advcfg.SCHEMA_FILE.read_text())
+    raw = yaml.safe_load(config_check.SCHEMA_FILE.read_text())
     entry = raw["properties"]["strong_eval"]["properties"]["attacks"]["items"]["properties"]
     assert "enum" not in entry["kind"]
-    loaded = advcfg.load_schema()["properties"]["strong_eval"]["properties"]["attacks"]["items"]
+    loaded = config_check.load_schema()["properties"]["strong_eval"]["properties"]["attacks"]["items"]
     assert loaded["properties"]["kind"]["enum"] == list(strong_kinds.KINDS)
     assert set().union(*(k.params for k in strong_kinds.KINDS.values())) <= set(entry) - {"kind"}
     model = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
     for name, kind in strong_kinds.KINDS.items():
         e = {"kind": name, **{p: 2 for p in kind.params}}
         assert strong_kinds.problems("strong_eval.attacks[0]", e) == []
-        assert advcfg._strong_entry_problems("x", {**e, "bogus": 1})  # a parameter it does not take
+        assert config_check._strong_entry_problems("x", {**e, "bogus": 1})  # a parameter it does not take
         assert cost._ensemble_flops([e], 3.0, 1.0) > 2 * 1.0
         assert strong_kinds.label(e).startswith(name + "(")
         assert hasattr(strong_kinds.build(model, e, 0.1, 0), "forward")

@@ -94,7 +94,7 @@ def pages(tmp_path_factory):
     from advreg.figures import common
     from advreg.jobs import sn_tables, transfer
     from advreg.jobs.masking_tables import write_masking_table
-    from advreg.jobs.seeds import write_over_seeds
+    from advreg.jobs.seed_tables import write_over_seeds
     from advreg.jobs.strong_tables import robustness_job
     from advreg.jobs.whitebox_tables import write_whitebox_tables
 
@@ -283,7 +283,7 @@ def test_paper_comparison_is_never_green_on_a_flagged_row(tmp_path):
     """A −10.4 difference from the paper was green on a flagged row: the difference has no better
     sign, so it is not coloured; the flag column colours the row as a problem."""
     from advreg.figures.tables import write_table
-    from advreg.jobs.seeds import COMPARISON_KINDS, compare_to_paper
+    from advreg.jobs.seed_tables import COMPARISON_KINDS, compare_to_paper
 
     idx = ["clean", "gn"]
     mean = pd.DataFrame({"test": [99.0, 98.0], "clean": [10.0, 50.0], "gn": [60.0, 30.0]}, index=idx)
@@ -335,7 +335,7 @@ def test_clean_accuracy_and_grouped_tables_declare_their_kinds(tmp_path):
     over seeds (the LRC sweep): accuracies coloured, the interval and the counts plain integers."""
     from advreg.figures.cells import ACCURACY
     from advreg.figures.tables import write_table
-    from advreg.jobs.seeds import seed_columns_ci, seed_columns_kinds, write_grouped
+    from advreg.jobs.seed_tables import seed_columns_ci, seed_columns_kinds, write_grouped
 
     df = seed_columns_ci(pd.DataFrame({"seed0": [99.1, 40.0]}, index=pd.Index(["clean", "wdecay"], name="method")),
                          ["seed0"]).assign(images=1000)

@@ -1,7 +1,7 @@
-"""advreg.timing: the one timer of the cost model's calibration and the benchmarks."""
+"""advreg.base.timing: the one timer of the cost model's calibration and the benchmarks."""
 import time
 
-from advreg.timing import seconds_per_call
+from advreg.base.timing import seconds_per_call
 
 
 def test_warmup_calls_are_not_timed_and_the_median_round_is_returned():

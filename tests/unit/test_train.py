@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import torch
 
-from advreg.models import load_model
-from advreg.train import NonFiniteLossError, TrainSettings, train
+from advreg.nn.models import load_model
+from advreg.training.loop import NonFiniteLossError, TrainSettings, train
 import pytest
 from conftest import write_digits_artifact
 
@@ -75,12 +75,12 @@ def test_a_training_step_reads_nothing_back_from_the_device(small_mnist, tmp_pat
     10 (the per-epoch ones: the epoch's sums, the finiteness check, the validation accuracy)."""
     from pathlib import Path
 
-    from advreg import config as advcfg
-    from advreg.timing import host_reads
+    from advreg.workflow import config_check, config_views
+    from advreg.base.timing import host_reads
 
     repo = Path(__file__).resolve().parents[2]
-    config = advcfg.load([repo / "config.yaml"])
-    cfg = advcfg.method_cfg(config, "mnist", method)
+    config = config_check.load([repo / "config.yaml"])
+    cfg = config_views.method_cfg(config, "mnist", method)
     cfg.pop("spectral_norm", None)
     if "steps" in cfg:
         cfg["steps"] = 2

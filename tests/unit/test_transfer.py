@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 import torch
 
-from advreg.jobs.seeds import compare_to_paper
+from advreg.jobs.seed_tables import compare_to_paper
 from advreg.jobs.transfer import measure_matrix
 from advreg.jobs.transfer_tables import MatrixError, assemble_matrix, load_reference, whitebox_table
 from advreg.jobs.whitebox_tables import write_whitebox_tables
-from advreg.models import build_model, save_model
+from advreg.nn.models import build_model, save_model
 
 LABELS = ["clean", "wdecay", "pgd"]
 

@@ -7,7 +7,7 @@ runs at most, as its 95 % interval promises, and never because it counted noise 
 A simulated run has ``SEEDS`` trained models per method. The tables of ``RUNS`` runs are generated
 as one table of RUNS × SEEDS training seeds: an effect is computed per training seed from that
 seed's rows alone (the unit of replication), so consecutive blocks of SEEDS values are independent
-runs. Each block is judged as a run would be (advreg.claims.verdict on its mean ± t-interval).
+runs. Each block is judged as a run would be (advreg.claims.register.verdict on its mean ± t-interval).
 
 The bound: a two-sided 95 % interval decides a null case in 5.0 % of runs in expectation; with
 RUNS runs the rate's Monte Carlo standard error is √(0.05 · 0.95 / RUNS) ≈ 0.69 points at 1,000, so
@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from advreg import claims as C
+from advreg.claims import register as C
 from advreg.jobs import verdicts as V
 
 SEEDS = 3                     # the evidence preset's training seeds
@@ -129,7 +129,7 @@ SN_BOUND = 0.05 + 3 * math.sqrt(0.05 * 0.95 / SN_RUNS)
 
 
 def _intervals(values: np.ndarray, width: int = SEEDS):
-    """Each run's mean and 95 % t half-width (advreg.stats.mean_ci's, for all runs at once)."""
+    """Each run's mean and 95 % t half-width (advreg.claims.statistics.mean_ci's, for all runs at once)."""
     blocks = values.reshape(RUNS, width)
     half = stats.t.ppf(0.975, width - 1) * blocks.std(axis=1, ddof=1) / math.sqrt(width)
     assert np.allclose(V.mean_ci(blocks[0])[:2], (blocks[0].mean(), half[0]))
@@ -138,7 +138,7 @@ def _intervals(values: np.ndarray, width: int = SEEDS):
 
 def _decided_rate(values: np.ndarray, null: float, width: int = SEEDS, kind: str = "superiority") -> float:
     """The share of runs (blocks of ``width`` seeds) whose test at ``null`` is decided either way
-    (advreg.claims.verdict on each run's interval)."""
+    (advreg.claims.register.verdict on each run's interval)."""
     means, halves = _intervals(values, width)
     return sum(C.verdict(kind, m, h, null) != C.INCONCLUSIVE for m, h in zip(means, halves)) / RUNS
 

@@ -1,4 +1,4 @@
-"""Tests of the verdict arithmetic (advreg.claims) and the verdict job (advreg.jobs.verdicts) on
+"""Tests of the verdict arithmetic (advreg.claims.register) and the verdict job (advreg.jobs.verdicts) on
 synthetic tables: both kinds of claim give each of the three verdicts their numbers imply, the
 regime indicators say within/outside, inconclusive rows give the seeds that would settle them, and
 a claim the run cannot test says why."""
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from advreg import claims as C
+from advreg.claims import register as C
 from advreg.jobs import verdicts as V
 
 S, X, I = C.SUPPORTED, C.CONTRADICTED, C.INCONCLUSIVE

@@ -6,7 +6,7 @@ import copy
 import pytest
 import yaml
 
-from advreg import config as advcfg
+from advreg.workflow import config_check, config_views
 from workflow_utils import planned_jobs, REPO, copy_workflow, snakemake_cli, write_config
 
 
@@ -36,12 +36,12 @@ BAD = [
 
 @pytest.mark.parametrize("overrides,expected", BAD)
 def test_bad_config_is_named_by_the_validation(overrides, expected):
-    """Each bad value, through the validation the Snakefile runs before planning (advreg.config
+    """Each bad value, through the validation the Snakefile runs before planning (advreg.workflow.config_check
     .validate on config.yaml, the tiny preset and the override, layered as Snakemake layers them)."""
     layers = [yaml.safe_load((REPO / f).read_text()) for f in ("config.yaml", "presets/tiny.yaml")]
-    config = advcfg.merge(layers + [copy.deepcopy(overrides)])
-    with pytest.raises(advcfg.ConfigError) as e:
-        advcfg.validate(config, advcfg.load_schema(), layers + [copy.deepcopy(overrides)])
+    config = config_check.merge(layers + [copy.deepcopy(overrides)])
+    with pytest.raises(config_check.ConfigError) as e:
+        config_check.validate(config, config_check.load_schema(), layers + [copy.deepcopy(overrides)])
     assert expected in str(e.value)
 
 
@@ -58,7 +58,7 @@ def test_bad_config_rejected_before_any_job(workdir, overrides, expected):
 
 def test_default_config_is_valid():
     config = yaml.safe_load((REPO / "config.yaml").read_text())
-    advcfg.check_config(config)
+    config_check.check_config(config)
     assert config["datasets"] == ["mnist", "fashion_mnist", "cifar10"]
     assert config["data"]["split"] == "official"
 
@@ -66,26 +66,26 @@ def test_default_config_is_valid():
 def test_method_overrides_apply_per_dataset():
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config["method_overrides"] = {"cifar10": {"wdecay": {"weight_decay": 0.1}}}
-    assert advcfg.method_cfg(config, "cifar10", "wdecay")["weight_decay"] == 0.1
-    assert advcfg.method_cfg(config, "mnist", "wdecay")["weight_decay"] == 0.0005
+    assert config_views.method_cfg(config, "cifar10", "wdecay")["weight_decay"] == 0.1
+    assert config_views.method_cfg(config, "mnist", "wdecay")["weight_decay"] == 0.0005
 
 
 # ----------------------------------------------------------------------------- issue 13: every value
 # checked before the first job, every problem in one message naming key path, value and what is allowed
 
-SCHEMA = advcfg.load_schema()
+SCHEMA = config_check.load_schema()
 
 
 def _layers(*overrides: dict) -> tuple[dict, list[dict]]:
     """config.yaml merged with ``overrides`` as Snakemake merges --configfile layers."""
     layers = [yaml.safe_load((REPO / "config.yaml").read_text()), *copy.deepcopy(overrides)]
-    return advcfg.merge(layers), layers
+    return config_check.merge(layers), layers
 
 
 def _problems(*overrides: dict) -> str:
     config, layers = _layers(*overrides)
-    with pytest.raises(advcfg.ConfigError) as e:
-        advcfg.validate(config, SCHEMA, layers)
+    with pytest.raises(config_check.ConfigError) as e:
+        config_check.validate(config, SCHEMA, layers)
     return str(e.value)
 
 
@@ -125,7 +125,7 @@ def test_all_problems_come_in_one_message():
 def test_narrowing_a_run_needs_one_edit():
     """Before issue 13 this override needed four more edits, one error at a time."""
     config, layers = _layers({"methods": ["clean", "sgr_sign"], "datasets": ["mnist"], "attacks": ["pgd"]})
-    notes = advcfg.validate(config, SCHEMA, layers)
+    notes = config_check.validate(config, SCHEMA, layers)
     assert config["transfer"]["attacks"] == ["pgd"] and config["structure"]["attacks"] == ["pgd"]
     assert config["lrc"]["models"] == ["clean", "sgr_sign"]
     assert config["smoothness"]["models"] == ["clean", "sgr_sign"]
@@ -140,7 +140,7 @@ def test_a_list_the_user_sets_is_not_narrowed():
     # ... while a later layer narrowing `methods` again does narrow the earlier layer's list
     config, layers = _layers({"methods": ["clean", "gn"], "lrc": {"models": ["clean", "gn"]}},
                              {"methods": ["clean"]})
-    advcfg.validate(config, SCHEMA, layers)
+    config_check.validate(config, SCHEMA, layers)
     assert config["lrc"]["models"] == ["clean"]
 
 
@@ -155,7 +155,7 @@ def test_narrowing_through_the_cli_plans_the_run(workdir):
 def test_nested_config_overrides_on_the_command_line_are_typed(workdir):
     """Snakemake reads a list or mapping given with --config as strings ('0', '2'); the Snakefile
     types them as a config file would, so these plan the run they say (issue 29)."""
-    assert advcfg.typed_overrides({"seeds": ["0", "1"], "run_name": "x", "dataset_settings": {"mnist": {
+    assert config_check.typed_overrides({"seeds": ["0", "1"], "run_name": "x", "dataset_settings": {"mnist": {
         "epochs": "2", "lr": "0.01", "flip": "false", "widths": ["8", "8"]}}}) == {
         "seeds": [0, 1], "run_name": "x", "dataset_settings": {"mnist": {"epochs": 2, "lr": 0.01, "flip": False,
                                                                           "widths": [8, 8]}}}
@@ -182,7 +182,7 @@ def _delete(path: str):
     return apply
 
 
-# One case per message of advreg.config (the schema's own messages are jsonschema's: a few above).
+# One case per message of advreg.workflow.config_check (the schema's own messages are jsonschema's: a few above).
 MESSAGES = [
     (_set("datasets", ["mnist", "svhn"]), "datasets: unknown dataset 'svhn'", False),
     (_delete("dataset_settings.cifar10"), "datasets: 'cifar10' has no entry under dataset_settings", True),
@@ -232,11 +232,11 @@ def test_each_config_error_message(mutate, expected, through_schema):
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     mutate(config)
     if through_schema:  # what a user meets: the whole validation, every problem in one message
-        with pytest.raises(advcfg.ConfigError) as e:
-            advcfg.validate(config, SCHEMA, [config])
+        with pytest.raises(config_check.ConfigError) as e:
+            config_check.validate(config, SCHEMA, [config])
         msg = str(e.value)
     else:  # the schema's enum rejects it first; the cross-check is the second line of defence
-        msg = "\n".join(advcfg.config_problems(config))
+        msg = "\n".join(config_check.config_problems(config))
     assert expected in msg, msg
 
 
@@ -263,12 +263,12 @@ def test_a_list_narrowed_to_nothing_is_an_error_or_all():
     """Narrowing must not leave a stage with nothing to do, silently: diagnostics.seeds falls back
     to null (every seed of the run); a model list left empty is an error naming it."""
     config, layers = _layers({"seeds": [7]})
-    advcfg.validate(config, SCHEMA, layers)
+    config_check.validate(config, SCHEMA, layers)
     assert config["diagnostics"]["seeds"] is None
     config, layers = _layers({"seeds": [0, 1, 2]}, {"seeds": [5]})
     config["diagnostics"]["seeds"] = [0, 1]
     layers[0]["diagnostics"]["seeds"] = [0, 1]
-    advcfg.validate(config, SCHEMA, layers)
+    config_check.validate(config, SCHEMA, layers)
     assert config["diagnostics"]["seeds"] is None
     msg = _problems({"methods": ["wdecay", "fgsm"], "structure": {"model": "wdecay"}})
     assert "lrc.models: empty" in msg and "smoothness.models: empty" in msg
@@ -277,8 +277,8 @@ def test_a_list_narrowed_to_nothing_is_an_error_or_all():
 def test_paper_attack_without_eps_for_a_dataset_is_reported_not_raised():
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     config["attack_settings"]["pgd"]["eps_255"] = {"mnist": [32]}  # a whole dict replaced, not merged
-    with pytest.raises(advcfg.ConfigError) as e:
-        advcfg.validate(config, SCHEMA, [config])
+    with pytest.raises(config_check.ConfigError) as e:
+        config_check.validate(config, SCHEMA, [config])
     msg = str(e.value)
     assert "attack_settings.pgd.eps_255 has no strengths for dataset 'fashion_mnist'" in msg
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import importlib.util
 import math
 
-from advreg import config as advcfg
+from advreg.workflow import config_check, config_views
 from workflow_utils import REPO
 
 
 def _tiny_config() -> dict:
-    return advcfg.load([REPO / "config.yaml", REPO / "presets" / "tiny.yaml"])
+    return config_check.load([REPO / "config.yaml", REPO / "presets" / "tiny.yaml"])
 
 
 def _driver():
@@ -26,7 +26,7 @@ def test_planned_jobs_match_snakemake_and_every_job_has_a_cost():
     jobs = drv.planned_jobs(str(REPO / "presets" / "tiny.yaml"))
     rules = [r for r, _ in jobs]
     config = _tiny_config()
-    n_models = len(advcfg.trained_methods(config, "mnist"))
+    n_models = len(config_views.trained_methods(config, "mnist"))
     assert rules.count("train") == n_models * len(config["seeds"])
     assert rules.count("strong_eval") == n_models * len(config["seeds"])
     df = drv.predict(config, jobs, startup=1.0, rates={"train_flops_per_s": 1e9, "attack_flops_per_s": 1e9})

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from advreg import config as advcfg
+from advreg.workflow import config_check, config_views
 from workflow_utils import REPO, planned_jobs, snakemake_cli, write_config
 
 pytestmark = pytest.mark.pipeline
@@ -32,7 +32,7 @@ def _rule_names(wd: Path) -> set[str]:
 
 def _merged_config(wd: Path, configs: list[Path]) -> dict:
     """config.yaml merged with the given files the way --configfile does (dicts key by key)."""
-    return advcfg.merge(advcfg.read_layers([wd / "config.yaml", *configs]))
+    return config_check.merge(config_check.read_layers([wd / "config.yaml", *configs]))
 
 
 def test_noop_plans_nothing(tiny_run):
@@ -55,10 +55,10 @@ def test_method_hyperparameter_replans_only_that_method(tiny_run):
     # every attack set of wdecay, one per (attack, ε), and no other method's
     config = _merged_config(wd, configs)
     assert sorted((w["attack"], w["eps"]) for w in adv) == sorted(
-        (a, e) for a in TINY["attacks"] for e in advcfg.attack_eps(config, "mnist", a))
+        (a, e) for a in TINY["attacks"] for e in config_views.attack_eps(config, "mnist", a))
     # the tables, matrices and figures wdecay enters, each once
     matrices = sorted((w["attack"], w["eps"]) for w in _jobs(jobs, "transfer_matrix"))
-    assert matrices == sorted((a, e) for a in config["transfer"]["attacks"] for e in advcfg.attack_eps(config, "mnist", a))
+    assert matrices == sorted((a, e) for a in config["transfer"]["attacks"] for e in config_views.attack_eps(config, "mnist", a))
     assert sorted(r for r, _ in jobs if r not in ("train", "adversarial_set", "transfer_matrix")) == sorted(
         ["clean_accuracy", "training_curves", "whitebox_table", "paper_comparison",
          *["transfer_seeds"] * len(matrices), "strong_eval",

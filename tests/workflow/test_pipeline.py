@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from advreg import config as advcfg
+from advreg.workflow import config_views
 from advreg.figures.cells import PERCENT_SUFFIX, parse_text
 from workflow_utils import (REPO, configfile_args, copy_workflow, planned_jobs, python_left, reader_text,
                             snakemake_cli, write_config)
@@ -252,7 +252,7 @@ def test_full_config_plans_the_paper_grid(tmp_path):
     wd = copy_workflow(tmp_path / "wf")
     jobs = planned_jobs(wd, [])
     config = yaml.safe_load((REPO / "config.yaml").read_text())
-    expected = {(d, m, str(s)) for d in config["datasets"] for m in advcfg.trained_methods(config, d)
+    expected = {(d, m, str(s)) for d in config["datasets"] for m in config_views.trained_methods(config, d)
                 for s in config["seeds"]}
     assert {(w["dataset"], w["method"], w["seed"]) for r, w in jobs if r == "train"} == expected
     assert len(config["methods"]) == 13 and {"pgd_large", "fgsm_large"} < {m for _, m, _ in expected}
@@ -260,7 +260,7 @@ def test_full_config_plans_the_paper_grid(tmp_path):
     assert {"gn_sn", "sgr_sign_sn"} <= set(config["methods"]) & set(config["lrc"]["models"])  # SN × SGR
     # the SN experiments: dataset × scheme × β × seed
     sn = config["sn_experiments"]
-    expected_sn = {(d, m, advcfg.sn_betas(config, d)[i], str(s)) for d in sn["datasets"] for m in sn["schemes"]
+    expected_sn = {(d, m, config_views.sn_betas(config, d)[i], str(s)) for d in sn["datasets"] for m in sn["schemes"]
                    for i in range(len(sn["settings"][d]["betas"])) for s in sn["seeds"]}
     assert {(w["dataset"], w["method"], w["beta"], w["seed"]) for r, w in jobs if r == "train_sn"} == expected_sn
     assert len(expected_sn) == 3 * 4 * 6 * 3   # datasets × schemes × β × seeds

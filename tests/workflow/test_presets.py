@@ -8,19 +8,19 @@ from __future__ import annotations
 
 from collections import Counter
 
-from advreg import config as advcfg
+from advreg.workflow import config_check, config_views
 from workflow_utils import REPO, planned_jobs
 
 PAPER_BETAS = {"inf", "1", "2", "4", "8", "16"}
 
 
 def _load(preset: str) -> dict:
-    return advcfg.load([REPO / "config.yaml", REPO / "presets" / preset])
+    return config_check.load([REPO / "config.yaml", REPO / "presets" / preset])
 
 
 def test_sgr_table1_preset_plans_the_papers_regime():
     cfg = _load("paper_mnist.yaml")
-    regime = advcfg.run_regime(cfg)["datasets"]["mnist"]
+    regime = config_views.run_regime(cfg)["datasets"]["mnist"]
     assert regime["widths"] == [32, 32, 64, 64, 200, 200] and regime["training_images"] == 58000
     assert cfg["data"]["split"] == "official" and cfg["data"]["val"] == 2000
     assert cfg["evaluation"]["max_test"] == 1000 and cfg["strong_eval"]["max_test"] == 1000
@@ -37,7 +37,7 @@ def test_sn_preset_plans_the_papers_regime():
     cfg = _load("paper_sn_mnist.yaml")
     st = cfg["sn_experiments"]["settings"]["mnist"]
     assert st["arch"] == "elunet" and st["widths"] == [] and st["epochs"] == 25 and st["early_stop_acc"] == 0.999
-    assert advcfg.run_regime(cfg)["sn"]["mnist"]["training_images"] >= 10000
+    assert config_views.run_regime(cfg)["sn"]["mnist"]["training_images"] >= 10000
     jobs = planned_jobs(REPO, [REPO / "presets" / "paper_sn_mnist.yaml"])
     sn = {(w["method"], w["beta"], w["seed"]) for rule, w in jobs if rule == "train_sn"}
     assert sn == {(m, b, s) for m in ("clean", "fgm_l2") for b in PAPER_BETAS for s in ("0", "1", "2")}

@@ -45,7 +45,7 @@ def _cmd(configs: list[Path], *extra: str) -> list[str]:
 
 
 def _load_weights(path: Path) -> dict[str, torch.Tensor]:
-    return torch.load(path, map_location="cpu", weights_only=True)["state_dict"]  # advreg.models.save_model
+    return torch.load(path, map_location="cpu", weights_only=True)["state_dict"]  # advreg.nn.models.save_model
 
 
 def _wait_for_orphan_to_stop(log: Path, group: int, timeout: float = 60) -> str:

@@ -22,7 +22,9 @@ configfile: "config.yaml"
 from advreg.workflow import extensions as _extensions
 
 _extensions.load(config.get("extensions"))
-_layers = config_check.read_layers([os.path.join(workflow.basedir, "config.yaml"), *workflow.config_settings.configfiles])
+_layers = config_check.read_layers(
+    [os.path.join(workflow.basedir, "config.yaml"), *workflow.config_settings.configfiles]
+)
 _overrides = config_check.typed_overrides(dict(workflow.config_settings.config or {}))
 config.update(config_check.merge([config, _overrides]))  # nested --config values typed as in a file
 _layers.append(_overrides)
@@ -73,3 +75,15 @@ rule all:
     default_target: True
     input:
         all_targets(),
+
+
+# Every rule declares what its jobs cost (issue 42): advreg.workflow.cost_rules.RULE_COSTS maps it to
+# the function of advreg.workflow.cost that counts one job's model passes, or to NO_MODEL. A rule
+# without a declaration would be priced at nothing on a cluster: planning stops and names it.
+from snakemake.exceptions import WorkflowError
+
+from advreg.workflow import cost_rules as _cost_rules
+
+_cost_problem = _cost_rules.problem(r.name for r in workflow.rules)
+if _cost_problem:
+    raise WorkflowError(_cost_problem)

@@ -1,17 +1,18 @@
-"""advreg: the logic of the reproduction, in three layers (tests/unit/test_layers.py checks that
-imports only go downwards):
+"""advreg: the logic of the reproduction, one subpackage per concept of the papers. Imports only go
+down this list (tests/unit/test_import_layers.py states which layer may import which):
 
-1. **The papers' mathematics** (this package's own modules): data (``data``, ``augment``), models
-   and layers (``models``, ``layers``, ``sn_architectures``), spectral normalization
-   (``spectral``), SGR and GN (``regularizers``, ``covariance``, ``lrc``, ``structure``), attacks
-   (``attacks``, ``strong_attack``, ``lrc_attack``, ``trajectories``), training methods and the
-   training loop (``methods``, ``params``, ``train``), statistics over seeds (``stats``), and
-   what they share: the configuration (``config``), device and artifact I/O (``io``), progress
-   and provenance, and the cost model (``cost``).
-2. **The jobs** (``advreg.jobs``): one module per stage of the DAG; the only code that reads and
-   writes a run's artifacts.
-3. **The figures and tables** (``advreg.figures``): files a reader looks at.
+``base``      what every layer shares: atomic writes, device choice, timing, progress lines, code and
+              data fingerprints, hyperparameter declarations, how a value reads as text
+``data``      the datasets: sources and checksums, the artifact a job reads, the rehearsal stand-in
+``claims``    the papers' claims register and the statistics over seeds (torch-free)
+``nn``        layers, architectures, models, spectral normalization, predictions and accuracy
+``sgr``       the SGR paper's mathematics: regularizers, covariance, LRC noise, perturbation structure
+``attacks``   white-box attacks and their registry, the strong check, the LRC attack, trajectories
+``training``  the training loop, its settings, the methods and their registry, augmentation
+``workflow``  what the Snakemake workflow reads before any job: config check and views, cost, extensions
+``figures``   figures and table files (compute nothing of the papers' mathematics)
+``jobs``      one module per stage of the DAG: the only code that writes a run's artifacts
 
 Nothing here knows about Snakemake: the rules' scripts (``scripts/``) unpack the ``snakemake``
-object and call these functions.
+object and call ``advreg.jobs``.
 """

@@ -76,7 +76,8 @@ def rule_table(run_dir: Path, config: dict) -> pd.DataFrame:
 def host_reads_per_step(config: dict, dataset_path: str, method: str, device: str) -> float:
     """Host reads (GPU syncs on CUDA) per training step of ``method``, made by this project's code:
     the reads of a 20-step run less those of a 10-step one, over 10 (per-epoch reads cancel)."""
-    from advreg.training.loop import TrainSettings, train
+    from advreg.jobs.train import train_job
+    from advreg.training.settings import TrainSettings
 
     spec = config_views.model_spec(config, config["datasets"][0], method)
     cfg = config_views.method_cfg(config, config["datasets"][0], method)
@@ -85,7 +86,7 @@ def host_reads_per_step(config: dict, dataset_path: str, method: str, device: st
         for steps in (10, 20):
             settings = TrainSettings(epochs=1, batch_size=16, lr=1e-3, seed=0, max_train=16 * steps)
             with host_reads() as calls:
-                train(dataset_path, spec, method, cfg, settings, Path(d) / f"m{steps}.pt", Path(d) / f"h{steps}.csv",
+                train_job(dataset_path, spec, method, cfg, settings, Path(d) / f"m{steps}.pt", Path(d) / f"h{steps}.csv",
                       Path(d) / f"c{steps}.pt", device=device, log=lambda *_: None)
             counts.append(len(calls))
     return (counts[1] - counts[0]) / 10

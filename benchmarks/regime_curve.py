@@ -39,7 +39,8 @@ from advreg.data.artifact import load_dataset, to_float  # noqa: E402
 from advreg.jobs.attack import attack_kwargs  # noqa: E402
 from advreg.nn.models import build_from_spec, load_model, place  # noqa: E402
 from advreg.attacks.strong import strong_attack  # noqa: E402
-from advreg.training.loop import TrainSettings, train  # noqa: E402
+from advreg.jobs.train import train_job  # noqa: E402
+from advreg.training.settings import TrainSettings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -89,7 +90,7 @@ def main() -> None:
         ck, model_out = tmp / "checkpoint.pt", tmp / "model.pt"
         for k in range(1, a.epochs + 1):
             t0 = time.perf_counter()
-            hist = train(a.dataset_artifact, spec, a.method, mcfg, settings, model_out, tmp / "history.csv",
+            hist = train_job(a.dataset_artifact, spec, a.method, mcfg, settings, model_out, tmp / "history.csv",
                          ck, device="cpu", log=lambda *_: None, stop_after_epoch=k)
             train_s = time.perf_counter() - t0
             if k < a.epochs:

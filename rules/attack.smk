@@ -4,12 +4,12 @@
 
 rule adversarial_set:
     input:
-        model=lambda w: model_path(w.dataset, w.source, w.seed),
-        data=f"{R}/data/{{dataset}}.pt",
+        model=source_model,
+        data=PATHS["dataset"],
         code=script_code("adversarial_set"),
     output:
-        adv=f"{R}/adversarial/{{dataset}}/seed{{seed}}/{{attack}}/eps{{eps}}/{{source}}.pt",
-        metrics=f"{R}/adversarial/{{dataset}}/seed{{seed}}/{{attack}}/eps{{eps}}/{{source}}.json",
+        adv=PATHS["adversarial"] + ".pt",
+        metrics=PATHS["adversarial"] + ".json",
     log:
         f"{R}/logs/adversarial_set/{{dataset}}/seed{{seed}}/{{attack}}/eps{{eps}}/{{source}}.log",
     benchmark:
@@ -37,14 +37,14 @@ rule whitebox_table:
         metrics=whitebox_metrics,
         code=script_code("whitebox_table"),
     output:
-        csv=f"{R}/tables/whitebox_{{dataset}}.csv",
+        csv=PATHS["whitebox"] + ".csv",
         html=report(
-            f"{R}/tables/whitebox_{{dataset}}.html",
+            PATHS["whitebox"] + ".html",
             caption="../report/whitebox_seeds.rst",
             category=CATEGORY["table1"],
             labels={"dataset": "{dataset}", "table": "white-box accuracy, over seeds"},
         ),
-        md=f"{R}/tables/whitebox_{{dataset}}.md",
+        md=PATHS["whitebox"] + ".md",
         seed_csv=whitebox_seed_outputs("csv"),
         seed_html=[
             report(

@@ -1,4 +1,4 @@
-# Shared helpers: config views for the rules, output paths, wildcard constraints.
+# Shared helpers: the path table, config views for the rules, wildcard constraints.
 import os
 
 from advreg.workflow import config_views
@@ -7,14 +7,88 @@ from advreg.base.params_text import shown  # report rules' params as plain text 
 from advreg.base.provenance import file_closure, module_relpath
 
 R = os.path.join(config["results_dir"], config["run_name"])
+
+# ------------------------------------------------------------------ the path table
+# Every file under R a rule writes (and the scratch paths its jobs keep), as a pattern with the
+# rule's wildcards: spelled here and nowhere else (issue 42: a path typed twice drifts, and the
+# history path was once made by editing the model path). A rule's output or input names its
+# pattern, PATHS["model"]; an input function or a target list fills one in, path("model",
+# dataset=..., method=..., seed=...). An entry without an extension is the stem of a file written
+# in several formats (a table's .csv/.md/.html, a figure's .png/.svg, an adversarial set's .pt
+# images and .json record): its users add the format. Only a rule's own log and benchmark, which no
+# other rule reads, are spelled in the rule. tests/workflow/test_path_table.py checks that rules/
+# spells no other path under R, and that the workflow plans the same jobs with every entry moved.
+PATHS = {
+    # data and models (raw, checkpoint, sn_checkpoint: scratch of a job, not outputs)
+    "dataset": f"{R}/data/{{dataset}}.pt",
+    "raw": f"{R}/data/raw/{{dataset}}",
+    "model": f"{R}/models/{{dataset}}/{{method}}/seed{{seed}}/model.pt",
+    "history": f"{R}/models/{{dataset}}/{{method}}/seed{{seed}}/history.csv",
+    "checkpoint": f"{R}/checkpoints/{{dataset}}/{{method}}/seed{{seed}}.pt",
+    # per (dataset, seed): one model's attacks and checks, the matrices
+    "adversarial": f"{R}/adversarial/{{dataset}}/seed{{seed}}/{{attack}}/eps{{eps}}/{{source}}",
+    "strong": f"{R}/strong/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.json",
+    "diagnostics": f"{R}/diagnostics/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.json",
+    "matrix": f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}",
+    "whitebox_seed": f"{R}/tables/whitebox_{{dataset}}_seed{{seed}}",
+    "decay_seed": f"{R}/structure/decay_lengths_{{dataset}}_seed{{seed}}",
+    "lrc_noise": f"{R}/lrc/data_noise_{{dataset}}.pt",
+    "lrc_points": f"{R}/lrc/{{dataset}}_seed{{seed}}_{{source}}.csv",
+    "lrc_sweep_seed": f"{R}/lrc/lrc_sweep_{{dataset}}_seed{{seed}}",
+    # tables per dataset (mean ± interval over the seeds)
+    "clean_accuracy": f"{R}/tables/clean_accuracy_{{dataset}}",
+    "whitebox": f"{R}/tables/whitebox_{{dataset}}",
+    "robustness": f"{R}/tables/robustness_{{dataset}}",
+    "robustness_rows": f"{R}/tables/robustness_{{dataset}}_per_seed.csv",
+    "masking": f"{R}/tables/masking_{{dataset}}",
+    "transfer": f"{R}/tables/transfer_{{dataset}}_{{attack}}_eps{{eps}}",
+    "comparison": f"{R}/comparison/{{dataset}}_{{attack}}_eps{{eps}}",
+    "lrc_sweep": f"{R}/tables/lrc_sweep_{{dataset}}",
+    "decay": f"{R}/tables/decay_lengths_{{dataset}}",
+    # figures
+    "training_curves": f"{R}/figures/training_curves_{{dataset}}",
+    "accuracy_vs_eps": f"{R}/figures/accuracy_vs_eps_{{dataset}}",
+    "fig2": f"{R}/figures/fig2_covariance_{{dataset}}_seed{{seed}}",
+    "fig3": f"{R}/figures/fig3_lrc_accuracy_vs_zeta_{{dataset}}_seed{{seed}}",
+    "fig3_samples": f"{R}/figures/fig3_lrc_samples_{{dataset}}_seed{{seed}}",
+    "fig4": f"{R}/figures/fig4_lrc_accuracy_vs_eps_{{dataset}}_seed{{seed}}",
+    "fig5": f"{R}/figures/fig5_lrc_matrices_{{dataset}}_seed{{seed}}",
+    "fig6": f"{R}/figures/fig6_trajectories_{{dataset}}_seed{{seed}}",
+    "fig78": f"{R}/figures/fig78_samples_{{dataset}}_seed{{seed}}_{{source}}",
+    # the SN paper
+    "sn_model": f"{R}/sn/models/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}/model.pt",
+    "sn_history": f"{R}/sn/models/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}/history.csv",
+    "sn_checkpoint": f"{R}/checkpoints/sn/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}.pt",
+    "sn_row": f"{R}/sn/eval/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}.json",
+    "sn_margins": f"{R}/sn/eval/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}_margins.npy",
+    "sn_sweep": f"{R}/tables/sn_sweep_{{dataset}}",
+    "sn_table": f"{R}/tables/sn_generalization_{{dataset}}",
+    "sn_gap": f"{R}/figures/sn_gap_{{dataset}}",
+    "sn_beta_sweep": f"{R}/figures/sn_beta_sweep_{{dataset}}",
+    "sn_margins_fig": f"{R}/figures/sn_margins_{{dataset}}",
+    # the run: claim verdicts, summary, the report's landing page
+    "claims": f"{R}/tables/claims",
+    "claim_lines": f"{R}/tables/claim_lines.csv",
+    "regime": f"{R}/tables/regime",
+    "summary": f"{R}/summary",
+    "landing": f"{R}/report_landing.rst",
+}
+
+
+def path(name, ext="", **wildcards):
+    """The file of PATHS[name] (plus ``ext``, e.g. ".csv", for a stem) with ``wildcards`` filled in.
+    Every wildcard of the pattern must be given (KeyError otherwise); "{x}" keeps the wildcard x."""
+    return (PATHS[name] + ext).format(**wildcards)
+
+
 LANDING_TEMPLATE = os.path.join(workflow.basedir, "report", "workflow.rst")
-LANDING_PAGE = f"{R}/report_landing.rst"
 
 
 def landing_page_source():
     """The report's landing page: the summary job's (verdicts and regime above the static page)
     once a run wrote it, the static report/workflow.rst before."""
-    return os.path.abspath(LANDING_PAGE) if os.path.exists(LANDING_PAGE) else LANDING_TEMPLATE
+    landing = path("landing")
+    return os.path.abspath(landing) if os.path.exists(landing) else LANDING_TEMPLATE
 
 
 DATASETS = config["datasets"]
@@ -193,82 +267,65 @@ def job_gpu_mem(rule):
 def lrc_data_noise_input(wildcards):
     """The data-covariance noise factor an lrc_attack job reads (one per dataset), when the run
     asks for that noise (lrc.data_covariance)."""
-    return {"data_noise": f"{R}/lrc/data_noise_{wildcards.dataset}.pt"} if config["lrc"]["data_covariance"] else {}
+    return {"data_noise": path("lrc_noise", dataset=wildcards.dataset)} if config["lrc"]["data_covariance"] else {}
 
 
-def seed_map(template):
-    """{seed: path} of a per-seed file (``template`` with {dataset}, {attack}, {eps} and {seed}) for
+def seed_map(name, ext=""):
+    """{seed: path} of a per-seed file (PATHS[name] with {dataset}, {attack}, {eps} and {seed}) for
     a rule's wildcards: the script reads each table under its seed, never by list order."""
-    return lambda w: {s: template.format(**dict(w), seed=s) for s in SEEDS}
+    return lambda w: {s: path(name, ext, **{**dict(w), "seed": s}) for s in SEEDS}
 
 
-def seed_paths(template):
+def seed_paths(name, ext=""):
     """The same files as a rule's input."""
-    return lambda w: list(seed_map(template)(w).values())
+    return lambda w: list(seed_map(name, ext)(w).values())
 
 
-MATRIX_SEED = f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.csv"
-
-
-def model_path(dataset, method, seed):
-    return f"{R}/models/{dataset}/{method}/seed{seed}/model.pt"
+def source_model(w):
+    """The model a per-model job attacks or draws: its {source} wildcard's."""
+    return path("model", dataset=w.dataset, method=w.source, seed=w.seed)
 
 
 def dataset_models(wildcards):
-    return [model_path(wildcards.dataset, m, s) for m in METHODS for s in SEEDS]
+    return [path("model", dataset=wildcards.dataset, method=m, seed=s) for m in METHODS for s in SEEDS]
 
 
-def adv_path(dataset, seed, attack, eps, source, ext):
-    return f"{R}/adversarial/{dataset}/seed{seed}/{attack}/eps{eps}/{source}.{ext}"
+def first_eps(dataset, attack):
+    return config_views.attack_eps(config, dataset, attack)[0]
 
 
-def matrix_targets(ds, seed):
-    out = []
-    for a in config["transfer"]["attacks"]:
-        for e in config_views.attack_eps(config, ds, a):
-            stem = f"{ds}_seed{seed}_{a}_eps{e}"
-            out += [f"{R}/matrices/{stem}.csv", f"{R}/matrices/{stem}.png"]
-    return out
+def first_record(dataset, attack):
+    """The adversarial-set record (.json) of an attack's first ε on the first model and seed."""
+    eps = first_eps(dataset, attack)
+    return path("adversarial", ".json", dataset=dataset, seed=SEEDS[0], attack=attack, eps=eps, source=METHODS[0])
 
 
 # ------------------------------------------------------------------ targets: what a run builds
 
 
-def transfer_stems(ds):
-    return [f"{ds}_{a}_eps{e}" for a in config["transfer"]["attacks"] for e in config_views.attack_eps(config, ds, a)]
-
-
-def comparison_stems(ds):
+def transfer_points(ds, published=False):
+    """(attack, ε) of every transfer matrix of a dataset (published: only those the papers print)."""
     return [
-        f"{ds}_{a}_eps{e}"
+        (a, e)
         for a in config["transfer"]["attacks"]
         for e in config_views.attack_eps(config, ds, a)
-        if config_views.reference_file(config, ds, a, e)
+        if not published or config_views.reference_file(config, ds, a, e)
     ]
 
 
 def seed_tables(ds):
     """Every seed-combined table of a dataset (rules/seeds.smk)."""
-    out = [f"{R}/tables/whitebox_{ds}.csv", f"{R}/tables/decay_lengths_{ds}.csv"]
-    out += [f"{R}/tables/transfer_{s}.csv" for s in transfer_stems(ds)]
-    out += [f"{R}/comparison/{s}.csv" for s in comparison_stems(ds)]
+    out = [path("whitebox", ".csv", dataset=ds), path("decay", ".csv", dataset=ds)]
+    out += [path("transfer", ".csv", dataset=ds, attack=a, eps=e) for a, e in transfer_points(ds)]
+    out += [path("comparison", ".csv", dataset=ds, attack=a, eps=e) for a, e in transfer_points(ds, published=True)]
     if config["lrc"]["models"]:
-        out.append(f"{R}/tables/lrc_sweep_{ds}.csv")
+        out.append(path("lrc_sweep", ".csv", dataset=ds))
     return out
 
 
-def sn_targets():
-    """The SN paper's tables and figures per dataset (rules/sn.smk)."""
-    out = []
-    for ds in config["sn_experiments"]["datasets"]:
-        out += [
-            f"{R}/tables/sn_sweep_{ds}.csv",
-            f"{R}/tables/sn_generalization_{ds}.md",
-            f"{R}/figures/sn_gap_{ds}.png",
-            f"{R}/figures/sn_beta_sweep_{ds}.png",
-            f"{R}/figures/sn_margins_{ds}.png",
-        ]
-    return out
+def sn_tables(ds):
+    """The SN paper's tables of a dataset (rules/sn.smk; its figures are in figure_files)."""
+    return [path("sn_sweep", ".csv", dataset=ds), path("sn_table", ".md", dataset=ds)]
 
 
 def figure_files():
@@ -277,44 +334,28 @@ def figure_files():
     out = []
     for ds in DATASETS:
         for seed in SEEDS:
-            out += [p for p in matrix_targets(ds, seed) if p.endswith(".png")]
-            out += [
-                f"{R}/figures/fig2_covariance_{ds}_seed{seed}.png",
-                f"{R}/figures/fig5_lrc_matrices_{ds}_seed{seed}.png",
-            ]
-            if config["lrc"]["models"]:
-                out += [
-                    f"{R}/figures/fig3_lrc_accuracy_vs_zeta_{ds}_seed{seed}.png",
-                    f"{R}/figures/fig3_lrc_samples_{ds}_seed{seed}.png",
-                    f"{R}/figures/fig4_lrc_accuracy_vs_eps_{ds}_seed{seed}.png",
-                ]
-            out.append(f"{R}/figures/fig6_trajectories_{ds}_seed{seed}.png")
-            out += [f"{R}/figures/fig78_samples_{ds}_seed{seed}_{m}.png" for m in config["smoothness"]["models"]]
-    out += [p for p in sn_targets() if p.endswith(".png")]
+            out += [path("matrix", ".png", dataset=ds, seed=seed, attack=a, eps=e) for a, e in transfer_points(ds)]
+            names = ["fig2", "fig5"] + (["fig3", "fig3_samples", "fig4"] if config["lrc"]["models"] else [])
+            out += [path(n, ".png", dataset=ds, seed=seed) for n in names + ["fig6"]]
+            out += [path("fig78", ".png", dataset=ds, seed=seed, source=m) for m in config["smoothness"]["models"]]
+    for ds in config["sn_experiments"]["datasets"]:
+        out += [path(n, ".png", dataset=ds) for n in ("sn_gap", "sn_beta_sweep", "sn_margins_fig")]
     for ds in DATASETS:
-        out += [f"{R}/figures/training_curves_{ds}.png", f"{R}/figures/accuracy_vs_eps_{ds}.png"]
+        out += [path("training_curves", ".png", dataset=ds), path("accuracy_vs_eps", ".png", dataset=ds)]
     return out
 
 
 def all_targets(summary=True):
-    targets = [f"{R}/summary.md", f"{R}/tables/claims.csv"] if summary else []
+    """Every table and figure of the run (and the summary and the claim verdicts)."""
+    targets = [path("summary", ".md"), path("claims", ".csv")] if summary else []
     for ds in DATASETS:
-        targets += [
-            f"{R}/tables/clean_accuracy_{ds}.csv",
-            f"{R}/figures/training_curves_{ds}.png",
-            f"{R}/tables/robustness_{ds}.csv",
-            f"{R}/tables/masking_{ds}.csv",
-            *seed_tables(ds),
-        ]
+        targets += [path(n, ".csv", dataset=ds) for n in ("clean_accuracy", "robustness", "masking")]
+        targets += seed_tables(ds)
         for seed in SEEDS:
-            targets += matrix_targets(ds, seed)
-            targets += [
-                f"{R}/figures/fig2_covariance_{ds}_seed{seed}.png",
-                f"{R}/figures/fig3_lrc_accuracy_vs_zeta_{ds}_seed{seed}.png",
-                f"{R}/figures/fig6_trajectories_{ds}_seed{seed}.png",
-            ]
-            targets += [f"{R}/figures/fig78_samples_{ds}_seed{seed}_{m}.png" for m in config["smoothness"]["models"]]
-    return targets + sn_targets()
+            targets += [path("matrix", ".csv", dataset=ds, seed=seed, attack=a, eps=e) for a, e in transfer_points(ds)]
+    for ds in config["sn_experiments"]["datasets"]:
+        targets += sn_tables(ds)
+    return targets + figure_files()
 
 
 def run_facts():
@@ -344,28 +385,27 @@ def claim_files():
     """The tables the claim verdicts read, by kind, dataset, ε and seed (the job looks each one up
     by its keys; nothing is matched by list order)."""
     lrc_ds = [ds for ds in DATASETS if config["lrc"]["models"]]
+    sn_ds = config["sn_experiments"]["datasets"]
     a = config["strong_eval"]["paper_attack"]
     return {
-        "robustness": {ds: f"{R}/tables/robustness_{ds}_per_seed.csv" for ds in DATASETS},
-        "clean_accuracy": {ds: f"{R}/tables/clean_accuracy_{ds}.csv" for ds in DATASETS},
+        "robustness": {ds: path("robustness_rows", dataset=ds) for ds in DATASETS},
+        "clean_accuracy": {ds: path("clean_accuracy", ".csv", dataset=ds) for ds in DATASETS},
         "matrices": {
             ds: {
-                e: {str(s): f"{R}/matrices/{ds}_seed{s}_{a}_eps{e}.csv" for s in SEEDS}
+                e: {str(s): path("matrix", ".csv", dataset=ds, seed=s, attack=a, eps=e) for s in SEEDS}
                 for e in config_views.attack_eps(config, ds, a)
             }
             for ds in DATASETS
             if a in config["transfer"]["attacks"]
         },
-        "lrc": {ds: {str(s): f"{R}/lrc/lrc_sweep_{ds}_seed{s}.csv" for s in SEEDS} for ds in lrc_ds},
-        "decay": {ds: {str(s): f"{R}/structure/decay_lengths_{ds}_seed{s}.csv" for s in SEEDS} for ds in DATASETS},
+        "lrc": {ds: {str(s): path("lrc_sweep_seed", ".csv", dataset=ds, seed=s) for s in SEEDS} for ds in lrc_ds},
+        "decay": {ds: {str(s): path("decay_seed", ".csv", dataset=ds, seed=s) for s in SEEDS} for ds in DATASETS},
         "histories": {
-            ds: {m: {str(s): f"{R}/models/{ds}/{m}/seed{s}/history.csv" for s in SEEDS} for m in METHODS}
+            ds: {m: {str(s): path("history", dataset=ds, method=m, seed=s) for s in SEEDS} for m in METHODS}
             for ds in DATASETS
         },
-        "sn_sweep": {ds: f"{R}/tables/sn_sweep_{ds}.csv" for ds in config["sn_experiments"]["datasets"]},
-        "sn_generalization": {
-            ds: f"{R}/tables/sn_generalization_{ds}.csv" for ds in config["sn_experiments"]["datasets"]
-        },
+        "sn_sweep": {ds: path("sn_sweep", ".csv", dataset=ds) for ds in sn_ds},
+        "sn_generalization": {ds: path("sn_table", ".csv", dataset=ds) for ds in sn_ds},
     }
 
 
@@ -381,30 +421,29 @@ def flat_paths(tree):
 STRONG = config["strong_eval"]
 
 
-def strong_path(dataset, seed, eps, source):
-    return f"{R}/strong/{dataset}/seed{seed}/eps{eps}/{source}.json"
-
-
 def strong_rows(dataset):
     return [
-        strong_path(dataset, s, e, m)
+        path("strong", dataset=dataset, seed=s, eps=e, source=m)
         for e in config_views.attack_eps(config, dataset, STRONG["paper_attack"])
         for m in METHODS
         for s in SEEDS
     ]
 
 
+def paper_set(ext):
+    """A strong_eval job's images (.pt) or record (.json) of the paper's attack."""
+    return lambda w: path(
+        "adversarial", ext, dataset=w.dataset, seed=w.seed, attack=STRONG["paper_attack"], eps=w.eps, source=w.source
+    )
+
+
 DIAG = config["diagnostics"]
 DIAG_SEEDS = DIAG["seeds"] if DIAG["seeds"] is not None else SEEDS
 
 
-def diag_path(dataset, seed, eps, source):
-    return f"{R}/diagnostics/{dataset}/seed{seed}/eps{eps}/{source}.json"
-
-
 def diag_rows(dataset):
     return [
-        diag_path(dataset, s, e, m)
+        path("diagnostics", dataset=dataset, seed=s, eps=e, source=m)
         for e in config_views.attack_eps(config, dataset, STRONG["paper_attack"])
         for m in METHODS
         for s in DIAG_SEEDS
@@ -417,7 +456,7 @@ def diag_matrices(dataset):
     if a not in config["transfer"]["attacks"]:
         return {}
     return {
-        (str(s), e): f"{R}/matrices/{dataset}_seed{s}_{a}_eps{e}.csv"
+        (str(s), e): path("matrix", ".csv", dataset=dataset, seed=s, attack=a, eps=e)
         for s in DIAG_SEEDS
         for e in config_views.attack_eps(config, dataset, a)
     }
@@ -427,15 +466,12 @@ def diag_matrices(dataset):
 SN = config["sn_experiments"]
 
 
-def sn_model_path(dataset, method, beta, seed):
-    return f"{R}/sn/models/{dataset}/{method}/beta{beta}/seed{seed}/model.pt"
-
-
-def sn_dataset_rows(dataset):
-    return [
-        f"{R}/sn/eval/{dataset}/{m}/beta{b}/seed{s}.json"
+def sn_runs(name):
+    """Every (scheme, β, seed) file PATHS[name] (sn_row, sn_margins) of the dataset's SN runs."""
+    return lambda w: [
+        path(name, dataset=w.dataset, method=m, beta=b, seed=s)
         for m in SN["schemes"]
-        for b in config_views.sn_betas(config, dataset)
+        for b in config_views.sn_betas(config, w.dataset)
         for s in SN["seeds"]
     ]
 
@@ -444,7 +480,7 @@ def sn_dataset_rows(dataset):
 def whitebox_seed_files(ext):
     """{seed: path with a {dataset} wildcard} of the per-seed white-box tables (SGR Table 1), which the
     dataset's whitebox_table job writes beside the table over seeds."""
-    return {s: f"{R}/tables/whitebox_{{dataset}}_seed{s}.{ext}" for s in SEEDS}
+    return {s: path("whitebox_seed", f".{ext}", dataset="{dataset}", seed=s) for s in SEEDS}
 
 
 def whitebox_seed_outputs(ext):
@@ -455,7 +491,7 @@ def whitebox_seed_map(w):
     """{seed: {csv, md, tex, html}} of the job's per-seed tables: the script files each record under
     the seed it names, never by list order."""
     return {
-        s: {ext: whitebox_seed_files(ext)[s].format(dataset=w.dataset) for ext in ("csv", "md", "tex", "html")}
+        s: {ext: path("whitebox_seed", f".{ext}", dataset=w.dataset, seed=s) for ext in ("csv", "md", "tex", "html")}
         for s in SEEDS
     }
 
@@ -463,7 +499,7 @@ def whitebox_seed_map(w):
 def whitebox_metrics(w):
     """Every adversarial-set record of the dataset, all seeds: each names its own seed."""
     return [
-        adv_path(w.dataset, s, a, e, m, "json")
+        path("adversarial", ".json", dataset=w.dataset, seed=s, attack=a, eps=e, source=m)
         for s in SEEDS
         for a in config["attacks"]
         for e in config_views.attack_eps(config, w.dataset, a)
@@ -473,23 +509,23 @@ def whitebox_metrics(w):
 
 def first_metrics(w):
     """One adversarial-set record of the dataset: its ``data`` field is the captions' split clause."""
-    a = config["attacks"][0]
-    return adv_path(w.dataset, SEEDS[0], a, config_views.attack_eps(config, w.dataset, a)[0], METHODS[0], "json")
+    return first_record(w.dataset, config["attacks"][0])
 
 
-# rules/sgr_analysis.smk
-def first_eps(dataset, attack):
-    return config_views.attack_eps(config, dataset, attack)[0]
+# The LRC sweep's column kinds (advreg.figures.cells: "accuracy" coloured on the fixed scale, "count"
+# an integer), declared once for the per-seed table (lrc_figures) and the table over seeds (lrc_seeds).
+LRC_KINDS = {"worst_of_k_acc": "accuracy", "mean_single_acc": "accuracy", "k": "count", "n": "count", "seed": "count"}
 
 
 # rules/transfer.smk
 def matrix_files(w):
     """{row label: {model, set, metrics}} of one matrix: the job reads each file under its label."""
+    adv = dict(dataset=w.dataset, seed=w.seed, attack=w.attack, eps=w.eps)
     return {
         label: {
-            "model": model_path(w.dataset, m, w.seed),
-            "set": adv_path(w.dataset, w.seed, w.attack, w.eps, m, "pt"),
-            "metrics": adv_path(w.dataset, w.seed, w.attack, w.eps, m, "json"),
+            "model": path("model", dataset=w.dataset, method=m, seed=w.seed),
+            "set": path("adversarial", ".pt", **adv, source=m),
+            "metrics": path("adversarial", ".json", **adv, source=m),
         }
         for label, m in config_views.matrix_models(config, w.dataset, w.eps).items()
     }
@@ -498,35 +534,46 @@ def matrix_files(w):
 # {label: path} maps of the figure rules: the rule's input is the map's values, its params the map
 # itself, so the script reads each file under its own label (never by list order)
 def structure_sets(w):
+    m = config["structure"]["model"]
     return {
-        f"{a} ε={first_eps(w.dataset, a)}": adv_path(
-            w.dataset, w.seed, a, first_eps(w.dataset, a), config["structure"]["model"], "pt"
+        f"{a} ε={first_eps(w.dataset, a)}": path(
+            "adversarial", ".pt", dataset=w.dataset, seed=w.seed, attack=a, eps=first_eps(w.dataset, a), source=m
         )
         for a in config["structure"]["attacks"]
     }
 
 
 def lrc_csvs(w):
-    return {m: f"{R}/lrc/{w.dataset}_seed{w.seed}_{m}.csv" for m in config["lrc"]["models"]}
+    return {m: path("lrc_points", dataset=w.dataset, seed=w.seed, source=m) for m in config["lrc"]["models"]}
+
+
+def lrc_sample_model(w):
+    """The model lrc_figures draws its samples with: the first of lrc.models."""
+    return path("model", dataset=w.dataset, method=config["lrc"]["models"][0], seed=w.seed)
+
+
+def smoothness_set(dataset, seed, source):
+    """The adversarial set (.pt) of the smoothness attack's first ε (Figs. 6-8)."""
+    a = config["smoothness"]["attack"]
+    return path("adversarial", ".pt", dataset=dataset, seed=seed, attack=a, eps=first_eps(dataset, a), source=source)
+
+
+def smoothness_source_set(w):
+    return smoothness_set(w.dataset, w.seed, w.source)
 
 
 def trajectory_files(w):
-    a = config["smoothness"]["attack"]
     return {
         m: {
-            "model": model_path(w.dataset, m, w.seed),
-            "set": adv_path(w.dataset, w.seed, a, first_eps(w.dataset, a), m, "pt"),
+            "model": path("model", dataset=w.dataset, method=m, seed=w.seed),
+            "set": smoothness_set(w.dataset, w.seed, m),
         }
         for m in config["smoothness"]["models"]
     }
 
 
 def history_files(w):
-    return {
-        f"{m} (seed {s})": model_path(w.dataset, m, s).replace("model.pt", "history.csv")
-        for m in METHODS
-        for s in SEEDS
-    }
+    return {f"{m} (seed {s})": path("history", dataset=w.dataset, method=m, seed=s) for m in METHODS for s in SEEDS}
 
 
 def values_of(fn, key=None):
@@ -537,7 +584,7 @@ def values_of(fn, key=None):
 def matrix_inputs(w):
     files = list(matrix_files(w).values())
     return {
-        "data": f"{R}/data/{w.dataset}.pt",
+        "data": path("dataset", dataset=w.dataset),
         "models": [f["model"] for f in files],
         "sets": [f["set"] for f in files],
         "metrics": [f["metrics"] for f in files],
@@ -546,49 +593,37 @@ def matrix_inputs(w):
 
 # rules/summary.smk
 def summary_inputs(w):
-    # the seed-combined tables (mean ± interval); the per-seed ones stay in the report
+    # the seed-combined tables (mean ± interval), as stems; the per-seed ones stay in the report
     tables, matrices, comparisons, structure, lrc = [], [], [], [], []
     for ds in DATASETS:
-        tables += [
-            f"{R}/tables/clean_accuracy_{ds}.md",
-            f"{R}/tables/whitebox_{ds}.md",
-            f"{R}/tables/robustness_{ds}.md",
-            f"{R}/tables/masking_{ds}.md",
-        ]
-        matrices += [f"{R}/tables/transfer_{s}.md" for s in transfer_stems(ds)]
-        comparisons += [f"{R}/comparison/{s}.md" for s in comparison_stems(ds)]
-        structure.append(f"{R}/tables/decay_lengths_{ds}.md")
+        tables += [path(n, dataset=ds) for n in ("clean_accuracy", "whitebox", "robustness", "masking")]
+        matrices += [path("transfer", dataset=ds, attack=a, eps=e) for a, e in transfer_points(ds)]
+        comparisons += [path("comparison", dataset=ds, attack=a, eps=e) for a, e in transfer_points(ds, published=True)]
+        structure.append(path("decay", dataset=ds))
         if config["lrc"]["models"]:
-            lrc.append(f"{R}/tables/lrc_sweep_{ds}.md")
-    figures = figure_files()
-    sn = [f"{R}/tables/sn_generalization_{ds}.md" for ds in config["sn_experiments"]["datasets"]]
-    md = [f"{R}/tables/claims.md"] + tables + matrices + comparisons + structure + lrc + sn
+            lrc.append(path("lrc_sweep", dataset=ds))
+    sn = [path("sn_table", dataset=ds) for ds in config["sn_experiments"]["datasets"]]
+    stems = [path("claims")] + tables + matrices + comparisons + structure + lrc + sn
+
+    def md(stems):
+        return [s + ".md" for s in stems]
+
     return {
         # each Markdown table's HTML page: summary.html shows the coloured table (one colour rule)
-        "pages": [f[: -len(".md")] + ".html" for f in md],
-        "claims": f"{R}/tables/claims.md",
-        "claim_lines": f"{R}/tables/claim_lines.csv",
-        "regime_csv": f"{R}/tables/regime.csv",
+        "pages": [s + ".html" for s in stems],
+        "claims": path("claims", ".md"),
+        "claim_lines": path("claim_lines"),
+        "regime_csv": path("regime", ".csv"),
         # the test-image counts the verdict card states, from what the jobs wrote (one per dataset,
         # in DATASETS order): the clean table, the paper attack's record of the first model, the strong check
-        "clean_counts": [f"{R}/tables/clean_accuracy_{ds}.csv" for ds in DATASETS],
-        "attack_counts": [
-            adv_path(
-                ds,
-                SEEDS[0],
-                STRONG["paper_attack"],
-                config_views.attack_eps(config, ds, STRONG["paper_attack"])[0],
-                METHODS[0],
-                "json",
-            )
-            for ds in DATASETS
-        ],
-        "strong_counts": [f"{R}/tables/robustness_{ds}_per_seed.csv" for ds in DATASETS],
-        "tables": tables,
-        "matrices": matrices,
-        "comparisons": comparisons,
-        "structure": structure,
-        "lrc": lrc,
-        "sn": sn,
-        "figures": figures,
+        "clean_counts": [path("clean_accuracy", ".csv", dataset=ds) for ds in DATASETS],
+        "attack_counts": [first_record(ds, STRONG["paper_attack"]) for ds in DATASETS],
+        "strong_counts": [path("robustness_rows", dataset=ds) for ds in DATASETS],
+        "tables": md(tables),
+        "matrices": md(matrices),
+        "comparisons": md(comparisons),
+        "structure": md(structure),
+        "lrc": md(lrc),
+        "sn": md(sn),
+        "figures": figure_files(),
     }

@@ -7,7 +7,7 @@ rule prepare_dataset:
     input:
         code=script_code("prepare_dataset"),
     output:
-        f"{R}/data/{{dataset}}.pt",
+        PATHS["dataset"],
     log:
         f"{R}/logs/prepare_dataset/{{dataset}}.log",
     cache: True
@@ -20,6 +20,6 @@ rule prepare_dataset:
         test_file_train=config["data"]["test_file_train"],
         val=config["data"]["val"],
         stand_in=stand_in_sizes,
-        raw_dir=lambda w: f"{R}/data/raw/{w.dataset}",
+        raw_dir=lambda w: path("raw", dataset=w.dataset),
     script:
         "../scripts/prepare_dataset.py"

@@ -3,18 +3,18 @@
 
 rule clean_accuracy:
     input:
-        data=f"{R}/data/{{dataset}}.pt",
+        data=PATHS["dataset"],
         models=dataset_models,
         code=script_code("clean_accuracy"),
     output:
-        csv=f"{R}/tables/clean_accuracy_{{dataset}}.csv",
+        csv=PATHS["clean_accuracy"] + ".csv",
         html=report(
-            f"{R}/tables/clean_accuracy_{{dataset}}.html",
+            PATHS["clean_accuracy"] + ".html",
             caption="../report/clean_accuracy.rst",
             category=CATEGORY["table1"],
             labels={"dataset": "{dataset}", "table": "clean accuracy"},
         ),
-        md=f"{R}/tables/clean_accuracy_{{dataset}}.md",
+        md=PATHS["clean_accuracy"] + ".md",
     log:
         f"{R}/logs/clean_accuracy/{{dataset}}.log",
     benchmark:
@@ -44,12 +44,12 @@ rule training_curves:
         code=script_code("plot_training_curves"),
     output:
         report(
-            f"{R}/figures/training_curves_{{dataset}}.png",
+            PATHS["training_curves"] + ".png",
             caption="../report/training_curves.rst",
             category=CATEGORY["diagnostics"],
             labels={"dataset": "{dataset}", "figure": "training curves"},
         ),
-        svg=f"{R}/figures/training_curves_{{dataset}}.svg",
+        svg=PATHS["training_curves"] + ".svg",
     log:
         f"{R}/logs/training_curves/{{dataset}}.log",
     benchmark:

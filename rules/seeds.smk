@@ -5,18 +5,18 @@
 
 rule transfer_seeds:
     input:
-        tables=seed_paths(MATRIX_SEED),
+        tables=seed_paths("matrix", ".csv"),
         metrics=first_metrics,
         code=script_code("stack_seeds"),
     output:
-        csv=f"{R}/tables/transfer_{{dataset}}_{{attack}}_eps{{eps}}.csv",
+        csv=PATHS["transfer"] + ".csv",
         html=report(
-            f"{R}/tables/transfer_{{dataset}}_{{attack}}_eps{{eps}}.html",
+            PATHS["transfer"] + ".html",
             caption="../report/transfer_seeds.rst",
             category=CATEGORY["matrices"],
             labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}", "file": "over seeds (csv)"},
         ),
-        md=f"{R}/tables/transfer_{{dataset}}_{{attack}}_eps{{eps}}.md",
+        md=PATHS["transfer"] + ".md",
     log:
         f"{R}/logs/transfer_seeds/{{dataset}}_{{attack}}_eps{{eps}}.log",
     benchmark:
@@ -25,7 +25,7 @@ rule transfer_seeds:
         ENV
     params:
         note=data_note,
-        tables=shown(seed_map(MATRIX_SEED)),
+        tables=shown(seed_map("matrix", ".csv")),
         what=lambda w: (
             f"{w.attack} ε={w.eps}/255 white-box (diagonal) and transfer accuracy (%); rows: model "
             f"attacked, test: clean accuracy, columns: source of the adversarial examples"
@@ -36,17 +36,17 @@ rule transfer_seeds:
 
 rule paper_comparison:
     input:
-        tables=seed_paths(MATRIX_SEED),
+        tables=seed_paths("matrix", ".csv"),
         code=script_code("paper_comparison"),
     output:
-        csv=f"{R}/comparison/{{dataset}}_{{attack}}_eps{{eps}}.csv",
+        csv=PATHS["comparison"] + ".csv",
         html=report(
-            f"{R}/comparison/{{dataset}}_{{attack}}_eps{{eps}}.html",
+            PATHS["comparison"] + ".html",
             caption="../report/paper_comparison.rst",
             category=CATEGORY["comparison"],
             labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}"},
         ),
-        md=f"{R}/comparison/{{dataset}}_{{attack}}_eps{{eps}}.md",
+        md=PATHS["comparison"] + ".md",
     log:
         f"{R}/logs/paper_comparison/{{dataset}}_{{attack}}_eps{{eps}}.log",
     benchmark:
@@ -55,7 +55,7 @@ rule paper_comparison:
         ENV
     params:
         note=data_note,
-        tables=shown(seed_map(MATRIX_SEED)),
+        tables=shown(seed_map("matrix", ".csv")),
         reference=lambda w: config_views.reference_file(config, w.dataset, w.attack, w.eps),
         tolerance=shown(config["transfer"]["tolerance"]),
     script:
@@ -64,17 +64,17 @@ rule paper_comparison:
 
 rule lrc_seeds:
     input:
-        tables=lambda w: [f"{R}/lrc/lrc_sweep_{w.dataset}_seed{s}.csv" for s in SEEDS],
+        tables=seed_paths("lrc_sweep_seed", ".csv"),
         code=script_code("group_seeds"),
     output:
-        csv=f"{R}/tables/lrc_sweep_{{dataset}}.csv",
+        csv=PATHS["lrc_sweep"] + ".csv",
         html=report(
-            f"{R}/tables/lrc_sweep_{{dataset}}.html",
+            PATHS["lrc_sweep"] + ".html",
             caption="../report/lrc_seeds.rst",
             category=CATEGORY["lrc"],
             labels={"dataset": "{dataset}", "file": "sweep over seeds"},
         ),
-        md=f"{R}/tables/lrc_sweep_{{dataset}}.md",
+        md=PATHS["lrc_sweep"] + ".md",
     log:
         f"{R}/logs/lrc_seeds/{{dataset}}.log",
     benchmark:
@@ -86,7 +86,7 @@ rule lrc_seeds:
         seeds=shown(SEEDS),
         group_by=shown(["model", "noise", "zeta", "eps", "k", "n"]),
         columns=shown(["worst_of_k_acc", "mean_single_acc"]),
-        kinds=shown({"worst_of_k_acc": "accuracy", "mean_single_acc": "accuracy"}),
+        kinds=shown(LRC_KINDS),
         what="LRC sweep: worst-of-k and mean single-draw accuracy (%) per model, noise (decay length ζ, or the data covariance) and ε (noise std, [0, 1] pixel units); n: test images, k: noise draws per image",
     script:
         "../scripts/group_seeds.py"
@@ -94,17 +94,17 @@ rule lrc_seeds:
 
 rule decay_seeds:
     input:
-        tables=lambda w: [f"{R}/structure/decay_lengths_{w.dataset}_seed{s}.csv" for s in SEEDS],
+        tables=seed_paths("decay_seed", ".csv"),
         code=script_code("group_seeds"),
     output:
-        csv=f"{R}/tables/decay_lengths_{{dataset}}.csv",
+        csv=PATHS["decay"] + ".csv",
         html=report(
-            f"{R}/tables/decay_lengths_{{dataset}}.html",
+            PATHS["decay"] + ".html",
             caption="../report/structure.rst",
             category=CATEGORY["structure"],
             labels={"dataset": "{dataset}", "file": "decay lengths over seeds"},
         ),
-        md=f"{R}/tables/decay_lengths_{{dataset}}.md",
+        md=PATHS["decay"] + ".md",
     log:
         f"{R}/logs/decay_seeds/{{dataset}}.log",
     benchmark:

@@ -4,31 +4,31 @@
 
 rule perturbation_covariance:
     input:
-        data=f"{R}/data/{{dataset}}.pt",
+        data=PATHS["dataset"],
         sets=values_of(structure_sets),
         code=script_code("perturbation_covariance"),
     output:
-        csv=f"{R}/structure/decay_lengths_{{dataset}}_seed{{seed}}.csv",
+        csv=PATHS["decay_seed"] + ".csv",
         html=report(
-            f"{R}/structure/decay_lengths_{{dataset}}_seed{{seed}}.html",
+            PATHS["decay_seed"] + ".html",
             caption="../report/structure.rst",
             category=CATEGORY["structure"],
             labels={"dataset": "{dataset}", "file": "decay lengths"},
         ),
         fig2=report(
-            f"{R}/figures/fig2_covariance_{{dataset}}_seed{{seed}}.png",
+            PATHS["fig2"] + ".png",
             caption="../report/fig2.rst",
             category=CATEGORY["structure"],
             labels={"dataset": "{dataset}", "file": "Fig. 2"},
         ),
-        fig2_svg=f"{R}/figures/fig2_covariance_{{dataset}}_seed{{seed}}.svg",
+        fig2_svg=PATHS["fig2"] + ".svg",
         fig5=report(
-            f"{R}/figures/fig5_lrc_matrices_{{dataset}}_seed{{seed}}.png",
+            PATHS["fig5"] + ".png",
             caption="../report/fig5.rst",
             category=CATEGORY["structure"],
             labels={"dataset": "{dataset}", "file": "Fig. 5"},
         ),
-        fig5_svg=f"{R}/figures/fig5_lrc_matrices_{{dataset}}_seed{{seed}}.svg",
+        fig5_svg=PATHS["fig5"] + ".svg",
     log:
         f"{R}/logs/perturbation_covariance/{{dataset}}_seed{{seed}}.log",
     benchmark:
@@ -55,10 +55,10 @@ rule perturbation_covariance:
 
 rule lrc_data_noise:
     input:
-        data=f"{R}/data/{{dataset}}.pt",
+        data=PATHS["dataset"],
         code=script_code("lrc_data_noise"),
     output:
-        f"{R}/lrc/data_noise_{{dataset}}.pt",
+        PATHS["lrc_noise"],
     log:
         f"{R}/logs/lrc_data_noise/{{dataset}}.log",
     benchmark:
@@ -75,11 +75,11 @@ rule lrc_data_noise:
 rule lrc_attack:
     input:
         unpack(lrc_data_noise_input),
-        model=lambda w: model_path(w.dataset, w.source, w.seed),
-        data=f"{R}/data/{{dataset}}.pt",
+        model=source_model,
+        data=PATHS["dataset"],
         code=script_code("lrc_attack"),
     output:
-        f"{R}/lrc/{{dataset}}_seed{{seed}}_{{source}}.csv",
+        PATHS["lrc_points"],
     log:
         f"{R}/logs/lrc_attack/{{dataset}}_seed{{seed}}_{{source}}.log",
     benchmark:
@@ -104,38 +104,38 @@ rule lrc_attack:
 rule lrc_figures:
     input:
         csvs=values_of(lrc_csvs),
-        data=f"{R}/data/{{dataset}}.pt",
-        model=lambda w: model_path(w.dataset, config["lrc"]["models"][0], w.seed),
+        data=PATHS["dataset"],
+        model=lrc_sample_model,
         code=script_code("lrc_figures"),
     output:
-        csv=f"{R}/lrc/lrc_sweep_{{dataset}}_seed{{seed}}.csv",
+        csv=PATHS["lrc_sweep_seed"] + ".csv",
         html=report(
-            f"{R}/lrc/lrc_sweep_{{dataset}}_seed{{seed}}.html",
+            PATHS["lrc_sweep_seed"] + ".html",
             caption="../report/lrc_table.rst",
             category=CATEGORY["lrc"],
             labels={"dataset": "{dataset}", "file": "every sweep point"},
         ),
         fig3=report(
-            f"{R}/figures/fig3_lrc_accuracy_vs_zeta_{{dataset}}_seed{{seed}}.png",
+            PATHS["fig3"] + ".png",
             caption="../report/fig3.rst",
             category=CATEGORY["lrc"],
             labels={"dataset": "{dataset}", "file": "Fig. 3 (left)"},
         ),
-        fig3_svg=f"{R}/figures/fig3_lrc_accuracy_vs_zeta_{{dataset}}_seed{{seed}}.svg",
+        fig3_svg=PATHS["fig3"] + ".svg",
         samples=report(
-            f"{R}/figures/fig3_lrc_samples_{{dataset}}_seed{{seed}}.png",
+            PATHS["fig3_samples"] + ".png",
             caption="../report/fig3_samples.rst",
             category=CATEGORY["lrc"],
             labels={"dataset": "{dataset}", "file": "Fig. 3 (right)"},
         ),
-        samples_svg=f"{R}/figures/fig3_lrc_samples_{{dataset}}_seed{{seed}}.svg",
+        samples_svg=PATHS["fig3_samples"] + ".svg",
         fig4=report(
-            f"{R}/figures/fig4_lrc_accuracy_vs_eps_{{dataset}}_seed{{seed}}.png",
+            PATHS["fig4"] + ".png",
             caption="../report/fig4.rst",
             category=CATEGORY["lrc"],
             labels={"dataset": "{dataset}", "file": "Fig. 4"},
         ),
-        fig4_svg=f"{R}/figures/fig4_lrc_accuracy_vs_eps_{{dataset}}_seed{{seed}}.svg",
+        fig4_svg=PATHS["fig4"] + ".svg",
     log:
         f"{R}/logs/lrc_figures/{{dataset}}_seed{{seed}}.log",
     benchmark:
@@ -153,6 +153,7 @@ rule lrc_figures:
         csvs=shown(lrc_csvs),
         fig_eps=shown(config["lrc"]["fig_eps"]),
         sample_zetas=shown(config["lrc"]["sample_zetas"]),
+        kinds=shown(LRC_KINDS),
         device=DEVICE,
     script:
         "../scripts/lrc_figures.py"
@@ -162,16 +163,16 @@ rule trajectories:
     input:
         models=values_of(trajectory_files, "model"),
         sets=values_of(trajectory_files, "set"),
-        data=f"{R}/data/{{dataset}}.pt",
+        data=PATHS["dataset"],
         code=script_code("trajectories"),
     output:
         report(
-            f"{R}/figures/fig6_trajectories_{{dataset}}_seed{{seed}}.png",
+            PATHS["fig6"] + ".png",
             caption="../report/fig6.rst",
             category=CATEGORY["smoothness"],
             labels={"dataset": "{dataset}", "file": "Fig. 6"},
         ),
-        svg=f"{R}/figures/fig6_trajectories_{{dataset}}_seed{{seed}}.svg",
+        svg=PATHS["fig6"] + ".svg",
     log:
         f"{R}/logs/trajectories/{{dataset}}_seed{{seed}}.log",
     benchmark:
@@ -196,25 +197,18 @@ rule trajectories:
 
 rule adversarial_samples:
     input:
-        model=lambda w: model_path(w.dataset, w.source, w.seed),
-        adv=lambda w: adv_path(
-            w.dataset,
-            w.seed,
-            config["smoothness"]["attack"],
-            first_eps(w.dataset, config["smoothness"]["attack"]),
-            w.source,
-            "pt",
-        ),
-        data=f"{R}/data/{{dataset}}.pt",
+        model=source_model,
+        adv=smoothness_source_set,
+        data=PATHS["dataset"],
         code=script_code("adversarial_samples"),
     output:
         report(
-            f"{R}/figures/fig78_samples_{{dataset}}_seed{{seed}}_{{source}}.png",
+            PATHS["fig78"] + ".png",
             caption="../report/fig78.rst",
             category=CATEGORY["smoothness"],
             labels={"dataset": "{dataset}", "file": "Figs. 7-8: {source}"},
         ),
-        svg=f"{R}/figures/fig78_samples_{{dataset}}_seed{{seed}}_{{source}}.svg",
+        svg=PATHS["fig78"] + ".svg",
     log:
         f"{R}/logs/adversarial_samples/{{dataset}}_seed{{seed}}_{{source}}.log",
     benchmark:

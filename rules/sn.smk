@@ -5,11 +5,11 @@
 
 rule train_sn:
     input:
-        data=f"{R}/data/{{dataset}}.pt",
+        data=PATHS["dataset"],
         code=script_code("train"),
     output:
-        model=sn_model_path("{dataset}", "{method}", "{beta}", "{seed}"),
-        history=f"{R}/sn/models/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}/history.csv",
+        model=PATHS["sn_model"],
+        history=PATHS["sn_history"],
     log:
         f"{R}/logs/train_sn/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}.log",
     benchmark:
@@ -27,19 +27,19 @@ rule train_sn:
         method_cfg=lambda w: config_views.sn_method_cfg(config, w.dataset, w.method, w.beta),
         settings=lambda w: config_views.train_settings(config, w.dataset, w.seed, sn=True),
         device=DEVICE,
-        checkpoint=lambda w: f"{R}/checkpoints/sn/{w.dataset}/{w.method}/beta{w.beta}/seed{w.seed}.pt",
+        checkpoint=lambda w: path("sn_checkpoint", **dict(w)),
     script:
         "../scripts/train.py"
 
 
 rule evaluate_sn:
     input:
-        model=sn_model_path("{dataset}", "{method}", "{beta}", "{seed}"),
-        data=f"{R}/data/{{dataset}}.pt",
+        model=PATHS["sn_model"],
+        data=PATHS["dataset"],
         code=script_code("evaluate_sn"),
     output:
-        row=f"{R}/sn/eval/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}.json",
-        margins=f"{R}/sn/eval/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}_margins.npy",
+        row=PATHS["sn_row"],
+        margins=PATHS["sn_margins"],
     log:
         f"{R}/logs/evaluate_sn/{{dataset}}/{{method}}/beta{{beta}}/seed{{seed}}.log",
     benchmark:
@@ -65,46 +65,46 @@ rule evaluate_sn:
 
 rule sn_results:
     input:
-        rows=lambda w: sn_dataset_rows(w.dataset),
-        margins=lambda w: [r.replace(".json", "_margins.npy") for r in sn_dataset_rows(w.dataset)],
+        rows=sn_runs("sn_row"),
+        margins=sn_runs("sn_margins"),
         code=script_code("sn_results"),
     output:
-        sweep=f"{R}/tables/sn_sweep_{{dataset}}.csv",
+        sweep=PATHS["sn_sweep"] + ".csv",
         sweep_html=report(
-            f"{R}/tables/sn_sweep_{{dataset}}.html",
+            PATHS["sn_sweep"] + ".html",
             caption="../report/sn_sweep_table.rst",
             category=CATEGORY["sn"],
             labels={"dataset": "{dataset}", "file": "every (scheme, β)"},
         ),
-        csv=f"{R}/tables/sn_generalization_{{dataset}}.csv",
-        md=f"{R}/tables/sn_generalization_{{dataset}}.md",
+        csv=PATHS["sn_table"] + ".csv",
+        md=PATHS["sn_table"] + ".md",
         html=report(
-            f"{R}/tables/sn_generalization_{{dataset}}.html",
+            PATHS["sn_table"] + ".html",
             caption="../report/sn_table.rst",
             category=CATEGORY["sn"],
             labels={"dataset": "{dataset}", "file": "gap table"},
         ),
         gap=report(
-            f"{R}/figures/sn_gap_{{dataset}}.png",
+            PATHS["sn_gap"] + ".png",
             caption="../report/sn_gap.rst",
             category=CATEGORY["sn"],
             labels={"dataset": "{dataset}", "file": "generalization gap"},
         ),
-        gap_svg=f"{R}/figures/sn_gap_{{dataset}}.svg",
+        gap_svg=PATHS["sn_gap"] + ".svg",
         sweep_fig=report(
-            f"{R}/figures/sn_beta_sweep_{{dataset}}.png",
+            PATHS["sn_beta_sweep"] + ".png",
             caption="../report/sn_beta_sweep.rst",
             category=CATEGORY["sn"],
             labels={"dataset": "{dataset}", "file": "β sweep"},
         ),
-        sweep_fig_svg=f"{R}/figures/sn_beta_sweep_{{dataset}}.svg",
+        sweep_fig_svg=PATHS["sn_beta_sweep"] + ".svg",
         margins_fig=report(
-            f"{R}/figures/sn_margins_{{dataset}}.png",
+            PATHS["sn_margins_fig"] + ".png",
             caption="../report/sn_margins.rst",
             category=CATEGORY["sn"],
             labels={"dataset": "{dataset}", "file": "margins"},
         ),
-        margins_fig_svg=f"{R}/figures/sn_margins_{{dataset}}.svg",
+        margins_fig_svg=PATHS["sn_margins_fig"] + ".svg",
     log:
         f"{R}/logs/sn_results/{{dataset}}.log",
     benchmark:

@@ -5,13 +5,13 @@
 
 rule strong_eval:
     input:
-        model=lambda w: model_path(w.dataset, w.source, w.seed),
-        data=f"{R}/data/{{dataset}}.pt",
-        paper_set=lambda w: adv_path(w.dataset, w.seed, STRONG["paper_attack"], w.eps, w.source, "pt"),
-        paper_json=lambda w: adv_path(w.dataset, w.seed, STRONG["paper_attack"], w.eps, w.source, "json"),
+        model=source_model,
+        data=PATHS["dataset"],
+        paper_set=paper_set(".pt"),
+        paper_json=paper_set(".json"),
         code=script_code("strong_eval"),
     output:
-        strong_path("{dataset}", "{seed}", "{eps}", "{source}"),
+        PATHS["strong"],
     log:
         f"{R}/logs/strong_eval/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.log",
     benchmark:
@@ -38,15 +38,15 @@ rule robustness_table:
         rows=lambda w: strong_rows(w.dataset),
         code=script_code("robustness_table"),
     output:
-        csv=f"{R}/tables/robustness_{{dataset}}.csv",
+        csv=PATHS["robustness"] + ".csv",
         html=report(
-            f"{R}/tables/robustness_{{dataset}}.html",
+            PATHS["robustness"] + ".html",
             caption="../report/robustness.rst",
             category=CATEGORY["table1"],
             labels={"dataset": "{dataset}", "table": "paper vs strong attack"},
         ),
-        md=f"{R}/tables/robustness_{{dataset}}.md",
-        rows=f"{R}/tables/robustness_{{dataset}}_per_seed.csv",
+        md=PATHS["robustness"] + ".md",
+        rows=PATHS["robustness_rows"],
     log:
         f"{R}/logs/robustness_table/{{dataset}}.log",
     benchmark:
@@ -65,17 +65,17 @@ rule claim_verdicts:
         tables=flat_paths(claim_files()),
         code=script_code("claim_verdicts"),
     output:
-        csv=f"{R}/tables/claims.csv",
+        csv=PATHS["claims"] + ".csv",
         html=report(
-            f"{R}/tables/claims.html",
+            PATHS["claims"] + ".html",
             caption="../report/claims.rst",
             category=CATEGORY["summary"],
             labels={"table": "claim verdicts"},
         ),
-        md=f"{R}/tables/claims.md",
-        lines=f"{R}/tables/claim_lines.csv",
-        regime=f"{R}/tables/regime.md",
-        regime_csv=f"{R}/tables/regime.csv",
+        md=PATHS["claims"] + ".md",
+        lines=PATHS["claim_lines"],
+        regime=PATHS["regime"] + ".md",
+        regime_csv=PATHS["regime"] + ".csv",
     log:
         f"{R}/logs/claim_verdicts.log",
     benchmark:
@@ -108,12 +108,12 @@ rule claim_verdicts:
 # PGD and the strong ensemble, 10× PGD steps with restarts, black-box vs white-box, strong gap.
 rule masking_diagnostics:
     input:
-        model=lambda w: model_path(w.dataset, w.source, w.seed),
-        data=f"{R}/data/{{dataset}}.pt",
-        strong=strong_path("{dataset}", "{seed}", "{eps}", "{source}"),
+        model=source_model,
+        data=PATHS["dataset"],
+        strong=PATHS["strong"],
         code=script_code("masking_diagnostics"),
     output:
-        diag_path("{dataset}", "{seed}", "{eps}", "{source}"),
+        PATHS["diagnostics"],
     log:
         f"{R}/logs/masking_diagnostics/{{dataset}}/seed{{seed}}/eps{{eps}}/{{source}}.log",
     benchmark:
@@ -144,21 +144,21 @@ rule masking_table:
         matrices=lambda w: list(diag_matrices(w.dataset).values()),
         code=script_code("masking_table"),
     output:
-        csv=f"{R}/tables/masking_{{dataset}}.csv",
+        csv=PATHS["masking"] + ".csv",
         html=report(
-            f"{R}/tables/masking_{{dataset}}.html",
+            PATHS["masking"] + ".html",
             caption="../report/masking.rst",
             category=CATEGORY["diagnostics"],
             labels={"dataset": "{dataset}", "table": "gradient-masking checks"},
         ),
-        md=f"{R}/tables/masking_{{dataset}}.md",
+        md=PATHS["masking"] + ".md",
         png=report(
-            f"{R}/figures/accuracy_vs_eps_{{dataset}}.png",
+            PATHS["accuracy_vs_eps"] + ".png",
             caption="../report/masking.rst",
             category=CATEGORY["diagnostics"],
             labels={"dataset": "{dataset}", "figure": "accuracy vs ε (masking check)"},
         ),
-        svg=f"{R}/figures/accuracy_vs_eps_{{dataset}}.svg",
+        svg=PATHS["accuracy_vs_eps"] + ".svg",
     log:
         f"{R}/logs/masking_table/{{dataset}}.log",
     benchmark:
@@ -168,7 +168,7 @@ rule masking_table:
     params:
         note=data_note,
         methods=shown(METHODS),
-        matrices=shown(lambda w: {f"{s}|{e}": path for (s, e), path in diag_matrices(w.dataset).items()}),
+        matrices=shown(lambda w: {f"{s}|{e}": f for (s, e), f in diag_matrices(w.dataset).items()}),
         tol=shown(DIAG["tol"]),
         gap_tol=shown(DIAG["gap_tol"]),
     script:

@@ -7,14 +7,14 @@ rule summary:
         code=script_code("summary"),
         landing_template=LANDING_TEMPLATE,
     output:
-        md=f"{R}/summary.md",
+        md=PATHS["summary"] + ".md",
         html=report(
-            f"{R}/summary.html",
+            PATHS["summary"] + ".html",
             caption="../report/summary.rst",
             category=CATEGORY["summary"],
             labels={"page": "summary (start here)"},
         ),
-        landing=LANDING_PAGE,
+        landing=PATHS["landing"],
     log:
         f"{R}/logs/summary.log",
     benchmark:

@@ -4,11 +4,11 @@
 
 rule train:
     input:
-        data=f"{R}/data/{{dataset}}.pt",
+        data=PATHS["dataset"],
         code=script_code("train"),
     output:
-        model=f"{R}/models/{{dataset}}/{{method}}/seed{{seed}}/model.pt",
-        history=f"{R}/models/{{dataset}}/{{method}}/seed{{seed}}/history.csv",
+        model=PATHS["model"],
+        history=PATHS["history"],
     log:
         f"{R}/logs/train/{{dataset}}/{{method}}/seed{{seed}}.log",
     benchmark:
@@ -27,6 +27,6 @@ rule train:
         settings=lambda w: config_views.train_settings(config, w.dataset, w.seed),
         device=DEVICE,
         # not an output: survives a failed or killed job, so a re-run resumes from it
-        checkpoint=lambda w: f"{R}/checkpoints/{w.dataset}/{w.method}/seed{w.seed}.pt",
+        checkpoint=lambda w: path("checkpoint", **dict(w)),
     script:
         "../scripts/train.py"

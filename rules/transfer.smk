@@ -7,22 +7,22 @@ rule transfer_matrix:
         unpack(matrix_inputs),
         code=script_code("transfer_matrix"),
     output:
-        csv=f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.csv",
+        csv=PATHS["matrix"] + ".csv",
         html=report(
-            f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.html",
+            PATHS["matrix"] + ".html",
             caption="../report/transfer_matrix.rst",
             category=CATEGORY["matrices"],
             labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}", "file": "table (csv)"},
         ),
-        md=f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.md",
-        tex=f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.tex",
+        md=PATHS["matrix"] + ".md",
+        tex=PATHS["matrix"] + ".tex",
         png=report(
-            f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.png",
+            PATHS["matrix"] + ".png",
             caption="../report/transfer_matrix.rst",
             category=CATEGORY["matrices"],
             labels={"dataset": "{dataset}", "attack": "{attack}", "eps (1/255)": "{eps}", "file": "heat map"},
         ),
-        svg=f"{R}/matrices/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.svg",
+        svg=PATHS["matrix"] + ".svg",
     log:
         f"{R}/logs/transfer_matrix/{{dataset}}_seed{{seed}}_{{attack}}_eps{{eps}}.log",
     benchmark:

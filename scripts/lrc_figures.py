@@ -1,6 +1,5 @@
 from _log import logged
 
-from advreg.figures.cells import ACCURACY, COUNT
 from advreg.figures.tables import write_table
 from advreg.jobs.sgr_analysis import lrc_figures
 
@@ -11,4 +10,4 @@ with logged(snakemake):
                      sample_model_name=next(iter(p.csvs)))
     write_table(df, html_path=o.html, caption=f"{p.note}LRC sweep, {snakemake.wildcards.dataset}, seed "
                 f"{snakemake.wildcards.seed}: every (model, noise, ζ, ε) point",
-                kinds={"worst_of_k_acc": ACCURACY, "mean_single_acc": ACCURACY, "k": COUNT, "n": COUNT, "seed": COUNT})
+                kinds=dict(p.kinds))  # the rule's LRC_KINDS (rules/common.smk), also the lrc_seeds table's

@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 import torch
 
+from pass_counting import counting_env
+
 REPO = Path(__file__).resolve().parents[1]
 # The data mirror: ADVREG_DATA_MIRROR, else ../shared/data beside the checkout.
 MIRROR = Path(os.environ.get("ADVREG_DATA_MIRROR", REPO.parent / "shared" / "data"))
@@ -171,3 +173,23 @@ def tick_label_overlaps(fig) -> list[tuple[str, str]]:
                     if boxes_overlap(a, b):
                         out.append((ta, tb))
     return out
+
+
+# The workflow tests' runs count what their jobs do (issue 42, item 6): every Snakemake job started
+# in this session counts the images it passes through its model (tests/pass_counting.py), so the
+# session's one tiny run (``tiny_run``) also serves tests/workflow/test_pass_counts.py, without a
+# run of its own. Autouse and session-scoped: set before ``tiny_run`` starts its jobs (here, not in
+# a tests/workflow/conftest.py, which would shadow this module for ``from conftest import``).
+@pytest.fixture(scope="session", autouse=True)
+def pass_counts(tmp_path_factory):
+    """The folder the jobs of this session's runs write their pass counts to."""
+    folder = tmp_path_factory.mktemp("pass_counts")
+    env = counting_env(folder)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield folder
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v

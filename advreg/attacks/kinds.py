@@ -48,7 +48,8 @@ DEEPFOOL_ITERS = 3
 def _deepfool_passes(cfg: dict, transfer: bool = False) -> tuple[float, float]:
     iters = min(DEEPFOOL_ITERS, cfg.get("max_iter", 50))
     k = min(cfg.get("nb_candidate", 10), 10)
-    return iters * (k - 1), iters * (2 - (k - 1))
+    # and the clean forward that picks the candidates, before the iterations
+    return iters * (k - 1), iters * (2 - (k - 1)) + 1
 
 
 def _pgd_passes(cfg: dict, transfer: bool = False) -> tuple[float, float]:

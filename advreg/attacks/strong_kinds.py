@@ -69,20 +69,24 @@ def _targeted_label(kind: str, p: dict) -> str:
     return f"{kind}({p['steps']}×{p['targets']})"
 
 
+# Each cost counts torchattacks' own passes: APGD's accuracy forward and, per restart (and
+# target), its first gradient before the steps; Square's accuracy forward and, per restart, its
+# first query (an upper bound: Square stops querying an image once it is broken).
 KINDS: dict[str, StrongKind] = {
     "apgd_ce": StrongKind({"steps": 100, "restarts": 1},
-                          lambda p, fb, fwd: p["steps"] * p["restarts"] * fb, _apgd("ce"), _steps_label),
+                          lambda p, fb, fwd: (p["steps"] + 1) * p["restarts"] * fb + fwd, _apgd("ce"), _steps_label),
     "apgd_dlr": StrongKind({"steps": 100, "restarts": 1},
-                           lambda p, fb, fwd: p["steps"] * p["restarts"] * fb, _apgd("dlr"), _steps_label),
+                           lambda p, fb, fwd: (p["steps"] + 1) * p["restarts"] * fb + fwd, _apgd("dlr"),
+                           _steps_label),
     "apgd_t": StrongKind({"steps": 100, "targets": 9, "restarts": 1},
-                         lambda p, fb, fwd: p["steps"] * p["targets"] * p["restarts"] * fb, _apgd_t,
+                         lambda p, fb, fwd: (p["steps"] + 1) * p["targets"] * p["restarts"] * fb + fwd, _apgd_t,
                          _targeted_label),
     # FAB-T: per step a forward and the gradient of two logits, plus its projections
     "fab_t": StrongKind({"steps": 100, "targets": 9, "restarts": 1},
                         lambda p, fb, fwd: p["steps"] * p["targets"] * p["restarts"] * (fb + fwd), _fab_t,
                         _targeted_label),
     "square": StrongKind({"queries": 5000, "restarts": 1},
-                         lambda p, fb, fwd: p["queries"] * p["restarts"] * fwd, _square,
+                         lambda p, fb, fwd: ((p["queries"] + 1) * p["restarts"] + 1) * fwd, _square,
                          lambda kind, p: f"square({p['queries']})", black_box=True),
 }
 

@@ -20,9 +20,10 @@ drop the wrapper), wrapping what a given function returns, or the given constant
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from advreg.base.text import INF, NEG_INF, special_number, yes_no
 
 __all__ = ["shown", "text", "plain", "NONE_WORDS"]
 
@@ -38,10 +39,9 @@ EMPTY = "none"   # an empty list or dict, or an empty string
 
 
 def _number(x: float) -> str:
-    if math.isnan(x):
-        return "–"
-    if math.isinf(x):
-        return "∞" if x > 0 else "−∞"
+    special = special_number(x)
+    if special is not None:
+        return special
     if x == int(x) and abs(x) < 1e15:
         return str(int(x))
     return repr(x)        # the shortest repr that round-trips: 0.36787944, 0.3
@@ -56,11 +56,11 @@ def text(value: Any, none: str = "–", key: Any = None) -> str:
     if isinstance(value, _Shown):
         return str(value)
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return yes_no(value)
     if isinstance(value, float):
         return _number(value)
     if isinstance(value, str):
-        return {"inf": "∞", "-inf": "−∞", "": EMPTY}.get(value, value)
+        return {"inf": INF, "-inf": NEG_INF, "": EMPTY}.get(value, value)
     if isinstance(value, Mapping):
         if not value:
             return EMPTY

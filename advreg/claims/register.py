@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import math
 import re
-from importlib import resources
 
 import yaml
 from scipy import stats
+
+from advreg.base.text import INF, MISSING, special_number
+from advreg.claims.published import read_text
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 JUDGED = (SUPPORTED, CONTRADICTED, INCONCLUSIVE)   # the verdicts of a case the run measured
@@ -48,8 +50,7 @@ ELLIPSIS = "…"
 
 def load_register() -> dict:
     """The register: ``claims`` (a list of entries) and ``regimes`` (indicator sets by name)."""
-    text = (resources.files("advreg") / "reference" / "claims.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return yaml.safe_load(read_text("claims.yaml"))
 
 
 # ----------------------------------------------------------------------------- verdicts
@@ -250,20 +251,21 @@ def label(value) -> str:
 
 def label_text(value) -> str:
     """A label as a reader reads it: ``label``, with ∞ for inf (a β grid, β* per seed)."""
-    return "∞" if label(value) == "inf" else label(value)
+    return INF if label(value) == "inf" else label(value)
 
 
-def as_text(v, missing: str = "–") -> str:
+def as_text(v, missing: str = MISSING) -> str:
     """A run or paper value as text, the one way the regime tables and the summary write it: a list
     (widths, a β grid) as 32/32/64 or ∞/1/2, ∞ for inf, integers with thousands separators, other
-    floats to one decimal; ``missing`` for None or NaN. Never a Python repr."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+    floats to one decimal; ``missing`` for None or NaN (the marks: advreg.base.text). Never a
+    Python repr."""
+    if v is None:
         return missing
     if isinstance(v, (list, tuple)):
         return "/".join(label_text(x) for x in v)
     if isinstance(v, float):
-        if math.isinf(v):
-            return "∞"
+        if special_number(v, missing) is not None:
+            return special_number(v, missing)
         return label(v) if v == int(v) and abs(v) >= 100 else f"{v:.1f}"
     return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
 

@@ -27,6 +27,8 @@ import pandas as pd
 from matplotlib import colormaps
 from matplotlib.colors import ListedColormap, Normalize, to_hex
 
+from advreg.base.text import INF, MISSING, NEG_INF, NO, PYTHON_WORDS, YES, special_number, yes_no
+
 ACCURACY, LOWER, HIGHER, VERDICT, FLAG, COUNT, NEUTRAL = (
     "accuracy", "lower", "higher", "verdict", "flag", "count", "neutral")
 KINDS = (ACCURACY, LOWER, HIGHER, VERDICT, FLAG, COUNT, NEUTRAL)
@@ -40,9 +42,7 @@ PROBLEM = "#f4a6a6"
 VERDICT_COLOURS = {"supported": "#b7e1a1", "contradicted": PROBLEM, "inconclusive": "#fde5a5",
                    "not tested": "#e4e4e4"}
 
-MISSING, INF, RAISED, HEALTHY, YES, NO = "–", "∞", "FLAG", "✓", "yes", "no"
-# cell texts that a Python value printed as-is would leave behind, and what is shown instead
-_PYTHON_TEXT = {"inf": INF, "-inf": "-" + INF, "nan": MISSING, "NaN": MISSING, "None": MISSING, "<NA>": MISSING}
+RAISED, HEALTHY = "FLAG", "✓"
 
 # what the legend says of each coloured kind: (what the columns are, how they are coloured)
 _RULE_TEXT = {
@@ -116,15 +116,13 @@ def cell_text(v, kind: str | None = None, number=None) -> str:
         if raised is not None:
             return RAISED if raised else HEALTHY
     if _is_bool(v):
-        return YES if v else NO
+        return yes_no(bool(v))
     if _is_number(v):
-        if math.isinf(v):
-            return INF if v > 0 else "-" + INF
-        return (number or "{:.4g}".format)(float(v))
+        return special_number(float(v)) or (number or "{:.4g}".format)(float(v))
     text = str(v)
     if text.strip() in ("True", "False"):
         return cell_text(text.strip() == "True", kind)
-    return _PYTHON_TEXT.get(text.strip(), text)
+    return PYTHON_WORDS.get(text.strip(), text)
 
 
 def display_frame(df: pd.DataFrame, kinds: dict | None = None) -> pd.DataFrame:
@@ -145,7 +143,7 @@ def parse_text(text: str):
     "∞" → inf, "–" → nan, "✓"/"no" → False, "FLAG"/"yes" → True; other text unchanged (a test
     that compares a Markdown table with its CSV reads cells through this)."""
     t = str(text).strip()
-    words = {INF: math.inf, "-" + INF: -math.inf, MISSING: math.nan, HEALTHY: False, NO: False,
+    words = {INF: math.inf, NEG_INF: -math.inf, MISSING: math.nan, HEALTHY: False, NO: False,
              RAISED: True, YES: True}
     return words.get(t, t)
 

@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 from advreg.base.atomic import atomic_path  # noqa: E402
 
 
-def _save(fig, path, note: str = "") -> None:
+def save_figure(fig, path, note: str = "") -> None:
     """Write the figure; a ``note`` (a synthetic stand-in's label, advreg.data.stand_in) is printed in red
     across its top, so the image cannot be shown without it."""
     if note:   # wrapped here to the figure's width (matplotlib's wrap=True sizes the tight box wrongly)
@@ -157,7 +157,7 @@ def training_curves(histories: dict[str, pd.DataFrame], path, title: str = "", n
                    title="one line per seed" if per_seed else None, title_fontsize=9)
     if title:
         fig.suptitle(title)
-    _save(fig, path, note)
+    save_figure(fig, path, note)
 
 
 def matrix_heatmap(df: pd.DataFrame, path, title: str = "", note: str = "") -> None:
@@ -185,7 +185,7 @@ def matrix_heatmap(df: pd.DataFrame, path, title: str = "", note: str = "") -> N
                  ticks=np.linspace(0, 100, 11))
     if title:
         ax.set_title(title)
-    _save(fig, path, note)
+    save_figure(fig, path, note)
 
 
 def legend_in_spare_cell(axes, n_used: int, handles, labels, fontsize: float = 9, **kw) -> None:
@@ -240,4 +240,4 @@ def accuracy_vs_eps(curves: dict[str, list[dict]], path, paper_eps: float, chanc
     if title:
         fig.suptitle(title, fontsize=11)
     thin_tick_labels(fig, used, keep=[paper_eps])
-    _save(fig, path, note)
+    save_figure(fig, path, note)

@@ -13,11 +13,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from advreg.sgr.covariance import covariance_function_to_matrix  # noqa: E402
-from advreg.sgr.lrc_noise import lrc_covariance_function, perturb  # noqa: E402
-from advreg.figures.common import (_save, distinct_colors, distinct_markers, evaluated_ticks,  # noqa: E402
+from advreg.figures.common import (distinct_colors, distinct_markers, evaluated_ticks, save_figure,  # noqa: E402
                                    legend_in_spare_cell, log_if_wide, thin_tick_labels)
-from advreg.sgr.structure import center_crop_matrix  # noqa: E402
 
 CHANNEL_COLORS = ("tab:red", "tab:green", "tab:blue")
 LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1)))
@@ -64,8 +61,9 @@ def _matrix_panel(ax, m, title) -> object:
 
 # ----------------------------------------------------------------------------- Fig. 2
 
-def fig2_covariance(arrays: Mapping[str, dict], table: pd.DataFrame, path, C: int, H: int, W: int,
-                    trim: float = 0.25, max_r: int | None = None, note: str = "") -> None:
+def fig2_covariance(arrays: Mapping[str, dict], matrices: Mapping[str, torch.Tensor], table: pd.DataFrame,
+                    path, C: int, H: int, W: int, trim: float = 0.25, max_r: int | None = None,
+                    note: str = "") -> None:
     """(a) centre-cropped (``trim`` per side), max-|.|-rescaled second-moment matrices of each
     source side by side; (b) normalized radial covariance functions, intra-channel (one curve per
     source, per channel for C = 3; colour = channel, line style = source; each divided by its own
@@ -74,8 +72,9 @@ def fig2_covariance(arrays: Mapping[str, dict], table: pd.DataFrame, path, C: in
     inter/intra ratio is readable), vs pixel displacement; one legend under the figure gives each
     source's line style and decay length (and, for C = 3, the channels' colours).
 
-    arrays / table: the output of ``structure.perturbation_structure``. A source whose 'matrix' is
-    None is shown as the stationary matrix of its covariance function.
+    arrays / table: the output of ``advreg.sgr.structure.perturbation_structure``; matrices: per
+    source the centre-cropped matrix to show (``advreg.sgr.structure.shown_matrix``, cropped with
+    the same ``trim``).
     """
     names = list(arrays)
     if not names:
@@ -87,11 +86,7 @@ def fig2_covariance(arrays: Mapping[str, dict], table: pd.DataFrame, path, C: in
     mats = top.subplots(1, len(names), squeeze=False)[0]
     im = None
     for ax, name in zip(mats, names):
-        s = arrays[name]
-        m = s.get("matrix")
-        if m is None:
-            m = covariance_function_to_matrix(s["kernel"], H, W)
-        im = _matrix_panel(ax, center_crop_matrix(m, C, H, W, trim), name)
+        im = _matrix_panel(ax, matrices[name], name)
         ax.title.set_fontsize(10)
     bar = top.colorbar(im, ax=list(mats), shrink=0.85)
     bar.set_label("rescaled second moment", fontsize=9)
@@ -142,16 +137,18 @@ def fig2_covariance(arrays: Mapping[str, dict], table: pd.DataFrame, path, C: in
     legend_row.legend(handles, tags, loc="center", ncol=min(3, len(tags)), fontsize=9, frameon=False)
     bottom.suptitle(f"(b) covariance functions (decay length at {fraction:.3g} of peak)", fontsize=10,
                     x=0.01, ha="left")
-    _save(fig, path, note)
+    save_figure(fig, path, note)
 
 
 # ----------------------------------------------------------------------------- Fig. 3
 
-def fig3_samples(x: torch.Tensor, noises_by_zeta: Mapping[float, torch.Tensor], eps: float,
+def fig3_samples(x: torch.Tensor, noises_by_zeta: Mapping[float, torch.Tensor],
+                 perturbed_by_zeta: Mapping[float, torch.Tensor], eps: float,
                  predictions: Mapping[float, Sequence[int]], path, class_names=None,
                  model_name: str = "", note: str = "") -> None:
     """LRC-perturbed samples. x: (m, C, H, W) originals (two in the paper); noises_by_zeta:
-    ζ -> (m, C, H, W) unit-variance noise; predictions: ζ -> m predicted labels on the perturbed
+    ζ -> (m, C, H, W) unit-variance noise; perturbed_by_zeta: ζ -> clip(x + ε·ξ)
+    (``advreg.sgr.lrc_noise.perturb``); predictions: ζ -> m predicted labels on the perturbed
     images. Rows: original / perturbed clip(x + ε·ξ) / perturbation ξ rescaled to the full range;
     columns: m per ζ; footer: predictions."""
     zetas = list(noises_by_zeta)
@@ -160,7 +157,7 @@ def fig3_samples(x: torch.Tensor, noises_by_zeta: Mapping[float, torch.Tensor], 
     fig, axes = plt.subplots(3, ncols, figsize=(0.95 * ncols + 0.9, 3.7), squeeze=False)
     for z_i, zeta in enumerate(zetas):
         noise = noises_by_zeta[zeta]
-        pert = perturb(x, noise.to(x), eps)
+        pert = perturbed_by_zeta[zeta]
         preds = list(predictions.get(zeta, []))
         for e in range(m):
             col = z_i * m + e
@@ -175,7 +172,7 @@ def fig3_samples(x: torch.Tensor, noises_by_zeta: Mapping[float, torch.Tensor], 
         axes[row, 0].set_ylabel(name, fontsize=9)
     whose = f"model {model_name}" if model_name else "the model"
     fig.text(0.5, 0.0, f"footer: the class {whose} predicts for the perturbed image", ha="center", fontsize=9)
-    _save(fig, path, note)
+    save_figure(fig, path, note)
 
 
 def _mean_std(df: pd.DataFrame, by: list[str], value: str = "worst_of_k_acc") -> pd.DataFrame:
@@ -220,7 +217,7 @@ def fig3_accuracy_vs_zeta(df: pd.DataFrame, eps: float, path, value: str = "wors
            title=f"LRC attack, ε = {eps:g}" + ("  (dashed: data covariance)" if not data.empty else ""))
     ax.set_ylim(0, 100)
     ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.02, 1.0))   # beside the plot, on no line
-    _save(fig, path, note)
+    save_figure(fig, path, note)
 
 
 def fig4_accuracy_vs_eps(df: pd.DataFrame, path, value: str = "worst_of_k_acc", note: str = "") -> None:
@@ -266,27 +263,25 @@ def fig4_accuracy_vs_eps(df: pd.DataFrame, path, value: str = "worst_of_k_acc", 
     handles, labels = axes.flat[0].get_legend_handles_labels()
     legend_in_spare_cell(axes, len(panels), handles, labels)   # never on a panel
     thin_tick_labels(fig, list(axes.flat)[:len(panels)])
-    _save(fig, path, note)
+    save_figure(fig, path, note)
 
 
 # ----------------------------------------------------------------------------- Fig. 5
 
-def fig5_lrc_matrices(C: int, H: int, W: int, zetas: Sequence[float], path, inter_channel: float = 0.5,
-                      trim: float = 0.25, note: str = "") -> None:
-    """LRC covariance matrices Cch ⊗ exp(−r/ζ) (``lrc.lrc_covariance_function`` laid out as the
-    stationary (CHW)² matrix), centre-cropped like Fig. 2, one panel per ζ."""
-    zetas = list(zetas)
+def fig5_lrc_matrices(matrices: Mapping[float, torch.Tensor], path, C: int, H: int, W: int,
+                      note: str = "") -> None:
+    """LRC covariance matrices Cch ⊗ exp(−r/ζ), centre-cropped like Fig. 2, one panel per ζ
+    (``matrices``: ζ -> matrix, from ``advreg.sgr.structure.lrc_matrices``)."""
+    zetas = list(matrices)
     fig, axes = plt.subplots(1, len(zetas), figsize=(1.9 * len(zetas) + 0.9, 2.5), squeeze=False)
     im = None
     for ax, zeta in zip(axes[0], zetas):
-        kern = lrc_covariance_function(C, H, W, float(zeta), inter_channel, dtype=torch.float64)
-        m = center_crop_matrix(covariance_function_to_matrix(kern, H, W), C, H, W, trim)
-        im = _matrix_panel(ax, m, f"ζ = {float(zeta):g}")
+        im = _matrix_panel(ax, matrices[zeta], f"ζ = {float(zeta):g}")
         ax.title.set_fontsize(10)
     bar = fig.colorbar(im, ax=list(axes[0]), shrink=0.8)
     bar.ax.tick_params(labelsize=9)
     fig.suptitle(f"LRC covariance matrices (C = {C}, {H}×{W}, centre crop)", fontsize=10)
-    _save(fig, path, note)
+    save_figure(fig, path, note)
 
 
 # ----------------------------------------------------------------------------- Fig. 6
@@ -343,7 +338,7 @@ def fig6_trajectories(probs_by_model: Mapping[str, torch.Tensor], path, n_exampl
                        "the other classes"], loc="center", ncol=2, fontsize=9, frameon=False)
     if title:
         fig.suptitle(title, fontsize=10)
-    _save(fig, path, note)
+    save_figure(fig, path, note)
 
 
 # ----------------------------------------------------------------------------- Figs. 7–8
@@ -376,4 +371,4 @@ def fig78_samples(x_clean: torch.Tensor, x_adv: torch.Tensor, preds_clean: Seque
         axes[2 * b, 0].set_ylabel("clean", fontsize=8)
         axes[2 * b + 1, 0].set_ylabel("PGD", fontsize=8)
     fig.suptitle(title, fontsize=10)
-    _save(fig, path, note)
+    save_figure(fig, path, note)

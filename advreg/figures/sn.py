@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from advreg.figures.common import _save, num_label, plt
+from advreg.figures.common import save_figure, num_label, plt
 
 
 def _is_inf(b) -> bool:
@@ -91,7 +91,7 @@ def gap_figure(best: pd.DataFrame, path, title: str = "", note: str = "", regime
     if regime:
         fig.text(0.01, 0.0, _wrapped("Regime (claims register): " + regime, fig, 9), ha="left", va="top",
                  fontsize=9)
-    _save(fig, path, note)
+    save_figure(fig, path, note)
 
 
 def beta_sweep_figure(df: pd.DataFrame, path, title: str = "", note: str = "") -> None:
@@ -136,7 +136,7 @@ def beta_sweep_figure(df: pd.DataFrame, path, title: str = "", note: str = "") -
         ax.legend(h, lab, fontsize=9, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     if title:
         fig.suptitle(title, fontsize=11)
-    _save(fig, path, note)
+    save_figure(fig, path, note)
 
 
 def _thin_ticks(ax, min_px: float = 14.0) -> None:
@@ -188,4 +188,4 @@ def margins_figure(rows: list[dict], margins: list[np.ndarray], best: pd.DataFra
     fig.canvas.draw()   # the final layout, then ticks far enough apart for 9-pt labels
     for ax in used:
         _thin_ticks(ax, min_px=1.5 * 9 * fig.dpi / 72)
-    _save(fig, path, note)
+    save_figure(fig, path, note)

@@ -28,7 +28,7 @@ document.querySelectorAll("table.advreg").forEach(function (table) {
       th.dataset.dir = dir === 1 ? "asc" : "desc";
       var key = function (r) {
         var c = r.children[col], t = c ? c.textContent.trim() : "";
-        var v = t === "∞" ? Infinity : t === "-∞" ? -Infinity : parseFloat(t);
+        var v = t === "∞" ? Infinity : t === "−∞" ? -Infinity : parseFloat(t);
         return isNaN(v) ? t : v;
       };
       rows.sort(function (a, b) {

@@ -6,7 +6,8 @@ import pandas as pd
 from advreg.nn.predict import accuracy
 from advreg.data.artifact import evaluated_on
 from advreg.nn.models import load_model
-from advreg.jobs.seed_tables import seed_columns_ci
+from advreg.figures.tables import write_table
+from advreg.jobs.seed_tables import seed_columns_ci, seed_columns_kinds
 from advreg.base.device import pick_device
 from advreg.data.artifact import test_split
 
@@ -34,3 +35,13 @@ def clean_accuracy_table(dataset_path, model_paths: list, methods: list[str], ba
     df.index.name = "method"
     df["images"] = len(x)   # the count every accuracy of this table is on (the summary's card reads it)
     return df.round(2), evaluated_on(meta, len(x), n_train.pop() if len(n_train) == 1 else None)
+
+
+def clean_accuracy_job(dataset_path, model_paths: list, methods: list[str], batch_size: int, dataset: str,
+                       csv_out, md_out, html_out, device: str = "auto", max_test: int | None = None) -> pd.DataFrame:
+    """The clean_accuracy rule: ``clean_accuracy_table`` written as CSV, Markdown and the report's
+    HTML, captioned with the data it was measured on."""
+    df, data = clean_accuracy_table(dataset_path, model_paths, methods, batch_size, device, max_test=max_test)
+    write_table(df, csv_out, md_out, caption=f"Clean test accuracy (%) on {dataset} ({data}).",
+                html_path=html_out, kinds=seed_columns_kinds(df))
+    return df

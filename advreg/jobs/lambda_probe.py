@@ -29,7 +29,8 @@ from advreg.jobs.attack import attack_kwargs, eps_pixels
 from advreg.data.artifact import load_dataset, to_float
 from advreg.nn.models import load_model
 from advreg.base.device import pick_device
-from advreg.training.loop import TrainSettings, train
+from advreg.jobs.train import train_job
+from advreg.training.settings import TrainSettings
 
 
 def validation_accuracy(model_path, dataset_path, attack_cfg: dict, eps_255, n_val: int | None,
@@ -61,7 +62,7 @@ def probe(config: dict, dataset: str, data_path, methods: list[str], lams: list[
             if method != "clean":
                 cfg["lam"] = lam
             out = Path(tmp) / f"{method}_{lam:g}"
-            hist = train(data_path, config_views.model_spec(config, dataset, method), method, cfg, settings,
+            hist = train_job(data_path, config_views.model_spec(config, dataset, method), method, cfg, settings,
                          f"{out}.pt", f"{out}.csv", f"{out}.ck", device=str(dev), log=lambda *a: None)
             row = {"method": method, "lam": lam, "train_seconds": sum(h["seconds"] for h in hist),
                    **validation_accuracy(f"{out}.pt", data_path, attack_cfg, eps_255, n_val,

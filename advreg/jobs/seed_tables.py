@@ -12,6 +12,7 @@ import pandas as pd
 
 from advreg.figures.cells import ACCURACY, COUNT, FLAG, NEUTRAL, same_kind
 from advreg.figures.tables import write_table
+from advreg.jobs.transfer_tables import load_reference
 from advreg.claims.statistics import fmt_ci, mean_ci
 
 
@@ -138,6 +139,20 @@ def comparison_line(name: str, s: dict) -> str:
             f"{s['flagged']} flagged, a cell is flagged when {rule}; white-box gain over clean has the "
             f"paper's sign in {s['whitebox_gain_sign_agreement']} rows"
             + (f" (not: {', '.join(s['disagreeing_rows'])})" if s["disagreeing_rows"] else ""))
+
+
+def paper_comparison_job(tables: dict, reference: str, tolerance: float, title: str, note: str,
+                         csv_out, md_out, html_out) -> tuple[str, dict]:
+    """The paper_comparison rule: our transfer matrix over seeds (``tables``: seed -> matrix CSV)
+    beside the published one (``reference``, advreg/reference/), each cell's difference flagged
+    where it exceeds the interval widened by ``tolerance``; written as CSV, Markdown and HTML.
+    Returns the caption line and the summary counts."""
+    mean, half, n = stack({s: pd.read_csv(f, index_col=0) for s, f in tables.items()})
+    table, summary = compare_to_paper(mean, half, n, load_reference(reference), tolerance)
+    line = note + comparison_line(f"{title} vs {reference}", summary)
+    write_table(table.set_index("target_model"), csv_out, md_out, caption=line, html_path=html_out,
+                kinds=COMPARISON_KINDS)
+    return line, summary
 
 
 def sn_best_ci(sweep: pd.DataFrame, best: pd.DataFrame) -> pd.DataFrame:

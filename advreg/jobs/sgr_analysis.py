@@ -10,21 +10,15 @@ import torch
 
 from advreg.base.atomic import atomic_path
 from advreg.figures import sgr as sgr_figures
+from advreg.figures.tables import write_table
 from advreg.nn.predict import predicted_labels
-from advreg.data.artifact import load_dataset, stand_in_note, to_float
-from advreg.sgr.lrc_noise import LRCSampler
+from advreg.data.artifact import head, load_dataset, stand_in_note, test_split, to_float
+from advreg.sgr.lrc_noise import LRCSampler, perturb
 from advreg.attacks.lrc import data_covariance_sweep, lrc_sweep
 from advreg.nn.models import load_for_attacks
-from advreg.sgr.structure import perturbation_structure
-from advreg.data.artifact import head
+from advreg.sgr.structure import lrc_matrices, perturbation_structure, shown_matrix
 from advreg.base.device import pick_device
 from advreg.attacks.trajectories import softmax_along_line
-
-
-def _test_split(dataset_path, dev, max_test):
-    data = load_dataset(dataset_path, dev)
-    x, y = head(data, "test", max_test)
-    return data, to_float(x), y
 
 
 def _adv(path, dev):
@@ -37,21 +31,26 @@ def _write_csv(df: pd.DataFrame, path) -> None:
 
 
 def covariance_structure(dataset_path, adv_sets: dict[str, str], max_test, max_data: int,
-                         fraction: float, out_csv, fig2_path, fig5_path, zetas, device="auto") -> pd.DataFrame:
+                         fraction: float, out_csv, fig2_path, fig5_path, zetas, device="auto",
+                         html_path=None, caption: str = "") -> pd.DataFrame:
     """Fig. 2: raw second moments of the clean model's adversarial perturbations (full matrix,
-    Eq. 15, and covariance function, Eq. 16) beside the data covariance; decay lengths.
-    Fig. 5: the synthetic LRC covariance matrices."""
+    Eq. 15, and covariance function, Eq. 16) beside the data covariance; decay lengths (CSV, and
+    the report's HTML table at ``html_path``). Fig. 5: the synthetic LRC covariance matrices."""
     dev = pick_device(device)
-    data, x, _ = _test_split(dataset_path, dev, max_test)
+    data = load_dataset(dataset_path, dev, parts=("train", "test"))
+    x = to_float(head(data, "test", max_test)[0])
     adv = {name: _adv(p, dev) for name, p in adv_sets.items()}
     x_data = to_float(data["x_train"][:max_data])
     c, h, w = x.shape[1:]
     arrays, table = perturbation_structure(x, adv, x_data, fraction=fraction,
                                            matrix=c * h * w <= 4096)
     _write_csv(table, out_csv)
+    if html_path:
+        write_table(table, html_path=html_path, caption=caption)
     note = stand_in_note(data["meta"])
-    sgr_figures.fig2_covariance(arrays, table, fig2_path, c, h, w, note=note)
-    sgr_figures.fig5_lrc_matrices(c, h, w, zetas, fig5_path, note=note)
+    shown = {name: shown_matrix(a, c, h, w) for name, a in arrays.items()}
+    sgr_figures.fig2_covariance(arrays, shown, table, fig2_path, c, h, w, note=note)
+    sgr_figures.fig5_lrc_matrices(lrc_matrices(c, h, w, zetas), fig5_path, c, h, w, note=note)
     return table
 
 
@@ -77,7 +76,8 @@ def lrc_attack(model_path, dataset_path, zetas, epsilons, k, batch_size, seeds, 
     from advreg.sgr.lrc_noise import GaussianSampler
 
     dev = pick_device(device)
-    _, x, y = _test_split(dataset_path, dev, max_test)
+    x, y, _ = test_split(dataset_path, dev, max_test)
+    x = to_float(x)
     model, _ = load_for_attacks(model_path, dev)
     sampler = None
     if data_noise:
@@ -100,19 +100,21 @@ def lrc_figures(csvs: dict[str, str], dataset_path, sample_model_path, fig_eps: 
     dev = pick_device(device)
     df = pd.concat([pd.read_csv(p).assign(model=m) for m, p in csvs.items()], ignore_index=True)
     _write_csv(df, out_csv)
-    data, x, _ = _test_split(dataset_path, dev, 2)
-    note = stand_in_note(data["meta"])
+    x, _, meta = test_split(dataset_path, dev, 2)
+    x = to_float(x)
+    note = stand_in_note(meta)
     sgr_figures.fig3_accuracy_vs_zeta(df, fig_eps, fig3_acc, note=note)
     sgr_figures.fig4_accuracy_vs_eps(df, fig4, note=note)
     model, _ = load_for_attacks(sample_model_path, dev)
     c, h, w = x.shape[1:]
     g = torch.Generator(device=dev).manual_seed(0)
-    noises, preds = {}, {}
+    noises, perturbed, preds = {}, {}, {}
     for z in sample_zetas:
-        noise = LRCSampler(c, h, w, z, device=dev).sample(len(x), generator=g)
-        noises[z] = noise
-        preds[z] = predicted_labels(model, (x + fig_eps * noise).clamp(0, 1)).tolist()
-    sgr_figures.fig3_samples(x, noises, fig_eps, preds, fig3_samples, model_name=sample_model_name, note=note)
+        noises[z] = LRCSampler(c, h, w, z, device=dev).sample(len(x), generator=g)
+        perturbed[z] = perturb(x, noises[z], fig_eps)
+        preds[z] = predicted_labels(model, perturbed[z]).tolist()
+    sgr_figures.fig3_samples(x, noises, perturbed, fig_eps, preds, fig3_samples, model_name=sample_model_name,
+                             note=note)
     return df
 
 
@@ -132,7 +134,8 @@ def trajectories(models: dict[str, str], adv_sets: dict[str, str], dataset_path,
     dev = pick_device(device)
     first = next(iter(models))
     adv = {name: _adv(p, dev) for name, p in adv_sets.items()}
-    data, x, _ = _test_split(dataset_path, dev, min(pool, len(adv[first])))
+    x, _, meta = test_split(dataset_path, dev, min(pool, len(adv[first])))
+    x = to_float(x)
     ref, _ = load_for_attacks(models[first], dev)
     idx, n_changed = flipped_examples(ref, x, adv[first][:len(x)], n_examples)
     probs = {}
@@ -143,17 +146,18 @@ def trajectories(models: dict[str, str], adv_sets: dict[str, str], dataset_path,
     title = (f"test images {images} (of the first {len(x)}): where PGD changes {first}'s prediction"
              if n_changed >= len(idx) else
              f"test images {images}: PGD changes {first}'s prediction on only {n_changed} of the first {len(x)}")
-    sgr_figures.fig6_trajectories(probs, path, n_examples=n_examples, title=title, note=stand_in_note(data["meta"]))
+    sgr_figures.fig6_trajectories(probs, path, n_examples=n_examples, title=title, note=stand_in_note(meta))
 
 
 def adversarial_samples(model_path, adv_set, dataset_path, n: int, path, title: str, device="auto") -> None:
     """Figs. 7-8: PGD-perturbed samples of one model with its predictions."""
     dev = pick_device(device)
-    data, x, _ = _test_split(dataset_path, dev, n)
+    x, _, meta = test_split(dataset_path, dev, n)
+    x = to_float(x)
     model, _ = load_for_attacks(model_path, dev)
     xa = _adv(adv_set, dev)[:n]
     sgr_figures.fig78_samples(x, xa, predicted_labels(model, x), predicted_labels(model, xa), path, title, n=n,
-                              note=stand_in_note(data["meta"]))
+                              note=stand_in_note(meta))
 
 
 DEFAULT_FRACTION = math.exp(-1)

@@ -8,10 +8,9 @@ show the same columns in % (× 100, headers ending " (%)", advreg.figures.cells.
 unit of every other table of the run."""
 from __future__ import annotations
 
-from importlib import resources
-
 import pandas as pd
 
+from advreg.claims.published import sn_table
 from advreg.figures.cells import ACCURACY, COUNT, LOWER, NEUTRAL, percent_name, percent_view
 from advreg.figures.sn import beta_sweep_figure, gap_figure, margins_figure
 from advreg.figures.tables import write_table
@@ -93,8 +92,7 @@ def write_sn_results(rows: list[dict], margins: list, schemes: list[str], betas:
     write_table(percent_view(sweep, [*SWEEP_ACCURACIES, "gap"]), html_path=out["sweep_html"], kinds=SWEEP_KINDS,
                 caption=f"{note}SN β sweep, {dataset} / {arch}: every (scheme, β, seed); accuracies and the gap "
                         f"(train − test under the scheme's training attack) in % (the CSV: fractions)")
-    reference = pd.read_csv(resources.files("advreg") / "reference" / "sn_table.csv", dtype={"beta_star": str})
-    best = with_published(sn_best_ci(df, best_beta(df)), reference, dataset, arch)
+    best = with_published(sn_best_ci(df, best_beta(df)), sn_table(), dataset, arch)
     caption = (f"{note}SN generalization gap, {dataset} / {arch}: accuracy under each scheme's training attack "
                f"(ERM: clean), β = ∞ (no SN) vs the validation-selected β*; paper_*: Farnia et al. 2019 for "
                f"the same dataset/architecture where published; *_ci95: half-width of the 95 % t-interval over the "

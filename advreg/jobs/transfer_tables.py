@@ -2,10 +2,9 @@
 published matrices: pandas only, no torch (a table job starts without it)."""
 from __future__ import annotations
 
-from importlib import resources
-
 import pandas as pd
 
+from advreg.claims import published
 from advreg.figures.cells import ACCURACY, NEUTRAL
 
 
@@ -67,8 +66,9 @@ def whitebox_table(metrics: list[dict], methods: list[str]) -> pd.DataFrame:
 
 
 def load_reference(name: str) -> pd.DataFrame:
-    """A published matrix shipped in advreg/reference/."""
-    path = resources.files("advreg") / "reference" / name
-    if not path.is_file():
-        raise MatrixError(f"no published matrix {name!r} in advreg/reference/")
-    return pd.read_csv(path, index_col=0)
+    """A published matrix shipped in advreg/reference/ (advreg.claims.published.published_matrix),
+    a missing one a MatrixError."""
+    try:
+        return published.published_matrix(name)
+    except published.MissingReference as e:
+        raise MatrixError(str(e)) from None

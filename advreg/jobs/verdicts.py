@@ -27,25 +27,28 @@ regime says so. An inconclusive row gives the seeds that would settle it at the 
 spread (advreg.claims.register.seeds_to_settle).
 
 A claim the run cannot test (a dataset it does not have, a model it did not train) gets a row that
-says why. Nothing is typed in by hand: the paper's values come from the published matrices and the
-SN paper's table (advreg/reference/), or the register, which cites each one's source beside its
-quote.
+says why. Nothing is typed in by hand: the paper's values come from the published matrices and
+tables (advreg/reference/, indexed with their sources in published.yaml) or the register, which
+cites each one's source beside its quote, all read through advreg.claims.published
+(tests/unit/test_paper_values.py holds this module to it).
 """
 from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 
 import numpy as np
 import pandas as pd
 
+from advreg.claims import published as P
 from advreg.claims import register as C
 from advreg.base.atomic import write_text
 from advreg.claims.statistics import fmt_ci, mean_ci
 
 PAPERS = {"SGR": "SGR paper (Roth et al. 2018)", "SN": "SN paper (Farnia et al. 2019)"}
+#: ours, not the papers': two ε (a run's and a paper's) are the same when they differ by less (float rounding)
+EPS_MATCH = 1e-9
 
 
 class NotTested(Exception):
@@ -118,7 +121,7 @@ class RunTables:
         name = self.references.get(ds, {}).get(self.eps(ds))
         if not name:
             return None
-        return self._get(("reference", ds), lambda: read_reference(name))
+        return self._get(("reference", ds), lambda: P.published_matrix(name))
 
     def clean_accuracy(self, ds: str) -> pd.DataFrame:
         return self._get(("clean", ds), lambda: pd.read_csv(self.files["clean_accuracy"][ds], index_col=0))
@@ -191,15 +194,6 @@ def _stack_seeds(files: dict) -> pd.DataFrame:
             df = df.rename(columns={"seed": "draw"})
         frames.append(df.assign(seed=int(s)))
     return pd.concat(frames)
-
-
-#: the published data-covariance LRC accuracies (advreg/reference/README.md), by dataset
-LRC_DATA_REFERENCE = {"cifar10": "cifar10_lrc_data_covariance.csv"}
-
-
-def read_reference(name: str) -> pd.DataFrame:
-    """A published matrix shipped in advreg/reference/ (row: model attacked; `test`: clean accuracy)."""
-    return pd.read_csv(resources.files("advreg") / "reference" / name, index_col=0)
 
 
 # ----------------------------------------------------------------------------- effects
@@ -377,7 +371,7 @@ def _lrc(t: RunTables, ds: str, noise: str = "lrc") -> pd.DataFrame:
 def _lrc_eps(sw: pd.DataFrame, want: float | None) -> float:
     """The paper's ε (register ``lrc_eps``) where the sweep has it, else its largest."""
     eps = sorted(sw["eps"].unique())
-    return want if want is not None and any(abs(e - want) < 1e-9 for e in eps) else eps[-1]
+    return want if want is not None and any(abs(e - want) < EPS_MATCH for e in eps) else eps[-1]
 
 
 def _lrc_at_eps(t: RunTables, ds: str, models: list[str]):
@@ -433,9 +427,9 @@ def lrc_data_gap(t: RunTables, ds: str, a: str, b: str, eps: float) -> list[Case
     if sw.empty:
         raise NotTested(f"the data-covariance sweep has no ε = {eps:g}")
     paper = math.nan
-    if ds in LRC_DATA_REFERENCE and t.lrc_eps is not None and abs(eps - t.lrc_eps) < 1e-9:   # the paper's ε
-        ref = read_reference(LRC_DATA_REFERENCE[ds])["worst_of_k_acc"]   # by model
-        paper = _paper_number(lambda r: r[a] - r[b], ref)
+    published = P.lrc_data_covariance(ds)   # (accuracy by model, its ε), or None: the paper has none
+    if published is not None and abs(eps - published[1]) < EPS_MATCH:   # at the ε the paper measured
+        paper = _paper_number(lambda r: r[a] - r[b], published[0])
     return [Case(f"{a} − {b}, data covariance, ε = {eps:g}", list(_paired(sw, a, b, "worst_of_k_acc")), None,
                  int(sw["n"].iloc[0]), paper)]
 

@@ -26,7 +26,9 @@ from typing import Mapping
 import pandas as pd
 import torch
 
-from advreg.sgr.covariance import (covariance_function, decay_length, mean_diagonal, pair_counts, radial_profile, second_moment_matrix)
+from advreg.sgr.covariance import (covariance_function, covariance_function_to_matrix, decay_length,
+                                   mean_diagonal, pair_counts, radial_profile, second_moment_matrix)
+from advreg.sgr.lrc_noise import lrc_covariance_function
 
 INV_E = math.exp(-1.0)
 
@@ -208,3 +210,24 @@ def center_crop_matrix(matrix, C: int, H: int, W: int, trim: float = 0.25) -> to
     sub = m[idx][:, idx]
     amax = float(sub.abs().max()) if sub.numel() else 0.0
     return sub / amax if amax > 0 else sub
+
+
+def shown_matrix(source: dict, C: int, H: int, W: int, trim: float = 0.25) -> torch.Tensor:
+    """The matrix Fig. 2 shows for one source of ``perturbation_structure``: its second-moment
+    matrix, or (where that was not kept) the stationary matrix of its covariance function,
+    centre-cropped and rescaled (``center_crop_matrix``)."""
+    m = source.get("matrix")
+    if m is None:
+        m = covariance_function_to_matrix(source["kernel"], H, W)
+    return center_crop_matrix(m, C, H, W, trim)
+
+
+def lrc_matrices(C: int, H: int, W: int, zetas, inter_channel: float = 0.5,
+                 trim: float = 0.25) -> dict[float, torch.Tensor]:
+    """Fig. 5: per ζ the LRC covariance matrix Cch ⊗ exp(−r/ζ) (eq. 11, ``lrc_covariance_function``
+    laid out as the stationary (CHW)² matrix), centre-cropped and rescaled like Fig. 2."""
+    out = {}
+    for zeta in zetas:
+        kern = lrc_covariance_function(C, H, W, float(zeta), inter_channel, dtype=torch.float64)
+        out[float(zeta)] = center_crop_matrix(covariance_function_to_matrix(kern, H, W), C, H, W, trim)
+    return out

@@ -2,25 +2,22 @@
 early stopping for the SN paper's CIFAR-10 nets, Farnia et al. 2019, sn-details §3.3).
 
 The whole dataset lives on the device as one uint8 tensor; batches are sliced from a per-epoch
-permutation and augmented on the device. A checkpoint is written after every epoch (atomically) and
-a re-run resumes from it; the final model is written only when training finished with finite
-losses.
+permutation and augmented on the device. A checkpoint is kept after every epoch and a re-run resumes
+from it; the job (advreg.jobs.train) writes the checkpoints, the history and the final model, which it
+writes only when training finished with finite losses.
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import inspect
 import json
 import math
-import os
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
-from advreg.base.atomic import atomic_path, save_torch
 from advreg.training import augment as aug
 from advreg.sgr.covariance import data_mean_diagonal
 from advreg.data.artifact import load_dataset, to_float
@@ -29,7 +26,7 @@ from advreg.nn.predict import accuracy
 from advreg.training.method_kinds import implementation, method_kind
 from advreg.training.methods import MethodContext, build_method
 from advreg.nn.modes import eval_mode
-from advreg.nn.models import build_from_spec, place, save_model
+from advreg.nn.models import build_from_spec, place
 from advreg.base.progress import Progress, hms
 from advreg.training.settings import TrainSettings
 from advreg.base.provenance import code_digest, file_digest
@@ -72,55 +69,6 @@ def signature_parts(dataset_path, model_spec: dict, method_name: str, method_cfg
     return parts
 
 
-def _aside(path: Path, tag: str) -> Path:
-    """Move ``path`` to a new name beside it (never over an earlier one); returns the new name."""
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    dest = path.with_name(f"{path.name}.{tag}-{stamp}")
-    k = 1
-    while dest.exists():
-        dest, k = path.with_name(f"{path.name}.{tag}-{stamp}-{k}"), k + 1
-    os.replace(path, dest)
-    return dest
-
-
-def load_checkpoint(path: Path, parts: dict[str, str], device, log=print) -> dict | None:
-    """The checkpoint at ``path`` if it can be resumed, else None. One that cannot be read
-    (truncated, corrupt) or that belongs to other settings, data or code is moved aside (kept, not
-    deleted) with a line saying why; a leftover ``.part`` of a save that was killed is removed."""
-    part = path.with_name(path.name + ".part")
-    if part.exists():
-        part.unlink()
-        log(f"removed {part}: an incomplete save (the job was killed while saving)")
-    if not path.exists():
-        return None
-    try:
-        # on the CPU: loading never needs device memory, so only an unreadable file fails here
-        ck = torch.load(path, map_location="cpu", weights_only=False)
-        if not isinstance(ck, dict) or "epoch" not in ck:
-            raise ValueError("not a training checkpoint")
-    except Exception as e:  # noqa: BLE001 - any unreadable file is set aside, whatever the cause
-        dest = _aside(path, "corrupt")
-        log(f"WARNING: checkpoint {path} cannot be loaded ({type(e).__name__}: {e}); moved to "
-            f"{dest}; training starts from scratch")
-        return None
-    old = ck.get("signature_parts")
-    if old == parts:
-        return ck
-    if old is None:
-        why = "it was written before checkpoints recorded their data and code"
-    else:
-        differing = [k for k in parts if old.get(k) != parts[k]]
-        why = "it was written with different " + " and ".join(differing)
-    dest = _aside(path, "stale")
-    log(f"checkpoint {path} cannot be resumed: {why}; moved to {dest}; training starts from scratch")
-    return None
-
-
-def _save_checkpoint(path: Path, state: dict) -> None:
-    """Atomic: a kill leaves either the previous checkpoint or the new one, never half a file."""
-    save_torch(path, state)
-
-
 def _finite_or_raise(first_bad: torch.Tensor, method_name: str, epoch: int, start_epoch: int) -> str:
     """Raise NonFiniteLossError when a step of this epoch had a non-finite loss (one host read)."""
     bad = int(first_bad)
@@ -138,20 +86,25 @@ def _early_stop(history: list[dict], settings: TrainSettings) -> bool:
     return sum(r["train_acc"] for r in history[-k:]) / k >= settings.early_stop_acc
 
 
-def _write_history(path: Path, history: list[dict]) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=HISTORY_FIELDS)
-        w.writeheader()
-        w.writerows(history)
+@dataclass
+class Trained:
+    """A finished run: the model (eval mode), its per-epoch history and the info its file records;
+    ``finished`` is False when ``stop_after_epoch`` ended it early (no model is to be written)."""
+    model: torch.nn.Module
+    history: list[dict]
+    info: dict
+    finished: bool = True
 
 
 def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_cfg: dict,
-          settings: TrainSettings, model_out: str | Path, history_out: str | Path,
-          checkpoint_path: str | Path, device: str = "auto", log=print,
-          stop_after_epoch: int | None = None) -> list[dict]:
-    """Train one (dataset, method, seed) model.
+          settings: TrainSettings, checkpoints, device: str = "auto", log=print,
+          stop_after_epoch: int | None = None) -> Trained:
+    """Train one (dataset, method, seed) model; writes no file itself.
 
-    ``stop_after_epoch`` ends the run early (checkpoint written, no model) — for tests that
+    ``checkpoints`` keeps the state between epochs (advreg.jobs.train.CheckpointFile): ``load(parts,
+    log)`` gives a state to resume or None, ``save(state)`` keeps one after each epoch,
+    ``set_aside(tag)`` removes one that matched but cannot be restored (and names where it went).
+    ``stop_after_epoch`` ends the run early (checkpoint kept, ``finished`` False) — for tests that
     simulate an interrupted job.
     """
     dev = pick_device(device)
@@ -181,11 +134,10 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
     del x_float
     method = build_method(method_name, method_cfg, ctx)
 
-    checkpoint_path = Path(checkpoint_path)
     parts = signature_parts(dataset_path, model_spec, method_name, method_cfg, settings, device_signature(dev))
     history: list[dict] = []
     start_epoch = 0
-    ck = load_checkpoint(checkpoint_path, parts, dev, log)
+    ck = checkpoints.load(parts, log)
     if ck is not None:
         try:
             model.load_state_dict(ck["model"])
@@ -194,13 +146,13 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
             method.load_state_dict(ck["method"])
             gen.set_state(ck["generator"].to(gen.get_state().device))
             history, start_epoch = ck["history"], ck["epoch"]
-            log(f"resuming {method_name} from epoch {start_epoch} ({checkpoint_path})")
+            log(f"resuming {method_name} from epoch {start_epoch} ({checkpoints})")
         except Exception as e:  # noqa: BLE001 - a checkpoint that matches but cannot be restored
-            dest = _aside(checkpoint_path, "stale")
-            log(f"WARNING: checkpoint {checkpoint_path} matches but cannot be restored "
+            dest = checkpoints.set_aside("stale")
+            log(f"WARNING: checkpoint {checkpoints} matches but cannot be restored "
                 f"({type(e).__name__}: {e}); moved to {dest}; training starts from scratch")
-            return train(dataset_path, model_spec, method_name, method_cfg, settings, model_out,
-                         history_out, checkpoint_path, device, log, stop_after_epoch)
+            return train(dataset_path, model_spec, method_name, method_cfg, settings, checkpoints, device, log,
+                         stop_after_epoch)
 
     steps_per_epoch = math.ceil(n / settings.batch_size)
     log(f"{method_name}: {n} training images, {steps_per_epoch} steps an epoch, epochs "
@@ -255,12 +207,12 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
         log(f"{method_name} epoch {row['epoch']}/{settings.epochs}: loss {row['loss']:.4f} "
             f"reg {row['reg']:.4g} train {100 * row['train_acc']:.2f} % val {100 * row['val_acc']:.2f} % ({seconds:.1f}s, "
             f"{steps_per_epoch / seconds:.3g} steps/s, ETA {hms(per_epoch * (settings.epochs - epoch - 1))})")
-        _save_checkpoint(checkpoint_path, {
+        checkpoints.save({
             "signature_parts": parts, "epoch": epoch + 1, "model": model.state_dict(),
             "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
             "method": method.state_dict(), "generator": gen.get_state(), "history": history})
         if stop_after_epoch is not None and epoch + 1 >= stop_after_epoch and epoch + 1 < settings.epochs:
-            return history
+            return Trained(model, history, {}, finished=False)
         if _early_stop(history, settings):
             log(f"{method_name}: early stop at epoch {epoch + 1} (mean train accuracy of the last "
                 f"{settings.early_stop_epochs} epochs ≥ {100 * settings.early_stop_acc:g} %)")
@@ -271,11 +223,4 @@ def train(dataset_path: str | Path, model_spec: dict, method_name: str, method_c
             "dataset": data["meta"], "n_train": n, "device": str(dev), "final": history[-1] if history else {},
             "data_mean_norm": ctx.data_mean_norm,  # E‖X‖₂: the SN schemes' ε and γ scale
             "signature_parts": parts}  # the settings, data, code and torch it was trained with
-    Path(model_out).parent.mkdir(parents=True, exist_ok=True)
-    _write_history(Path(history_out), history)
-    save_model(model_out, model, model_spec, info)
-    checkpoint_path.unlink(missing_ok=True)  # the model file now holds the finished state
-    if history:
-        log(f"{method_name}: saved {model_out} (epoch {history[-1]['epoch']}, validation accuracy "
-            f"{100 * history[-1]['val_acc']:.2f} %)")
-    return history
+    return Trained(model, history, info)

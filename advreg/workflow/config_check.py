@@ -8,11 +8,11 @@ every name used refers to something that exists, with an error naming the bad va
 from __future__ import annotations
 
 import copy
-from importlib import resources
 from pathlib import Path
 
 import yaml
 
+from advreg.claims import published
 from advreg.workflow import extensions
 from advreg.nn import sn_modes
 from advreg.attacks import strong_kinds
@@ -331,8 +331,18 @@ def _attack_problems(config: dict) -> list[str]:
     for ds, by_attack in tr.get("reference", {}).items():
         for a, by_eps in by_attack.items():
             for eps, fname in by_eps.items():
-                if not (resources.files("advreg") / "reference" / fname).is_file():
-                    out.append(f"transfer.reference.{ds}.{a}.{eps}: no file {fname!r} in advreg/reference/")
+                key = f"transfer.reference.{ds}.{a}.{eps}"
+                if not published.has_reference(fname):
+                    out.append(f"{key}: no file {fname!r} in advreg/reference/")
+                    continue
+                # the file's ε is the paper's (advreg/reference/published.yaml, with its source):
+                # a config that compares it at another ε compares different attacks
+                paper_eps = published.matrix_eps(fname)
+                if paper_eps is None:
+                    out.append(f"{key}: {fname!r} is not a published matrix (advreg/reference/published.yaml)")
+                elif abs(float(eps) - paper_eps) > 1e-9:
+                    out.append(f"{key}: {fname!r} is the paper's matrix at ε = {paper_eps:g}/255 "
+                               f"(advreg/reference/published.yaml), not {eps}")
     return out
 
 

@@ -25,6 +25,7 @@ import json
 import math
 import subprocess
 import sys
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -36,7 +37,11 @@ from advreg.attacks.kinds import KINDS as ATTACK_KINDS
 from advreg.data.sources import DATASETS
 from advreg.training.methods import MethodContext, build_method
 from advreg.nn.models import build_from_spec, place
+from advreg.base.references import resolve
 from advreg.base.timing import seconds_per_call
+from advreg.training.method_kinds import attack_steps, method_kind
+from advreg.workflow import cost_rules
+from advreg.workflow.cost_rules import RULE_COSTS
 
 # ours: a prior for the share of the attacked images still robust when each later attack of the
 # strong ensemble starts (the quick and evidence models keep 60-90 % at ε = 32/255)
@@ -69,10 +74,11 @@ def _count(fn) -> int:
 @functools.lru_cache(maxsize=None)
 def _pass_flops(spec_json: str, batch: int = 16) -> tuple[float, float]:
     """(forward, forward + backward to the input) FLOPs per image of one architecture."""
-    model = build_from_spec(json.loads(spec_json)).eval()
-    c, s = json.loads(spec_json)["in_channels"], json.loads(spec_json)["image_size"]
+    spec = json.loads(spec_json)
+    model = build_from_spec(spec).eval()
+    c, s = spec["in_channels"], spec["image_size"]
     x = torch.rand(batch, c, s, s)
-    y = torch.randint(0, 10, (batch,))
+    y = torch.randint(0, spec["num_classes"], (batch,))
 
     def fwd():
         with torch.no_grad():
@@ -101,10 +107,45 @@ def pass_flops(spec: dict) -> tuple[float, float]:
     return _pass_flops(_flop_key(spec))
 
 
+@dataclass(frozen=True)
+class Work:
+    """What one job (or one step, or one image of a job) computes: the images it passes through
+    its model's forward (each forward counts, with or without a backward after it: the count
+    tests/workflow/test_pass_counts.py compares with what the jobs did) and its FLOPs."""
+    forward: float = 0.0
+    flops: float = 0.0
+
+    def __add__(self, other: "Work") -> "Work":
+        return Work(self.forward + other.forward, self.flops + other.flops)
+
+    def __mul__(self, k: float) -> "Work":
+        return Work(self.forward * k, self.flops * k)
+
+    __rmul__ = __mul__
+
+
+NOTHING = Work()
+
+
+def passes(n_fb: float, n_fwd: float, spec: dict) -> Work:
+    """``n_fb`` forward passes with a backward to the input and ``n_fwd`` forward-only passes of
+    ``spec``'s model, on one image."""
+    fwd, fb = pass_flops(spec)
+    return Work(n_fb + n_fwd, n_fb * fb + n_fwd * fwd)
+
+
+def _model_images(model: torch.nn.Module) -> tuple[list, torch.utils.hooks.RemovableHandle]:
+    """Images through ``model``'s forward from now on ([count]), and the hook to remove."""
+    seen = [0]
+    hook = model.register_forward_pre_hook(lambda m, args: seen.__setitem__(0, seen[0] + args[0].shape[0]))
+    return seen, hook
+
+
 @functools.lru_cache(maxsize=None)
-def _step_flops(spec_json: str, name: str, cfg_json: str, batch: int) -> float:
-    """FLOPs of one training step (method loss + backward to the weights), averaged over the
-    method's update period (SGR's covariance update runs every ``update_every`` steps)."""
+def _step_work(spec_json: str, name: str, cfg_json: str, batch: int) -> Work:
+    """One training step (method loss + backward to the weights), averaged over the method's
+    update period (SGR's covariance update runs every ``update_every`` steps): its FLOPs and the
+    images its method passes through the model (an inner attack's steps, a mixed batch)."""
     spec, cfg = json.loads(spec_json), json.loads(cfg_json)
     torch.manual_seed(0)
     model = build_from_spec(spec).train()
@@ -115,29 +156,35 @@ def _step_flops(spec_json: str, name: str, cfg_json: str, batch: int) -> float:
     method = build_method(name, cfg, ctx)
     period = int(cfg.get("update_every", 1) or 1)
     x = torch.rand(batch, c, s, s)
-    y = torch.randint(0, 10, (batch,))
+    y = torch.randint(0, spec["num_classes"], (batch,))
 
     def step():
         loss, _ = method.loss(model, x, y)
         loss.backward()
 
     step()  # first step: running estimates start (not counted)
-    return sum(_count(step) for _ in range(period)) / period
+    seen, hook = _model_images(model)
+    flops = sum(_count(step) for _ in range(period))
+    hook.remove()
+    return Work(seen[0] / period, flops / period)
 
 
-COUNT_BATCH = 16  # FLOPs of a step are counted at this batch and scaled: they are linear in it
+COUNT_BATCH = 16  # a step is counted at this batch and scaled: its FLOPs and passes are linear in it
+
+
+def step_work(spec: dict, name: str, cfg: dict, batch: int) -> Work:
+    b = min(batch, COUNT_BATCH)
+    return _step_work(_flop_key(spec), name, _flop_key(cfg), b) * (batch / b)
 
 
 def step_flops(spec: dict, name: str, cfg: dict, batch: int) -> float:
-    b = min(batch, COUNT_BATCH)
-    return _step_flops(_flop_key(spec), name, _flop_key(cfg), b) * batch / b
+    return step_work(spec, name, cfg, batch).flops
 
 
-TEST_IMAGES = 10000  # HELPER: read from DATASETS[dataset].test_images
-
-
-def _n_test(config: dict, n: int | None) -> int:
-    return min(n or TEST_IMAGES, TEST_IMAGES)
+def _n_test(dataset: str, n: int | None) -> int:
+    """Test images a job evaluates: the first ``n`` (None: all) of the dataset's test set."""
+    total = DATASETS[dataset].test_images
+    return min(n or total, total)
 
 
 def _n_train(config: dict, dataset: str, max_train: int | None) -> int:
@@ -145,102 +192,200 @@ def _n_train(config: dict, dataset: str, max_train: int | None) -> int:
     return min(max_train or left, left)
 
 
-def _attack_passes(kind: str, cfg: dict, fb: float, fwd: float, transfer: bool = False) -> float:
-    """FLOPs per image of one run of a paper attack (plus the accuracy forward passes): the passes
-    its kind declares (advreg.attacks.kinds) times the FLOPs of a pass."""
+def _attack_passes(kind: str, cfg: dict, transfer: bool = False) -> tuple[float, float]:
+    """(forward + backward, forward) passes per image of one run of a paper attack: the passes
+    its kind declares (advreg.attacks.kinds)."""
     if kind not in ATTACK_KINDS:
         raise ValueError(f"no cost rule for attack kind {kind!r}: register it with passes=")
-    n_fb, n_fwd = ATTACK_KINDS[kind].passes(cfg, transfer)
-    return n_fb * fb + n_fwd * fwd
+    return ATTACK_KINDS[kind].passes(cfg, transfer)
+
+
+def _ensemble_passes(ensemble: list[dict], survive: float = SURVIVE,
+                     attacked: list[float] | None = None) -> tuple[float, float]:
+    """(forward + backward, forward) passes per image of the strong ensemble: a clean forward,
+    the first attack on every image, later ones on the ``survive`` share (AutoAttack attacks only
+    the images still robust), each followed by a forward that checks which images survive.
+    ``attacked``: the share of the images each attack ran on, where a run measured it (a strong
+    evaluation's ``steps``), instead of the prior. Each kind declares its cost as a linear
+    function of the two pass costs (advreg.attacks.strong_kinds)."""
+    n_fb, n_fwd, share = 0.0, 1.0, 1.0
+    for i, e in enumerate(ensemble):
+        if attacked is not None:
+            share = attacked[i]
+        n_fb += share * strong_kinds.flops(e, 1.0, 0.0)
+        n_fwd += share * (strong_kinds.flops(e, 0.0, 1.0) + 1)
+        share *= survive
+    return n_fb, n_fwd
 
 
 def _ensemble_flops(ensemble: list[dict], fb: float, fwd: float, survive: float = SURVIVE) -> float:
-    """FLOPs per image of the strong ensemble: the first attack on every image, later ones on the
-    ``survive`` share (AutoAttack attacks only the images still robust)."""
-    total, share = 2 * fwd, 1.0
-    for e in ensemble:
-        f = strong_kinds.flops(e, fb, fwd)
-        total += share * (f + fwd)
-        share *= survive
-    return total
+    """FLOPs per image of the strong ensemble (``_ensemble_passes`` at these pass costs)."""
+    n_fb, n_fwd = _ensemble_passes(ensemble, survive)
+    return n_fb * fb + n_fwd * fwd
+
+
+# ------------------------------------------------------------------ each rule's jobs
+# One function per rule that runs a model, declared in advreg.workflow.cost_rules.RULE_COSTS:
+# (wildcards, config) -> the Work of one job, counted from what the job's code does.
+
+def _training(config: dict, dataset: str, spec: dict, name: str, cfg: dict, st: dict) -> Work:
+    """Epochs × (the method's steps over the training images + a validation forward pass)
+    (advreg.training.loop.train)."""
+    n = _n_train(config, dataset, st["max_train"])
+    steps = math.ceil(n / st["batch_size"])
+    val = config["data"]["val"]
+    return st["epochs"] * (steps * step_work(spec, name, cfg, st["batch_size"]) + val * passes(0, 1, spec))
+
+
+def train_work(w: dict, config: dict) -> Work:
+    ds, m = w["dataset"], w["method"]
+    return _training(config, ds, config_views.model_spec(config, ds, m), m,
+                     config_views.method_cfg(config, ds, m), config_views.train_settings(config, ds, 0))
+
+
+def train_sn_work(w: dict, config: dict) -> Work:
+    ds, m, b = w["dataset"], w["method"], w["beta"]
+    return _training(config, ds, config_views.sn_model_spec(config, ds, m, b), m,
+                     config_views.sn_method_cfg(config, ds, m, b),
+                     config_views.train_settings(config, ds, 0, sn=True))
+
+
+def adversarial_set_work(w: dict, config: dict) -> Work:
+    """The attack on every test image, the clean and white-box accuracy forwards
+    (advreg.jobs.attack.make_adversarial_set), and the transfer set's own run where its step
+    count differs."""
+    spec = config_views.model_spec(config, w["dataset"], w["source"])
+    cfg = config_views.attack_cfg(config, w["dataset"], w["attack"])
+    kind = cfg.get("kind", w["attack"])
+    per = passes(*_attack_passes(kind, cfg), spec) + passes(0, 2, spec)
+    if "transfer_steps" in cfg and cfg["transfer_steps"] != cfg.get("steps"):
+        per += passes(*_attack_passes(kind, cfg, transfer=True), spec)
+    return _n_test(w["dataset"], config["evaluation"]["max_test"]) * per
+
+
+def strong_eval_work(w: dict, config: dict, attacked: list[float] | None = None) -> Work:
+    """The paper attack's set re-measured (a forward), then the strong ensemble
+    (advreg.jobs.strong.evaluate_strong); ``attacked``: see ``_ensemble_passes``."""
+    spec = config_views.model_spec(config, w["dataset"], w["source"])
+    se = config["strong_eval"]
+    n = _n_test(w["dataset"], se.get("max_test") or config["evaluation"]["max_test"])
+    return n * (passes(0, 1, spec) + passes(*_ensemble_passes(se["attacks"], attacked=attacked), spec))
+
+
+def masking_diagnostics_work(w: dict, config: dict) -> Work:
+    """At each ε of the sweep the paper's PGD, its accuracy forward and the sweep ensemble; at
+    the paper's ε PGD and ``restarts`` longer PGD runs, each with a forward for its labels
+    (advreg.jobs.masking.measure)."""
+    spec = config_views.model_spec(config, w["dataset"], w["source"])
+    dg = config["diagnostics"]
+    pgd = config_views.attack_cfg(config, w["dataset"], config["strong_eval"]["paper_attack"])
+    n_fb, n_fwd = _attack_passes("pgd", pgd)
+    sweep = len(dg["eps_255"][w["dataset"]]) * (
+        passes(n_fb, n_fwd + 1, spec) + passes(*_ensemble_passes(dg["sweep_attacks"]), spec))
+    long = passes(n_fb, n_fwd + 2, spec) + dg["restarts"] * passes(
+        *_attack_passes("pgd", {**pgd, "steps": pgd["steps"] * dg["steps_factor"], "random_start": True}), spec) \
+        + dg["restarts"] * passes(0, 1, spec)
+    return _n_test(w["dataset"], dg["max_test"]) * (sweep + long)
+
+
+def transfer_matrix_work(w: dict, config: dict) -> Work:
+    """Every model on the clean test set and on every other model's adversarial set
+    (advreg.jobs.transfer.measure_matrix; the diagonal is read from the white-box metrics)."""
+    models = config_views.matrix_models(config, w["dataset"], w["eps"])
+    n = _n_test(w["dataset"], config["evaluation"]["max_test"])
+    return sum((len(models) * n * passes(0, 1, config_views.model_spec(config, w["dataset"], m))
+                for m in models.values()), NOTHING)
+
+
+def clean_accuracy_work(w: dict, config: dict) -> Work:
+    ms = config_views.trained_methods(config, w["dataset"])
+    n = _n_test(w["dataset"], config["evaluation"]["clean_max_test"])
+    return sum((n * len(config["seeds"]) * passes(0, 1, config_views.model_spec(config, w["dataset"], m))
+                for m in ms), NOTHING)
+
+
+def lrc_attack_work(w: dict, config: dict) -> Work:
+    """The (ζ, ε) grid once per noise seed (advreg.jobs.sgr_analysis.lrc_attack loops over
+    lrc.seeds), k noise draws per image and grid point, each a forward plus its sampler's matrix
+    products; and, with the data covariance, its own ε grid."""
+    lrc = config["lrc"]
+    spec = config_views.model_spec(config, w["dataset"], w["source"])
+    c, h, wd = DATASETS[w["dataset"]].shape
+    hw, d = h * wd, c * h * wd
+    lrc_noise = Work(0, 2.0 * c * c * hw + 2.0 * c * hw * hw)   # LRCSampler: L_C z L_Kᵀ
+    data_noise = Work(0, 2.0 * d * d)                          # GaussianSampler: z Aᵀ, A of d × d
+    per_eps = lrc["k"] * _n_test(w["dataset"], lrc["max_test"])
+    one = passes(0, 1, spec)
+    one_seed = len(lrc["epsilons"]) * per_eps * (
+        len(lrc["zetas"]) * (one + lrc_noise) + (one + data_noise if lrc.get("data_covariance") else NOTHING))
+    return len(lrc["seeds"]) * one_seed
+
+
+def lrc_figures_work(w: dict, config: dict) -> Work:
+    """Fig. 3's samples: two test images under each sample ζ's noise through the first LRC model
+    (advreg.jobs.sgr_analysis.lrc_figures)."""
+    spec = config_views.model_spec(config, w["dataset"], config["lrc"]["models"][0])
+    return 2 * len(config["lrc"]["sample_zetas"]) * passes(0, 1, spec)
+
+
+TRAJECTORY_POOL = 200   # advreg.jobs.sgr_analysis.trajectories' pool of test images
+
+
+def trajectories_work(w: dict, config: dict) -> Work:
+    """Fig. 6: the first model's clean and PGD predictions on a pool of test images, then each
+    model along ``steps`` points of the line for each example (advreg.jobs.sgr_analysis.trajectories)."""
+    sm, ds = config["smoothness"], w["dataset"]
+    specs = [config_views.model_spec(config, ds, m) for m in sm["models"]]
+    pool = min(TRAJECTORY_POOL, _n_test(ds, config["evaluation"]["max_test"]))
+    return 2 * pool * passes(0, 1, specs[0]) + sum(
+        (sm["examples"] * sm["steps"] * passes(0, 1, s) for s in specs), NOTHING)
+
+
+def adversarial_samples_work(w: dict, config: dict) -> Work:
+    """Figs. 7-8: the model's predictions on ``samples`` clean and PGD images."""
+    spec = config_views.model_spec(config, w["dataset"], w["source"])
+    return 2 * config["smoothness"]["samples"] * passes(0, 1, spec)
+
+
+def evaluate_sn_work(w: dict, config: dict) -> Work:
+    """The scheme's own training attack (``attack_steps`` of its kind, advreg.training.method_kinds)
+    on training, validation and test images, then the adversarial and the clean forward; a scheme
+    without an attack (ERM) one forward (advreg.jobs.sn.evaluate_sn_model)."""
+    sn = config["sn_experiments"]
+    spec = config_views.sn_model_spec(config, w["dataset"], w["method"], w["beta"])
+    cfg = config_views.sn_method_cfg(config, w["dataset"], w["method"], w["beta"])
+    steps = attack_steps(method_kind(w["method"], cfg), cfg)
+    st = config_views.train_settings(config, w["dataset"], 0, sn=True)
+    # train_eval null: every training image of the model; val null: none
+    n_train = _n_train(config, w["dataset"], st["max_train"])
+    n = min(sn["train_eval"] or n_train, n_train) + (sn["val"] or 0) + _n_test(w["dataset"], sn["max_test"])
+    return n * (passes(steps, 2, spec) if steps else passes(0, 1, spec))
+
+
+@functools.lru_cache(maxsize=None)
+def _rule_cost(rule: str):
+    if rule not in RULE_COSTS:
+        raise KeyError(cost_rules.problem([rule]))
+    ref = RULE_COSTS[rule]
+    return None if ref is cost_rules.NO_MODEL else resolve(ref)
+
+
+def job_work(rule: str, w: dict, config: dict) -> Work:
+    """What one job of ``rule`` with wildcards ``w`` computes under ``config``: its rule's declared
+    function (advreg.workflow.cost_rules.RULE_COSTS), nothing for a rule declared NO_MODEL; an
+    undeclared rule is an error that names it."""
+    fn = _rule_cost(rule)
+    return NOTHING if fn is None else fn(w, config)
 
 
 def job_flops(rule: str, w: dict, config: dict) -> float:
     """FLOPs of one job of ``rule`` with wildcards ``w`` under ``config`` (0: no model passes)."""
-    ev = config["evaluation"]
-    if rule in ("train", "train_sn"):
-        if rule == "train":
-            spec = config_views.model_spec(config, w["dataset"], w["method"])
-            cfg = config_views.method_cfg(config, w["dataset"], w["method"])
-            st = config_views.train_settings(config, w["dataset"], 0)
-        else:
-            spec = config_views.sn_model_spec(config, w["dataset"], w["method"], w["beta"])
-            cfg = config_views.sn_method_cfg(config, w["dataset"], w["method"], w["beta"])
-            st = config_views.train_settings(config, w["dataset"], 0, sn=True)
-        n = _n_train(config, w["dataset"], st["max_train"])
-        fwd, _ = pass_flops(spec)
-        per_step = step_flops(spec, w["method"], cfg, st["batch_size"])
-        steps = math.ceil(n / st["batch_size"])
-        return st["epochs"] * (steps * per_step + config["data"]["val"] * fwd)
-    if rule == "adversarial_set":
-        spec = config_views.model_spec(config, w["dataset"], w["source"])
-        fwd, fb = pass_flops(spec)
-        cfg = config_views.attack_cfg(config, w["dataset"], w["attack"])
-        kind = cfg.get("kind", w["attack"])
-        per = _attack_passes(kind, cfg, fb, fwd) + fwd
-        if "transfer_steps" in cfg and cfg["transfer_steps"] != cfg.get("steps"):
-            per += _attack_passes(kind, cfg, fb, fwd, transfer=True)
-        return _n_test(config, ev["max_test"]) * per
-    if rule == "strong_eval":
-        spec = config_views.model_spec(config, w["dataset"], w["source"])
-        fwd, fb = pass_flops(spec)
-        se = config["strong_eval"]
-        n = _n_test(config, se.get("max_test") or ev["max_test"])
-        return n * (fwd + _ensemble_flops(se["attacks"], fb, fwd))
-    if rule == "masking_diagnostics":
-        spec = config_views.model_spec(config, w["dataset"], w["source"])
-        fwd, fb = pass_flops(spec)
-        dg = config["diagnostics"]
-        pgd = config_views.attack_cfg(config, w["dataset"], config["strong_eval"]["paper_attack"])
-        sweep = len(dg["eps_255"][w["dataset"]]) * (
-            _attack_passes("pgd", pgd, fb, fwd) + _ensemble_flops(dg["sweep_attacks"], fb, fwd))
-        long = (1 + dg["restarts"] * dg["steps_factor"]) * pgd["steps"] * fb + (1 + dg["restarts"]) * fwd
-        return _n_test(config, dg["max_test"]) * (sweep + long)
-    if rule == "transfer_matrix":
-        models = config_views.matrix_models(config, w["dataset"], w["eps"])
-        fwd = max(pass_flops(config_views.model_spec(config, w["dataset"], m))[0] for m in models.values())
-        # every model's adversarial set (+ the clean test set) through every model
-        return (len(models) + 1) * len(models) * _n_test(config, ev["max_test"]) * fwd
-    if rule == "clean_accuracy":
-        ms = config_views.trained_methods(config, w["dataset"])
-        return sum(pass_flops(config_views.model_spec(config, w["dataset"], m))[0] for m in ms) \
-            * len(config["seeds"]) * _n_test(config, ev["clean_max_test"])
-    if rule == "lrc_attack":
-        # the job sweeps the whole grid once per noise seed (advreg.jobs.sgr_analysis.lrc_attack
-        # loops over lrc.seeds); each forward's noise draw costs its sampler's matrix products
-        lrc = config["lrc"]
-        fwd, _ = pass_flops(config_views.model_spec(config, w["dataset"], w["source"]))
-        c, h, wd = DATASETS[w["dataset"]].shape
-        hw, d = h * wd, c * h * wd
-        lrc_noise = 2.0 * c * c * hw + 2.0 * c * hw * hw     # LRCSampler: L_C z L_Kᵀ
-        data_noise = 2.0 * d * d                            # GaussianSampler: z Aᵀ, A of d × d
-        per_eps = lrc["k"] * _n_test(config, lrc["max_test"])
-        one_seed = len(lrc["epsilons"]) * per_eps * (
-            len(lrc["zetas"]) * (fwd + lrc_noise) + (fwd + data_noise if lrc.get("data_covariance") else 0.0))
-        return len(lrc["seeds"]) * one_seed
-    if rule == "evaluate_sn":
-        sn = config["sn_experiments"]
-        spec = config_views.sn_model_spec(config, w["dataset"], w["method"], w["beta"])
-        cfg = config_views.sn_method_cfg(config, w["dataset"], w["method"], w["beta"])
-        fwd, fb = pass_flops(spec)
-        steps = {"fgm": 1, "pgm": cfg.get("steps", 1), "wrm": cfg.get("steps", 1)}.get(
-            cfg.get("kind", w["method"]).split("_")[0], 0)
-        st = config_views.train_settings(config, w["dataset"], 0, sn=True)
-        # train_eval null: every training image of the model; val null: none
-        n_train = _n_train(config, w["dataset"], st["max_train"])
-        n = min(sn["train_eval"] or n_train, n_train) + (sn["val"] or 0) + _n_test(config, sn["max_test"])
-        return n * (steps * fb + 2 * fwd)
-    return 0.0
+    return job_work(rule, w, config).flops
+
+
+def job_passes(rule: str, w: dict, config: dict) -> float:
+    """Images one job of ``rule`` passes through its model's forward (``job_work``)."""
+    return job_work(rule, w, config).forward
 
 
 def _unbreakable(model: torch.nn.Module) -> torch.nn.Module:
@@ -272,7 +417,7 @@ def calibrate(spec: dict, batch: int = 128, attack_batch: int = 500, repeats: in
         return seconds_per_call(fn, dev, calls=n, warmup=1)
 
     x = torch.rand(batch, c, s, s, device=dev)
-    y = torch.randint(0, 10, (batch,), device=dev)
+    y = torch.randint(0, spec["num_classes"], (batch,), device=dev)
 
     def train_step():
         opt.zero_grad()
@@ -283,7 +428,7 @@ def calibrate(spec: dict, batch: int = 128, attack_batch: int = 500, repeats: in
     out = {"device": str(dev), "train_flops_per_s": _count(train_step) / timed(train_step)}
     model.eval()
     xa = torch.rand(attack_batch, c, s, s, device=dev)
-    ya = torch.randint(0, 10, (attack_batch,), device=dev)
+    ya = torch.randint(0, spec["num_classes"], (attack_batch,), device=dev)
     steps = 5
     fwd, fb = pass_flops(spec)
     pgd_flops = attack_batch * (steps * fb)
@@ -333,7 +478,7 @@ def calibrate_methods(config: dict, dataset: str, methods, device: str = "cpu", 
                             image_shape=(c, s, s), data_mean_diag=0.1, data_mean_norm=9.0)
         method = build_method(name, cfg, ctx)
         x = torch.rand(batch, c, s, s, device=dev)
-        y = torch.randint(0, 10, (batch,), device=dev)
+        y = torch.randint(0, spec["num_classes"], (batch,), device=dev)
 
         def step():
             opt.zero_grad(set_to_none=True)

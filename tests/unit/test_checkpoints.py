@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import torch
 
-import advreg.training.loop as T
+import advreg.jobs.train as T
+import advreg.training.loop as L
 from advreg.base.provenance import code_digest, file_digest, module_closure
-from advreg.training.loop import TrainSettings, train
+from advreg.jobs.train import train_job
+from advreg.training.settings import TrainSettings
 from conftest import write_digits_artifact
 import pytest
 
@@ -33,7 +35,7 @@ def _weights(path):
 
 
 def _interrupted(data, tmp):
-    train(data, SPEC, "clean", {}, _settings(), tmp / "m.pt", tmp / "h.csv", tmp / "ck.pt",
+    train_job(data, SPEC, "clean", {}, _settings(), tmp / "m.pt", tmp / "h.csv", tmp / "ck.pt",
           device="cpu", log=lambda *a: None, stop_after_epoch=1)
     assert (tmp / "ck.pt").exists() and not (tmp / "m.pt").exists()
 
@@ -43,7 +45,7 @@ def test_changed_data_is_not_resumed(digits, tmp_path):
     a, b = digits
     _interrupted(a, tmp_path)
     lines = []
-    train(b, SPEC, "clean", {}, _settings(), tmp_path / "m.pt", tmp_path / "h.csv", tmp_path / "ck.pt",
+    train_job(b, SPEC, "clean", {}, _settings(), tmp_path / "m.pt", tmp_path / "h.csv", tmp_path / "ck.pt",
           device="cpu", log=lines.append)
     text = "\n".join(map(str, lines))
     assert "resuming" not in text
@@ -53,7 +55,7 @@ def test_changed_data_is_not_resumed(digits, tmp_path):
     # the finished model is the one a fresh run on b gives
     fresh = tmp_path / "fresh"
     fresh.mkdir()
-    train(b, SPEC, "clean", {}, _settings(), fresh / "m.pt", fresh / "h.csv", fresh / "ck.pt",
+    train_job(b, SPEC, "clean", {}, _settings(), fresh / "m.pt", fresh / "h.csv", fresh / "ck.pt",
           device="cpu", log=lambda *a: None)
     got, want = _weights(tmp_path / "m.pt"), _weights(fresh / "m.pt")
     assert all(torch.equal(got[k], want[k]) for k in want)
@@ -63,9 +65,9 @@ def test_changed_code_is_not_resumed(digits, tmp_path, monkeypatch):
     """Before issue 13: the code was not part of the signature, so an edit resumed old epochs."""
     a, _ = digits
     _interrupted(a, tmp_path)
-    monkeypatch.setattr(T, "code_digest", lambda module: "edited-code")
+    monkeypatch.setattr(L, "code_digest", lambda module: "edited-code")
     lines = []
-    train(a, SPEC, "clean", {}, _settings(), tmp_path / "m.pt", tmp_path / "h.csv", tmp_path / "ck.pt",
+    train_job(a, SPEC, "clean", {}, _settings(), tmp_path / "m.pt", tmp_path / "h.csv", tmp_path / "ck.pt",
           device="cpu", log=lines.append)
     assert any("cannot be resumed: it was written with different code" in str(m) for m in lines)
     assert list(tmp_path.glob("ck.pt.stale-*"))
@@ -75,7 +77,7 @@ def test_changed_seed_is_not_resumed(digits, tmp_path):
     a, _ = digits
     _interrupted(a, tmp_path)
     lines = []
-    train(a, SPEC, "clean", {}, _settings(seed=1), tmp_path / "m.pt", tmp_path / "h.csv",
+    train_job(a, SPEC, "clean", {}, _settings(seed=1), tmp_path / "m.pt", tmp_path / "h.csv",
           tmp_path / "ck.pt", device="cpu", log=lines.append)
     assert any("cannot be resumed: it was written with different settings" in str(m) for m in lines)
 
@@ -92,7 +94,7 @@ def test_unreadable_checkpoint_is_moved_aside_and_training_restarts(digits, tmp_
     ck.write_bytes(bad)
     (tmp_path / "ck.pt.part").write_bytes(b"")  # what a kill during torch.save left before
     lines = []
-    train(a, SPEC, "clean", {}, _settings(), tmp_path / "m.pt", tmp_path / "h.csv", ck,
+    train_job(a, SPEC, "clean", {}, _settings(), tmp_path / "m.pt", tmp_path / "h.csv", ck,
           device="cpu", log=lines.append)
     text = "\n".join(map(str, lines))
     assert f"WARNING: checkpoint {ck} cannot be loaded" in text and "moved to" in text
@@ -108,7 +110,7 @@ def test_save_leaves_no_part_file_when_interrupted(tmp_path, monkeypatch):
     """A save that fails half-way (a kill raises inside torch.save) keeps the previous checkpoint
     and removes its temporary file."""
     path = tmp_path / "ck.pt"
-    T._save_checkpoint(path, {"epoch": 1})
+    T.save_checkpoint(path, {"epoch": 1})
 
     def boom(obj, f):
         open(f, "wb").write(b"half")
@@ -116,7 +118,7 @@ def test_save_leaves_no_part_file_when_interrupted(tmp_path, monkeypatch):
 
     monkeypatch.setattr(T.torch, "save", boom)
     with pytest.raises(KeyboardInterrupt):
-        T._save_checkpoint(path, {"epoch": 2})
+        T.save_checkpoint(path, {"epoch": 2})
     monkeypatch.undo()
     assert torch.load(path, weights_only=False)["epoch"] == 1
     assert not (tmp_path / "ck.pt.part").exists()
@@ -151,10 +153,10 @@ def test_a_real_source_edit_changes_the_code_fingerprint(tmp_path, monkeypatch):
     monkeypatch.setattr(P, "_ROOT", root)
     P.code_digest.cache_clear()
     before = P.code_digest("advreg.training.loop")
-    (root / "progress.py").write_text((root / "progress.py").read_text() + "\n# log format only\n")
+    (root / "base" / "progress.py").write_text((root / "base" / "progress.py").read_text() + "\n# log format only\n")
     P.code_digest.cache_clear()
     assert P.code_digest("advreg.training.loop") == before  # log formatting is not part of the fingerprint
-    (root / "regularizers.py").write_text((root / "regularizers.py").read_text() + "\n# edited\n")
+    (root / "sgr" / "regularizers.py").write_text((root / "sgr" / "regularizers.py").read_text() + "\n# edited\n")
     P.code_digest.cache_clear()
     assert P.code_digest("advreg.training.loop") != before
     P.code_digest.cache_clear()
@@ -167,6 +169,6 @@ def test_a_checkpoint_of_another_device_is_not_resumed(digits, tmp_path):
     ck["signature_parts"]["device"] = "cuda"  # as written on a GPU node
     torch.save(ck, tmp_path / "ck.pt")
     lines = []
-    train(a, SPEC, "clean", {}, _settings(), tmp_path / "m.pt", tmp_path / "h.csv", tmp_path / "ck.pt",
+    train_job(a, SPEC, "clean", {}, _settings(), tmp_path / "m.pt", tmp_path / "h.csv", tmp_path / "ck.pt",
           device="cpu", log=lines.append)
     assert any("written with different device" in str(m) for m in lines)

@@ -56,9 +56,11 @@ def test_training_job_flops_scale_with_epochs_and_data():
 def test_strong_ensemble_survival_and_queries():
     fb, fwd = 3.0, 1.0
     one = cost._ensemble_flops([{"kind": "apgd_ce", "steps": 10}], fb, fwd)
-    assert one == pytest.approx(2 * fwd + 10 * fb + fwd)
+    # the clean forward; APGD: its accuracy forward, its first gradient and 10 steps; the check
+    assert one == pytest.approx(fwd + (fwd + 11 * fb) + fwd)
     two = cost._ensemble_flops([{"kind": "apgd_ce", "steps": 10}, {"kind": "square", "queries": 100}], fb, fwd)
-    assert two - one == pytest.approx(cost.SURVIVE * (100 * fwd + fwd))
+    # Square: its accuracy forward, a first query and 100 more, on the survivors; the check
+    assert two - one == pytest.approx(cost.SURVIVE * ((1 + 101) * fwd + fwd))
 
 
 def test_job_seconds_uses_the_rate_of_its_kind():
@@ -142,3 +144,30 @@ def test_lrc_job_costs_every_noise_seed_and_its_noise_draws():
     data["lrc"]["data_covariance"] = True   # one more grid: the data covariance's d × d factor
     assert cost.job_flops("lrc_attack", w, data) == pytest.approx(
         draws * (fwd + noise) + 2 * 3 * 10 * (fwd + 2 * 784 * 784))
+
+
+def test_every_rule_is_priced_by_its_declaration_and_an_unknown_rule_is_an_error():
+    """Issue 42, item 4: one table (advreg.workflow.cost_rules.RULE_COSTS) names each rule's cost
+    function or states NO_MODEL; a rule missing from it is an error naming it, never 0 FLOPs."""
+    from advreg.workflow import cost_rules
+
+    config = _tiny_config()
+    assert cost.job_work("summary", {}, config) == cost.NOTHING
+    w = {"dataset": "mnist", "seed": "0", "source": "clean"}
+    assert cost.job_work("adversarial_samples", w, config).forward == 2 * config["smoothness"]["samples"]
+    with pytest.raises(KeyError, match="no_such_rule.*cost_rules.py"):
+        cost.job_flops("no_such_rule", w, config)
+    assert cost_rules.undeclared(["train", "all", "no_such_rule"]) == ["no_such_rule"]
+    for rule, ref in cost_rules.RULE_COSTS.items():
+        assert ref is cost_rules.NO_MODEL or callable(cost.resolve(ref)), rule
+
+
+def test_sn_evaluation_attacks_with_its_schemes_declared_steps():
+    """The evaluate_sn job runs each scheme's own attack (advreg.training.method_kinds.attack_steps):
+    ERM one forward per image, FGM one attack step then the adversarial and clean forwards."""
+    config = _tiny_config()
+    sn = config["sn_experiments"]
+    n = sn["train_eval"] + sn["val"] + sn["max_test"]
+    erm = cost.job_work("evaluate_sn", {"dataset": "mnist", "method": "clean", "beta": "inf", "seed": "0"}, config)
+    fgm = cost.job_work("evaluate_sn", {"dataset": "mnist", "method": "fgm_l2", "beta": "inf", "seed": "0"}, config)
+    assert erm.forward == n and fgm.forward == 3 * n

@@ -168,23 +168,25 @@ def _margins(path):
 
 
 def _fig2(path, C=3):
-    from advreg.sgr.structure import perturbation_structure
+    from advreg.sgr.structure import perturbation_structure, shown_matrix
     gen = torch.Generator().manual_seed(C)
     x = torch.rand(30, C, 8, 8, generator=gen)
     adv = {"fgsm": (x + 0.03 * torch.randn(x.shape, generator=gen).sign()).clamp(0, 1),
            "pgd": (x + 0.03 * torch.randn(x.shape, generator=gen)).clamp(0, 1)}
     arrays, table = perturbation_structure(x, adv, x)
-    sgr.fig2_covariance(arrays, table, path, C, 8, 8, note=NOTE)
+    shown = {n: shown_matrix(a, C, 8, 8) for n, a in arrays.items()}
+    sgr.fig2_covariance(arrays, shown, table, path, C, 8, 8, note=NOTE)
 
 
 def _fig3_samples(path):
-    from advreg.sgr.lrc_noise import LRCSampler
+    from advreg.sgr.lrc_noise import LRCSampler, perturb
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(2, 1, 28, 28, generator=gen)
     zetas = [1.0, 2.0, 4.0, 8.0, 12.0]
     noises = {z: LRCSampler(1, 28, 28, z).sample(2, gen) for z in zetas}
     preds = {z: [3, 8] for z in zetas}
-    sgr.fig3_samples(x, noises, 0.3, preds, path, model_name="clean", note=NOTE)
+    perturbed = {z: perturb(x, n, 0.3) for z, n in noises.items()}
+    sgr.fig3_samples(x, noises, perturbed, 0.3, preds, path, model_name="clean", note=NOTE)
 
 
 def _lrc_df(zetas=(1, 2, 4, 8, 16), epsilons=(0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7), models=MODELS[:9]):
@@ -214,7 +216,8 @@ def _fig4_two_eps(path):
 
 
 def _fig5(path):
-    sgr.fig5_lrc_matrices(1, 8, 8, [1, 2, 4, 8, 16], path, note=NOTE)
+    from advreg.sgr.structure import lrc_matrices
+    sgr.fig5_lrc_matrices(lrc_matrices(1, 8, 8, [1, 2, 4, 8, 16]), path, 1, 8, 8, note=NOTE)
 
 
 def _fig6(path):
@@ -363,7 +366,7 @@ def test_the_size_check_finds_small_text(tmp_path, pngs):
     fig, ax = common.plt.subplots(figsize=(12, 3))      # ~1,500 px after the tight crop: shown at 60 %
     ax.set_title("title at 12 pt")
     ax.text(0.5, 0.5, "6 pt: 7.6 px shown", fontsize=6)
-    common._save(fig, tmp_path / "s.png")
+    common.save_figure(fig, tmp_path / "s.png")
     d = pngs[0]
     assert 1300 < d.width_px < 1800
     assert [s for s, _ in small_texts(d)] == ["6 pt: 7.6 px shown"]

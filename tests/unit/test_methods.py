@@ -16,7 +16,8 @@ from advreg.training.method_kinds import check_method
 from advreg.training.methods import SGR, MethodContext, build_method
 from advreg.nn.models import build_model, load_model
 from advreg.sgr.regularizers import loss_and_input_grad, sgr_penalty
-from advreg.training.loop import TrainSettings, train
+from advreg.jobs.train import train_job
+from advreg.training.settings import TrainSettings
 from workflow_utils import REPO
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
@@ -46,7 +47,7 @@ def tiny_data(tmp_path_factory, synthetic_digits):
 def test_every_method_trains_and_logs_its_regularizer(method, tiny_data, tmp_path):
     cfg = _cheap(config_views.method_cfg(CONFIG, "mnist", method))
     settings = TrainSettings(epochs=2, batch_size=64, lr=1e-3, seed=0, crop_pad=2)
-    train(tiny_data, SPEC, method, cfg, settings, tmp_path / "m.pt", tmp_path / "h.csv",
+    train_job(tiny_data, SPEC, method, cfg, settings, tmp_path / "m.pt", tmp_path / "h.csv",
           tmp_path / "ck.pt", device="cpu", log=lambda *a: None)
     model, blob = load_model(tmp_path / "m.pt")
     assert blob["info"]["method"] == method
@@ -128,11 +129,11 @@ def test_spectral_norm_methods_train_and_resume_exactly(method, tiny_data, tmp_p
     spec = {**SPEC, "spectral_norm": cfg["spectral_norm"]}
     s = TrainSettings(epochs=2, batch_size=64, lr=1e-3, seed=0, crop_pad=2)
     quiet = lambda *a: None  # noqa: E731
-    train(tiny_data, spec, method, cfg, s, tmp_path / "a.pt", tmp_path / "a.csv", tmp_path / "a_ck.pt",
+    train_job(tiny_data, spec, method, cfg, s, tmp_path / "a.pt", tmp_path / "a.csv", tmp_path / "a_ck.pt",
           device="cpu", log=quiet)
-    train(tiny_data, spec, method, cfg, s, tmp_path / "b.pt", tmp_path / "b.csv", tmp_path / "b_ck.pt",
+    train_job(tiny_data, spec, method, cfg, s, tmp_path / "b.pt", tmp_path / "b.csv", tmp_path / "b_ck.pt",
           device="cpu", log=quiet, stop_after_epoch=1)
-    train(tiny_data, spec, method, cfg, s, tmp_path / "b.pt", tmp_path / "b.csv", tmp_path / "b_ck.pt",
+    train_job(tiny_data, spec, method, cfg, s, tmp_path / "b.pt", tmp_path / "b.csv", tmp_path / "b_ck.pt",
           device="cpu", log=quiet)
     a = torch.load(tmp_path / "a.pt", weights_only=True)["state_dict"]
     b = torch.load(tmp_path / "b.pt", weights_only=True)["state_dict"]

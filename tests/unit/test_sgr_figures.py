@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from advreg.figures import sgr as F
-from advreg.sgr.lrc_noise import LRCSampler
-from advreg.sgr.structure import perturbation_structure
+from advreg.sgr.lrc_noise import LRCSampler, perturb
+from advreg.sgr.structure import lrc_matrices, perturbation_structure, shown_matrix
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -54,7 +54,8 @@ def test_fig2_covariance(tmp_path, C, drawn):
            "fgsm": (x + 0.03 * torch.randn(x.shape, generator=gen).sign()).clamp(0, 1)}
     arrays, table = perturbation_structure(x, adv, x)
     arrays["fgsm"]["matrix"] = None          # falls back to the stationary matrix of the kernel
-    F.fig2_covariance(arrays, table, tmp_path / "fig2.png", C, 8, 8)
+    shown = {n: shown_matrix(a, C, 8, 8) for n, a in arrays.items()}
+    F.fig2_covariance(arrays, shown, table, tmp_path / "fig2.png", C, 8, 8)
     _check_png(tmp_path / "fig2.png")
     fig = drawn[-1]
     panels = [a for a in fig.axes if a.images]
@@ -76,7 +77,8 @@ def test_fig3_samples(tmp_path, images, drawn):
     x, gen = images
     zetas = [1.0, 4.0]
     noises = {z: LRCSampler(3, 8, 8, z).sample(2, gen) for z in zetas}
-    F.fig3_samples(x[:2], noises, 0.3, {1.0: [2, 9], 4.0: [6, 4]}, tmp_path / "fig3s.png")
+    perturbed = {z: perturb(x[:2], n, 0.3) for z, n in noises.items()}
+    F.fig3_samples(x[:2], noises, perturbed, 0.3, {1.0: [2, 9], 4.0: [6, 4]}, tmp_path / "fig3s.png")
     _check_png(tmp_path / "fig3s.png")
     axes = drawn[-1].axes
     assert len(axes) == 3 * 4  # rows original/perturbed/perturbation × 2 images × 2 ζ
@@ -89,11 +91,12 @@ def test_fig3_samples(tmp_path, images, drawn):
     np.testing.assert_allclose(np.asarray(shown), want, atol=1e-6)
     footer = [t.get_text() for t in drawn[-1].texts]
     assert footer == ["footer: the class the model predicts for the perturbed image"]
-    F.fig3_samples(x[:2], noises, 0.3, {1.0: [2, 9]}, tmp_path / "fig3m.png", model_name="clean")
+    F.fig3_samples(x[:2], noises, perturbed, 0.3, {1.0: [2, 9]}, tmp_path / "fig3m.png", model_name="clean")
     # the model's name as written, not a quoted repr (issue 41: "model 'clean''s")
     assert [t.get_text() for t in drawn[-1].texts] == ["footer: the class model clean predicts for the perturbed image"]
     # greyscale and class names
-    F.fig3_samples(x[:2, :1], {z: n[:, :1] for z, n in noises.items()}, 0.3, {1.0: [2, 9]},
+    grey = {z: n[:, :1] for z, n in noises.items()}
+    F.fig3_samples(x[:2, :1], grey, {z: perturb(x[:2, :1], n, 0.3) for z, n in grey.items()}, 0.3, {1.0: [2, 9]},
                    tmp_path / "fig3g.png", class_names=[str(i) for i in range(10)])
     _check_png(tmp_path / "fig3g.png")
 
@@ -157,7 +160,7 @@ def test_fig4_accuracy_vs_eps(tmp_path, drawn):
 
 
 def test_fig5_lrc_matrices(tmp_path, drawn):
-    F.fig5_lrc_matrices(3, 8, 8, [1, 4, 16], tmp_path / "fig5.png")
+    F.fig5_lrc_matrices(lrc_matrices(3, 8, 8, [1, 4, 16]), tmp_path / "fig5.png", 3, 8, 8)
     _check_png(tmp_path / "fig5.png")
     panels = [a for a in drawn[-1].axes if a.images]
     assert [a.get_title() for a in panels] == ["ζ = 1", "ζ = 4", "ζ = 16"]

@@ -18,7 +18,8 @@ from advreg.jobs.sn import evaluate_sn_model
 from advreg.jobs.sn_tables import best_beta, sweep_table, with_published
 from advreg.nn.sn_modes import beta_label, parse_beta, with_beta
 from advreg.nn.spectral import margins
-from advreg.training.loop import TrainSettings, train
+from advreg.jobs.train import train_job
+from advreg.training.settings import TrainSettings
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def test_evaluation_uses_the_training_attack_at_the_training_eps(digits_artifact
             "spectral_norm": {"beta": 2.0, "mode": "operator"}}
     cfg = {"kind": "fgm", "eps_rel": 0.05, "spectral_norm": spec["spectral_norm"]}
     settings = TrainSettings(epochs=2, batch_size=50, lr=5e-3, seed=0, max_train=300)
-    train(digits_artifact, spec, "fgm_l2", cfg, settings, tmp_path / "m.pt", tmp_path / "h.csv",
+    train_job(digits_artifact, spec, "fgm_l2", cfg, settings, tmp_path / "m.pt", tmp_path / "h.csv",
           tmp_path / "ck.pt", device="cpu", log=lambda *a: None)
     row, m = evaluate_sn_model(tmp_path / "m.pt", digits_artifact, val=100, train_eval=200, max_test=None,
                                batch_size=64, margin_iters=10, device="cpu")
@@ -68,7 +69,7 @@ def test_evaluation_uses_the_training_attack_at_the_training_eps(digits_artifact
 
 def test_val_must_fit_the_validation_split(digits_artifact, tmp_path):
     spec = {"arch": "mlp", "in_channels": 1, "image_size": 28, "widths": [16], "num_classes": 10}
-    train(digits_artifact, spec, "clean", {}, TrainSettings(epochs=1, batch_size=100, lr=1e-3, seed=0),
+    train_job(digits_artifact, spec, "clean", {}, TrainSettings(epochs=1, batch_size=100, lr=1e-3, seed=0),
           tmp_path / "m.pt", tmp_path / "h.csv", tmp_path / "ck.pt", device="cpu", log=lambda *a: None)
     with pytest.raises(ValueError, match="sn_experiments.val=300 exceeds the 100 validation images"):
         evaluate_sn_model(tmp_path / "m.pt", digits_artifact, val=300, train_eval=100, max_test=None, batch_size=64)

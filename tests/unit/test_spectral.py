@@ -15,7 +15,11 @@ SN_ARCHITECTURES = {a: _arch.builder(a) for a, where in _arch.ARCHITECTURES.item
                     if where.startswith("advreg.nn.sn_architectures:")}  # the SN paper's networks
 from advreg.nn.sn_modes import apply_spectral_norm
 from advreg.nn.layers import TFSameConv2d
-from advreg.nn.spectral import (ConvGeometry, OperatorSpectralNorm, bound_quantities, conv_geometry, conv_operator_frobenius_sq, conv_operator_norm, exact_operator_norm, layer_spectral_norms, margin_normalizer, margins, miyato_kernel_norm, operator_matrix, spectral_parametrizations, sum_prefix_products, trace_layers)
+from advreg.nn.spectral import (ConvGeometry, OperatorSpectralNorm, bound_quantities, conv_geometry,
+                                conv_operator_frobenius_sq, conv_operator_norm, exact_operator_norm,
+                                layer_spectral_norms, margin_normalizer, margins, miyato_kernel_norm,
+                                operator_matrix, spectral_parametrizations, sum_prefix_products,
+                                trace_layers)
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 

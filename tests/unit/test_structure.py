@@ -8,7 +8,8 @@ import torch
 
 from advreg.sgr.covariance import covariance_function_to_matrix, second_moment_matrix
 from advreg.sgr.lrc_noise import LRCSampler, lrc_covariance_function
-from advreg.sgr.structure import (center_crop_matrix, chunked_second_moment_matrix, crop_indices, perturbation_structure, structure_of)
+from advreg.sgr.structure import (center_crop_matrix, chunked_second_moment_matrix, crop_indices,
+                                  perturbation_structure, structure_of)
 
 DT = torch.float64
 

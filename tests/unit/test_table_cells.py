@@ -115,7 +115,7 @@ def pages(tmp_path_factory):
         return {"html": f["html"].read_text(), "md": f["md"].read_text() if "md" in f else None}
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(common, "_save", keep_figure)
+        mp.setattr(common, "save_figure", keep_figure)
         # the matrix of one seed: a model called "wdecay" is a column like any other
         matrix = _matrix({"clean": [99.0, 10.0, 97.0, 97.0], "wdecay": [98.0, 55.0, 12.0, 80.0],
                           "pgd": [97.0, 97.0, 55.0, 40.0]})

@@ -4,7 +4,9 @@ from __future__ import annotations
 import torch
 
 from advreg.nn.models import load_model
-from advreg.training.loop import NonFiniteLossError, TrainSettings, train
+from advreg.jobs.train import train_job
+from advreg.training.settings import TrainSettings
+from advreg.training.loop import NonFiniteLossError
 import pytest
 from conftest import write_digits_artifact
 
@@ -25,7 +27,7 @@ def _settings(**kw):
 
 def test_training_lowers_the_loss(small_mnist, tmp_path):
     lines = []
-    hist = train(small_mnist, SPEC, "clean", {"kind": "clean"}, _settings(epochs=6), tmp_path / "m.pt",
+    hist = train_job(small_mnist, SPEC, "clean", {"kind": "clean"}, _settings(epochs=6), tmp_path / "m.pt",
                  tmp_path / "h.csv", tmp_path / "ck.pt", device="cpu", log=lines.append)
     assert hist[-1]["loss"] < 0.8 * hist[0]["loss"]
     # the log opens with the hyperparameters, gives accuracies in %, and names the saved model
@@ -43,14 +45,14 @@ def test_training_lowers_the_loss(small_mnist, tmp_path):
 def test_resume_matches_uninterrupted_run(small_mnist, tmp_path):
     s = _settings(epochs=3)
     quiet = lambda *a: None  # noqa: E731
-    train(small_mnist, SPEC, "wdecay", {"weight_decay": 1e-3}, s, tmp_path / "a.pt", tmp_path / "a.csv",
+    train_job(small_mnist, SPEC, "wdecay", {"weight_decay": 1e-3}, s, tmp_path / "a.pt", tmp_path / "a.csv",
           tmp_path / "a_ck.pt", device="cpu", log=quiet)
     # interrupted after epoch 1 (checkpoint only), then re-run from the checkpoint
-    train(small_mnist, SPEC, "wdecay", {"weight_decay": 1e-3}, s, tmp_path / "b.pt", tmp_path / "b.csv",
+    train_job(small_mnist, SPEC, "wdecay", {"weight_decay": 1e-3}, s, tmp_path / "b.pt", tmp_path / "b.csv",
           tmp_path / "b_ck.pt", device="cpu", log=quiet, stop_after_epoch=1)
     assert (tmp_path / "b_ck.pt").exists() and not (tmp_path / "b.pt").exists()
     lines = []
-    train(small_mnist, SPEC, "wdecay", {"weight_decay": 1e-3}, s, tmp_path / "b.pt", tmp_path / "b.csv",
+    train_job(small_mnist, SPEC, "wdecay", {"weight_decay": 1e-3}, s, tmp_path / "b.pt", tmp_path / "b.csv",
           tmp_path / "b_ck.pt", device="cpu", log=lines.append)
     assert any("resuming wdecay from epoch 1" in str(m) for m in lines)
     a = torch.load(tmp_path / "a.pt", weights_only=True)["state_dict"]
@@ -60,7 +62,7 @@ def test_resume_matches_uninterrupted_run(small_mnist, tmp_path):
 
 def test_nonfinite_loss_stops_without_model(small_mnist, tmp_path):
     with pytest.raises(NonFiniteLossError, match=r"loss is not finite at epoch 1, step \d+"):
-        train(small_mnist, SPEC, "clean", {}, _settings(lr=1e30, epochs=3), tmp_path / "m.pt",
+        train_job(small_mnist, SPEC, "clean", {}, _settings(lr=1e30, epochs=3), tmp_path / "m.pt",
               tmp_path / "h.csv", tmp_path / "ck.pt", device="cpu", log=lambda *a: None)
     # found before the epoch's checkpoint: nothing of the diverged run is kept
     assert not (tmp_path / "m.pt").exists() and not (tmp_path / "ck.pt").exists()
@@ -87,7 +89,7 @@ def test_a_training_step_reads_nothing_back_from_the_device(small_mnist, tmp_pat
     reads = []
     for steps in (10, 20):
         with host_reads() as calls:
-            train(small_mnist, SPEC, method, cfg, _settings(epochs=1, batch_size=16, max_train=16 * steps),
+            train_job(small_mnist, SPEC, method, cfg, _settings(epochs=1, batch_size=16, max_train=16 * steps),
                   tmp_path / f"m{steps}.pt", tmp_path / f"h{steps}.csv", tmp_path / f"ck{steps}.pt",
                   device="cpu", log=lambda *a: None)
         reads.append(calls)

@@ -7,7 +7,8 @@ import importlib.util
 import math
 
 from advreg.workflow import config_check, config_views
-from workflow_utils import REPO
+from advreg.workflow.cost_rules import NO_MODEL, RULE_COSTS
+from workflow_utils import REPO, copy_workflow, snakemake_cli
 
 
 def _tiny_config() -> dict:
@@ -30,9 +31,11 @@ def test_planned_jobs_match_snakemake_and_every_job_has_a_cost():
     assert rules.count("train") == n_models * len(config["seeds"])
     assert rules.count("strong_eval") == n_models * len(config["seeds"])
     df = drv.predict(config, jobs, startup=1.0, rates={"train_flops_per_s": 1e9, "attack_flops_per_s": 1e9})
-    heavy = {"train", "train_sn", "adversarial_set", "strong_eval", "masking_diagnostics",
-             "transfer_matrix", "lrc_attack", "evaluate_sn", "clean_accuracy"}
+    heavy = {r for r, fn in RULE_COSTS.items() if fn is not NO_MODEL}
+    assert {"train", "strong_eval", "lrc_attack", "evaluate_sn"} <= heavy
     assert (df[df.rule.isin(heavy)].flops > 0).all(), df[df.flops == 0].rule.unique()
+    assert (df[~df.rule.isin(heavy)].flops == 0).all()
+    assert set(df.rule) == set(RULE_COSTS), "the tiny preset runs every rule"
     assert not math.isnan(df.seconds.sum())
 
 
@@ -47,3 +50,15 @@ def test_every_benchmark_runs_from_one_entry_point(tiny_run):
     assert df["value"].notna().all() and (df["value"] > 0).all()
     ratio = df[df["benchmark"] == "strong_eval"]["value"]
     assert len(ratio) == 2 and ratio.iloc[1] >= ratio.iloc[0]  # worst ≥ mean
+
+
+def test_a_rule_without_a_cost_declaration_stops_planning(tmp_path):
+    """Issue 42, item 4: a rule the cost model has no declaration for (advreg.workflow.cost_rules)
+    is an error at planning time that names it and where to declare it, not a job priced at 0."""
+    wd = copy_workflow(tmp_path / "wf")
+    with open(wd / "rules" / "summary.smk", "a") as f:
+        f.write('\n\nrule uncosted_extra:\n    output:\n        "uncosted.txt",\n    shell:\n        "touch {output}"\n')
+    proc = snakemake_cli(wd, "-n", "--cores", "1", "--quiet", check=False)
+    assert proc.returncode != 0
+    out = proc.stdout + proc.stderr   # Snakemake prints the error where its logger writes
+    assert "uncosted_extra" in out and "advreg/workflow/cost_rules.py" in out, out[-2000:]

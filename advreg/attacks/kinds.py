@@ -54,8 +54,9 @@ def _deepfool_passes(cfg: dict, transfer: bool = False) -> tuple[float, float]:
 
 def _pgd_passes(cfg: dict, transfer: bool = False) -> tuple[float, float]:
     steps = cfg.get("transfer_steps", cfg.get("steps", 40)) if transfer else cfg.get("steps", 40)
-    # a label forward only with a random start: otherwise the first step's forward gives the labels
-    return steps, (1 if cfg.get("random_start", False) else 0)
+    # a label forward only with a random start and no labels given (``y``: the masking diagnostics
+    # attack with the true labels): otherwise the first step's forward gives the labels
+    return steps, (1 if cfg.get("random_start", False) and cfg.get("y") is None else 0)
 
 
 KINDS: dict[str, AttackKind] = {

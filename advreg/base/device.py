@@ -6,17 +6,16 @@ import os
 
 import torch
 
+from advreg.base.cuda_numerics import CUDA_NUMERICS
+
 # CUDA numerics (config `cuda_numerics`, carried in a job's device setting as "<device>+<numerics>",
-# e.g. "auto+exact"): "exact" = fp32 everywhere (no TF32 in matmul or convolutions, which torch 2.14
-# uses for cuDNN convolutions by default), deterministic cuDNN, no autotuning, deterministic
-# algorithms where torch has them; "tf32" = TF32 and cuDNN autotuning (faster, not reproducible).
-# The schema's `cuda_numerics` enum is the one list of the values (read here and by the config check).
+# e.g. "auto+exact"), each declared in advreg.base.cuda_numerics.
 
 
 def apply_cuda_numerics(numerics: str) -> None:
     """Set torch's process-wide CUDA numerics (before the first CUDA kernel runs)."""
-    if numerics not in ("exact", "tf32"):
-        raise ValueError(f"CUDA numerics {numerics!r}: expected 'exact' or 'tf32' (config cuda_numerics)")
+    if numerics not in CUDA_NUMERICS:
+        raise ValueError(f"CUDA numerics {numerics!r}: expected one of {list(CUDA_NUMERICS)} (config cuda_numerics)")
     exact = numerics == "exact"
     precision = "ieee" if exact else "tf32"
     torch.backends.fp32_precision = precision

@@ -20,6 +20,9 @@ from pathlib import Path
 import torch
 
 from advreg.base.atomic import write_json
+from advreg.base.device import pick_device
+from advreg.data.artifact import test_split, to_float
+from advreg.nn.models import load_for_attacks
 from advreg.attacks import whitebox as attacks
 from advreg.nn.predict import accuracy, predicted_labels, share
 from advreg.attacks import strong as strong_attack
@@ -43,8 +46,11 @@ def measure(model, x, y, eps_255: list, paper_eps_255, pgd_cfg: dict, strong_ens
         step = kw["step_size"] * eps / eps_pixels(paper_eps_255)
         adv = attacks.run_attack("pgd", model, x, eps, {**kw, "step_size": step, "y": y}, batch_size, gen)
         strong = strong_attack.strong_attack(model, x, y, eps, strong_ensemble, seed=seed, batch_size=batch_size)
+        # `attacked`: how many images each attack of the ensemble ran on (it attacks only those still
+        # robust), what its cost depends on (advreg.workflow.cost.masking_diagnostics_work)
         sweep.append({"eps_255": float(e), "paper_attack": _acc(model, adv, y, batch_size),
-                      "strong": 100 * share(strong["robust"])})
+                      "strong": 100 * share(strong["robust"]),
+                      "attacked": [st["attacked"] for st in strong["steps"]]})
     eps = eps_pixels(paper_eps_255)
     base = attacks.run_attack("pgd", model, x, eps, {**kw, "y": y}, batch_size, gen)
     robust = predicted_labels(model, base, batch_size) == y
@@ -62,11 +68,6 @@ def diagnose(model_path, dataset_path, strong_json, out_json, eps_255, cfg: dict
     """The diagnostics job: ``measure`` on the first ``cfg['max_test']`` test images, written to
     ``out_json`` with the model's strong-evaluation summary (the flags are set in ``flags_table``,
     which also reads the transfer matrices, so a changed matrix never re-runs these attacks)."""
-    from advreg.data.artifact import to_float
-    from advreg.data.artifact import test_split
-    from advreg.nn.models import load_for_attacks
-    from advreg.base.device import pick_device
-
     dev = pick_device(device)
     x, y, _ = test_split(dataset_path, dev, cfg["max_test"])
     x = to_float(x)

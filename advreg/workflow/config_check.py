@@ -20,6 +20,7 @@ from advreg.attacks.kinds import KINDS as ATTACK_KINDS
 from advreg.data.sources import DATASETS, OFFICIAL, is_url, sources
 from advreg.training.method_kinds import COMMON_KEYS, SN_SCHEMES, method_kind, method_params, method_problems
 from advreg.nn import architectures
+from advreg.base.cuda_numerics import CUDA_NUMERICS
 from advreg.base.params import check_params, yaml_number_hint
 from advreg.workflow.config_views import attack_eps, method_cfg
 
@@ -35,12 +36,13 @@ SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.y
 
 def load_schema() -> dict:
     """The schema, with what is declared in code filled in: the strong-attack kinds
-    (advreg.attacks.strong_kinds.KINDS) and the SN modes (advreg.nn.sn_modes.MODES), so the schema never
-    lists them a second time."""
+    (advreg.attacks.strong_kinds.KINDS), the SN modes (advreg.nn.sn_modes.MODES) and the CUDA
+    numerics (advreg.base.cuda_numerics), so the schema never lists them a second time."""
     schema = yaml.safe_load(SCHEMA_FILE.read_text())
     props = schema["properties"]
     props["strong_eval"]["properties"]["attacks"]["items"]["properties"]["kind"]["enum"] = list(strong_kinds.KINDS)
     props["sn_experiments"]["properties"]["mode"]["enum"] = list(sn_modes.MODES)
+    props["cuda_numerics"]["enum"] = list(CUDA_NUMERICS)
     return schema
 
 

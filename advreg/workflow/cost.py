@@ -272,16 +272,20 @@ def strong_eval_work(w: dict, config: dict, attacked: list[float] | None = None)
     return n * (passes(0, 1, spec) + passes(*_ensemble_passes(se["attacks"], attacked=attacked), spec))
 
 
-def masking_diagnostics_work(w: dict, config: dict) -> Work:
+def masking_diagnostics_work(w: dict, config: dict, attacked: list[list[float]] | None = None) -> Work:
     """At each ε of the sweep the paper's PGD, its accuracy forward and the sweep ensemble; at
     the paper's ε PGD and ``restarts`` longer PGD runs, each with a forward for its labels
-    (advreg.jobs.masking.measure)."""
+    (advreg.jobs.masking.measure). ``attacked``: per ε of the sweep, the share of the images each
+    attack of the ensemble ran on, where a run measured it (its record's ``sweep[].attacked``),
+    instead of the prior (``_ensemble_passes``)."""
     spec = config_views.model_spec(config, w["dataset"], w["source"])
     dg = config["diagnostics"]
-    pgd = config_views.attack_cfg(config, w["dataset"], config["strong_eval"]["paper_attack"])
+    # every PGD run of the diagnostics is given the true labels (no label forward)
+    pgd = {**config_views.attack_cfg(config, w["dataset"], config["strong_eval"]["paper_attack"]), "y": "true labels"}
     n_fb, n_fwd = _attack_passes("pgd", pgd)
-    sweep = len(dg["eps_255"][w["dataset"]]) * (
-        passes(n_fb, n_fwd + 1, spec) + passes(*_ensemble_passes(dg["sweep_attacks"]), spec))
+    shares = attacked or [None] * len(dg["eps_255"][w["dataset"]])
+    sweep = sum((passes(n_fb, n_fwd + 1, spec) + passes(*_ensemble_passes(dg["sweep_attacks"], attacked=a), spec)
+                 for a in shares), NOTHING)
     long = passes(n_fb, n_fwd + 2, spec) + dg["restarts"] * passes(
         *_attack_passes("pgd", {**pgd, "steps": pgd["steps"] * dg["steps_factor"], "random_start": True}), spec) \
         + dg["restarts"] * passes(0, 1, spec)

@@ -66,24 +66,24 @@ def test_cuda_numerics_exact_and_tf32_set_torch_flags_and_leave_the_cpu_alone():
     """Issue 30: `cuda_numerics: exact` (default) means fp32 convolutions and matmuls (no TF32),
     deterministic cuDNN without autotuning, deterministic algorithms; `tf32` the fast settings.
     A CPU job touches none of them; the checkpoint signature names the device."""
-    from advreg.base import device as io
+    from advreg.base import device
 
     keep = (torch.backends.fp32_precision, torch.backends.cuda.matmul.fp32_precision,
             torch.backends.cudnn.conv.fp32_precision, torch.backends.cudnn.deterministic,
             torch.backends.cudnn.benchmark, torch.are_deterministic_algorithms_enabled(),
             torch.is_deterministic_algorithms_warn_only_enabled())
     try:
-        assert io.pick_device("cpu+exact") == torch.device("cpu")
-        assert io.pick_device("auto+tf32").type == ("cuda" if torch.cuda.is_available() else "cpu")
+        assert device.pick_device("cpu+exact") == torch.device("cpu")
+        assert device.pick_device("auto+tf32").type == ("cuda" if torch.cuda.is_available() else "cpu")
         if not torch.cuda.is_available():
             assert not torch.are_deterministic_algorithms_enabled()   # the CPU path is untouched
-            assert io.device_signature(torch.device("cpu")) == "cpu"
-        io.apply_cuda_numerics("exact")
+            assert device.device_signature(torch.device("cpu")) == "cpu"
+        device.apply_cuda_numerics("exact")
         assert torch.backends.cudnn.conv.fp32_precision == "ieee"
         assert torch.backends.cuda.matmul.fp32_precision == "ieee"
         assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
         assert torch.are_deterministic_algorithms_enabled()
-        io.apply_cuda_numerics("tf32")
+        device.apply_cuda_numerics("tf32")
         assert torch.backends.cudnn.conv.fp32_precision == "tf32"
         assert not torch.backends.cudnn.deterministic and torch.backends.cudnn.benchmark
         assert not torch.are_deterministic_algorithms_enabled()

@@ -286,3 +286,14 @@ def test_paper_attack_without_eps_for_a_dataset_is_reported_not_raised():
 def test_an_integer_parameter_must_be_an_integer():
     msg = _problems({"method_settings": {"pgd": {"steps": 40.0}}})
     assert "method_settings.pgd.steps (kind 'pgd'): 40.0 is not allowed; expected an integer ≥ 1" in msg
+
+
+def test_cuda_numerics_are_checked_against_their_one_declaration():
+    """Issue 42: the schema lists no CUDA numerics; the check fills them in from
+    advreg.base.cuda_numerics, so an unknown one is refused by name before any job."""
+    from advreg.base.cuda_numerics import CUDA_NUMERICS
+
+    raw = yaml.safe_load(config_check.SCHEMA_FILE.read_text())
+    assert "enum" not in raw["properties"]["cuda_numerics"]
+    assert SCHEMA["properties"]["cuda_numerics"]["enum"] == list(CUDA_NUMERICS) == ["exact", "tf32"]
+    assert "'fast' is not one of ['exact', 'tf32']" in _problems({"cuda_numerics": "fast"})

@@ -18,9 +18,9 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from advreg.workflow.cost import _count  # noqa: E402
-from advreg.nn.models import build_from_spec, place  # noqa: E402
 from advreg.base.timing import seconds_per_call  # noqa: E402
+from advreg.nn.models import build_from_spec, place  # noqa: E402
+from advreg.workflow.cost import _count  # noqa: E402
 
 PAPER_MNIST = [32, 32, 64, 64, 200, 200]  # the C&W widths the SGR paper trains on MNIST
 

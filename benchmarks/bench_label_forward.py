@@ -22,10 +22,10 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from advreg.attacks import whitebox as attacks  # noqa: E402
-from advreg.nn.predict import predicted_labels  # noqa: E402
-from advreg.nn.modes import eval_mode  # noqa: E402
-from advreg.nn.models import build_from_spec, place  # noqa: E402
 from advreg.base.timing import seconds_per_call  # noqa: E402
+from advreg.nn.models import build_from_spec, place  # noqa: E402
+from advreg.nn.modes import eval_mode  # noqa: E402
+from advreg.nn.predict import predicted_labels  # noqa: E402
 
 CASES = {
     "sn-fgm (elunet, β=1)": ({"arch": "elunet", "in_channels": 1, "image_size": 28, "widths": [],

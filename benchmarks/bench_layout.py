@@ -20,8 +20,8 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from advreg.nn.models import build_from_spec, place  # noqa: E402
 from advreg.base.timing import seconds_per_call  # noqa: E402
+from advreg.nn.models import build_from_spec, place  # noqa: E402
 
 SPECS = {
     "cw-mnist-quick": {"arch": "cw", "in_channels": 1, "image_size": 28, "widths": [16, 16, 32, 32, 100, 100]},

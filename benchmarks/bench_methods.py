@@ -14,11 +14,11 @@ import copy
 import torch
 import yaml
 
-from advreg.workflow import config_views
-from advreg.data.sources import DATASETS
-from advreg.training.methods import MethodContext, build_method
-from advreg.nn.models import build_model
 from advreg.base.timing import seconds_per_call
+from advreg.data.sources import DATASETS
+from advreg.nn.models import build_model
+from advreg.training.methods import MethodContext, build_method
+from advreg.workflow import config_views
 
 
 def time_steps(fn, dev, repeats):

@@ -16,9 +16,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from advreg.attacks.whitebox import pgd
-from advreg.nn.predict import predicted_labels  # noqa: E402
-from advreg.nn.models import build_model  # noqa: E402
 from advreg.base.timing import seconds_per_call  # noqa: E402
+from advreg.nn.models import build_model  # noqa: E402
+from advreg.nn.predict import predicted_labels  # noqa: E402
 
 
 def measure(device: str, batch: int = 256, steps: int = 40, repeats: int = 5, eps: float = 0.3,

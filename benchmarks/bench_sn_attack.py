@@ -13,11 +13,11 @@ import argparse
 import torch
 
 from advreg.attacks import whitebox as attacks
+from advreg.base.timing import seconds_per_call
 from advreg.data.sources import DATASETS
 from advreg.nn.models import build_model
 from advreg.nn.sn_modes import apply_spectral_norm
 from advreg.nn.spectral import freeze_spectral_norm
-from advreg.base.timing import seconds_per_call
 
 
 def main(argv=None) -> None:

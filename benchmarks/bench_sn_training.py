@@ -14,12 +14,12 @@ import contextlib
 
 import torch
 
-from advreg.training import methods as M
+from advreg.base.timing import seconds_per_call
 from advreg.data.sources import DATASETS
-from advreg.training.methods import MethodContext, build_method
 from advreg.nn.models import build_from_spec
 from advreg.nn.spectral import frozen_for_attacks
-from advreg.base.timing import seconds_per_call
+from advreg.training import methods as M
+from advreg.training.methods import MethodContext, build_method
 
 CASES = (("elunet", "mnist"), ("alexnet", "cifar10"))
 

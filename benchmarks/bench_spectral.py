@@ -24,13 +24,14 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from advreg.nn.models import build_model  # noqa: E402
 from advreg.nn import architectures as _arch  # noqa: E402
+from advreg.nn.models import build_model  # noqa: E402
+
 SN_ARCHITECTURES = {a: _arch.builder(a) for a, where in _arch.ARCHITECTURES.items()
                     if where.startswith("advreg.nn.sn_architectures:")}  # the SN paper's networks
+from advreg.base.timing import seconds_per_call  # noqa: E402
 from advreg.nn.sn_modes import apply_spectral_norm  # noqa: E402
 from advreg.nn.spectral import spectral_parametrizations  # noqa: E402
-from advreg.base.timing import seconds_per_call  # noqa: E402
 
 MODELS = {
     # name: (arch, in_channels, image_size, widths)

@@ -31,9 +31,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from advreg.workflow import config_check, config_views  # noqa: E402
 from advreg.workflow import cost  # noqa: E402
-
+from advreg.workflow import config_check, config_views  # noqa: E402
 
 # what a run needs of the repository (not results or caches): the tests' throwaway copies use it too
 WORKFLOW_FILES = ["Snakefile", "config.yaml", "rules", "scripts", "schemas", "presets", "report", "envs",

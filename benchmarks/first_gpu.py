@@ -34,11 +34,12 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(HERE)]
 
-from advreg.workflow import config_check, config_views  # noqa: E402
-from advreg.workflow import cost  # noqa: E402
-from advreg.figures.tables import markdown_table  # noqa: E402
-from advreg.base.timing import host_reads  # noqa: E402
 from rehearsal_resources import job_records  # noqa: E402
+
+from advreg.base.timing import host_reads  # noqa: E402
+from advreg.figures.tables import markdown_table  # noqa: E402
+from advreg.workflow import cost  # noqa: E402
+from advreg.workflow import config_check, config_views  # noqa: E402
 
 STATED_GPU_TFLOPS = 20.0   # benchmarks/cost_model.py --gpu-tflops default
 

@@ -25,11 +25,11 @@ from torch.profiler import ProfilerActivity, profile, record_function
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from advreg.training import augment as aug  # noqa: E402
-from advreg.workflow import config_check, config_views  # noqa: E402
 from advreg.data.artifact import to_float  # noqa: E402
-from advreg.training.methods import MethodContext, build_method  # noqa: E402
 from advreg.nn.models import build_from_spec, place  # noqa: E402
+from advreg.training import augment as aug  # noqa: E402
+from advreg.training.methods import MethodContext, build_method  # noqa: E402
+from advreg.workflow import config_check, config_views  # noqa: E402
 
 KINDS = (("conv backward", ("convolution_backward",)),   # before "conv forward": its name contains "convolution"
          ("conv forward", ("convolution", "conv2d")),

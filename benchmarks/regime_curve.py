@@ -33,14 +33,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from advreg.attacks import whitebox as attacks  # noqa: E402
-from advreg.nn.predict import accuracy  # noqa: E402
-from advreg.workflow import config_check, config_views  # noqa: E402
+from advreg.attacks.strong import strong_attack  # noqa: E402
 from advreg.data.artifact import load_dataset, to_float  # noqa: E402
 from advreg.jobs.attack import attack_kwargs  # noqa: E402
-from advreg.nn.models import build_from_spec, load_model, place  # noqa: E402
-from advreg.attacks.strong import strong_attack  # noqa: E402
 from advreg.jobs.train import train_job  # noqa: E402
+from advreg.nn.models import build_from_spec, load_model, place  # noqa: E402
+from advreg.nn.predict import accuracy  # noqa: E402
 from advreg.training.settings import TrainSettings  # noqa: E402
+from advreg.workflow import config_check, config_views  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -26,6 +26,7 @@ sys.path[:0] = [str(HERE.parent), str(HERE)]
 import bench_flops  # noqa: E402
 import bench_methods  # noqa: E402
 import bench_pgd  # noqa: E402
+
 from advreg.workflow import cost  # noqa: E402
 
 

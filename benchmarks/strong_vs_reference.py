@@ -21,9 +21,9 @@ import torch
 import torchattacks
 import yaml
 
+from advreg.attacks.strong import strong_attack
 from advreg.data.artifact import load_dataset, to_float
 from advreg.nn.models import load_model
-from advreg.attacks.strong import strong_attack
 
 
 def reference(model, x, y, eps, seed):

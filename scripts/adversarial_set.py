@@ -2,7 +2,6 @@ from _log import logged
 import torch
 
 from advreg.base.progress import format_record
-
 from advreg.jobs.attack import make_adversarial_set
 
 with logged(snakemake) as log:

@@ -2,7 +2,6 @@ from _log import logged
 import torch
 
 from advreg.base.progress import format_record
-
 from advreg.jobs.masking import diagnose
 
 with logged(snakemake) as log:

@@ -1,6 +1,7 @@
 from _log import logged
 import json
 
+
 from advreg.jobs.masking_tables import write_masking_table
 
 with logged(snakemake) as log:

@@ -1,6 +1,7 @@
 from _log import logged
 import json
 
+
 from advreg.jobs.seed_tables import paper_comparison_job
 
 with logged(snakemake) as log:

@@ -2,7 +2,6 @@ from _log import logged
 import torch
 
 from advreg.base.progress import format_record
-
 from advreg.jobs.strong import evaluate_strong
 
 with logged(snakemake) as log:

@@ -1,7 +1,7 @@
 from _log import logged
 
-from advreg.jobs.summary import (images_note, images_used, opening, run_paragraph, verdict_card, warnings, write_landing_page,
-                                 write_summary)
+from advreg.jobs.summary import (images_note, images_used, opening, run_paragraph, verdict_card, warnings,
+                                 write_landing_page, write_summary)
 
 with logged(snakemake):
     i, p = snakemake.input, snakemake.params

@@ -1,6 +1,7 @@
 from _log import logged
 import json
 
+
 from advreg.jobs.whitebox_tables import write_whitebox_tables
 
 with logged(snakemake) as log:

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from pass_counting import counting_env
 
 REPO = Path(__file__).resolve().parents[1]

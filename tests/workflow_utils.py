@@ -13,6 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 # the one parser of Snakemake's dry-run listing, and the one list of what a workflow copy needs
 from cost_model import WORKFLOW_FILES, copy_workflow, parse_dry_run  # noqa: E402,F401
+
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
@@ -35,8 +36,7 @@ def write_config(workdir: Path, overrides: dict, name: str = "test-overrides.yam
 def run_api(workdir: Path, configfiles: list[Path], cores: int = 2, targets=()) -> None:
     """A real run through Snakemake's API (raises on failure)."""
     from snakemake.api import SnakemakeApi
-    from snakemake.settings.types import (ConfigSettings, DAGSettings, OutputSettings,
-                                          ResourceSettings)
+    from snakemake.settings.types import ConfigSettings, DAGSettings, OutputSettings, ResourceSettings
 
     with SnakemakeApi(OutputSettings(quiet=None, printshellcmds=False)) as api:
         wf = api.workflow(resource_settings=ResourceSettings(cores=cores),

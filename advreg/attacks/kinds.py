@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from advreg.base.references import resolve
 from advreg.base.params import RANDOM_START, STEP_SIZE_255, STEPS, Param
+from advreg.base.references import resolve
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from advreg.sgr.lrc_noise import GaussianSampler, LRCSampler, perturb
 from advreg.nn.predict import model_device
+from advreg.sgr.lrc_noise import GaussianSampler, LRCSampler, perturb
 from advreg.sgr.structure import data_covariance
 
 COLUMNS = ["noise", "zeta", "eps", "k", "worst_of_k_acc", "mean_single_acc", "n", "seed"]

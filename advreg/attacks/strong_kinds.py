@@ -44,6 +44,7 @@ def _apgd(loss: str):
 
 def _apgd_t(model, eps, seed, steps, targets, restarts):
     import torchattacks
+
     # torchattacks tries the top n_classes - 1 wrong classes: n_classes = targets + 1
     return torchattacks.APGDT(model, norm="Linf", eps=eps, steps=steps, n_restarts=restarts,
                               seed=seed, n_classes=targets + 1)

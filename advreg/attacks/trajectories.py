@@ -7,7 +7,6 @@ from torch import nn
 from advreg.nn.predict import model_device
 
 
-
 @torch.no_grad()
 def softmax_along_line(model: nn.Module, x_clean: torch.Tensor, x_adv: torch.Tensor, steps: int,
                        batch_size: int | None = 1024) -> torch.Tensor:

@@ -6,7 +6,7 @@ import os
 
 import torch
 
-from advreg.base.cuda_numerics import CUDA_NUMERICS
+from advreg.base.cuda_numerics import CUDA_NUMERICS, DEFAULT
 
 # CUDA numerics (config `cuda_numerics`, carried in a job's device setting as "<device>+<numerics>",
 # e.g. "auto+exact"), each declared in advreg.base.cuda_numerics.
@@ -16,17 +16,16 @@ def apply_cuda_numerics(numerics: str) -> None:
     """Set torch's process-wide CUDA numerics (before the first CUDA kernel runs)."""
     if numerics not in CUDA_NUMERICS:
         raise ValueError(f"CUDA numerics {numerics!r}: expected one of {list(CUDA_NUMERICS)} (config cuda_numerics)")
-    exact = numerics == "exact"
-    precision = "ieee" if exact else "tf32"
-    torch.backends.fp32_precision = precision
-    torch.backends.cuda.matmul.fp32_precision = precision
-    torch.backends.cudnn.conv.fp32_precision = precision
-    torch.backends.cudnn.deterministic = exact
-    torch.backends.cudnn.benchmark = not exact
-    if exact:   # cuBLAS is deterministic only with a fixed workspace (torch's reproducibility notes)
+    n = CUDA_NUMERICS[numerics]
+    torch.backends.fp32_precision = n.fp32_precision
+    torch.backends.cuda.matmul.fp32_precision = n.fp32_precision
+    torch.backends.cudnn.conv.fp32_precision = n.fp32_precision
+    torch.backends.cudnn.deterministic = n.deterministic
+    torch.backends.cudnn.benchmark = n.autotune
+    if n.deterministic:   # cuBLAS is deterministic only with a fixed workspace (torch's reproducibility notes)
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     # warn_only: an op without a deterministic CUDA kernel warns in the job log instead of failing
-    torch.use_deterministic_algorithms(exact, warn_only=True)
+    torch.use_deterministic_algorithms(n.deterministic, warn_only=True)
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -38,7 +37,7 @@ def pick_device(requested: str = "auto") -> torch.device:
     else:
         dev = torch.device(name)
     if dev.type == "cuda":
-        apply_cuda_numerics(numerics or "exact")
+        apply_cuda_numerics(numerics or DEFAULT)
     return dev
 
 

@@ -23,7 +23,7 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from advreg.base.text import INF, NEG_INF, special_number, yes_no
+from advreg.base.text import INF, MISSING, NEG_INF, special_number, yes_no
 
 __all__ = ["shown", "text", "plain", "NONE_WORDS"]
 
@@ -47,7 +47,7 @@ def _number(x: float) -> str:
     return repr(x)        # the shortest repr that round-trips: 0.36787944, 0.3
 
 
-def text(value: Any, none: str = "–", key: Any = None) -> str:
+def text(value: Any, none: str = MISSING, key: Any = None) -> str:
     """``value`` as plain text: lists "a, b", dicts "key: value; key: value" (a nested dict or list
     in parentheses), None as ``none`` (or what it means under ``key``, NONE_WORDS), booleans yes/no,
     inf/"inf" as ∞, floats without needless decimals."""
@@ -113,7 +113,7 @@ class _Shown:
 
 
 class ShownList(_Shown, list):
-    def __init__(self, value, none: str = "–"):
+    def __init__(self, value, none: str = MISSING):
         super().__init__(value)
         self.none = none
 
@@ -125,7 +125,7 @@ class ShownList(_Shown, list):
 
 
 class ShownDict(_Shown, dict):
-    def __init__(self, value, none: str = "–", count: str | None = None):
+    def __init__(self, value, none: str = MISSING, count: str | None = None):
         super().__init__(value)
         self.none, self.count = none, count
 
@@ -173,7 +173,7 @@ class ShownNone(_Shown, str):
         return type(None), ()
 
 
-def wrap(value: Any, none: str = "–", count: str | None = None) -> Any:
+def wrap(value: Any, none: str = MISSING, count: str | None = None) -> Any:
     """``value`` wrapped so that it prints as text (a str, int or other scalar as it is)."""
     if isinstance(value, _Shown):
         return value
@@ -205,7 +205,7 @@ def plain(value: Any) -> Any:
     return value
 
 
-def shown(value: Any, none: str = "–", count: str | None = None) -> Callable:
+def shown(value: Any, none: str = MISSING, count: str | None = None) -> Callable:
     """A rule param that prints as plain text in the report (module docstring).
 
     ``value``: the param's value, or a params function of the wildcards (and of whatever else it

@@ -160,7 +160,7 @@ def magnitude(mean: float, half: float, paper: float, tolerance: float, relation
     either way, since noise alone would put any number inside: undecided. With one seed there is
     no interval: undecided."""
     if math.isnan(paper):
-        return "–"
+        return MISSING
     if relation not in ("about", "at_least"):
         raise ValueError(f"magnitude relation {relation!r}; expected 'about' or 'at_least'")
     if math.isnan(mean) or math.isnan(half):

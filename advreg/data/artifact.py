@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from advreg.data.sources import (DataError, DatasetSpec, fetch_file, get_spec, required_roles,
-                                 resolve_split, sources)
+from advreg.data.sources import DataError, DatasetSpec, fetch_file, get_spec, required_roles, resolve_split, sources
 
 PARTS = ("train", "val", "test")
 

@@ -9,10 +9,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator, NullLocator  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator, NullLocator  # noqa: E402
 
 from advreg.base.atomic import atomic_path  # noqa: E402
+from advreg.base.text import special_number  # noqa: E402
 
 
 def save_figure(fig, path, note: str = "") -> None:
@@ -68,11 +69,7 @@ def num_label(v) -> str:
         f = float(v)
     except (TypeError, ValueError):
         return str(v)
-    if math.isinf(f):
-        return "∞" if f > 0 else "−∞"
-    if math.isnan(f):
-        return "–"
-    return f"{f:g}"
+    return special_number(f) or f"{f:g}"
 
 
 def evaluated_ticks(ax, values, axis: str = "x", rotation: float = 0, fontsize: float | None = None) -> list:
@@ -166,6 +163,7 @@ def matrix_heatmap(df: pd.DataFrame, path, title: str = "", note: str = "") -> N
     points, red to green, never stretched to the matrix's own range (a figure beside a table, or
     beside another run's figure, means the same by the same colour); every cell prints its value."""
     import numpy as np
+
     from advreg.figures.cells import ACCURACY_CMAP, ACCURACY_NORM, text_colour
 
     values = df.to_numpy(dtype=float)

@@ -13,8 +13,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
-from advreg.figures.common import (distinct_colors, distinct_markers, evaluated_ticks, save_figure,  # noqa: E402
-                                   legend_in_spare_cell, log_if_wide, thin_tick_labels)
+from advreg.figures.common import (distinct_colors, distinct_markers, evaluated_ticks,  # noqa: E402
+                                   legend_in_spare_cell, log_if_wide, save_figure, thin_tick_labels)
 
 CHANNEL_COLORS = ("tab:red", "tab:green", "tab:blue")
 LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1)), (0, (3, 1, 1, 1)))

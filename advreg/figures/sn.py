@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from advreg.figures.common import save_figure, num_label, plt
+from advreg.figures.common import num_label, plt, save_figure
 
 
 def _is_inf(b) -> bool:

@@ -10,14 +10,14 @@ import time
 
 import torch
 
-from advreg.base.atomic import save_torch, write_json
-from advreg.nn.predict import accuracy
 from advreg.attacks import whitebox as attacks
+from advreg.base.atomic import save_torch, write_json
+from advreg.base.device import pick_device
+from advreg.base.progress import Progress
+from advreg.base.timing import sync
 from advreg.data.artifact import evaluated_on, load_dataset, to_float
 from advreg.nn.models import load_for_attacks
-from advreg.base.timing import sync
-from advreg.base.progress import Progress
-from advreg.base.device import pick_device
+from advreg.nn.predict import accuracy
 
 # config key (units of 1/255) -> keyword of the attack function (pixel units)
 _PIXEL_KEYS = {"step_size_255": "step_size"}

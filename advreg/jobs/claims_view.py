@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from advreg.base.text import MISSING
 from advreg.claims import register as C
 
 JUDGED = C.JUDGED
@@ -43,7 +44,7 @@ def _regime_badge(regime: str) -> str:
 
 
 def _badge(verdict: str, regime: str) -> str:
-    return f"{verdict} · {_regime_badge(regime)}" if regime not in ("", "–") else verdict
+    return f"{verdict} · {_regime_badge(regime)}" if regime not in ("", MISSING) else verdict
 
 
 def _link(ids: str, md: bool) -> str:
@@ -69,7 +70,7 @@ def linked(fragment: str, register: dict) -> str:
 def _effect(row, unit: str) -> str:
     """The effect the verdict comes from (the strong attack where there is one), with its unit; the
     paper attack's beside it."""
-    if row["effect_strong_attack"] not in ("–", "", None):
+    if row["effect_strong_attack"] not in (MISSING, "", None):
         return (f"{row['effect_strong_attack']} {unit} (strong attack; paper attack "
                 f"{row['effect_paper_setting']})")
     return f"{row['effect_paper_setting']} {unit}"
@@ -83,9 +84,9 @@ def _settle(text: str) -> str:
 
 def _paper_value(row) -> str:
     v, m = str(row["paper_value"]), str(row["magnitude"])
-    if v in ("–", "nan", ""):
-        return "–"
-    return f"{v} ({m})" if m not in ("–", "") else v
+    if v in (MISSING, "nan", ""):
+        return MISSING
+    return f"{v} ({m})" if m not in (MISSING, "") else v
 
 
 def case_table(table: pd.DataFrame, register: dict, md: bool = False) -> pd.DataFrame:
@@ -103,18 +104,18 @@ def case_table(table: pd.DataFrame, register: dict, md: bool = False) -> pd.Data
 
 def claim_table(lines: pd.DataFrame, register: dict, md: bool = False) -> pd.DataFrame:
     """One row per claim judged on some dataset (claims judged nowhere: ``folded``)."""
-    shown = lines[lines["verdict"].isin(JUDGED) | (lines["other_datasets"] != "–")]
+    shown = lines[lines["verdict"].isin(JUDGED) | (lines["other_datasets"] != MISSING)]
     # the claims judged on the papers' datasets first, those judged only elsewhere after them
     shown = shown.iloc[np.argsort(~shown["verdict"].isin(JUDGED).to_numpy(), kind="stable")]
     rows = []
     for _, r in shown.iterrows():
         judged = r["verdict"] in JUDGED
-        note = "; ".join(x for x in (str(r["why"]), "" if r["other_datasets"] == "–" else str(r["other_datasets"]))
+        note = "; ".join(x for x in (str(r["why"]), "" if r["other_datasets"] == MISSING else str(r["other_datasets"]))
                          if x and x != "nan")
         rows.append({"claim": _link(r["id"], md), "paper §": f"{r['paper']} {r['section']}",
                      "datasets": r["datasets"], "cases": str(r["cases"]),
                      "verdict": _badge(r["verdict"], r["regime"]) if judged else r["verdict"],
-                     "after Holm": r["holm"], "magnitude": r["magnitude"], "note": note or "–"})
+                     "after Holm": r["holm"], "magnitude": r["magnitude"], "note": note or MISSING})
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS)
 
 
@@ -129,7 +130,7 @@ def folded(table: pd.DataFrame) -> list[str]:
     rest = table[~table["verdict"].isin(JUDGED)]
     for _, r in rest.iterrows():
         key = f"{r['verdict']}: {_reason(str(r['verdict_in_regime']))}"
-        label = r["id"] + ("" if r["case"] in ("–", "") else f" ({r['case']})")
+        label = r["id"] + ("" if r["case"] in (MISSING, "") else f" ({r['case']})")
         out.setdefault(key, [])
         if label not in out[key]:
             out[key].append(label)

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from advreg.nn.predict import accuracy
-from advreg.data.artifact import evaluated_on
-from advreg.nn.models import load_model
+from advreg.base.device import pick_device
+from advreg.data.artifact import evaluated_on, test_split
 from advreg.figures.tables import write_table
 from advreg.jobs.seed_tables import seed_columns_ci, seed_columns_kinds
-from advreg.base.device import pick_device
-from advreg.data.artifact import test_split
+from advreg.nn.models import load_model
+from advreg.nn.predict import accuracy
 
 
 def clean_accuracy_table(dataset_path, model_paths: list, methods: list[str], batch_size: int,

@@ -23,14 +23,14 @@ import pandas as pd
 import torch
 
 from advreg.attacks import whitebox as attacks
-from advreg.nn.predict import accuracy
-from advreg.workflow import config_check, config_views
-from advreg.jobs.attack import attack_kwargs, eps_pixels
-from advreg.data.artifact import load_dataset, to_float
-from advreg.nn.models import load_model
 from advreg.base.device import pick_device
+from advreg.data.artifact import load_dataset, to_float
+from advreg.jobs.attack import attack_kwargs, eps_pixels
 from advreg.jobs.train import train_job
+from advreg.nn.models import load_model
+from advreg.nn.predict import accuracy
 from advreg.training.settings import TrainSettings
+from advreg.workflow import config_check, config_views
 
 
 def validation_accuracy(model_path, dataset_path, attack_cfg: dict, eps_255, n_val: int | None,

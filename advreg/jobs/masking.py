@@ -19,14 +19,14 @@ from pathlib import Path
 
 import torch
 
+from advreg.attacks import strong as strong_attack
+from advreg.attacks import whitebox as attacks
 from advreg.base.atomic import write_json
 from advreg.base.device import pick_device
 from advreg.data.artifact import test_split, to_float
-from advreg.nn.models import load_for_attacks
-from advreg.attacks import whitebox as attacks
-from advreg.nn.predict import accuracy, predicted_labels, share
-from advreg.attacks import strong as strong_attack
 from advreg.jobs.attack import attack_kwargs, eps_pixels
+from advreg.nn.models import load_for_attacks
+from advreg.nn.predict import accuracy, predicted_labels, share
 
 
 def _acc(model, x, y, batch_size) -> float:

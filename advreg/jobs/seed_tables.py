@@ -10,10 +10,10 @@ import math
 import numpy as np
 import pandas as pd
 
+from advreg.claims.statistics import fmt_ci, mean_ci
 from advreg.figures.cells import ACCURACY, COUNT, FLAG, NEUTRAL, same_kind
 from advreg.figures.tables import write_table
 from advreg.jobs.transfer_tables import load_reference
-from advreg.claims.statistics import fmt_ci, mean_ci
 
 
 class SeedTableError(ValueError):

@@ -8,17 +8,17 @@ import math
 import pandas as pd
 import torch
 
-from advreg.base.atomic import atomic_path
+from advreg.attacks.lrc import data_covariance_sampler, data_covariance_sweep, lrc_sweep
+from advreg.attacks.trajectories import softmax_along_line
+from advreg.base.atomic import atomic_path, save_torch
+from advreg.base.device import pick_device
+from advreg.data.artifact import head, load_dataset, stand_in_note, test_split, to_float
 from advreg.figures import sgr as sgr_figures
 from advreg.figures.tables import write_table
-from advreg.nn.predict import predicted_labels
-from advreg.data.artifact import head, load_dataset, stand_in_note, test_split, to_float
-from advreg.sgr.lrc_noise import LRCSampler, perturb
-from advreg.attacks.lrc import data_covariance_sweep, lrc_sweep
 from advreg.nn.models import load_for_attacks
+from advreg.nn.predict import predicted_labels
+from advreg.sgr.lrc_noise import GaussianSampler, LRCSampler, perturb
 from advreg.sgr.structure import lrc_matrices, perturbation_structure, shown_matrix
-from advreg.base.device import pick_device
-from advreg.attacks.trajectories import softmax_along_line
 
 
 def _adv(path, dev):
@@ -58,9 +58,6 @@ def data_noise_factor(dataset_path, max_data: int, out_path) -> None:
     """The factor A (Σ_data = A Aᵀ, standardized to mean diagonal 1) of the data-covariance noise
     of Sec. 4.3, from the first ``max_data`` training images: one eigendecomposition per dataset
     (3072² in float64 for CIFAR-10), shared by every lrc_attack job as an artifact (issue 30)."""
-    from advreg.base.atomic import save_torch
-    from advreg.attacks.lrc import data_covariance_sampler
-
     data = load_dataset(dataset_path, "cpu", parts=("train",))
     x_data = to_float(data["x_train"][:max_data])
     sampler = data_covariance_sampler(x_data, device="cpu", dtype=torch.float32)
@@ -73,8 +70,6 @@ def lrc_attack(model_path, dataset_path, zetas, epsilons, k, batch_size, seeds, 
     """Worst-of-k accuracy under LRC noise over the (ζ, ε) grid, and, given ``data_noise`` (the
     artifact of ``data_noise_factor``), under noise with the data set's own covariance (Sec. 4.3),
     for each of ``seeds`` (each row carries its seed); written to ``out_csv``."""
-    from advreg.sgr.lrc_noise import GaussianSampler
-
     dev = pick_device(device)
     x, y, _ = test_split(dataset_path, dev, max_test)
     x = to_float(x)
@@ -96,10 +91,17 @@ def lrc_attack(model_path, dataset_path, zetas, epsilons, k, batch_size, seeds, 
 
 def lrc_figures(csvs: dict[str, str], dataset_path, sample_model_path, fig_eps: float,
                 sample_zetas, out_csv, fig3_acc, fig3_samples, fig4, device="auto",
-                sample_model_name: str = "") -> pd.DataFrame:
+                sample_model_name: str = "", html_path=None, caption: str = "",
+                kinds: dict | None = None) -> pd.DataFrame:
+    """Figs. 3 and 4 from every model's LRC sweep (``csvs``: model -> its lrc_attack CSV), one table
+    of every (model, noise, ζ, ε) point (CSV, and the report's HTML at ``html_path`` with the column
+    ``kinds``), and Fig. 3's samples: two test images under LRC noise at each of ``sample_zetas``
+    with the sample model's predictions."""
     dev = pick_device(device)
     df = pd.concat([pd.read_csv(p).assign(model=m) for m, p in csvs.items()], ignore_index=True)
     _write_csv(df, out_csv)
+    if html_path:
+        write_table(df, html_path=html_path, caption=caption, kinds=kinds)
     x, _, meta = test_split(dataset_path, dev, 2)
     x = to_float(x)
     note = stand_in_note(meta)

@@ -22,15 +22,14 @@ import numpy as np
 import torch
 
 from advreg.base.atomic import atomic_path, write_json
-from advreg.nn.predict import share
-from advreg.data.artifact import load_dataset, to_float
-from advreg.training.method_kinds import method_kind
-from advreg.training.methods import MethodContext, build_method
+from advreg.base.device import pick_device
+from advreg.data.artifact import head, load_dataset, to_float
 from advreg.nn.models import load_model
+from advreg.nn.predict import share
 from advreg.nn.sn_modes import beta_label
 from advreg.nn.spectral import bound_quantities, frozen_for_attacks, margin_normalizer, margins
-from advreg.data.artifact import head
-from advreg.base.device import pick_device
+from advreg.training.method_kinds import method_kind
+from advreg.training.methods import MethodContext, build_method
 
 SCHEME_LABELS = {"clean": "ERM", "fgm": "FGM", "pgm": "PGM", "wrm": "WRM"}
 # analysis.py compute_margins: mode 2 (the FGM/PGM bound's smoothness factor) for FGM and PGM,

@@ -18,7 +18,6 @@ from advreg.jobs.seed_tables import sn_best_ci
 from advreg.jobs.verdicts import sn_regime_text
 from advreg.nn.sn_modes import parse_beta
 
-
 _SPLITS = ("train", "val", "test")
 # the sweep's fractions: accuracy per split (under the scheme's training attack, and clean), the gap
 SWEEP_ACCURACIES = [f"{s}_{a}_acc" for s in _SPLITS for a in ("adv", "clean")]

@@ -14,16 +14,15 @@ from pathlib import Path
 
 import torch
 
-from advreg.base.atomic import write_json
 from advreg.attacks import strong as strong_attack
 from advreg.attacks import strong_kinds
-from advreg.jobs.attack import eps_pixels
-from advreg.nn.predict import predicted_labels, share
-from advreg.data.artifact import evaluated_on, to_float
-from advreg.data.artifact import test_split
-from advreg.nn.models import load_for_attacks
-from advreg.base.timing import sync
+from advreg.base.atomic import write_json
 from advreg.base.device import pick_device
+from advreg.base.timing import sync
+from advreg.data.artifact import evaluated_on, test_split, to_float
+from advreg.jobs.attack import eps_pixels
+from advreg.nn.models import load_for_attacks
+from advreg.nn.predict import predicted_labels, share
 
 
 def _elapsed(t0: float, dev) -> float:

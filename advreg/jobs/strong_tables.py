@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from advreg.figures.cells import ACCURACY, COUNT, LOWER, NEUTRAL, same_kind
 from advreg.claims.statistics import fmt_ci, mean_ci
+from advreg.figures.cells import ACCURACY, COUNT, LOWER, NEUTRAL, same_kind
 
 #: the kinds of the shown table (advreg.figures.cells): difference = paper − strong, the accuracy
 #: the paper's attack overstates (smaller is better); the cost ratio has no better direction

@@ -112,6 +112,7 @@ def opening(claim_lines_csv, paragraph: str = "") -> list[str]:
     to each paper's regime, indicator by indicator, stands once, above the claim tables
     (tables/claims.md)."""
     import pandas as pd
+
     from advreg.jobs.verdicts import totals, totals_text
     lines = pd.read_csv(claim_lines_csv, keep_default_na=False)
     return (["**Verdicts in full** (one per claim; the tables below, with every regime indicator above "
@@ -161,6 +162,7 @@ def verdict_card(run_name: str, claim_lines_csv, regime_csv, run: dict, images: 
     totals that count (the papers' own datasets; in the paper's regime or outside). A one-seed run
     says it is a smoke test and names the presets that decide its claims."""
     import pandas as pd
+
     from advreg.jobs.verdicts import PAPERS, totals
     lines = pd.read_csv(claim_lines_csv, keep_default_na=False)
     t = totals(lines)

@@ -10,14 +10,14 @@ import json
 import pandas as pd
 import torch
 
-from advreg.nn.predict import accuracy
+from advreg.base.device import pick_device
 from advreg.data.artifact import load_dataset, to_float
 from advreg.figures.cells import ACCURACY, same_kind
 from advreg.figures.common import matrix_heatmap
 from advreg.figures.tables import write_table
-from advreg.nn.models import load_for_attacks
-from advreg.base.device import pick_device
 from advreg.jobs.transfer_tables import MatrixError, assemble_matrix
+from advreg.nn.models import load_for_attacks
+from advreg.nn.predict import accuracy
 
 
 def measure_matrix(dataset_path, models: dict[str, str], sets: dict[str, str],

@@ -41,9 +41,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from advreg.base.atomic import write_text
+from advreg.base.text import MISSING
 from advreg.claims import published as P
 from advreg.claims import register as C
-from advreg.base.atomic import write_text
 from advreg.claims.statistics import fmt_ci, mean_ci
 
 PAPERS = {"SGR": "SGR paper (Roth et al. 2018)", "SN": "SN paper (Farnia et al. 2019)"}
@@ -565,7 +566,7 @@ def _sn_paired(t: RunTables, ds: str, schemes: dict, col: str, sign: int, label:
         paper = _paper_number(lambda b: sign * 100 * (b.loc[s, paper_cols[0]] - b.loc[s, paper_cols[1]]), best)
         out.append(Case(label.format(s=s, stars=_stars(stars)), [v for v in vals if not math.isnan(v)], None,
                         int(sweep["n_test"].iloc[0]), paper))
-    return out + _sn_missing(missing, label.format(s="", stars="–").lstrip(": "))
+    return out + _sn_missing(missing, label.format(s="", stars=MISSING).lstrip(": "))
 
 
 def sn_test_gain(t: RunTables, ds: str, schemes: dict) -> list[Case]:
@@ -787,7 +788,7 @@ def _magnitude_text(entry: dict) -> str:
 
 def _judge(entry: dict, vals) -> tuple[str, str, float, float]:
     m, h, _ = mean_ci(vals)
-    text = fmt_ci(m, h, 2 if abs(m) < 1 else 1) if not math.isnan(m) else "–"
+    text = fmt_ci(m, h, 2 if abs(m) < 1 else 1) if not math.isnan(m) else MISSING
     return text, C.verdict(entry["kind"], m, h, float(entry["threshold"]), entry.get("direction", "above")), m, h
 
 
@@ -810,11 +811,11 @@ def _base(entry: dict, ds: str) -> dict:
 
 
 def _not_tested(entry: dict, ds: str, why: str, verdict: str = C.NOT_TESTED) -> dict:
-    return {**_base(entry, ds), "case": "–", "effect_paper_setting": "–", "verdict_paper_setting": verdict,
-            "effect_strong_attack": "–", "verdict_strong_attack": "–", "verdict": verdict,
-            "regime": "–", "verdict_in_regime": f"not tested: {why}", "seeds_to_settle": "–",
-            "magnitude": "–", "p_supported": math.nan, "p_contradicted": math.nan,
-            "paper_value": "–", "seeds": 0, "images": "–", "regime_indicators": "–"}
+    return {**_base(entry, ds), "case": MISSING, "effect_paper_setting": MISSING, "verdict_paper_setting": verdict,
+            "effect_strong_attack": MISSING, "verdict_strong_attack": MISSING, "verdict": verdict,
+            "regime": MISSING, "verdict_in_regime": f"not tested: {why}", "seeds_to_settle": MISSING,
+            "magnitude": MISSING, "p_supported": math.nan, "p_contradicted": math.nan,
+            "paper_value": MISSING, "seeds": 0, "images": MISSING, "regime_indicators": MISSING}
 
 
 def claim_rows(entry: dict, t: RunTables, run_datasets: list[str], sn_datasets: list[str],
@@ -879,7 +880,7 @@ def _case_row(entry: dict, ds: str, case: Case, inds: list[dict], status: str) -
         rec.update(effect_strong_attack=s_txt, verdict_strong_attack=s_v)
         final, dm, dvals = s_v, sm, case.strong
     else:
-        rec.update(effect_strong_attack="–", verdict_strong_attack="–")
+        rec.update(effect_strong_attack=MISSING, verdict_strong_attack=MISSING)
         final, dm, dvals = p_v, pm, case.paper
     v = np.asarray(dvals, float)
     v = v[~np.isnan(v)]          # the values the verdict comes from: their n and spread
@@ -894,11 +895,11 @@ def _case_row(entry: dict, ds: str, case: Case, inds: list[dict], status: str) -
                seeds_to_settle=(C.seeds_to_settle("superiority" if entry["kind"] == "noninferiority" else entry["kind"],
                                                   dm, sd, len(v), -float(entry["threshold"])
                                                   if entry["kind"] == "noninferiority" else float(entry["threshold"]))
-                                if final == C.INCONCLUSIVE else "–"),
+                                if final == C.INCONCLUSIVE else MISSING),
                magnitude=_case_magnitude(p_v, pm, ph, paper, mag),
                p_supported=p_sup, p_contradicted=p_con,
-               paper_value="–" if math.isnan(shown) else f"{shown:+.1f}", seeds=len(v),
-               images="–" if case.images is None else case.images, regime_indicators=_indicators_text(inds))
+               paper_value=MISSING if math.isnan(shown) else f"{shown:+.1f}", seeds=len(v),
+               images=MISSING if case.images is None else case.images, regime_indicators=_indicators_text(inds))
     return rec
 
 
@@ -907,7 +908,7 @@ def _case_magnitude(direction: str, mean: float, half: float, paper: float, mag:
     interval contradicts the claim's direction, which the paper's own number passes
     (tests/unit/test_paper_oracle.py): a tolerance is no licence for the opposite sign."""
     if not mag or math.isnan(paper):
-        return "–"
+        return MISSING
     verdict = C.magnitude(mean, half, paper, float(mag["tolerance"]), mag.get("relation", "about"))
     return C.NOT_REPRODUCED if direction == C.CONTRADICTED else verdict
 
@@ -945,7 +946,7 @@ def _claim_magnitude(entries: list[dict], rows: pd.DataFrame) -> str:
     when any is not, undecided otherwise; "qualitative" for a claim without a paper number."""
     if not any(e.get("magnitude") for e in entries):
         return "qualitative"
-    m = [x for x in rows["magnitude"] if x != "–"]
+    m = [x for x in rows["magnitude"] if x != MISSING]
     if not m:
         return "no paper number for these cases"
     if C.NOT_REPRODUCED in m:
@@ -960,7 +961,7 @@ def _claim_regime(rows: pd.DataFrame) -> str:
         return "in the paper's regime"
     if any(x.startswith("outside") for x in status):
         return "outside the paper's regime"
-    return "; ".join(sorted(status - {"within"})) or "–"
+    return "; ".join(sorted(status - {"within"})) or MISSING
 
 
 def _counts(rows: pd.DataFrame) -> str:
@@ -987,14 +988,14 @@ def claim_lines(table: pd.DataFrame, register: dict | None = None) -> pd.DataFra
         base = {"id": " + ".join(ids), "paper": entries[0]["paper"], "section": entries[0]["section"],
                 "claim": entries[0]["quote"],
                 "other_datasets": (f"{len(other)} cases on {', '.join(dict.fromkeys(other['dataset']))} "
-                                   f"(not the paper's: shown, not counted): {_counts(other)}") if len(other) else "–"}
+                                   f"(not the paper's: shown, not counted): {_counts(other)}") if len(other) else MISSING}
         if own.empty:
             untested = rows[~rows["verdict"].isin(JUDGED)]
             verdict = C.NOT_TESTED if untested.empty else untested["verdict"].iloc[0]
             why = "; ".join(dict.fromkeys(w[len("not tested: "):] if w.startswith("not tested: ") else w
                                           for w in untested["verdict_in_regime"])) if len(untested) else ""
-            lines.append({**base, "datasets": "–", "cases": 0, "verdict": verdict, "holm": "–", "magnitude": "–",
-                          "regime": "–", "p_supported": math.nan, "why": why})
+            lines.append({**base, "datasets": MISSING, "cases": 0, "verdict": verdict, "holm": MISSING, "magnitude": MISSING,
+                          "regime": MISSING, "p_supported": math.nan, "why": why})
             continue
         untested_ds = sorted(set(own_all["dataset"]) - set(own["dataset"]))
         verdict = C.combine(list(own["verdict"]), list(own["p_contradicted"].astype(float)),
@@ -1007,7 +1008,7 @@ def claim_lines(table: pd.DataFrame, register: dict | None = None) -> pd.DataFra
         if untested_ds:
             why.append(f"not tested on {', '.join(untested_ds)}")
         lines.append({**base, "datasets": ", ".join(dict.fromkeys(own["dataset"])), "cases": len(own),
-                      "verdict": verdict, "holm": "–", "magnitude": _claim_magnitude(entries, own),
+                      "verdict": verdict, "holm": MISSING, "magnitude": _claim_magnitude(entries, own),
                       "regime": _claim_regime(own),
                       "p_supported": float(p_sup.max()) if p_sup.notna().all() and not len(partial) else math.nan,
                       "why": "; ".join(why)})
@@ -1023,7 +1024,7 @@ def totals(lines: pd.DataFrame) -> dict:
     not, supported after Holm, magnitudes; claims not tested; claims judged only elsewhere."""
     judged = lines[lines["verdict"].isin(JUDGED)]
     in_regime = judged[judged["regime"] == "in the paper's regime"]
-    quant = judged[~judged["magnitude"].isin(["qualitative", "–", "no paper number for these cases"])]
+    quant = judged[~judged["magnitude"].isin(["qualitative", MISSING, "no paper number for these cases"])]
     return {"claims": len(lines), "judged": len(judged),
             **{v: int((judged["verdict"] == v).sum()) for v in JUDGED},
             "supported_holm": int((judged["holm"] == "supported").sum()),
@@ -1032,7 +1033,7 @@ def totals(lines: pd.DataFrame) -> dict:
             "quantitative": len(quant), "reproduced": int((quant["magnitude"] == C.REPRODUCED).sum()),
             "not_reproduced": int((quant["magnitude"] == C.NOT_REPRODUCED).sum()),
             "not_tested": int((~lines["verdict"].isin(JUDGED)).sum()),
-            "only_elsewhere": int(((~lines["verdict"].isin(JUDGED)) & (lines["other_datasets"] != "–")).sum())}
+            "only_elsewhere": int(((~lines["verdict"].isin(JUDGED)) & (lines["other_datasets"] != MISSING)).sum())}
 
 
 def totals_text(t: dict) -> str:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from advreg.nn import architectures
 from advreg.base.atomic import save_torch
+from advreg.nn import architectures
 from advreg.nn.layers import PerImageStandardize
 
 
@@ -60,12 +60,12 @@ def build_from_spec(spec: dict) -> nn.Module:
                         spec.get("num_classes", 10))
     sn = spec.get("spectral_norm")
     if sn:
-        from advreg.nn.sn_modes import apply_spectral_norm  # only SN models pay the torch-side import
+        from advreg.nn.sn_modes import DEFAULT_MODE, apply_spectral_norm  # only SN models pay the torch-side import
         shape = (spec["in_channels"], spec["image_size"], spec["image_size"])
         # the power-iteration numerics: config `spectral_norm` (advreg.workflow.config_views._spec puts them in the spec)
         kw = {arg: sn[key] for key, arg in (("power_iterations", "n_power_iterations"),
                                             ("warmup_iterations", "warmup_iterations")) if key in sn}
-        apply_spectral_norm(model, shape, beta=float(sn["beta"]), mode=sn.get("mode", "operator"), **kw)
+        apply_spectral_norm(model, shape, beta=float(sn["beta"]), mode=sn.get("mode", DEFAULT_MODE), **kw)
     return model
 
 

@@ -59,11 +59,12 @@ MODES: dict[str, SNMode] = {
     # Miyato et al. 2018 / torch.nn.utils.spectral_norm: the reshaped kernel C_out × (C_in·kh·kw)
     "kernel": SNMode("reshaped-kernel norm (Miyato et al. 2018, PyTorch's)", _kernel),
 }
-
+# the mode a model's spec gets when its method names none (the SN paper's)
+DEFAULT_MODE = "operator"
 
 
 def apply_spectral_norm(model, input_shape, beta: float | None = 1.0,
-                        mode: str = "operator", n_power_iterations: int = 1,
+                        mode: str = DEFAULT_MODE, n_power_iterations: int = 1,
                         warmup_iterations: int = 100, grad_through_power: bool = False,
                         seed: int = 0, eps: float = 1e-12,
                         layer_filter: Callable | None = None):
@@ -85,7 +86,7 @@ def apply_spectral_norm(model, input_shape, beta: float | None = 1.0,
 
     from torch.nn.utils import parametrize
 
-    from advreg.nn.spectral import _is_sn_layer, trace_layers
+    from advreg.nn.spectral import is_sn_layer, trace_layers
 
     if mode not in MODES:
         raise ValueError(f"spectral norm mode {mode!r}; expected one of {tuple(MODES)}")
@@ -94,7 +95,7 @@ def apply_spectral_norm(model, input_shape, beta: float | None = 1.0,
     layers = trace_layers(model, input_shape)
     traced = {m for _, m, _ in layers}
     for name, m in model.named_modules():
-        if _is_sn_layer(m) and m not in traced and (layer_filter is None or layer_filter(name, m)):
+        if is_sn_layer(m) and m not in traced and (layer_filter is None or layer_filter(name, m)):
             warnings.warn(f"layer {name!r} is not called in a forward pass; no SN registered on it")
     for k, (name, m, shape) in enumerate(layers):
         if layer_filter is not None and not layer_filter(name, m):

@@ -76,11 +76,12 @@ from typing import Optional, Sequence, Union
 import torch
 import torch.nn.functional as F
 from torch import nn
-
 from torch.nn.utils import parametrize
 
+from advreg.nn.layers import Pads
+from advreg.nn.layers import pair as _pair
+from advreg.nn.layers import tf_same_pads
 from advreg.nn.modes import eval_mode
-from advreg.nn.layers import Pads, pair as _pair, tf_same_pads
 
 try:  # the class behind torch.nn.utils.parametrizations.spectral_norm
     from torch.nn.utils.parametrizations import _SpectralNorm as _TorchSpectralNorm
@@ -345,7 +346,7 @@ else:  # pragma: no cover
 # Model-level helpers
 # ----------------------------------------------------------------------------------------------
 
-def _is_sn_layer(m: nn.Module) -> bool:
+def is_sn_layer(m: nn.Module) -> bool:
     return isinstance(m, (nn.Conv2d, nn.Linear))
 
 
@@ -371,7 +372,7 @@ def trace_layers(model: nn.Module, input_shape: Sequence[int]) -> list[tuple[str
         seen[mod] = shape
         order.append(mod)
 
-    handles = [m.register_forward_pre_hook(hook) for m in model.modules() if _is_sn_layer(m)]
+    handles = [m.register_forward_pre_hook(hook) for m in model.modules() if is_sn_layer(m)]
     try:
         with eval_mode(model):
             model(torch.zeros((1, *input_shape), device=device, dtype=dtype))

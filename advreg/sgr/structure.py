@@ -26,8 +26,8 @@ from typing import Mapping
 import pandas as pd
 import torch
 
-from advreg.sgr.covariance import (covariance_function, covariance_function_to_matrix, decay_length,
-                                   mean_diagonal, pair_counts, radial_profile, second_moment_matrix)
+from advreg.sgr.covariance import (covariance_function, covariance_function_to_matrix, decay_length, mean_diagonal,
+                                   pair_counts, radial_profile, second_moment_matrix)
 from advreg.sgr.lrc_noise import lrc_covariance_function
 
 INV_E = math.exp(-1.0)

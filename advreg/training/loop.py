@@ -18,18 +18,18 @@ from pathlib import Path
 
 import torch
 
-from advreg.training import augment as aug
-from advreg.sgr.covariance import data_mean_diagonal
-from advreg.data.artifact import load_dataset, to_float
 from advreg.base.device import device_signature, pick_device
+from advreg.base.progress import Progress, hms
+from advreg.base.provenance import code_digest, file_digest
+from advreg.data.artifact import load_dataset, to_float
+from advreg.nn.models import build_from_spec, place
+from advreg.nn.modes import eval_mode
 from advreg.nn.predict import accuracy
+from advreg.sgr.covariance import data_mean_diagonal
+from advreg.training import augment as aug
 from advreg.training.method_kinds import implementation, method_kind
 from advreg.training.methods import MethodContext, build_method
-from advreg.nn.modes import eval_mode
-from advreg.nn.models import build_from_spec, place
-from advreg.base.progress import Progress, hms
 from advreg.training.settings import TrainSettings
-from advreg.base.provenance import code_digest, file_digest
 
 
 class NonFiniteLossError(RuntimeError):

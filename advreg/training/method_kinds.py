@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from advreg.base.references import resolve
 from advreg.base.params import EPS_255, RANDOM_START, STEP_SIZE_255, STEPS, WEIGHT, Param, check_params
+from advreg.base.references import resolve
 from advreg.nn.sn_modes import MODES as SN_MODES
 
 

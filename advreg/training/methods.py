@@ -15,14 +15,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from advreg.attacks import whitebox as attacks
-from advreg.sgr.covariance import RunningCovariance
-from advreg.sgr.lrc_noise import LRCSampler, perturb
-from advreg.training import method_kinds
-from advreg.training.method_kinds import MethodKind, check_method, method_kind
 from advreg.base.params import Param
-from advreg.sgr.regularizers import loss_and_input_grad, sgr_penalty, uncentered_term
 from advreg.nn.modes import eval_mode
 from advreg.nn.spectral import frozen_for_attacks
+from advreg.sgr.covariance import RunningCovariance
+from advreg.sgr.lrc_noise import LRCSampler, perturb
+from advreg.sgr.regularizers import loss_and_input_grad, sgr_penalty, uncentered_term
+from advreg.training import method_kinds
+from advreg.training.method_kinds import MethodKind, check_method, method_kind
 
 
 @dataclass

@@ -12,16 +12,15 @@ from pathlib import Path
 
 import yaml
 
-from advreg.claims import published
-from advreg.workflow import extensions
-from advreg.nn import sn_modes
 from advreg.attacks import strong_kinds
 from advreg.attacks.kinds import KINDS as ATTACK_KINDS
-from advreg.data.sources import DATASETS, OFFICIAL, is_url, sources
-from advreg.training.method_kinds import COMMON_KEYS, SN_SCHEMES, method_kind, method_params, method_problems
-from advreg.nn import architectures
 from advreg.base.cuda_numerics import CUDA_NUMERICS
 from advreg.base.params import check_params, yaml_number_hint
+from advreg.claims import published
+from advreg.data.sources import DATASETS, OFFICIAL, is_url, sources
+from advreg.nn import architectures, sn_modes
+from advreg.training.method_kinds import COMMON_KEYS, SN_SCHEMES, method_kind, method_params, method_problems
+from advreg.workflow import extensions
 from advreg.workflow.config_views import attack_eps, method_cfg
 
 

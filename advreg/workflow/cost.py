@@ -31,16 +31,15 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from advreg.workflow import config_views
 from advreg.attacks import strong_kinds
 from advreg.attacks.kinds import KINDS as ATTACK_KINDS
-from advreg.data.sources import DATASETS
-from advreg.training.methods import MethodContext, build_method
-from advreg.nn.models import build_from_spec, place
 from advreg.base.references import resolve
 from advreg.base.timing import seconds_per_call
+from advreg.data.sources import DATASETS
+from advreg.nn.models import build_from_spec, place
 from advreg.training.method_kinds import attack_steps, method_kind
-from advreg.workflow import cost_rules
+from advreg.training.methods import MethodContext, build_method
+from advreg.workflow import config_views, cost_rules
 from advreg.workflow.cost_rules import RULE_COSTS
 
 # ours: a prior for the share of the attacked images still robust when each later attack of the
@@ -409,8 +408,8 @@ def calibrate(spec: dict, batch: int = 128, attack_batch: int = 500, repeats: in
     ``attack_batch`` images, the paper attacks' rate; and, given the strong ``ensemble``, that
     ensemble cut to a few steps and queries (``advreg.attacks.strong``, torchattacks' APGD and
     Square with their bookkeeping) on an unbreakable model, the strong evaluation's rate."""
-    from advreg.attacks import whitebox as attacks
     from advreg.attacks import strong as strong_attack
+    from advreg.attacks import whitebox as attacks
 
     dev = torch.device(device)
     model = place(build_from_spec(spec), dev)  # as the jobs hold it (channels-last on a CPU)

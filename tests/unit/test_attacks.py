@@ -9,9 +9,9 @@ import torch
 from torch import nn
 
 from advreg.attacks import kinds as attack_kinds
-from advreg.nn.predict import accuracy, predicted_labels
 from advreg.attacks import whitebox as A
 from advreg.nn.models import build_model
+from advreg.nn.predict import accuracy, predicted_labels
 from advreg.nn.sn_modes import apply_spectral_norm
 
 WIDTHS = [8, 8, 16, 16, 32, 32]

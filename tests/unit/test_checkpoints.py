@@ -3,15 +3,15 @@ seed, dataset bytes, code, torch); anything else, and any checkpoint that cannot
 aside (kept) with a line saying why, and training starts from scratch (issue 13)."""
 from __future__ import annotations
 
+import pytest
 import torch
+from conftest import write_digits_artifact
 
 import advreg.jobs.train as T
 import advreg.training.loop as L
 from advreg.base.provenance import code_digest, file_digest, module_closure
 from advreg.jobs.train import train_job
 from advreg.training.settings import TrainSettings
-from conftest import write_digits_artifact
-import pytest
 
 SPEC = dict(arch="cw", in_channels=1, image_size=28, widths=[4, 4, 8, 8, 16, 16], num_classes=10)
 
@@ -147,6 +147,7 @@ def test_file_digest_is_of_the_bytes(tmp_path):
 def test_a_real_source_edit_changes_the_code_fingerprint(tmp_path, monkeypatch):
     """Not a monkeypatched digest: a copy of the package whose regularizer gains a line."""
     import shutil
+
     import advreg.base.provenance as P
     root = tmp_path / "advreg"
     shutil.copytree(P._ROOT, root, ignore=shutil.ignore_patterns("__pycache__"))

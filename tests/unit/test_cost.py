@@ -7,10 +7,9 @@ import math
 
 import pytest
 import torch
-
-from advreg.workflow import config_check, config_views
-from advreg.workflow import cost
 from workflow_utils import REPO
+
+from advreg.workflow import config_check, config_views, cost
 
 MLP = {"arch": "mlp", "in_channels": 1, "image_size": 4, "widths": [8], "num_classes": 10}
 

@@ -7,10 +7,9 @@ import math
 import pytest
 import torch
 
-from advreg.sgr.covariance import (RunningCovariance, apply_covariance_function, apply_matrix,
-                                   covariance_function, covariance_function_to_matrix, data_mean_diagonal,
-                                   decay_length, mean_diagonal, pair_counts, radial_profile, radialize,
-                                   second_moment_matrix, standardize)
+from advreg.sgr.covariance import (RunningCovariance, apply_covariance_function, apply_matrix, covariance_function,
+                                   covariance_function_to_matrix, data_mean_diagonal, decay_length, mean_diagonal,
+                                   pair_counts, radial_profile, radialize, second_moment_matrix, standardize)
 from advreg.sgr.lrc_noise import lrc_covariance_function
 
 DT = torch.float64

@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import MIRROR, need_mirror
 from torchvision.datasets.utils import calculate_md5
 
 from advreg.data import artifact as data
 from advreg.data import sources as data_sources
 from advreg.jobs.data import prepare_dataset
-from conftest import need_mirror, MIRROR
 
 
 def _write_idx(path: Path, arr: np.ndarray) -> None:

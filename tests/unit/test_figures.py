@@ -8,7 +8,6 @@ import math
 import matplotlib.colors
 import numpy as np
 import pandas as pd
-
 from conftest import boxes_overlap, laid_out, tick_label_overlaps
 
 from advreg.figures import common as plots

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pandas as pd
 import torch
 import yaml
-
-from advreg.workflow import config_check
-from advreg.jobs import lambda_probe as lambda_probe
 from conftest import REPO, write_digits_artifact
+
+from advreg.jobs import lambda_probe as lambda_probe
+from advreg.workflow import config_check
 
 
 def test_selection_rule_on_a_synthetic_table():

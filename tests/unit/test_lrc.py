@@ -6,10 +6,10 @@ import math
 import pytest
 import torch
 
-from advreg.sgr.covariance import (covariance_function, covariance_function_to_matrix, decay_length,
-                                   mean_diagonal, radial_profile, second_moment_matrix)
-from advreg.sgr.lrc_noise import (GaussianSampler, LRCSampler, channel_matrix, lrc_covariance_function,
-                                  perturb, spatial_matrix)
+from advreg.sgr.covariance import (covariance_function, covariance_function_to_matrix, decay_length, mean_diagonal,
+                                   radial_profile, second_moment_matrix)
+from advreg.sgr.lrc_noise import (GaussianSampler, LRCSampler, channel_matrix, lrc_covariance_function, perturb,
+                                  spatial_matrix)
 
 DT = torch.float64
 

@@ -7,12 +7,12 @@ import pytest
 import torch
 from torch import nn
 
-from advreg.nn.predict import accuracy, predicted_labels
-from advreg.sgr.lrc_noise import LRCSampler, perturb
 from advreg.attacks.lrc import COLUMNS, data_covariance_sweep, lrc_sweep, worst_of_k_accuracy
+from advreg.attacks.trajectories import softmax_along_line
 from advreg.nn.layers import PerImageStandardize
 from advreg.nn.models import build_model
-from advreg.attacks.trajectories import softmax_along_line
+from advreg.nn.predict import accuracy, predicted_labels
+from advreg.sgr.lrc_noise import LRCSampler, perturb
 
 C, S = 1, 16
 
@@ -104,10 +104,10 @@ def test_data_noise_factor_is_computed_once_and_reused(setup, tmp_path, syntheti
     that factors the covariance itself."""
     from conftest import write_digits_artifact
 
+    from advreg.attacks.lrc import data_covariance_sampler
     from advreg.data.artifact import load_dataset, to_float
     from advreg.jobs.sgr_analysis import data_noise_factor
     from advreg.sgr.lrc_noise import GaussianSampler
-    from advreg.attacks.lrc import data_covariance_sampler
 
     art = write_digits_artifact(tmp_path / "mnist.pt", synthetic_digits, 400, 600)
     data_noise_factor(art, 300, tmp_path / "noise.pt")

@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
+from advreg.attacks import strong as S
 from advreg.jobs import masking as M
 from advreg.jobs.masking_tables import flags
-from advreg.attacks import strong as S
 
 PGD = {"eps_255": 21, "steps": 20, "step_size_255": 3}     # the "paper attack" of these tests
 SWEEP = [7, 14, 21, 128]                                  # 128/255: every pixel can reach 0.5

@@ -9,16 +9,16 @@ import pandas as pd
 import pytest
 import torch
 import yaml
+from workflow_utils import REPO
 
-from advreg.workflow import config_views
+from advreg.jobs.train import train_job
+from advreg.nn.models import build_model, load_model
 from advreg.sgr.covariance import RunningCovariance
+from advreg.sgr.regularizers import loss_and_input_grad, sgr_penalty
 from advreg.training.method_kinds import check_method
 from advreg.training.methods import SGR, MethodContext, build_method
-from advreg.nn.models import build_model, load_model
-from advreg.sgr.regularizers import loss_and_input_grad, sgr_penalty
-from advreg.jobs.train import train_job
 from advreg.training.settings import TrainSettings
-from workflow_utils import REPO
+from advreg.workflow import config_views
 
 CONFIG = yaml.safe_load((REPO / "config.yaml").read_text())
 SPEC = dict(arch="cw", in_channels=1, image_size=28, widths=[4, 4, 8, 8, 16, 16], num_classes=10)
@@ -151,9 +151,9 @@ def test_sn_training_attack_freezes_the_effective_weight_and_the_step_is_bitwise
     the one with a power step per forward, and the attack's forwards never run the power step."""
     import contextlib
 
-    from advreg.training import methods as M
     from advreg.nn.models import build_from_spec
     from advreg.nn.spectral import OperatorSpectralNorm
+    from advreg.training import methods as M
 
     cfg = {"fgm": {"eps_rel": 0.05}, "pgm": {"eps_rel": 0.05, "steps": 3},
            "wrm": {"gamma_rel": 0.04, "steps": 3}}[scheme]

@@ -1,8 +1,8 @@
 """Model shapes for both datasets and the in-model standardization."""
+import copy
+
 import pytest
 import torch
-
-import copy
 
 from advreg.nn.layers import PerImageStandardize
 from advreg.nn.models import build_from_spec, build_model, load_model, place, save_model

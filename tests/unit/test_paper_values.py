@@ -17,7 +17,6 @@ import re
 
 import pandas as pd
 import pytest
-
 from workflow_utils import REPO
 
 from advreg.claims import published as P
@@ -196,6 +195,7 @@ def _paper_values(scale: float = 1.0) -> dict[tuple[str, str, str], float]:
     (tests/unit/test_paper_oracle.py) read through advreg.claims.published with every published
     number multiplied by ``scale``."""
     import test_paper_oracle as O
+
     from advreg.jobs import verdicts as V
 
     matrix, lrc, sn = P.published_matrix, P.lrc_data_covariance, P.sn_table

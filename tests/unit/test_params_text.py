@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from workflow_utils import REPO, python_left
 
 # Python that must not be left in a param's text: a list/dict repr, None, a bool, inf or nan the

@@ -24,14 +24,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from advreg.nn.layers import PerImageStandardize
+from advreg.nn.models import build_model
 from advreg.sgr.covariance import (RunningCovariance, apply_covariance_function, apply_matrix,
                                    covariance_function_to_matrix)
 from advreg.sgr.lrc_noise import lrc_covariance_function
-from advreg.nn.layers import PerImageStandardize
-from advreg.nn.models import build_model
-from advreg.sgr.regularizers import (gn_penalty, identity_sigma, logit_form_grad, logit_form_penalty,
-                                     logit_jacobian, loss_and_input_grad, sgr_objective, sgr_penalty,
-                                     uncentered_term)
+from advreg.sgr.regularizers import (gn_penalty, identity_sigma, logit_form_grad, logit_form_penalty, logit_jacobian,
+                                     loss_and_input_grad, sgr_objective, sgr_penalty, uncentered_term)
 
 DT = torch.float64
 C, H, W = 2, 4, 4

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from advreg.jobs.seed_tables import (SeedTableError, ci_cells, compare_to_paper, grouped_ci,
-                                     seed_columns_ci, write_grouped, sn_best_ci, stack, wide)
+from advreg.jobs.seed_tables import (SeedTableError, ci_cells, compare_to_paper, grouped_ci, seed_columns_ci,
+                                     sn_best_ci, stack, wide, write_grouped)
 
 
 def _frame(values):

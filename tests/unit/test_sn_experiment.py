@@ -13,12 +13,12 @@ from conftest import write_digits_artifact
 
 from advreg.attacks import whitebox as attacks
 from advreg.data.artifact import to_float
-from advreg.nn.models import load_model
 from advreg.jobs.sn import evaluate_sn_model
 from advreg.jobs.sn_tables import best_beta, sweep_table, with_published
+from advreg.jobs.train import train_job
+from advreg.nn.models import load_model
 from advreg.nn.sn_modes import beta_label, parse_beta, with_beta
 from advreg.nn.spectral import margins
-from advreg.jobs.train import train_job
 from advreg.training.settings import TrainSettings
 
 

@@ -2,24 +2,24 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 import math
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
-from advreg.nn.models import build_model
 from advreg.nn import architectures as _arch
+from advreg.nn.models import build_model
+
 SN_ARCHITECTURES = {a: _arch.builder(a) for a, where in _arch.ARCHITECTURES.items()
                     if where.startswith("advreg.nn.sn_architectures:")}  # the SN paper's networks
-from advreg.nn.sn_modes import apply_spectral_norm
 from advreg.nn.layers import TFSameConv2d
+from advreg.nn.sn_modes import apply_spectral_norm
 from advreg.nn.spectral import (ConvGeometry, OperatorSpectralNorm, bound_quantities, conv_geometry,
                                 conv_operator_frobenius_sq, conv_operator_norm, exact_operator_norm,
-                                layer_spectral_norms, margin_normalizer, margins, miyato_kernel_norm,
-                                operator_matrix, spectral_parametrizations, sum_prefix_products,
-                                trace_layers)
+                                layer_spectral_norms, margin_normalizer, margins, miyato_kernel_norm, operator_matrix,
+                                spectral_parametrizations, sum_prefix_products, trace_layers)
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 
@@ -324,10 +324,10 @@ def test_every_sn_mode_the_config_accepts_builds_a_model():
     job. The schema file lists no mode itself (issue 28: declared once)."""
     import yaml
 
-    from advreg.workflow import config_check, config_views
-    from advreg.training.method_kinds import SPECTRAL_NORM
     from advreg.nn.models import build_from_spec
     from advreg.nn.sn_modes import MODES
+    from advreg.training.method_kinds import SPECTRAL_NORM
+    from advreg.workflow import config_check, config_views
 
     SN_MODES = tuple(MODES)
     schema = config_check.load_schema()

@@ -10,16 +10,16 @@ import tarfile
 
 import pytest
 import yaml
+from workflow_utils import REPO
 
 from advreg.claims import register as C
-from advreg.workflow import config_check
 from advreg.data import artifact as D
 from advreg.data import sources as DS
 from advreg.data import stand_in as S
 from advreg.jobs import verdicts as V
-from advreg.jobs.summary import opening, warnings
 from advreg.jobs.data import prepare_dataset
-from workflow_utils import REPO
+from advreg.jobs.summary import opening, warnings
+from advreg.workflow import config_check
 
 
 def test_archive_has_the_official_layout_and_loads_through_torchvision(tmp_path):

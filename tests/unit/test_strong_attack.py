@@ -87,8 +87,7 @@ def test_every_strong_kind_is_declared_once_and_read_everywhere():
 
     import yaml
 
-    from advreg.workflow import config_check
-    from advreg.workflow import cost
+    from advreg.workflow import config_check, cost
 
     repo = Path(__file__).resolve().parents[2]
     raw = yaml.safe_load(config_check.SCHEMA_FILE.read_text())

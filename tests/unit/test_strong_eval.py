@@ -8,11 +8,11 @@ import math
 import pytest
 import torch
 
+from advreg.claims.statistics import fmt_ci, mean_ci
 from advreg.jobs import strong as SE
 from advreg.jobs import strong_tables as ST
 from advreg.jobs.attack import make_adversarial_set
 from advreg.nn.models import build_model, save_model
-from advreg.claims.statistics import fmt_ci, mean_ci
 
 WIDTHS = [4, 4, 8, 8, 16, 16]
 SPEC = {"arch": "cw", "in_channels": 1, "image_size": 28, "widths": WIDTHS, "num_classes": 10}

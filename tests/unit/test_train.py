@@ -1,14 +1,14 @@
 """The shared training loop: learning, exact resume, NaN handling, device augmentation."""
 from __future__ import annotations
 
-import torch
-
-from advreg.nn.models import load_model
-from advreg.jobs.train import train_job
-from advreg.training.settings import TrainSettings
-from advreg.training.loop import NonFiniteLossError
 import pytest
+import torch
 from conftest import write_digits_artifact
+
+from advreg.jobs.train import train_job
+from advreg.nn.models import load_model
+from advreg.training.loop import NonFiniteLossError
+from advreg.training.settings import TrainSettings
 
 SPEC = dict(arch="cw", in_channels=1, image_size=28, widths=[8, 8, 16, 16, 32, 32], num_classes=10)
 
@@ -77,8 +77,8 @@ def test_a_training_step_reads_nothing_back_from_the_device(small_mnist, tmp_pat
     10 (the per-epoch ones: the epoch's sums, the finiteness check, the validation accuracy)."""
     from pathlib import Path
 
-    from advreg.workflow import config_check, config_views
     from advreg.base.timing import host_reads
+    from advreg.workflow import config_check, config_views
 
     repo = Path(__file__).resolve().parents[2]
     config = config_check.load([repo / "config.yaml"])

@@ -5,9 +5,9 @@ import copy
 
 import pytest
 import yaml
+from workflow_utils import REPO, copy_workflow, planned_jobs, snakemake_cli, write_config
 
 from advreg.workflow import config_check, config_views
-from workflow_utils import planned_jobs, REPO, copy_workflow, snakemake_cli, write_config
 
 
 @pytest.fixture(scope="module")

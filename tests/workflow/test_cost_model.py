@@ -6,9 +6,10 @@ from __future__ import annotations
 import importlib.util
 import math
 
+from workflow_utils import REPO, copy_workflow, snakemake_cli
+
 from advreg.workflow import config_check, config_views
 from advreg.workflow.cost_rules import NO_MODEL, RULE_COSTS
-from workflow_utils import REPO, copy_workflow, snakemake_cli
 
 
 def _tiny_config() -> dict:

@@ -2,7 +2,6 @@
 import re
 
 import yaml
-
 from workflow_utils import REPO
 
 

@@ -9,7 +9,6 @@ import shutil
 
 import pandas as pd
 import pytest
-
 from conftest import MIRROR
 from workflow_utils import REPO, copy_workflow, run_api, snakemake_cli, write_config
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from workflow_utils import REPO, planned_jobs, snakemake_cli, write_config
 
 from advreg.workflow import config_check, config_views
-from workflow_utils import REPO, planned_jobs, snakemake_cli, write_config
 
 pytestmark = pytest.mark.pipeline
 

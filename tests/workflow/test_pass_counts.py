@@ -8,12 +8,12 @@ import json
 from collections import defaultdict
 
 import pytest
+from pass_counting import read_counts
+from workflow_utils import REPO
 
 from advreg.attacks import kinds as attack_kinds
 from advreg.workflow import config_check, cost
 from advreg.workflow.cost_rules import RULE_COSTS
-from pass_counting import read_counts
-from workflow_utils import REPO
 
 TOLERANCE = 0.10
 

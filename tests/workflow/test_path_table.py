@@ -20,7 +20,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from workflow_utils import REPO, copy_workflow
 
 # Entries that are no rule's output: a job's scratch (prepare_dataset's downloads, the training

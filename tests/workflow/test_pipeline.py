@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from workflow_utils import (REPO, configfile_args, copy_workflow, planned_jobs, python_left, reader_text, snakemake_cli,
+                            write_config)
 
-from advreg.workflow import config_views
 from advreg.figures.cells import PERCENT_SUFFIX, parse_text
-from workflow_utils import (REPO, configfile_args, copy_workflow, planned_jobs, python_left, reader_text,
-                            snakemake_cli, write_config)
+from advreg.workflow import config_views
 
 pytestmark = pytest.mark.pipeline
 

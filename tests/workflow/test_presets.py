@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from advreg.workflow import config_check, config_views
 from workflow_utils import REPO, planned_jobs
+
+from advreg.workflow import config_check, config_views
 
 PAPER_BETAS = {"inf", "1", "2", "4", "8", "16"}
 

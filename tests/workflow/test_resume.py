@@ -14,7 +14,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-
 from conftest import MIRROR
 from workflow_utils import CLEAN_ONLY, SNAKEMAKE, configfile_args, copy_workflow, snakemake_cli, write_config
 

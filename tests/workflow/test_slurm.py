@@ -16,9 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-
 from conftest import MIRROR
-from workflow_utils import CLEAN_ONLY, SNAKEMAKE, REPO, configfile_args, copy_workflow, run_api, write_config
+from workflow_utils import CLEAN_ONLY, REPO, SNAKEMAKE, configfile_args, copy_workflow, run_api, write_config
 
 pytestmark = [pytest.mark.slurm, pytest.mark.pipeline]
 

@@ -1,13 +1,11 @@
 from _log import logged
 
-from advreg.jobs.verdicts import claim_records, claims_table, write_claims
+from advreg.jobs.verdicts import claims_job
 
 with logged(snakemake) as log:
     o, p = snakemake.output, snakemake.params
-    records, judged = claim_records(p.files, p.settings, p.references, p.datasets, p.sn_datasets,
-                                    stand_ins=p.stand_ins, rehearsal=p.rehearsal)
-    table = claims_table(records)
-    lines = write_claims(table, judged, o.csv, o.md, o.regime, p.run_name, o.html, o.lines, regime_csv=o.regime_csv)
+    table, lines = claims_job(p.files, p.settings, p.references, p.datasets, p.sn_datasets, p.run_name,
+                              dict(o.items()), stand_ins=p.stand_ins, rehearsal=p.rehearsal)
     log(table[["dataset", "id", "case", "verdict", "magnitude", "effect_paper_setting", "effect_strong_attack",
                "seeds_to_settle", "regime"]].to_string())
     log(lines[["id", "datasets", "cases", "verdict", "holm", "magnitude", "regime"]].to_string())

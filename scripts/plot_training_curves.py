@@ -1,9 +1,7 @@
 from _log import logged
-import pandas as pd
 
-from advreg.figures.common import training_curves
+from advreg.jobs.curves import training_curves_job
 
 with logged(snakemake):
-    hist = {lab: pd.read_csv(f) for lab, f in snakemake.params.histories.items()}
-    training_curves(hist, snakemake.output[0], title=f"{snakemake.wildcards.dataset}: training curves",
-                    note=snakemake.params.note)
+    training_curves_job(dict(snakemake.params.histories), snakemake.output[0], snakemake.wildcards.dataset,
+                        note=snakemake.params.note)

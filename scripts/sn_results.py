@@ -1,11 +1,8 @@
 from _log import logged
-import json
 
-import numpy as np
-
-from advreg.jobs.sn_tables import write_sn_results
+from advreg.jobs.sn_tables import sn_results_job
 
 with logged(snakemake) as log:
     i, o, p = snakemake.input, snakemake.output, snakemake.params
-    log(write_sn_results([json.load(open(f)) for f in i.rows], [np.load(f) for f in i.margins], p.schemes,
-                         p.betas, p.dataset, p.arch, p.note, p.settings, dict(o.items())))
+    log(sn_results_job(list(i.rows), list(i.margins), p.schemes, p.betas, p.dataset, p.arch, p.note, p.settings,
+                       dict(o.items())))

@@ -2,6 +2,9 @@
 numpy and pandas only, no torch (a table job starts without it)."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 from advreg.figures.cells import ACCURACY, COUNT, FLAG, NEUTRAL, same_kind
@@ -118,3 +121,10 @@ def write_masking_table(records: list[dict], methods: list[str], matrices: dict,
     accuracy_vs_eps(curves, png_path, records[0]["paper_eps_255"],
                     title=f"{dataset}: accuracy vs ε ({records[0]['n']} test images)", note=note)
     return table.to_string()
+
+
+def masking_job(row_paths: list, methods: list[str], matrices: dict, tol: float, gap_tol: float, dataset: str,
+                note: str, csv_path, md_path, html_path, png_path) -> str:
+    """The masking_table rule: ``write_masking_table`` from the diagnostics jobs' records."""
+    return write_masking_table([json.loads(Path(f).read_text()) for f in row_paths], methods, matrices, tol,
+                               gap_tol, dataset, note, csv_path, md_path, html_path, png_path)

@@ -5,7 +5,9 @@ widened by a stated tolerance.
 """
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -213,3 +215,18 @@ def write_grouped(tables: list[pd.DataFrame], group_by: list[str], columns: list
     write_table(shown.set_index(group_by[0]), md_path=md_path, caption=caption, html_path=html_path,
                 html_values=table.set_index(group_by[0]), kinds={"seeds": COUNT, **(kinds or {})})
     return f"{caption}\n{shown.to_string()}"
+
+
+def over_seeds_job(tables: dict, metrics_path, caption_head: str, csv_path, md_path, html_path) -> str:
+    """The rules that stack one per-seed table over seeds: ``tables`` seed -> CSV (index in the first
+    column), the data clause read from one seed's metrics record."""
+    frames = {s: pd.read_csv(f, index_col=0) for s, f in tables.items()}   # each table under its seed
+    data = json.loads(Path(metrics_path).read_text())["data"]
+    return write_over_seeds(frames, caption_head, data, csv_path, md_path, html_path)
+
+
+def grouped_job(table_paths: list, group_by: list[str], columns: list[str], seeds: list, caption_head: str,
+                csv_path, md_path, html_path, kinds: dict | None = None) -> str:
+    """The rules that group per-seed long tables (CSV files) into mean ± interval per group."""
+    return write_grouped([pd.read_csv(f) for f in table_paths], group_by, columns, seeds, caption_head,
+                         csv_path, md_path, html_path, kinds=kinds)

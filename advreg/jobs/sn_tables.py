@@ -8,6 +8,10 @@ show the same columns in % (× 100, headers ending " (%)", advreg.figures.cells.
 unit of every other table of the run."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 
 from advreg.claims.published import sn_table
@@ -108,3 +112,10 @@ def write_sn_results(rows: list[dict], margins: list, schemes: list[str], betas:
     beta_sweep_figure(df, out["sweep_fig"], title=title, note=note)
     margins_figure(rows, margins, best, out["margins_fig"], title=f"{title}: training-set margins", note=note)
     return f"{best.to_string()}\nregime: {regime}"
+
+
+def sn_results_job(row_paths: list, margin_paths: list, schemes: list[str], betas: list[str], dataset: str,
+                   arch: str, note: str, settings: dict, out: dict) -> str:
+    """The sn_results rule: ``write_sn_results`` from the evaluate_sn jobs' rows and margins."""
+    return write_sn_results([json.loads(Path(f).read_text()) for f in row_paths], [np.load(f) for f in margin_paths],
+                            schemes, betas, dataset, arch, note, settings, out)

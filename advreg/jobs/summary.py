@@ -289,3 +289,39 @@ def write_summary(path, run_name: str, sections: list[tuple[str, list[str]]], fi
         for r in rel:
             page_text = page_text.replace(f" ([SVG]({r[:-4]}.svg))", "")
         write_text(html_path, markdown_page(page_text, html_tables, dict(zip(rel, figures))))
+
+
+def summary_job(inputs: dict, params: dict, out: dict) -> None:
+    """The summary rule: summary.md / summary.html (the verdict card, the run paragraph, every table
+    and figure of the run) and the report's landing page with the same card. ``inputs``: claims,
+    claim_lines, regime_csv, tables, matrices, comparisons, structure, lrc, sn, figures, pages,
+    clean_counts, attack_counts, strong_counts, landing_template; ``params``: datasets, run,
+    regime, run_name, repo, methods, stand_ins, rehearsal; ``out``: md, html, landing."""
+    i, p = inputs, params
+    sections = [("Verdicts on the papers' claims (from this run's tables)", [i["claims"]]),
+                ("Clean and white-box accuracy (Table 1), and the paper attack checked by the strong ensemble",
+                 list(i["tables"])),
+                ("White-box / transfer matrices (Tables 3, 4)", list(i["matrices"])),
+                ("Comparison with the published matrices", list(i["comparisons"])),
+                ("Covariance structure: decay lengths (Sec. 4.2)", list(i["structure"])),
+                ("LRC attack sweep (Sec. 4.3, Figs. 3, 4)", list(i["lrc"])),
+                ("Spectral normalization: adversarial generalization gap (Farnia et al. 2019)", list(i["sn"]))]
+    notes = [f"datasets: {', '.join(p['datasets'])}; split used: "
+             + "; ".join(f"{ds}: {how}" for ds, how in p["run"]["splits"].items())
+             + " (each table's caption states its counts); selections (λ, β*, training curves) read the "
+               "validation split carved from the training file, never a test image"]
+    images = images_used(dict(zip(p["datasets"], i["clean_counts"])), dict(zip(p["datasets"], i["attack_counts"])),
+                         dict(zip(p["datasets"], i["strong_counts"])))
+    notes.append(images_note(images))
+    card = warnings(p["stand_ins"], p["rehearsal"]) + verdict_card(p["run_name"], i["claim_lines"], i["regime_csv"],
+                                                                   p["run"], images, len(p["methods"]))
+    first = card + ["---", ""] + opening(i["claim_lines"], run_paragraph(p["regime"], p["run"]))
+    write_summary(out["md"], p["run_name"], sections, list(i["figures"]), p["repo"], notes, html_path=out["html"],
+                  first=first,
+                  settings={"device setting (config device)": p["run"]["device"],
+                            "CUDA numerics (config cuda_numerics; models record theirs in their signature)":
+                                p["run"]["cuda_numerics"]},
+                  html_tables={page[: -len(".html")] + ".md": page for page in i["pages"]})
+    # the report's landing page opens with the same card (Snakefile: `report: landing_page_source()`)
+    write_landing_page(out["landing"], card, i["landing_template"])
+

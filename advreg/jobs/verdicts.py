@@ -1163,3 +1163,17 @@ def write_claims(table: pd.DataFrame, judged, csv_path, md_path, regime_md, run_
     if regime_csv:   # the summary's verdict card counts indicators within per paper from it
         write_text(regime_csv, indicators.to_csv(index=False))
     return lines
+
+
+def claims_job(files: dict, settings: dict, references: dict, datasets: list, sn_datasets: list, run_name: str,
+               out: dict, stand_ins=(), rehearsal: bool = False) -> tuple:
+    """The claim_verdicts rule: every case's record (``claim_records``), the table of cases and the
+    per-claim lines written (``write_claims``; ``out``: csv, md, regime, html, lines, regime_csv).
+    Returns (cases table, claim lines)."""
+    records, judged = claim_records(files, settings, references, datasets, sn_datasets, stand_ins=stand_ins,
+                                    rehearsal=rehearsal)
+    table = claims_table(records)
+    lines = write_claims(table, judged, out["csv"], out["md"], out["regime"], run_name, out["html"], out["lines"],
+                         regime_csv=out["regime_csv"])
+    return table, lines
+

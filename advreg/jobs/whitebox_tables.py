@@ -4,6 +4,9 @@ their combination over seeds. A module of its own, so the transfer-matrix job, w
 inputs are its script's import closure, advreg.base.provenance)."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from advreg.figures.tables import write_table
 from advreg.jobs.seed_tables import write_over_seeds
 from advreg.jobs.transfer_tables import MatrixError, whitebox_kinds, whitebox_table
@@ -40,3 +43,9 @@ def write_whitebox_tables(metrics: list[dict], methods: list[str], seed_files: d
     lines.append(write_over_seeds(frames, head, by_seed[min(frames)][0]["data"], out["csv"], out["md"],
                                   out["html"], kinds=kinds))
     return "\n".join(lines)
+
+
+def whitebox_job(metric_paths: list, methods: list[str], seed_files: dict, out: dict, note: str, dataset: str) -> str:
+    """The whitebox_table rule: ``write_whitebox_tables`` from the adversarial sets' metric records."""
+    return write_whitebox_tables([json.loads(Path(f).read_text()) for f in metric_paths], methods, seed_files,
+                                 out, note, dataset)

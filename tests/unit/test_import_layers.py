@@ -187,3 +187,37 @@ def test_planning_the_workflow_imports_no_torch(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=work)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "TORCH_LOADED []" in out.stdout, out.stdout[-500:]
+
+
+# What a rule's script may do besides calling its job (issue 42: jobs own all reading and writing):
+# unpack `snakemake`, set torch's threads, format log lines.
+SCRIPT_IMPORTS = {"_log", "torch", "json", "advreg.base.progress"}
+FILE_CALLS = {"open", "read_csv", "read_text", "load", "save", "savefig", "to_csv", "write_table", "write_text",
+              "write_json", "save_torch"}
+
+
+def _script_problems(tree: ast.AST) -> list[str]:
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module not in SCRIPT_IMPORTS and not node.module.startswith("advreg.jobs."):
+                out.append(f"imports from {node.module}")
+        elif isinstance(node, ast.Import):
+            out += [f"imports {a.name}" for a in node.names if a.name not in SCRIPT_IMPORTS]
+        elif isinstance(node, ast.Call):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name in FILE_CALLS:
+                out.append(f"calls {name}()")
+    return out
+
+
+def test_scripts_only_unpack_snakemake_and_call_their_job():
+    """Every rule's script imports its job from advreg.jobs and reads or writes no file itself; the
+    check catches a script that writes a table or reads an input (as clean_accuracy.py did)."""
+    wrong = {p.name: probs for p in sorted((REPO / "scripts").glob("*.py")) if p.name != "_log.py"
+             for probs in [_script_problems(ast.parse(p.read_text()))] if probs}
+    assert not wrong, wrong
+    old = ("from advreg.figures.tables import write_table\nimport pandas as pd\n"
+           "df = pd.read_csv(snakemake.input[0])\nwrite_table(df, snakemake.output.csv)\n")
+    assert _script_problems(ast.parse(old)) == ["imports from advreg.figures.tables", "imports pandas",
+                                                "calls read_csv()", "calls write_table()"]

@@ -57,6 +57,16 @@ def index() -> dict:
     return copy.deepcopy(_index_cached())
 
 
+#: ours, not the papers': two ε (a run's and a paper's) are the same when they differ by less (float rounding)
+EPS_MATCH = 1e-9
+
+
+def same_eps(a: float, b: float) -> bool:
+    """Whether a run's ε and a paper's are the same (``EPS_MATCH``): the one comparison the verdicts
+    and the config check make."""
+    return abs(float(a) - float(b)) < EPS_MATCH
+
+
 def matrix_eps(name: str) -> float | None:
     """The ε (1/255) of the published matrix ``name`` (published.yaml), None for a file the index
     does not list as a matrix."""

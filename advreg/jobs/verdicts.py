@@ -48,8 +48,6 @@ from advreg.claims import register as C
 from advreg.claims.statistics import fmt_ci, mean_ci
 
 PAPERS = {"SGR": "SGR paper (Roth et al. 2018)", "SN": "SN paper (Farnia et al. 2019)"}
-#: ours, not the papers': two ε (a run's and a paper's) are the same when they differ by less (float rounding)
-EPS_MATCH = 1e-9
 
 
 class NotTested(Exception):
@@ -372,7 +370,7 @@ def _lrc(t: RunTables, ds: str, noise: str = "lrc") -> pd.DataFrame:
 def _lrc_eps(sw: pd.DataFrame, want: float | None) -> float:
     """The paper's ε (register ``lrc_eps``) where the sweep has it, else its largest."""
     eps = sorted(sw["eps"].unique())
-    return want if want is not None and any(abs(e - want) < EPS_MATCH for e in eps) else eps[-1]
+    return want if want is not None and any(P.same_eps(e, want) for e in eps) else eps[-1]
 
 
 def _lrc_at_eps(t: RunTables, ds: str, models: list[str]):
@@ -429,7 +427,7 @@ def lrc_data_gap(t: RunTables, ds: str, a: str, b: str, eps: float) -> list[Case
         raise NotTested(f"the data-covariance sweep has no ε = {eps:g}")
     paper = math.nan
     published = P.lrc_data_covariance(ds)   # (accuracy by model, its ε), or None: the paper has none
-    if published is not None and abs(eps - published[1]) < EPS_MATCH:   # at the ε the paper measured
+    if published is not None and P.same_eps(eps, published[1]):   # at the ε the paper measured
         paper = _paper_number(lambda r: r[a] - r[b], published[0])
     return [Case(f"{a} − {b}, data covariance, ε = {eps:g}", list(_paired(sw, a, b, "worst_of_k_acc")), None,
                  int(sw["n"].iloc[0]), paper)]

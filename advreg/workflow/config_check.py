@@ -341,7 +341,7 @@ def _attack_problems(config: dict) -> list[str]:
                 paper_eps = published.matrix_eps(fname)
                 if paper_eps is None:
                     out.append(f"{key}: {fname!r} is not a published matrix (advreg/reference/published.yaml)")
-                elif abs(float(eps) - paper_eps) > 1e-9:
+                elif not published.same_eps(eps, paper_eps):
                     out.append(f"{key}: {fname!r} is the paper's matrix at ε = {paper_eps:g}/255 "
                                f"(advreg/reference/published.yaml), not {eps}")
     return out

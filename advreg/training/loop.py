@@ -50,6 +50,12 @@ def _digest(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def settings_fingerprint(model_spec: dict, method_name: str, method_cfg: dict, settings: TrainSettings) -> str:
+    """The fingerprint of what a run was configured with (model, method and its hyperparameters,
+    schedule, seed, training-set cap): a checkpoint's ``signature_parts["settings"]``."""
+    return _digest([model_spec, method_name, method_cfg, asdict(settings)])
+
+
 def signature_parts(dataset_path, model_spec: dict, method_name: str, method_cfg: dict,
                     settings: TrainSettings, device: str = "cpu") -> dict[str, str]:
     """Everything that determines the trained weights, each part fingerprinted: the settings
@@ -58,7 +64,7 @@ def signature_parts(dataset_path, model_spec: dict, method_name: str, method_cfg
     the torch version and the device (advreg.base.device.device_signature: the type, and on CUDA the GPU
     model and the numerics; a GPU run does not resume bit-identically on a CPU or another GPU model,
     nor can its random-generator state be restored there). A checkpoint resumes only when all match."""
-    parts = {"settings": _digest([model_spec, method_name, method_cfg, asdict(settings)]),
+    parts = {"settings": settings_fingerprint(model_spec, method_name, method_cfg, settings),
              "data": file_digest(dataset_path),
              "code": code_digest(__name__),
              "torch": str(torch.__version__),

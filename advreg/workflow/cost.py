@@ -186,11 +186,6 @@ def _n_test(dataset: str, n: int | None) -> int:
     return min(n or total, total)
 
 
-def _n_train(config: dict, dataset: str, max_train: int | None) -> int:
-    left = DATASETS[dataset].train_images - config["data"]["val"]
-    return min(max_train or left, left)
-
-
 def _attack_passes(kind: str, cfg: dict, transfer: bool = False) -> tuple[float, float]:
     """(forward + backward, forward) passes per image of one run of a paper attack: the passes
     its kind declares (advreg.attacks.kinds)."""
@@ -230,7 +225,7 @@ def _ensemble_flops(ensemble: list[dict], fb: float, fwd: float, survive: float 
 def _training(config: dict, dataset: str, spec: dict, name: str, cfg: dict, st: dict) -> Work:
     """Epochs × (the method's steps over the training images + a validation forward pass)
     (advreg.training.loop.train)."""
-    n = _n_train(config, dataset, st["max_train"])
+    n = config_views.training_images(config, dataset, st["max_train"])
     steps = math.ceil(n / st["batch_size"])
     val = config["data"]["val"]
     return st["epochs"] * (steps * step_work(spec, name, cfg, st["batch_size"]) + val * passes(0, 1, spec))
@@ -360,7 +355,7 @@ def evaluate_sn_work(w: dict, config: dict) -> Work:
     steps = attack_steps(method_kind(w["method"], cfg), cfg)
     st = config_views.train_settings(config, w["dataset"], 0, sn=True)
     # train_eval null: every training image of the model; val null: none
-    n_train = _n_train(config, w["dataset"], st["max_train"])
+    n_train = config_views.training_images(config, w["dataset"], st["max_train"])
     n = min(sn["train_eval"] or n_train, n_train) + (sn["val"] or 0) + _n_test(w["dataset"], sn["max_test"])
     return n * (passes(steps, 2, spec) if steps else passes(0, 1, spec))
 

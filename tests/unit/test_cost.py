@@ -9,6 +9,7 @@ import pytest
 import torch
 from workflow_utils import REPO
 
+from advreg.data.sources import DATASETS
 from advreg.workflow import config_check, config_views, cost
 
 MLP = {"arch": "mlp", "in_channels": 1, "image_size": 4, "widths": [8], "num_classes": 10}
@@ -50,6 +51,28 @@ def test_training_job_flops_scale_with_epochs_and_data():
     more["dataset_settings"]["mnist"]["epochs"] *= 2
     assert cost.job_flops("train", w, more) == pytest.approx(2 * base)
     assert base > 0
+
+
+def test_training_job_cost_counts_the_images_of_its_split():
+    """The cost model trains on what the job does (config_views.training_images): the test-file
+    split's training part, not the training file's, and no more than max_train."""
+    config = _tiny_config()
+    w = {"dataset": "mnist", "method": "clean", "seed": "0"}
+    config["dataset_settings"]["mnist"]["batch_size"] = 100
+
+    def per_epoch(split: str, test_file_train: int, max_train=None) -> float:
+        c = copy.deepcopy(config)
+        c["data"].update(split=split, test_file_train=test_file_train)
+        c["data"]["stand_in"]["datasets"] = []
+        c["dataset_settings"]["mnist"].update(epochs=1, max_train=max_train)
+        return cost.job_flops("train", w, c)
+
+    step = per_epoch("test_file", 2000) - per_epoch("test_file", 1000)  # 10 steps of 100 images
+    assert step > 0
+    assert per_epoch("test_file", 3000) - per_epoch("test_file", 1000) == pytest.approx(2 * step)
+    official = (DATASETS["mnist"].train_images - config["data"]["val"]) / 100  # the training file less validation
+    assert per_epoch("official", 1000) - per_epoch("test_file", 1000) == pytest.approx((official - 10) * step / 10)
+    assert per_epoch("official", 1000, max_train=2000) == pytest.approx(per_epoch("test_file", 2000))
 
 
 def test_strong_ensemble_survival_and_queries():

@@ -30,9 +30,10 @@ def _rows(root: Path, methods: list[str], seeds: list[int], epochs: int) -> list
                 hist, state = torch.load(ck, map_location="cpu", weights_only=False)["history"], "in progress"
             else:
                 hist, state = [], "not started"
+            seconds = sum(r["seconds"] for r in hist)
             rows.append({"model": m, "seed": s, "state": state, "epochs": f"{len(hist)}/{epochs}",
-                         "training time (h)": round(sum(r["seconds"] for r in hist) / 3600, 2),
-                         "s / epoch": round(sum(r["seconds"] for r in hist) / len(hist)) if hist else None,
+                         "training time (h)": round(seconds / 3600, 2),
+                         "s / epoch": round(seconds / len(hist)) if hist else None,
                          "val. acc. (%)": round(100 * hist[-1]["val_acc"], 2) if hist else None,
                          "_done": len(hist)})
     return rows

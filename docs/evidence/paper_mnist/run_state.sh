@@ -67,11 +67,11 @@ run)
   # other work first: nice alone does not do it, since the kernel shares the CPU between sessions
   # (autogroups, one per setsid) before it looks at nice; the run's session is set to nice 19 too
   [ -w /proc/self/autogroup ] && echo 19 > /proc/self/autogroup 2>/dev/null || true
-  SMK=(nice -n 19 .venv/bin/snakemake --cores 2 --configfile "$PRESET" --rerun-incomplete)
   # shellcheck disable=SC2086  # one path a word
-  "${SMK[@]}" --prioritize $busy $(for s in 0 1 2; do model clean $s; done) -- \
-    $(for m in clean gn sgr_sign; do for s in 0 1 2; do model $m $s; done; done)
-  "${SMK[@]}" --prioritize $busy $(for s in 0 1 2; do model clean $s; done)
+  SMK=(nice -n 19 .venv/bin/snakemake --cores 2 --configfile "$PRESET" --rerun-incomplete
+       --prioritize $busy $(for s in 0 1 2; do model clean $s; done))
+  "${SMK[@]}" -- $(for m in clean gn sgr_sign; do for s in 0 1 2; do model $m $s; done; done)
+  "${SMK[@]}"
   ;;
 save)
   at_commit
